@@ -1,0 +1,220 @@
+//! The one registry of stable error codes. Reports, trybacks, the journal and the JSON output
+//! cite these codes; a code is never reused once retired, only marked as such here.
+
+use std::fmt;
+
+/// A stable error code: `MS-` + family letter + three digits.
+/// Families: C configuration, I input file, S script, V command validation, T target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Code {
+    // Configuration and presets: nothing is done.
+    ConfigUnreadable,
+    ConfigInvalid,
+    PresetInvalid,
+    ScriptMissing,
+    DataFolderMissing,
+    // Input files: the whole file is refused and moved to Rejected/.
+    FileUnreadable,
+    FileEmpty,
+    FileBinary,
+    FileNotUtf8,
+    FileWrongDelimiter,
+    HeaderDuplicate,
+    HeaderEmptyName,
+    HeaderRejected,
+    // Input rows: the row fails and goes to the tryback.
+    RowFieldCount,
+    RowFieldTooLong,
+    // Scripts.
+    ScriptParse,
+    ScriptThrow,
+    ScriptRuntime,
+    ScriptBudget,
+    ScriptTooLarge,
+    ScriptBadReturn,
+    // Command validation.
+    InvalidUsername,
+    InvalidEmail,
+    MissingValue,
+    InvalidValue,
+    // Target.
+    CollisionUsername,
+    CollisionEmail,
+    CollisionIdnumber,
+    RenameSourceMissing,
+    AmbiguousMatch,
+    ProtectedAccount,
+    UnknownProfileField,
+    Storage,
+    NotFound,
+}
+
+impl Code {
+    /// The stable identifier written to reports. Never change one; add a new variant instead.
+    pub fn id(self) -> &'static str {
+        use Code::*;
+        match self {
+            ConfigUnreadable => "MS-C001",
+            ConfigInvalid => "MS-C002",
+            PresetInvalid => "MS-C003",
+            ScriptMissing => "MS-C004",
+            DataFolderMissing => "MS-C005",
+            FileUnreadable => "MS-I001",
+            FileEmpty => "MS-I002",
+            FileBinary => "MS-I003",
+            FileNotUtf8 => "MS-I004",
+            FileWrongDelimiter => "MS-I005",
+            HeaderDuplicate => "MS-I006",
+            HeaderEmptyName => "MS-I007",
+            HeaderRejected => "MS-I008",
+            RowFieldCount => "MS-I101",
+            RowFieldTooLong => "MS-I102",
+            ScriptParse => "MS-S001",
+            ScriptThrow => "MS-S002",
+            ScriptRuntime => "MS-S003",
+            ScriptBudget => "MS-S004",
+            ScriptTooLarge => "MS-S005",
+            ScriptBadReturn => "MS-S006",
+            InvalidUsername => "MS-V001",
+            InvalidEmail => "MS-V002",
+            MissingValue => "MS-V003",
+            InvalidValue => "MS-V004",
+            CollisionUsername => "MS-T001",
+            CollisionEmail => "MS-T002",
+            CollisionIdnumber => "MS-T003",
+            RenameSourceMissing => "MS-T004",
+            AmbiguousMatch => "MS-T005",
+            ProtectedAccount => "MS-T006",
+            UnknownProfileField => "MS-T007",
+            Storage => "MS-T008",
+            NotFound => "MS-T009",
+        }
+    }
+
+    /// One-line description of what the code means, for `docs/` and `--help` texts.
+    pub fn summary(self) -> &'static str {
+        use Code::*;
+        match self {
+            ConfigUnreadable => "the settings file cannot be read",
+            ConfigInvalid => "the settings file has an unknown key or a bad value",
+            PresetInvalid => "a preset file is invalid",
+            ScriptMissing => "a preset names a script that does not exist",
+            DataFolderMissing => "the data folder is missing or not initialised",
+            FileUnreadable => "the input file cannot be read",
+            FileEmpty => "the input file is empty",
+            FileBinary => "the input file is not text",
+            FileNotUtf8 => "the input file is declared UTF-8 but is not",
+            FileWrongDelimiter => "the header does not use the configured delimiter",
+            HeaderDuplicate => "two header columns have the same name",
+            HeaderEmptyName => "a header column has no name",
+            HeaderRejected => "the script's header() rejected the columns",
+            RowFieldCount => "the row has more or fewer fields than the header",
+            RowFieldTooLong => "a field is longer than the configured limit",
+            ScriptParse => "the script does not compile",
+            ScriptThrow => "the script failed the row with throw",
+            ScriptRuntime => "the script hit an error while mapping the row",
+            ScriptBudget => "the script used up its operation budget (a loop?)",
+            ScriptTooLarge => "the script built a string, array or map over its limit",
+            ScriptBadReturn => "the script returned something that is not a command",
+            InvalidUsername => "the username does not pass Moodle's username rule",
+            InvalidEmail => "the email address does not pass Moodle's check",
+            MissingValue => "a required value is missing",
+            InvalidValue => "a value is not in an accepted form",
+            CollisionUsername => "the username belongs to another account",
+            CollisionEmail => "the email belongs to another account",
+            CollisionIdnumber => "the idnumber belongs to another account",
+            RenameSourceMissing => "no account has the old username to rename",
+            AmbiguousMatch => "several accounts match the identifier",
+            ProtectedAccount => "the guest and admin accounts cannot be changed this way",
+            UnknownProfileField => "no custom profile field has that shortname",
+            Storage => "the store refused the write",
+            NotFound => "the entity to change does not exist",
+        }
+    }
+
+    pub const ALL: &'static [Code] = &[
+        Code::ConfigUnreadable,
+        Code::ConfigInvalid,
+        Code::PresetInvalid,
+        Code::ScriptMissing,
+        Code::DataFolderMissing,
+        Code::FileUnreadable,
+        Code::FileEmpty,
+        Code::FileBinary,
+        Code::FileNotUtf8,
+        Code::FileWrongDelimiter,
+        Code::HeaderDuplicate,
+        Code::HeaderEmptyName,
+        Code::HeaderRejected,
+        Code::RowFieldCount,
+        Code::RowFieldTooLong,
+        Code::ScriptParse,
+        Code::ScriptThrow,
+        Code::ScriptRuntime,
+        Code::ScriptBudget,
+        Code::ScriptTooLarge,
+        Code::ScriptBadReturn,
+        Code::InvalidUsername,
+        Code::InvalidEmail,
+        Code::MissingValue,
+        Code::InvalidValue,
+        Code::CollisionUsername,
+        Code::CollisionEmail,
+        Code::CollisionIdnumber,
+        Code::RenameSourceMissing,
+        Code::AmbiguousMatch,
+        Code::ProtectedAccount,
+        Code::UnknownProfileField,
+        Code::Storage,
+        Code::NotFound,
+    ];
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// A failure with its stable code and a message that says what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: Code,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut seen = HashSet::new();
+        for c in Code::ALL {
+            let id = c.id();
+            assert!(seen.insert(id), "duplicate code {id}");
+            assert_eq!(id.len(), 7, "{id}");
+            assert!(id.starts_with("MS-"));
+            assert!("CISVT".contains(&id[3..4]), "{id}");
+            assert!(!c.summary().is_empty());
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! `moosync.toml`: read and validated in full before anything else is opened.
+//! Every table denies unknown keys, so a misspelt key fails with its name and line.
+
+use crate::codes::{Code, Failure};
+use serde::Deserialize;
+use std::path::Path;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub target: TargetConfig,
+    pub csv: CsvConfig,
+    pub output: OutputConfig,
+    pub run: RunConfig,
+    pub limits: ScriptLimits,
+    pub users: UsersConfig,
+    pub embedded: EmbeddedConfig,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    #[default]
+    Embedded,
+    Moodle,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TargetConfig {
+    pub kind: TargetKind,
+}
+
+/// Character encodings accepted for input files. Decoding happens exactly once.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+pub enum Encoding {
+    #[default]
+    #[serde(rename = "utf-8", alias = "UTF-8", alias = "utf8")]
+    Utf8,
+    #[serde(rename = "windows-1252", alias = "cp1252", alias = "WINDOWS-1252")]
+    Windows1252,
+    #[serde(rename = "iso-8859-1", alias = "latin1", alias = "ISO-8859-1")]
+    Iso88591,
+}
+
+impl Encoding {
+    pub fn label(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Windows1252 => "windows-1252",
+            Encoding::Iso88591 => "iso-8859-1",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CsvConfig {
+    pub delimiter: Delimiter,
+    pub encoding: Encoding,
+    /// Longest accepted field, in bytes; a longer one fails its row (not the file).
+    pub max_field_bytes: usize,
+}
+
+impl Default for CsvConfig {
+    fn default() -> Self {
+        CsvConfig {
+            delimiter: Delimiter(b';'),
+            encoding: Encoding::Utf8,
+            max_field_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// A one-byte delimiter written as a one-character string (`";"`, `","`, `"\t"`, `"|"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delimiter(pub u8);
+
+impl<'de> Deserialize<'de> for Delimiter {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let s = if s == "tab" { "\t".to_string() } else { s };
+        match s.as_bytes() {
+            [b] if b.is_ascii() && *b != b'"' && *b != b'\n' && *b != b'\r' => Ok(Delimiter(*b)),
+            _ => Err(serde::de::Error::custom(format!(
+                "delimiter must be one ASCII character such as \";\", \",\" or \"tab\", not {s:?}"
+            ))),
+        }
+    }
+}
+
+impl Delimiter {
+    pub fn describe(self) -> String {
+        match self.0 {
+            b'\t' => "tab".into(),
+            b => format!("'{}'", b as char),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    pub reports: bool,
+    pub trybacks: bool,
+    pub archive: bool,
+    /// Take the input out of `inbox/` once processed (moved to Archives/, or deleted when
+    /// archiving is off). When false the input stays and the journal keeps it from being re-run.
+    pub remove_input: bool,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig {
+            reports: true,
+            trybacks: true,
+            archive: true,
+            remove_input: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// Rows per store transaction.
+    pub batch_size: usize,
+    /// Worker threads mapping rows through the script; 0 = one per core.
+    pub workers: usize,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            batch_size: 2000,
+            workers: 0,
+        }
+    }
+}
+
+/// Limits on what one script call may do for one row.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScriptLimits {
+    pub max_operations: u64,
+    pub max_call_levels: usize,
+    pub max_string_bytes: usize,
+    pub max_array_size: usize,
+    pub max_map_size: usize,
+}
+
+impl Default for ScriptLimits {
+    fn default() -> Self {
+        ScriptLimits {
+            max_operations: 100_000,
+            max_call_levels: 32,
+            max_string_bytes: 1024 * 1024,
+            max_array_size: 10_000,
+            max_map_size: 1_000,
+        }
+    }
+}
+
+/// The field that identifies an existing account.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserIdentifier {
+    #[default]
+    Username,
+    Idnumber,
+    Email,
+    Id,
+}
+
+impl UserIdentifier {
+    pub fn column(self) -> &'static str {
+        match self {
+            UserIdentifier::Username => "username",
+            UserIdentifier::Idnumber => "idnumber",
+            UserIdentifier::Email => "email",
+            UserIdentifier::Id => "id",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UsersConfig {
+    pub identifier: UserIdentifier,
+    pub allow_rename: bool,
+    pub allow_delete: bool,
+    /// Values given to a new account for columns the file does not have.
+    pub default_auth: String,
+    pub default_lang: String,
+    pub default_country: String,
+    pub default_city: String,
+    pub default_timezone: String,
+}
+
+impl Default for UsersConfig {
+    fn default() -> Self {
+        UsersConfig {
+            identifier: UserIdentifier::Username,
+            allow_rename: true,
+            allow_delete: true,
+            default_auth: "manual".into(),
+            default_lang: "en".into(),
+            default_country: String::new(),
+            default_city: String::new(),
+            default_timezone: "99".into(),
+        }
+    }
+}
+
+/// Settings of the embedded store only.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbeddedConfig {
+    /// Text custom profile fields to create when missing (Moodle's admin does this by hand).
+    pub profile_fields: Vec<String>,
+}
+
+impl Config {
+    /// Reads and validates the settings file. A missing file means all defaults.
+    pub fn load(path: &Path) -> Result<Config, Failure> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => {
+                return Err(Failure::new(
+                    Code::ConfigUnreadable,
+                    format!("cannot read {}: {e}", path.display()),
+                ))
+            }
+        };
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, Failure> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            Failure::new(
+                Code::ConfigInvalid,
+                format!("{}: {}", path.display(), describe_toml_error(text, &e)),
+            )
+        })?;
+        cfg.validate(path)?;
+        Ok(cfg)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), Failure> {
+        let bad = |key: &str, why: &str| {
+            Err(Failure::new(
+                Code::ConfigInvalid,
+                format!("{}: {key} {why}", path.display()),
+            ))
+        };
+        if self.run.batch_size == 0 {
+            return bad("[run] batch_size", "must be at least 1");
+        }
+        if self.limits.max_operations == 0 {
+            return bad(
+                "[limits] max_operations",
+                "must be at least 1 (0 would mean unlimited)",
+            );
+        }
+        if self.limits.max_call_levels == 0 {
+            return bad("[limits] max_call_levels", "must be at least 1");
+        }
+        if self.target.kind == TargetKind::Moodle {
+            return bad(
+                "[target] kind",
+                "= \"moodle\" is not available in this version; use \"embedded\"",
+            );
+        }
+        for f in &self.embedded.profile_fields {
+            if f.is_empty() || !f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return bad(
+                    "[embedded] profile_fields",
+                    &format!("entry {f:?} must be letters, digits and _"),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Renders a TOML error as "line L, column C: message" so the admin can find the key.
+pub fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+            format!("line {line}, column {col}: {msg}")
+        }
+        None => msg,
+    }
+}
+
+/// The commented settings file that `init` writes.
+pub const DEFAULT_TOML: &str = include_str!("moosync.default.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_default_parses_to_defaults() {
+        let c = Config::parse(DEFAULT_TOML, Path::new("moosync.toml")).unwrap();
+        assert_eq!(c.csv.delimiter, Delimiter(b';'));
+        assert_eq!(c.csv.encoding, Encoding::Utf8);
+        assert_eq!(c.users.identifier, UserIdentifier::Username);
+        assert!(c.output.reports && c.output.trybacks && c.output.archive);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let text = "[csv]\ndelimiter = \",\"\n\n[users]\nidentifer = \"email\"\n";
+        let e = Config::parse(text, Path::new("m.toml")).unwrap_err();
+        assert_eq!(e.code, Code::ConfigInvalid);
+        assert!(e.message.contains("line 5"), "{}", e.message);
+        assert!(e.message.contains("identifer"), "{}", e.message);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for text in [
+            "[csv]\ndelimiter = \";;\"\n",
+            "[csv]\nencoding = \"utf-16\"\n",
+            "[users]\nidentifier = \"phone\"\n",
+            "[run]\nbatch_size = 0\n",
+        ] {
+            assert!(Config::parse(text, Path::new("m.toml")).is_err(), "{text}");
+        }
+        let c = Config::parse("[csv]\nencoding = \"windows-1252\"\ndelimiter = \"tab\"\n", Path::new("m")).unwrap();
+        assert_eq!(c.csv.encoding, Encoding::Windows1252);
+        assert_eq!(c.csv.delimiter, Delimiter(b'\t'));
+    }
+}

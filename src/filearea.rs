@@ -1,0 +1,241 @@
+//! The data folder: where inputs wait, where outputs go, and how files move safely.
+//! Every write is temp file + fsync + rename; every move is a rename or copy+fsync+rename.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
+
+pub const INBOX: &str = "inbox";
+pub const REPORTS: &str = "Reports";
+pub const ARCHIVES: &str = "Archives";
+pub const TRYBACKS: &str = "Trybacks";
+/// Input files refused as a whole wait here for an operator; they are never re-run by themselves.
+pub const REJECTED: &str = "Rejected";
+pub const SCRIPTS: &str = "scripts";
+pub const PRESETS: &str = "presets";
+
+/// Folders a user may name in `files` commands.
+pub const AREAS: &[&str] = &[INBOX, REPORTS, ARCHIVES, TRYBACKS, REJECTED, SCRIPTS, PRESETS];
+
+#[derive(Debug, Clone)]
+pub struct FileArea {
+    root: PathBuf,
+}
+
+impl FileArea {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        FileArea { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    pub fn dir(&self, area: &str) -> PathBuf {
+        self.root.join(area)
+    }
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("moosync.toml")
+    }
+    pub fn store_path(&self) -> PathBuf {
+        self.root.join("moodle.db")
+    }
+    pub fn state_path(&self) -> PathBuf {
+        self.root.join("state.db")
+    }
+
+    pub fn create_folders(&self) -> io::Result<()> {
+        for a in AREAS {
+            fs::create_dir_all(self.dir(a))?;
+        }
+        Ok(())
+    }
+
+    /// Resolves a user-given relative path (`inbox/x.csv`) inside the data folder, refusing
+    /// anything that could reach outside it: absolute paths, `..`, and symlinks that escape.
+    pub fn resolve(&self, rel: &str) -> Result<PathBuf, String> {
+        let p = Path::new(rel);
+        if rel.is_empty() {
+            return Err("an empty path".into());
+        }
+        for c in p.components() {
+            match c {
+                Component::Normal(_) | Component::CurDir => {}
+                _ => {
+                    return Err(format!(
+                        "{rel:?} must be a path inside the data folder, such as inbox/userimport.csv"
+                    ))
+                }
+            }
+        }
+        let first = p
+            .components()
+            .find_map(|c| match c {
+                Component::Normal(s) => s.to_str(),
+                _ => None,
+            })
+            .unwrap_or("");
+        if !AREAS.contains(&first) {
+            return Err(format!(
+                "{rel:?} is not in one of the data folder's areas ({})",
+                AREAS.join(", ")
+            ));
+        }
+        let full = self.root.join(p);
+        // A symlink inside the area could still point elsewhere: compare real paths.
+        if let (Ok(real), Ok(root)) = (full.canonicalize(), self.root.canonicalize()) {
+            if !real.starts_with(&root) {
+                return Err(format!("{rel:?} leads outside the data folder"));
+            }
+        }
+        Ok(full)
+    }
+}
+
+/// Writes a whole file atomically: a temp file in the same folder, fsync, rename, fsync folder.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut w = AtomicFile::create(path)?;
+    w.write_all(bytes)?;
+    w.commit()
+}
+
+/// A file being written that only appears under its name once complete.
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    target: PathBuf,
+    buf: io::BufWriter<File>,
+}
+
+impl AtomicFile {
+    pub fn create(target: &Path) -> io::Result<AtomicFile> {
+        let dir = parent_dir(target);
+        fs::create_dir_all(dir)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".moosync-")
+            .suffix(".tmp")
+            .tempfile_in(dir)?;
+        let buf = io::BufWriter::with_capacity(256 * 1024, tmp.as_file().try_clone()?);
+        Ok(AtomicFile {
+            tmp,
+            target: target.to_path_buf(),
+            buf,
+        })
+    }
+
+    pub fn commit(mut self) -> io::Result<()> {
+        self.buf.flush()?;
+        self.tmp.as_file().sync_all()?;
+        self.tmp
+            .persist_noclobber(&self.target)
+            .map_err(|e| e.error)?;
+        sync_dir(parent_dir(&self.target));
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf.write(b)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.buf.flush()
+    }
+}
+
+/// Moves a file without ever losing it: rename on one filesystem; otherwise copy to a temp
+/// name beside the target, fsync, rename into place, then remove the source.
+/// The target name is never overwritten: an existing name gets a `-N` suffix; the final
+/// path is returned.
+pub fn move_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
+    let to = free_name(to);
+    fs::create_dir_all(parent_dir(&to))?;
+    match fs::hard_link(from, &to) {
+        // link + unlink never overwrites a file that appeared meanwhile (rename would).
+        Ok(()) => {
+            fs::remove_file(from)?;
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return move_atomic(from, &to),
+        Err(_) => {
+            copy_atomic(from, &to)?;
+            fs::remove_file(from)?;
+        }
+    }
+    sync_dir(parent_dir(&to));
+    sync_dir(parent_dir(from));
+    Ok(to)
+}
+
+/// Copies a file so that the target appears whole or not at all; returns the final path.
+pub fn copy_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
+    let to = free_name(to);
+    let mut src = File::open(from)?;
+    let mut w = AtomicFile::create(&to)?;
+    io::copy(&mut src, &mut w)?;
+    w.commit()?;
+    Ok(to)
+}
+
+/// `name.ext`, or `name-2.ext`, `name-3.ext`… whichever does not exist yet.
+pub fn free_name(path: &Path) -> PathBuf {
+    if !path.exists() {
+        return path.to_path_buf();
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    (2..)
+        .map(|n| path.with_file_name(format!("{stem}-{n}{ext}")))
+        .find(|p| !p.exists())
+        .expect("some suffix is free")
+}
+
+fn parent_dir(p: &Path) -> &Path {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+fn sync_dir(dir: &Path) {
+    // Makes the rename itself durable; best effort where a folder cannot be opened.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_refuses_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let area = FileArea::new(dir.path());
+        area.create_folders().unwrap();
+        assert!(area.resolve("inbox/a.csv").is_ok());
+        for bad in ["../x", "/etc/passwd", "inbox/../../x", "moodle.db", "", "state.db"] {
+            assert!(area.resolve(bad).is_err(), "{bad}");
+        }
+        std::os::unix::fs::symlink("/etc", dir.path().join("inbox/etc")).unwrap();
+        assert!(area.resolve("inbox/etc/passwd").is_err());
+    }
+
+    #[test]
+    fn move_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.csv");
+        let b = dir.path().join("out/a.csv");
+        fs::write(&a, "one").unwrap();
+        assert_eq!(move_atomic(&a, &b).unwrap(), b);
+        fs::write(&a, "two").unwrap();
+        let second = move_atomic(&a, &b).unwrap();
+        assert_eq!(second, dir.path().join("out/a-2.csv"));
+        assert_eq!(fs::read_to_string(&b).unwrap(), "one");
+        assert_eq!(fs::read_to_string(&second).unwrap(), "two");
+        assert!(!a.exists());
+    }
+}

@@ -1,0 +1,10 @@
+//! moosync: keeps a Moodle site in step with CSV feeds.
+//!
+//! The flow of one file: [`source`] reads rows, [`rules`] maps each through the tool's Rhai
+//! script into [`command`]s, a [`target`] applies them, and [`sinks`] record every outcome.
+
+pub mod codes;
+pub mod config;
+pub mod filearea;
+pub mod preset;
+pub mod source;

@@ -1,0 +1,184 @@
+//! Presets: which tool and script handle a waiting file, chosen by the file's name.
+
+use crate::codes::{Code, Failure};
+use crate::config::{describe_toml_error, CsvConfig, Delimiter, Encoding};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The tools moosync knows, in the order a full run takes them.
+pub const TOOLS: &[&str] = &["users"];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresetEntry {
+    tool: String,
+    script: String,
+    files: Vec<String>,
+    delimiter: Option<Delimiter>,
+    encoding: Option<Encoding>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Preset {
+    /// `<file stem>.<table>`, e.g. `tool_sync.users`.
+    pub name: String,
+    pub tool: String,
+    pub script: PathBuf,
+    pub patterns: Vec<glob::Pattern>,
+    pub delimiter: Delimiter,
+    pub encoding: Encoding,
+}
+
+impl Preset {
+    pub fn matches(&self, file_name: &str) -> bool {
+        let opts = glob::MatchOptions {
+            case_sensitive: true,
+            require_literal_separator: true,
+            require_literal_leading_dot: true,
+        };
+        self.patterns.iter().any(|p| p.matches_with(file_name, opts))
+    }
+
+    pub fn file_names(&self) -> String {
+        self.patterns
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A preset for a file run by hand with `--file`, from the tool's first preset.
+    pub fn script_name(&self) -> String {
+        self.script
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Presets {
+    pub all: Vec<Preset>,
+}
+
+impl Presets {
+    /// Loads every `*.toml` of `presets_dir` in name order; scripts are looked up in `scripts_dir`.
+    pub fn load(presets_dir: &Path, scripts_dir: &Path, csv: &CsvConfig) -> Result<Presets, Failure> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(presets_dir)
+            .map_err(|e| {
+                Failure::new(
+                    Code::PresetInvalid,
+                    format!("cannot read {}: {e} (run `moosync init`)", presets_dir.display()),
+                )
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        let mut all: Vec<Preset> = Vec::new();
+        for path in files {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                Failure::new(Code::PresetInvalid, format!("cannot read {}: {e}", path.display()))
+            })?;
+            let entries: BTreeMap<String, PresetEntry> = toml::from_str(&text).map_err(|e| {
+                Failure::new(
+                    Code::PresetInvalid,
+                    format!("{}: {}", path.display(), describe_toml_error(&text, &e)),
+                )
+            })?;
+            let stem = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+            for (key, e) in entries {
+                all.push(build(&path, &stem, &key, e, scripts_dir, csv)?);
+            }
+        }
+        Ok(Presets { all })
+    }
+
+    /// The first preset, in load order, whose patterns match the file name.
+    pub fn for_file(&self, file_name: &str) -> Option<&Preset> {
+        self.all.iter().find(|p| p.matches(file_name))
+    }
+
+    pub fn for_tool<'a>(&'a self, tool: &'a str) -> impl Iterator<Item = &'a Preset> + 'a {
+        self.all.iter().filter(move |p| p.tool == tool)
+    }
+}
+
+fn build(
+    path: &Path,
+    stem: &str,
+    key: &str,
+    e: PresetEntry,
+    scripts_dir: &Path,
+    csv: &CsvConfig,
+) -> Result<Preset, Failure> {
+    let at = |what: String| Failure::new(Code::PresetInvalid, format!("{} [{key}]: {what}", path.display()));
+    if !TOOLS.contains(&e.tool.as_str()) {
+        return Err(at(format!("unknown tool {:?}; known tools: {}", e.tool, TOOLS.join(", "))));
+    }
+    if e.files.is_empty() {
+        return Err(at("files must name at least one file name or pattern".into()));
+    }
+    let mut patterns = Vec::new();
+    for f in &e.files {
+        if f.contains('/') || f.starts_with('.') || f.starts_with('_') {
+            return Err(at(format!("file pattern {f:?} must be a plain name, not starting with . or _")));
+        }
+        patterns.push(glob::Pattern::new(f).map_err(|err| at(format!("bad file pattern {f:?}: {err}")))?);
+    }
+    if e.script.contains('/') || !e.script.ends_with(".rhai") {
+        return Err(at(format!("script {:?} must be a .rhai file name in scripts/", e.script)));
+    }
+    let script = scripts_dir.join(&e.script);
+    if !script.is_file() {
+        return Err(Failure::new(
+            Code::ScriptMissing,
+            format!("{} [{key}]: script {} does not exist", path.display(), script.display()),
+        ));
+    }
+    Ok(Preset {
+        name: format!("{stem}.{key}"),
+        tool: e.tool,
+        script,
+        patterns,
+        delimiter: e.delimiter.unwrap_or(csv.delimiter),
+        encoding: e.encoding.unwrap_or(csv.encoding),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(preset: &str) -> (tempfile::TempDir, Result<Presets, Failure>) {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("presets")).unwrap();
+        std::fs::create_dir_all(d.path().join("scripts")).unwrap();
+        std::fs::write(d.path().join("scripts/users.rhai"), "fn row(r) { skip(\"x\") }").unwrap();
+        std::fs::write(d.path().join("presets/p.toml"), preset).unwrap();
+        let r = Presets::load(&d.path().join("presets"), &d.path().join("scripts"), &CsvConfig::default());
+        (d, r)
+    }
+
+    #[test]
+    fn wildcard_names_match_chunks() {
+        let (_d, p) = setup("[users]\ntool = \"users\"\nscript = \"users.rhai\"\nfiles = [\"userimport*.csv\"]\n");
+        let p = p.unwrap();
+        for n in ["userimport.csv", "userimport_2.csv", "userimport_tryback_20261125-061503.csv"] {
+            assert_eq!(p.for_file(n).unwrap().name, "p.users", "{n}");
+        }
+        assert!(p.for_file("enrols.csv").is_none());
+        assert!(p.for_file("userimport.csv.filepart").is_none());
+    }
+
+    #[test]
+    fn errors_name_the_preset() {
+        let (_d, p) = setup("[users]\ntool = \"userz\"\nscript = \"users.rhai\"\nfiles = [\"u.csv\"]\n");
+        assert!(p.unwrap_err().message.contains("unknown tool \"userz\""));
+        let (_d, p) = setup("[users]\ntool = \"users\"\nscript = \"nope.rhai\"\nfiles = [\"u.csv\"]\n");
+        assert_eq!(p.unwrap_err().code, Code::ScriptMissing);
+        let (_d, p) = setup("[users]\ntool = \"users\"\nscript = \"users.rhai\"\nfile = [\"u.csv\"]\n");
+        assert!(p.unwrap_err().message.contains("line 4"));
+    }
+}
