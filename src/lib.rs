@@ -8,3 +8,5 @@ pub mod config;
 pub mod filearea;
 pub mod preset;
 pub mod source;
+pub mod command;
+pub mod rules;

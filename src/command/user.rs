@@ -1,0 +1,239 @@
+//! User commands and their validation (Moodle's rules for usernames, emails, lengths).
+
+use super::moodle_rules::{is_lang_code, is_valid_email, username_problem};
+use crate::codes::{Code, Failure};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The fields of an account. `None` means "not in the file": never written on update.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserFields {
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldusername: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firstname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lastname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idnumber: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+    /// Plain text; the embedded store hashes it as Moodle does, REST sends it to Moodle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub institution: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maildisplay: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mailformat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended: Option<bool>,
+    /// Custom profile fields by shortname (`profile_field_<shortname>` columns).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub profile: BTreeMap<String, String>,
+    /// Filled by the embedded store's parallel preparation; never printed.
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+}
+
+/// The account to soft-delete, found by the configured identifier field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserDelete {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idnumber: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+}
+
+fn invalid(code: Code, msg: String) -> Result<(), Failure> {
+    Err(Failure::new(code, msg))
+}
+
+/// Column widths of Moodle's user table (install.xml), checked so a long value fails its row
+/// here rather than being cut or refused by a real Moodle.
+const WIDTHS: &[(&str, usize)] = &[
+    ("firstname", 100),
+    ("lastname", 100),
+    ("idnumber", 255),
+    ("email", 100),
+    ("auth", 20),
+    ("institution", 255),
+    ("department", 255),
+    ("city", 120),
+    ("timezone", 100),
+    ("phone1", 20),
+    ("phone2", 20),
+    ("address", 255),
+];
+
+fn check_username(username: &str, what: &str) -> Result<(), Failure> {
+    if let Some(why) = username_problem(username) {
+        return invalid(
+            Code::InvalidUsername,
+            format!("{what} '{username}' {why}; Moodle usernames are lower-case a-z 0-9 - . @ _ (clean_username() in the script does this)"),
+        );
+    }
+    Ok(())
+}
+
+fn check_email(email: &str) -> Result<(), Failure> {
+    if !email.is_empty() && !is_valid_email(email) {
+        return invalid(Code::InvalidEmail, format!("email '{email}' is not an address Moodle accepts; correct it or leave the cell empty"));
+    }
+    Ok(())
+}
+
+impl UserFields {
+    fn text_fields(&self) -> [(&'static str, Option<&String>); 12] {
+        [
+            ("firstname", self.firstname.as_ref()),
+            ("lastname", self.lastname.as_ref()),
+            ("idnumber", self.idnumber.as_ref()),
+            ("email", self.email.as_ref()),
+            ("auth", self.auth.as_ref()),
+            ("institution", self.institution.as_ref()),
+            ("department", self.department.as_ref()),
+            ("city", self.city.as_ref()),
+            ("timezone", self.timezone.as_ref()),
+            ("phone1", self.phone1.as_ref()),
+            ("phone2", self.phone2.as_ref()),
+            ("address", self.address.as_ref()),
+        ]
+    }
+
+    pub fn validate(&self) -> Result<(), Failure> {
+        check_username(&self.username, "username")?;
+        if let Some(old) = &self.oldusername {
+            if !old.is_empty() {
+                check_username(old, "oldusername")?;
+            }
+        }
+        for (name, value) in [("firstname", &self.firstname), ("lastname", &self.lastname)] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                return invalid(Code::MissingValue, format!("{name} is empty; every account needs one"));
+            }
+        }
+        for ((name, value), (_, width)) in self.text_fields().into_iter().zip(WIDTHS) {
+            if let Some(v) = value {
+                let n = v.chars().count();
+                if n > *width {
+                    return invalid(Code::InvalidValue, format!("{name} has {n} characters; Moodle keeps at most {width}"));
+                }
+            }
+        }
+        if let Some(e) = &self.email {
+            check_email(e)?;
+        }
+        if let Some(c) = &self.country {
+            if !c.is_empty() && !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())) {
+                return invalid(Code::InvalidValue, format!("country '{c}' is not a two-letter ISO 3166 code such as FR or GB"));
+            }
+        }
+        if let Some(l) = &self.lang {
+            if !l.is_empty() && !is_lang_code(l) {
+                return invalid(Code::InvalidValue, format!("lang '{l}' is not a Moodle language code such as en, fr or pt_br"));
+            }
+        }
+        if let Some(a) = &self.auth {
+            if a.is_empty() || !a.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                return invalid(Code::InvalidValue, format!("auth '{a}' is not an authentication plugin name such as manual, ldap or cas"));
+            }
+        }
+        if let Some(p) = &self.password {
+            if p.chars().count() > 128 {
+                return invalid(Code::InvalidValue, "password is longer than Moodle's 128 characters".to_string());
+            }
+        }
+        if let Some(m) = self.maildisplay {
+            if !(0..=2).contains(&m) {
+                return invalid(Code::InvalidValue, format!("maildisplay {m} must be 0 (hide), 1 (everyone) or 2 (course members)"));
+            }
+        }
+        if let Some(m) = self.mailformat {
+            if !(0..=1).contains(&m) {
+                return invalid(Code::InvalidValue, format!("mailformat {m} must be 0 (plain text) or 1 (HTML)"));
+            }
+        }
+        for k in self.profile.keys() {
+            if k.is_empty() {
+                return invalid(Code::InvalidValue, "a profile field has an empty shortname".to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl UserDelete {
+    pub fn validate(&self) -> Result<(), Failure> {
+        if let Some(u) = &self.username {
+            check_username(u, "username")?;
+        }
+        if self.username.is_none() && self.idnumber.is_none() && self.email.is_none() && self.id.is_none() {
+            return invalid(Code::MissingValue, "user_delete names no account: give username, idnumber, email or id".to_string());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Command;
+    use super::*;
+
+    fn user(f: impl FnOnce(&mut UserFields)) -> Result<(), Failure> {
+        let mut u = UserFields { username: "jdoe".into(), firstname: Some("J".into()), lastname: Some("Doe".into()), ..Default::default() };
+        f(&mut u);
+        Command::UserUpsert(u).validate()
+    }
+
+    #[test]
+    fn moodle_rules_are_enforced() {
+        assert!(user(|_| {}).is_ok());
+        assert_eq!(user(|u| u.username = "J Doe".into()).unwrap_err().code, Code::InvalidUsername);
+        assert_eq!(user(|u| u.email = Some("root@localhost".into())).unwrap_err().code, Code::InvalidEmail);
+        assert!(user(|u| u.email = Some(String::new())).is_ok());
+        assert_eq!(user(|u| u.country = Some("fr".into())).unwrap_err().code, Code::InvalidValue);
+        assert_eq!(user(|u| u.firstname = Some(" ".into())).unwrap_err().code, Code::MissingValue);
+        assert_eq!(user(|u| u.phone1 = Some("1".repeat(21))).unwrap_err().code, Code::InvalidValue);
+        assert_eq!(user(|u| u.maildisplay = Some(3)).unwrap_err().code, Code::InvalidValue);
+    }
+
+    #[test]
+    fn op_tag_and_unknown_fields() {
+        let j = r#"{"op":"user_upsert","username":"a","emial":"x"}"#;
+        let e = serde_json::from_str::<Command>(j).unwrap_err().to_string();
+        assert!(e.contains("emial"), "{e}");
+        let c: Command = serde_json::from_str(r#"{"op":"user_delete","username":"a"}"#).unwrap();
+        assert!(matches!(c, Command::UserDelete(_)));
+    }
+}

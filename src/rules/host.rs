@@ -1,0 +1,65 @@
+//! Host functions for value cleaning. Scripts get these, never raw database access.
+
+use crate::command::moodle_rules;
+use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, Position};
+
+/// The value `skip("why")` returns: the row is left alone, reported, and not a failure.
+#[derive(Debug, Clone)]
+pub struct Skip(pub String);
+
+fn yes_no(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "y" | "yes" | "true" | "on" => Some(true),
+        "0" | "n" | "no" | "false" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+pub fn register(engine: &mut Engine) {
+    engine.register_type_with_name::<Skip>("Skip");
+    engine.register_fn("skip", |why: ImmutableString| Skip(why.to_string()));
+    engine.register_fn("clean_username", |s: &str| moodle_rules::clean_username(s));
+    engine.register_fn("is_valid_email", |s: &str| moodle_rules::is_valid_email(s));
+    engine.register_fn("normalise_lang", |s: &str| moodle_rules::normalise_lang(s));
+    engine.register_fn("normalise_country", |s: &str| {
+        moodle_rules::normalise_country(s).map(Dynamic::from).unwrap_or_else(|| Dynamic::from(s.trim().to_uppercase()))
+    });
+    // True only for an explicit yes (1, yes, true, y, on): anything else, blank included, is false.
+    engine.register_fn("is_true", |s: &str| yes_no(s) == Some(true));
+    // A yes/no cell as a boolean; () for an empty cell; a row error for anything else.
+    engine.register_fn("flag", |s: &str| -> Result<Dynamic, Box<EvalAltResult>> {
+        if s.trim().is_empty() {
+            return Ok(Dynamic::UNIT);
+        }
+        match yes_no(s) {
+            Some(b) => Ok(Dynamic::from(b)),
+            None => Err(Box::new(EvalAltResult::ErrorRuntime(
+                format!("'{s}' is not a yes/no value (use 1/0, yes/no or true/false)").into(),
+                Position::NONE,
+            ))),
+        }
+    });
+    // A whole number cell; () for an empty cell; a row error for anything else.
+    engine.register_fn("int_or_empty", |s: &str| -> Result<Dynamic, Box<EvalAltResult>> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Ok(Dynamic::UNIT);
+        }
+        t.parse::<i64>().map(Dynamic::from).map_err(|_| {
+            Box::new(EvalAltResult::ErrorRuntime(format!("'{s}' is not a whole number").into(), Position::NONE))
+        })
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::yes_no;
+
+    #[test]
+    fn yes_no_values() {
+        assert_eq!(yes_no(" YES "), Some(true));
+        assert_eq!(yes_no("0"), Some(false));
+        assert_eq!(yes_no(""), None);
+        assert_eq!(yes_no("2"), None);
+    }
+}

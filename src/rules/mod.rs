@@ -1,0 +1,9 @@
+//! Rules: the Rhai engine, its limits, and the host functions scripts may call.
+//! A script is compiled once per run; `row()` is called per row with no top-level re-run.
+
+mod error;
+mod host;
+mod script;
+
+pub use error::script_failure;
+pub use script::{RowInput, Script};
