@@ -333,7 +333,11 @@ mod tests {
         ] {
             assert!(Config::parse(text, Path::new("m.toml")).is_err(), "{text}");
         }
-        let c = Config::parse("[csv]\nencoding = \"windows-1252\"\ndelimiter = \"tab\"\n", Path::new("m")).unwrap();
+        let c = Config::parse(
+            "[csv]\nencoding = \"windows-1252\"\ndelimiter = \"tab\"\n",
+            Path::new("m"),
+        )
+        .unwrap();
         assert_eq!(c.csv.encoding, Encoding::Windows1252);
         assert_eq!(c.csv.delimiter, Delimiter(b'\t'));
     }

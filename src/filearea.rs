@@ -15,7 +15,9 @@ pub const SCRIPTS: &str = "scripts";
 pub const PRESETS: &str = "presets";
 
 /// Folders a user may name in `files` commands.
-pub const AREAS: &[&str] = &[INBOX, REPORTS, ARCHIVES, TRYBACKS, REJECTED, SCRIPTS, PRESETS];
+pub const AREAS: &[&str] = &[
+    INBOX, REPORTS, ARCHIVES, TRYBACKS, REJECTED, SCRIPTS, PRESETS,
+];
 
 #[derive(Debug, Clone)]
 pub struct FileArea {
@@ -60,11 +62,9 @@ impl FileArea {
         for c in p.components() {
             match c {
                 Component::Normal(_) | Component::CurDir => {}
-                _ => {
-                    return Err(format!(
-                        "{rel:?} must be a path inside the data folder, such as inbox/userimport.csv"
-                    ))
-                }
+                _ => return Err(format!(
+                    "{rel:?} must be a path inside the data folder, such as inbox/userimport.csv"
+                )),
             }
         }
         let first = p
@@ -217,7 +217,14 @@ mod tests {
         let area = FileArea::new(dir.path());
         area.create_folders().unwrap();
         assert!(area.resolve("inbox/a.csv").is_ok());
-        for bad in ["../x", "/etc/passwd", "inbox/../../x", "moodle.db", "", "state.db"] {
+        for bad in [
+            "../x",
+            "/etc/passwd",
+            "inbox/../../x",
+            "moodle.db",
+            "",
+            "state.db",
+        ] {
             assert!(area.resolve(bad).is_err(), "{bad}");
         }
         std::os::unix::fs::symlink("/etc", dir.path().join("inbox/etc")).unwrap();

@@ -3,10 +3,16 @@
 //! The flow of one file: [`source`] reads rows, [`rules`] maps each through the tool's Rhai
 //! script into [`command`]s, a [`target`] applies them, and [`sinks`] record every outcome.
 
+pub mod cli;
 pub mod codes;
+pub mod command;
 pub mod config;
 pub mod filearea;
+pub mod outcome;
 pub mod preset;
-pub mod source;
-pub mod command;
 pub mod rules;
+pub mod run;
+pub mod sinks;
+pub mod source;
+pub mod state;
+pub mod target;

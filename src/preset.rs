@@ -37,7 +37,9 @@ impl Preset {
             require_literal_separator: true,
             require_literal_leading_dot: true,
         };
-        self.patterns.iter().any(|p| p.matches_with(file_name, opts))
+        self.patterns
+            .iter()
+            .any(|p| p.matches_with(file_name, opts))
     }
 
     pub fn file_names(&self) -> String {
@@ -64,12 +66,19 @@ pub struct Presets {
 
 impl Presets {
     /// Loads every `*.toml` of `presets_dir` in name order; scripts are looked up in `scripts_dir`.
-    pub fn load(presets_dir: &Path, scripts_dir: &Path, csv: &CsvConfig) -> Result<Presets, Failure> {
+    pub fn load(
+        presets_dir: &Path,
+        scripts_dir: &Path,
+        csv: &CsvConfig,
+    ) -> Result<Presets, Failure> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(presets_dir)
             .map_err(|e| {
                 Failure::new(
                     Code::PresetInvalid,
-                    format!("cannot read {}: {e} (run `moosync init`)", presets_dir.display()),
+                    format!(
+                        "cannot read {}: {e} (run `moosync init`)",
+                        presets_dir.display()
+                    ),
                 )
             })?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -79,7 +88,10 @@ impl Presets {
         let mut all: Vec<Preset> = Vec::new();
         for path in files {
             let text = std::fs::read_to_string(&path).map_err(|e| {
-                Failure::new(Code::PresetInvalid, format!("cannot read {}: {e}", path.display()))
+                Failure::new(
+                    Code::PresetInvalid,
+                    format!("cannot read {}: {e}", path.display()),
+                )
             })?;
             let entries: BTreeMap<String, PresetEntry> = toml::from_str(&text).map_err(|e| {
                 Failure::new(
@@ -87,7 +99,11 @@ impl Presets {
                     format!("{}: {}", path.display(), describe_toml_error(&text, &e)),
                 )
             })?;
-            let stem = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+            let stem = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             for (key, e) in entries {
                 all.push(build(&path, &stem, &key, e, scripts_dir, csv)?);
             }
@@ -113,28 +129,50 @@ fn build(
     scripts_dir: &Path,
     csv: &CsvConfig,
 ) -> Result<Preset, Failure> {
-    let at = |what: String| Failure::new(Code::PresetInvalid, format!("{} [{key}]: {what}", path.display()));
+    let at = |what: String| {
+        Failure::new(
+            Code::PresetInvalid,
+            format!("{} [{key}]: {what}", path.display()),
+        )
+    };
     if !TOOLS.contains(&e.tool.as_str()) {
-        return Err(at(format!("unknown tool {:?}; known tools: {}", e.tool, TOOLS.join(", "))));
+        return Err(at(format!(
+            "unknown tool {:?}; known tools: {}",
+            e.tool,
+            TOOLS.join(", ")
+        )));
     }
     if e.files.is_empty() {
-        return Err(at("files must name at least one file name or pattern".into()));
+        return Err(at(
+            "files must name at least one file name or pattern".into()
+        ));
     }
     let mut patterns = Vec::new();
     for f in &e.files {
         if f.contains('/') || f.starts_with('.') || f.starts_with('_') {
-            return Err(at(format!("file pattern {f:?} must be a plain name, not starting with . or _")));
+            return Err(at(format!(
+                "file pattern {f:?} must be a plain name, not starting with . or _"
+            )));
         }
-        patterns.push(glob::Pattern::new(f).map_err(|err| at(format!("bad file pattern {f:?}: {err}")))?);
+        patterns.push(
+            glob::Pattern::new(f).map_err(|err| at(format!("bad file pattern {f:?}: {err}")))?,
+        );
     }
     if e.script.contains('/') || !e.script.ends_with(".rhai") {
-        return Err(at(format!("script {:?} must be a .rhai file name in scripts/", e.script)));
+        return Err(at(format!(
+            "script {:?} must be a .rhai file name in scripts/",
+            e.script
+        )));
     }
     let script = scripts_dir.join(&e.script);
     if !script.is_file() {
         return Err(Failure::new(
             Code::ScriptMissing,
-            format!("{} [{key}]: script {} does not exist", path.display(), script.display()),
+            format!(
+                "{} [{key}]: script {} does not exist",
+                path.display(),
+                script.display()
+            ),
         ));
     }
     Ok(Preset {
@@ -155,17 +193,31 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(d.path().join("presets")).unwrap();
         std::fs::create_dir_all(d.path().join("scripts")).unwrap();
-        std::fs::write(d.path().join("scripts/users.rhai"), "fn row(r) { skip(\"x\") }").unwrap();
+        std::fs::write(
+            d.path().join("scripts/users.rhai"),
+            "fn row(r) { skip(\"x\") }",
+        )
+        .unwrap();
         std::fs::write(d.path().join("presets/p.toml"), preset).unwrap();
-        let r = Presets::load(&d.path().join("presets"), &d.path().join("scripts"), &CsvConfig::default());
+        let r = Presets::load(
+            &d.path().join("presets"),
+            &d.path().join("scripts"),
+            &CsvConfig::default(),
+        );
         (d, r)
     }
 
     #[test]
     fn wildcard_names_match_chunks() {
-        let (_d, p) = setup("[users]\ntool = \"users\"\nscript = \"users.rhai\"\nfiles = [\"userimport*.csv\"]\n");
+        let (_d, p) = setup(
+            "[users]\ntool = \"users\"\nscript = \"users.rhai\"\nfiles = [\"userimport*.csv\"]\n",
+        );
         let p = p.unwrap();
-        for n in ["userimport.csv", "userimport_2.csv", "userimport_tryback_20261125-061503.csv"] {
+        for n in [
+            "userimport.csv",
+            "userimport_2.csv",
+            "userimport_tryback_20261125-061503.csv",
+        ] {
             assert_eq!(p.for_file(n).unwrap().name, "p.users", "{n}");
         }
         assert!(p.for_file("enrols.csv").is_none());
@@ -174,11 +226,14 @@ mod tests {
 
     #[test]
     fn errors_name_the_preset() {
-        let (_d, p) = setup("[users]\ntool = \"userz\"\nscript = \"users.rhai\"\nfiles = [\"u.csv\"]\n");
+        let (_d, p) =
+            setup("[users]\ntool = \"userz\"\nscript = \"users.rhai\"\nfiles = [\"u.csv\"]\n");
         assert!(p.unwrap_err().message.contains("unknown tool \"userz\""));
-        let (_d, p) = setup("[users]\ntool = \"users\"\nscript = \"nope.rhai\"\nfiles = [\"u.csv\"]\n");
+        let (_d, p) =
+            setup("[users]\ntool = \"users\"\nscript = \"nope.rhai\"\nfiles = [\"u.csv\"]\n");
         assert_eq!(p.unwrap_err().code, Code::ScriptMissing);
-        let (_d, p) = setup("[users]\ntool = \"users\"\nscript = \"users.rhai\"\nfile = [\"u.csv\"]\n");
+        let (_d, p) =
+            setup("[users]\ntool = \"users\"\nscript = \"users.rhai\"\nfile = [\"u.csv\"]\n");
         assert!(p.unwrap_err().message.contains("line 4"));
     }
 }

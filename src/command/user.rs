@@ -25,7 +25,12 @@ pub struct UserFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<String>,
     /// Plain text; the embedded store hashes it as Moodle does, REST sends it to Moodle.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Printed (plan, dry run) only as `********`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "redact"
+    )]
     pub password: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub institution: Option<String>,
@@ -73,6 +78,13 @@ pub struct UserDelete {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+}
+
+fn redact<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(p) if !p.is_empty() => s.serialize_str("********"),
+        _ => s.serialize_str(""),
+    }
 }
 
 fn invalid(code: Code, msg: String) -> Result<(), Failure> {
@@ -140,14 +152,20 @@ impl UserFields {
         }
         for (name, value) in [("firstname", &self.firstname), ("lastname", &self.lastname)] {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
-                return invalid(Code::MissingValue, format!("{name} is empty; every account needs one"));
+                return invalid(
+                    Code::MissingValue,
+                    format!("{name} is empty; every account needs one"),
+                );
             }
         }
         for ((name, value), (_, width)) in self.text_fields().into_iter().zip(WIDTHS) {
             if let Some(v) = value {
                 let n = v.chars().count();
                 if n > *width {
-                    return invalid(Code::InvalidValue, format!("{name} has {n} characters; Moodle keeps at most {width}"));
+                    return invalid(
+                        Code::InvalidValue,
+                        format!("{name} has {n} characters; Moodle keeps at most {width}"),
+                    );
                 }
             }
         }
@@ -156,37 +174,59 @@ impl UserFields {
         }
         if let Some(c) = &self.country {
             if !c.is_empty() && !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())) {
-                return invalid(Code::InvalidValue, format!("country '{c}' is not a two-letter ISO 3166 code such as FR or GB"));
+                return invalid(
+                    Code::InvalidValue,
+                    format!("country '{c}' is not a two-letter ISO 3166 code such as FR or GB"),
+                );
             }
         }
         if let Some(l) = &self.lang {
             if !l.is_empty() && !is_lang_code(l) {
-                return invalid(Code::InvalidValue, format!("lang '{l}' is not a Moodle language code such as en, fr or pt_br"));
+                return invalid(
+                    Code::InvalidValue,
+                    format!("lang '{l}' is not a Moodle language code such as en, fr or pt_br"),
+                );
             }
         }
         if let Some(a) = &self.auth {
-            if a.is_empty() || !a.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            if a.is_empty()
+                || !a
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
                 return invalid(Code::InvalidValue, format!("auth '{a}' is not an authentication plugin name such as manual, ldap or cas"));
             }
         }
         if let Some(p) = &self.password {
             if p.chars().count() > 128 {
-                return invalid(Code::InvalidValue, "password is longer than Moodle's 128 characters".to_string());
+                return invalid(
+                    Code::InvalidValue,
+                    "password is longer than Moodle's 128 characters".to_string(),
+                );
             }
         }
         if let Some(m) = self.maildisplay {
             if !(0..=2).contains(&m) {
-                return invalid(Code::InvalidValue, format!("maildisplay {m} must be 0 (hide), 1 (everyone) or 2 (course members)"));
+                return invalid(
+                    Code::InvalidValue,
+                    format!("maildisplay {m} must be 0 (hide), 1 (everyone) or 2 (course members)"),
+                );
             }
         }
         if let Some(m) = self.mailformat {
             if !(0..=1).contains(&m) {
-                return invalid(Code::InvalidValue, format!("mailformat {m} must be 0 (plain text) or 1 (HTML)"));
+                return invalid(
+                    Code::InvalidValue,
+                    format!("mailformat {m} must be 0 (plain text) or 1 (HTML)"),
+                );
             }
         }
         for k in self.profile.keys() {
             if k.is_empty() {
-                return invalid(Code::InvalidValue, "a profile field has an empty shortname".to_string());
+                return invalid(
+                    Code::InvalidValue,
+                    "a profile field has an empty shortname".to_string(),
+                );
             }
         }
         Ok(())
@@ -198,8 +238,15 @@ impl UserDelete {
         if let Some(u) = &self.username {
             check_username(u, "username")?;
         }
-        if self.username.is_none() && self.idnumber.is_none() && self.email.is_none() && self.id.is_none() {
-            return invalid(Code::MissingValue, "user_delete names no account: give username, idnumber, email or id".to_string());
+        if self.username.is_none()
+            && self.idnumber.is_none()
+            && self.email.is_none()
+            && self.id.is_none()
+        {
+            return invalid(
+                Code::MissingValue,
+                "user_delete names no account: give username, idnumber, email or id".to_string(),
+            );
         }
         Ok(())
     }
@@ -211,7 +258,12 @@ mod tests {
     use super::*;
 
     fn user(f: impl FnOnce(&mut UserFields)) -> Result<(), Failure> {
-        let mut u = UserFields { username: "jdoe".into(), firstname: Some("J".into()), lastname: Some("Doe".into()), ..Default::default() };
+        let mut u = UserFields {
+            username: "jdoe".into(),
+            firstname: Some("J".into()),
+            lastname: Some("Doe".into()),
+            ..Default::default()
+        };
         f(&mut u);
         Command::UserUpsert(u).validate()
     }
@@ -219,13 +271,33 @@ mod tests {
     #[test]
     fn moodle_rules_are_enforced() {
         assert!(user(|_| {}).is_ok());
-        assert_eq!(user(|u| u.username = "J Doe".into()).unwrap_err().code, Code::InvalidUsername);
-        assert_eq!(user(|u| u.email = Some("root@localhost".into())).unwrap_err().code, Code::InvalidEmail);
+        assert_eq!(
+            user(|u| u.username = "J Doe".into()).unwrap_err().code,
+            Code::InvalidUsername
+        );
+        assert_eq!(
+            user(|u| u.email = Some("root@localhost".into()))
+                .unwrap_err()
+                .code,
+            Code::InvalidEmail
+        );
         assert!(user(|u| u.email = Some(String::new())).is_ok());
-        assert_eq!(user(|u| u.country = Some("fr".into())).unwrap_err().code, Code::InvalidValue);
-        assert_eq!(user(|u| u.firstname = Some(" ".into())).unwrap_err().code, Code::MissingValue);
-        assert_eq!(user(|u| u.phone1 = Some("1".repeat(21))).unwrap_err().code, Code::InvalidValue);
-        assert_eq!(user(|u| u.maildisplay = Some(3)).unwrap_err().code, Code::InvalidValue);
+        assert_eq!(
+            user(|u| u.country = Some("fr".into())).unwrap_err().code,
+            Code::InvalidValue
+        );
+        assert_eq!(
+            user(|u| u.firstname = Some(" ".into())).unwrap_err().code,
+            Code::MissingValue
+        );
+        assert_eq!(
+            user(|u| u.phone1 = Some("1".repeat(21))).unwrap_err().code,
+            Code::InvalidValue
+        );
+        assert_eq!(
+            user(|u| u.maildisplay = Some(3)).unwrap_err().code,
+            Code::InvalidValue
+        );
     }
 
     #[test]

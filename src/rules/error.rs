@@ -15,7 +15,11 @@ fn location(script: &str, pos: Position) -> String {
 pub fn script_failure(script: &str, err: &EvalAltResult, max_operations: u64) -> Failure {
     let inner = err.unwrap_inner();
     // The innermost error may lack a position (a host function's error): use the call site.
-    let pos = if inner.position().is_none() { err.position() } else { inner.position() };
+    let pos = if inner.position().is_none() {
+        err.position()
+    } else {
+        inner.position()
+    };
     let at = location(script, pos);
     match inner {
         EvalAltResult::ErrorRuntime(value, _) => Failure::new(Code::ScriptThrow, format!("{at}: {value}")),

@@ -1,7 +1,7 @@
 //! Host functions for value cleaning. Scripts get these, never raw database access.
 
 use crate::command::moodle_rules;
-use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, Position};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position};
 
 /// The value `skip("why")` returns: the row is left alone, reported, and not a failure.
 #[derive(Debug, Clone)]
@@ -15,6 +15,12 @@ fn yes_no(s: &str) -> Option<bool> {
     }
 }
 
+fn is_blank(v: &Dynamic) -> bool {
+    v.read_lock::<ImmutableString>()
+        .is_some_and(|s| s.trim().is_empty())
+        || v.is_unit()
+}
+
 pub fn register(engine: &mut Engine) {
     engine.register_type_with_name::<Skip>("Skip");
     engine.register_fn("skip", |why: ImmutableString| Skip(why.to_string()));
@@ -22,7 +28,9 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("is_valid_email", |s: &str| moodle_rules::is_valid_email(s));
     engine.register_fn("normalise_lang", |s: &str| moodle_rules::normalise_lang(s));
     engine.register_fn("normalise_country", |s: &str| {
-        moodle_rules::normalise_country(s).map(Dynamic::from).unwrap_or_else(|| Dynamic::from(s.trim().to_uppercase()))
+        moodle_rules::normalise_country(s)
+            .map(Dynamic::from)
+            .unwrap_or_else(|| Dynamic::from(s.trim().to_uppercase()))
     });
     // True only for an explicit yes (1, yes, true, y, on): anything else, blank included, is false.
     engine.register_fn("is_true", |s: &str| yes_no(s) == Some(true));
@@ -39,16 +47,50 @@ pub fn register(engine: &mut Engine) {
             ))),
         }
     });
-    // A whole number cell; () for an empty cell; a row error for anything else.
-    engine.register_fn("int_or_empty", |s: &str| -> Result<Dynamic, Box<EvalAltResult>> {
-        let t = s.trim();
-        if t.is_empty() {
-            return Ok(Dynamic::UNIT);
+    // The non-empty cells of the named columns that the row has, as a new map. Done in Rust
+    // because it runs for every row and would cost dozens of script operations.
+    engine.register_fn("take", |row: &mut Map, columns: Array| {
+        let mut out = Map::new();
+        for c in columns {
+            if let Some(name) = c.read_lock::<ImmutableString>() {
+                if let Some(v) = row.get(name.as_str()) {
+                    if !is_blank(v) {
+                        out.insert(name.as_str().into(), v.clone());
+                    }
+                }
+            }
         }
-        t.parse::<i64>().map(Dynamic::from).map_err(|_| {
-            Box::new(EvalAltResult::ErrorRuntime(format!("'{s}' is not a whole number").into(), Position::NONE))
-        })
+        out
     });
+    // The non-empty cells whose column starts with `prefix`, keyed by the rest of the name
+    // (`profile_field_team` → `team`).
+    engine.register_fn("with_prefix", |row: &mut Map, prefix: &str| {
+        let mut out = Map::new();
+        for (k, v) in row.iter() {
+            if let Some(rest) = k.strip_prefix(prefix) {
+                if !rest.is_empty() && !is_blank(v) {
+                    out.insert(rest.into(), v.clone());
+                }
+            }
+        }
+        out
+    });
+    // A whole number cell; () for an empty cell; a row error for anything else.
+    engine.register_fn(
+        "int_or_empty",
+        |s: &str| -> Result<Dynamic, Box<EvalAltResult>> {
+            let t = s.trim();
+            if t.is_empty() {
+                return Ok(Dynamic::UNIT);
+            }
+            t.parse::<i64>().map(Dynamic::from).map_err(|_| {
+                Box::new(EvalAltResult::ErrorRuntime(
+                    format!("'{s}' is not a whole number").into(),
+                    Position::NONE,
+                ))
+            })
+        },
+    );
 }
 
 #[cfg(test)]

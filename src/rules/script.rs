@@ -48,9 +48,16 @@ fn build_engine(limits: &ScriptLimits, script_name: &str) -> Engine {
 impl Script {
     /// Compiles the script; a parse error names `file:line:col`.
     pub fn load(path: &Path, limits: &ScriptLimits) -> Result<Script, Failure> {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::new(Code::ScriptMissing, format!("cannot read script {}: {e}", path.display())))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Failure::new(
+                Code::ScriptMissing,
+                format!("cannot read script {}: {e}", path.display()),
+            )
+        })?;
         Self::compile(&name, &text, limits)
     }
 
@@ -60,16 +67,33 @@ impl Script {
             let pos = e.1;
             Failure::new(
                 Code::ScriptParse,
-                format!("{name}:{}:{}: {}", pos.line().unwrap_or(0), pos.position().unwrap_or(0), e.0),
+                format!(
+                    "{name}:{}:{}: {}",
+                    pos.line().unwrap_or(0),
+                    pos.position().unwrap_or(0),
+                    e.0
+                ),
             )
         })?;
         ast.set_source(name);
-        let has = |f: &str| ast.iter_functions().any(|d| d.name == f && d.params.len() == 1);
+        let has = |f: &str| {
+            ast.iter_functions()
+                .any(|d| d.name == f && d.params.len() == 1)
+        };
         if !has("row") {
-            return Err(Failure::new(Code::ScriptParse, format!("{name}: defines no `fn row(r)`; every tool script needs one")));
+            return Err(Failure::new(
+                Code::ScriptParse,
+                format!("{name}: defines no `fn row(r)`; every tool script needs one"),
+            ));
         }
         let has_header = has("header");
-        Ok(Script { engine, ast, name: name.to_string(), has_header, max_operations: limits.max_operations })
+        Ok(Script {
+            engine,
+            ast,
+            name: name.to_string(),
+            has_header,
+            max_operations: limits.max_operations,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -89,7 +113,9 @@ impl Script {
             return Ok(());
         }
         let arr: rhai::Array = columns.iter().map(|c| Dynamic::from(c.clone())).collect();
-        self.call("header", Dynamic::from_array(arr)).map(|_| ()).map_err(|f| Failure::new(Code::HeaderRejected, f.message))
+        self.call("header", Dynamic::from_array(arr))
+            .map(|_| ())
+            .map_err(|f| Failure::new(Code::HeaderRejected, f.message))
     }
 
     /// Maps one row through `fn row(r)` into validated commands, or a skip.
@@ -117,7 +143,10 @@ impl Script {
         }
         if out.is_array() {
             let arr = out.cast::<rhai::Array>();
-            let cmds = arr.iter().map(|d| self.to_command(d)).collect::<Result<Vec<_>, _>>()?;
+            let cmds = arr
+                .iter()
+                .map(|d| self.to_command(d))
+                .collect::<Result<Vec<_>, _>>()?;
             return Ok(Mapped::Commands(cmds));
         }
         Err(self.bad_return(format!("returned {}", out.type_name())))
@@ -153,7 +182,10 @@ mod tests {
     fn run(s: &Script, cols: &[&str], vals: &[&str]) -> Result<Mapped, Failure> {
         let columns: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
         let fields: Vec<String> = vals.iter().map(|v| v.to_string()).collect();
-        s.map_row(RowInput { columns: &columns, fields: &fields })
+        s.map_row(RowInput {
+            columns: &columns,
+            fields: &fields,
+        })
     }
 
     #[test]
@@ -161,7 +193,10 @@ mod tests {
         let e = script("fn row(r) {\n  let x = ;\n}").err().unwrap();
         assert_eq!(e.code, Code::ScriptParse);
         assert!(e.message.starts_with("t.rhai:2:"), "{}", e.message);
-        assert_eq!(script("fn other(r) { 1 }").err().unwrap().code, Code::ScriptParse);
+        assert_eq!(
+            script("fn other(r) { 1 }").err().unwrap().code,
+            Code::ScriptParse
+        );
     }
 
     #[test]
@@ -169,7 +204,11 @@ mod tests {
         let s = script("fn row(r) { #{ op: \"user_delete\", username: r.usrname } }").unwrap();
         let e = run(&s, &["username"], &["a"]).unwrap_err();
         assert_eq!(e.code, Code::ScriptRuntime);
-        assert!(e.message.contains("usrname") && e.message.starts_with("t.rhai:1:"), "{}", e.message);
+        assert!(
+            e.message.contains("usrname") && e.message.starts_with("t.rhai:1:"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -186,8 +225,14 @@ mod tests {
         )
         .unwrap();
         let e = run(&s, &["a"], &["t"]).unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), (Code::ScriptThrow, "t.rhai:1:29: bad a"));
-        assert_eq!(run(&s, &["a"], &["s"]).unwrap(), Mapped::Skip("later".into()));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (Code::ScriptThrow, "t.rhai:1:29: bad a")
+        );
+        assert_eq!(
+            run(&s, &["a"], &["s"]).unwrap(),
+            Mapped::Skip("later".into())
+        );
         match run(&s, &["a"], &["x"]).unwrap() {
             Mapped::Commands(c) => assert_eq!(c.len(), 2),
             other => panic!("{other:?}"),
@@ -205,7 +250,8 @@ mod tests {
         assert!(script("fn row(r) { eval(\"1\") }").is_err());
         let s = script("fn row(r) { 42 }").unwrap();
         assert_eq!(run(&s, &[], &[]).unwrap_err().code, Code::ScriptBadReturn);
-        let s = script("fn row(r) { #{ op: \"user_upsert\", username: \"a\", emial: \"x\" } }").unwrap();
+        let s = script("fn row(r) { #{ op: \"user_upsert\", username: \"a\", emial: \"x\" } }")
+            .unwrap();
         let e = run(&s, &[], &[]).unwrap_err();
         assert!(e.message.contains("emial"), "{}", e.message);
     }

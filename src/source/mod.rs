@@ -6,4 +6,4 @@ mod reader;
 mod window;
 
 pub use preflight::{preflight, LineEnding, Preflight};
-pub use reader::{read_ranges, CsvSource, Header, Row, SourceOptions};
+pub use reader::{file_name_of, read_ranges, CsvSource, Header, Row, SourceOptions};

@@ -39,7 +39,8 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 pub fn preflight(path: &Path, encoding: Encoding) -> Result<Preflight, Failure> {
     let name = path.display();
-    let unreadable = |e: std::io::Error| Failure::new(Code::FileUnreadable, format!("{name}: cannot read: {e}"));
+    let unreadable =
+        |e: std::io::Error| Failure::new(Code::FileUnreadable, format!("{name}: cannot read: {e}"));
     let mut file = File::open(path).map_err(unreadable)?;
     let mut buf = vec![0u8; 256 * 1024];
     let mut carry: Vec<u8> = Vec::new();
@@ -101,7 +102,12 @@ pub fn preflight(path: &Path, encoding: Encoding) -> Result<Preflight, Failure> 
     })
 }
 
-fn check_utf8(chunk: &[u8], carry: &mut Vec<u8>, lines_before: u64, name: &str) -> Result<(), Failure> {
+fn check_utf8(
+    chunk: &[u8],
+    carry: &mut Vec<u8>,
+    lines_before: u64,
+    name: &str,
+) -> Result<(), Failure> {
     match std::str::from_utf8(chunk) {
         Ok(_) => Ok(()),
         Err(e) if e.error_len().is_none() => {
@@ -169,15 +175,27 @@ mod tests {
         assert_eq!(run(b"a\nb\nc\n", Encoding::Utf8).unwrap().lines, 3);
         assert_eq!(run(b"a\r\nb\r\nc", Encoding::Utf8).unwrap().lines, 3);
         assert_eq!(run(b"a\rb\rc\r", Encoding::Utf8).unwrap().lines, 3);
-        assert_eq!(run(b"a\rb\rc\r", Encoding::Utf8).unwrap().line_ending, LineEnding::Cr);
-        assert_eq!(run(b"\xEF\xBB\xBFa\r\n", Encoding::Utf8).unwrap().bom_len, 3);
+        assert_eq!(
+            run(b"a\rb\rc\r", Encoding::Utf8).unwrap().line_ending,
+            LineEnding::Cr
+        );
+        assert_eq!(
+            run(b"\xEF\xBB\xBFa\r\n", Encoding::Utf8).unwrap().bom_len,
+            3
+        );
     }
 
     #[test]
     fn refuses_empty_binary_and_bad_utf8_naming_the_line() {
         assert_eq!(run(b"", Encoding::Utf8).unwrap_err().code, Code::FileEmpty);
-        assert_eq!(run(b"\xEF\xBB\xBF", Encoding::Utf8).unwrap_err().code, Code::FileEmpty);
-        assert_eq!(run(b"PK\x03\x04\x00\x00", Encoding::Utf8).unwrap_err().code, Code::FileBinary);
+        assert_eq!(
+            run(b"\xEF\xBB\xBF", Encoding::Utf8).unwrap_err().code,
+            Code::FileEmpty
+        );
+        assert_eq!(
+            run(b"PK\x03\x04\x00\x00", Encoding::Utf8).unwrap_err().code,
+            Code::FileBinary
+        );
         let e = run(b"a;b\nc;d\r\ncaf\xE9;x\n", Encoding::Utf8).unwrap_err();
         assert_eq!(e.code, Code::FileNotUtf8);
         assert!(e.message.contains("line 3"), "{}", e.message);

@@ -49,7 +49,7 @@ pub struct CsvSource {
 impl CsvSource {
     /// Opens the file and reads its header; a header problem refuses the whole file.
     pub fn open(path: &Path, opts: SourceOptions, pre: &Preflight) -> Result<CsvSource, Failure> {
-        let name = file_name(path);
+        let name = file_name_of(path);
         let mut file = File::open(path)
             .map_err(|e| Failure::new(Code::FileUnreadable, format!("{name}: cannot read: {e}")))?;
         file.seek(SeekFrom::Start(pre.bom_len))
@@ -64,7 +64,12 @@ impl CsvSource {
         let mut src = CsvSource {
             reader,
             record: csv::ByteRecord::new(),
-            header: Header { columns: vec![], start: 0, end: 0, line: 0 },
+            header: Header {
+                columns: vec![],
+                start: 0,
+                end: 0,
+                line: 0,
+            },
             opts,
             bom_len: pre.bom_len,
             name,
@@ -85,7 +90,11 @@ impl CsvSource {
                 format!("{name}: no header line, only blank or # comment lines"),
             ));
         };
-        let raw = self.reader.get_ref().slice(start - self.bom_len, end - self.bom_len).to_vec();
+        let raw = self
+            .reader
+            .get_ref()
+            .slice(start - self.bom_len, end - self.bom_len)
+            .to_vec();
         let mut columns = Vec::with_capacity(self.record.len());
         for f in self.record.iter() {
             columns.push(self.decode(f).trim().to_lowercase());
@@ -96,7 +105,11 @@ impl CsvSource {
                 .find(|&d| d != self.opts.delimiter.0 && raw.contains(&d))
             {
                 let shown = Delimiter(found).describe();
-                let value = if found == b'\t' { "tab".to_string() } else { (found as char).to_string() };
+                let value = if found == b'\t' {
+                    "tab".to_string()
+                } else {
+                    (found as char).to_string()
+                };
                 return Err(Failure::new(
                     Code::FileWrongDelimiter,
                     format!(
@@ -108,7 +121,11 @@ impl CsvSource {
         }
         for (i, c) in columns.iter().enumerate() {
             if c.is_empty() {
-                let hint = if i + 1 == columns.len() { " (a delimiter at the end of the header line?)" } else { "" };
+                let hint = if i + 1 == columns.len() {
+                    " (a delimiter at the end of the header line?)"
+                } else {
+                    ""
+                };
                 return Err(Failure::new(
                     Code::HeaderEmptyName,
                     format!("{name} line {line}: column {} of the header has no name{hint}; name it or remove it", i + 1),
@@ -121,15 +138,26 @@ impl CsvSource {
                 ));
             }
         }
-        Ok(Header { columns, start, end, line })
+        Ok(Header {
+            columns,
+            start,
+            end,
+            line,
+        })
     }
 
     /// Reads the next non-blank record into `self.record`: (line, start, end) in file offsets.
     fn advance(&mut self) -> Result<Option<(u64, u64, u64)>, Failure> {
         loop {
-            let got = self.reader.read_byte_record(&mut self.record).map_err(|e| {
-                Failure::new(Code::FileUnreadable, format!("{}: cannot read: {e}", self.name))
-            })?;
+            let got = self
+                .reader
+                .read_byte_record(&mut self.record)
+                .map_err(|e| {
+                    Failure::new(
+                        Code::FileUnreadable,
+                        format!("{}: cannot read: {e}", self.name),
+                    )
+                })?;
             if !got {
                 return Ok(None);
             }
@@ -140,7 +168,11 @@ impl CsvSource {
             let end = win.trim_end(start, raw_end).max(start);
             let line = win.line_of(start);
             win.consume_to(start);
-            if self.record.iter().all(|f| f.iter().all(|b| b.is_ascii_whitespace())) {
+            if self
+                .record
+                .iter()
+                .all(|f| f.iter().all(|b| b.is_ascii_whitespace()))
+            {
                 continue; // a line of empty cells (`;;;`) is a blank line
             }
             return Ok(Some((line, start + self.bom_len, end + self.bom_len)));
@@ -156,7 +188,10 @@ impl CsvSource {
         let got = self.record.len();
         let mut problem = None;
         if got != expected {
-            let multiline = self.record.iter().any(|f| f.contains(&b'\n') || f.contains(&b'\r'));
+            let multiline = self
+                .record
+                .iter()
+                .any(|f| f.contains(&b'\n') || f.contains(&b'\r'));
             let hint = if multiline {
                 " (a quoted field spans several lines: is a closing quote missing?)"
             } else {
@@ -169,7 +204,11 @@ impl CsvSource {
                     self.name
                 ),
             ));
-        } else if let Some(i) = self.record.iter().position(|f| f.len() > self.opts.max_field_bytes) {
+        } else if let Some(i) = self
+            .record
+            .iter()
+            .position(|f| f.len() > self.opts.max_field_bytes)
+        {
             problem = Some(Failure::new(
                 Code::RowFieldTooLong,
                 format!(
@@ -184,28 +223,46 @@ impl CsvSource {
         let fields = if problem.is_some() {
             Vec::new()
         } else {
-            self.record.iter().map(|f| self.decode(f).trim().to_string()).collect()
+            self.record
+                .iter()
+                .map(|f| self.decode(f).trim().to_string())
+                .collect()
         };
-        Ok(Some(Row { line, start, end, fields, problem }))
+        Ok(Some(Row {
+            line,
+            start,
+            end,
+            fields,
+            problem,
+        }))
     }
 
     fn decode(&self, bytes: &[u8]) -> String {
         match self.opts.encoding {
             // Validated by the preflight pass; a lossy decode cannot change anything here.
             Encoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
-            Encoding::Windows1252 => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
+            Encoding::Windows1252 => encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0
+                .into_owned(),
             // True ISO-8859-1: every byte is the code point of the same value.
             Encoding::Iso88591 => bytes.iter().map(|&b| b as char).collect(),
         }
     }
 }
 
-pub(crate) fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+pub fn file_name_of(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 /// Reads the original bytes of rows from the input file, for the tryback.
-pub fn read_ranges(path: &Path, ranges: &[(u64, u64)], mut each: impl FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
+pub fn read_ranges(
+    path: &Path,
+    ranges: &[(u64, u64)],
+    mut each: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     use std::io::Read;
     let mut f = File::open(path)?;
     let mut buf = Vec::new();

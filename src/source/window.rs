@@ -125,4 +125,3 @@ mod tests {
         assert_eq!(w.line_of(s), 4);
     }
 }
-

@@ -1,0 +1,160 @@
+//! `moosync files`: the local file manager. Paths name places inside the data folder only.
+
+use super::exit;
+use crate::filearea::{self, FileArea, AREAS};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum FilesCmd {
+    /// List the files of one area (inbox, Reports, Archives, Trybacks, Rejected…) or of all.
+    List { area: Option<String> },
+    /// Copy a file into inbox/ (an operator's last-minute file); an existing name is never overwritten.
+    Add {
+        source: PathBuf,
+        /// The name to give it in inbox/ (default: its own name).
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Copy a file of the data folder (e.g. Reports/x.txt) to DEST, or print it.
+    Get { path: String, dest: Option<PathBuf> },
+    /// Remove a file of the data folder (e.g. Trybacks/x.csv).
+    Rm { path: String },
+}
+
+pub fn run(data: &Path, cmd: FilesCmd) -> i32 {
+    let area = FileArea::new(data);
+    if !area.root().is_dir() {
+        eprintln!(
+            "moosync: {} does not exist; run `moosync --data {} init` first",
+            data.display(),
+            data.display()
+        );
+        return exit::INPUT_ERROR;
+    }
+    let result = match cmd {
+        FilesCmd::List { area: which } => list(&area, which.as_deref()),
+        FilesCmd::Add { source, name } => add(&area, &source, name.as_deref()),
+        FilesCmd::Get { path, dest } => get(&area, &path, dest.as_deref()),
+        FilesCmd::Rm { path } => rm(&area, &path),
+    };
+    match result {
+        Ok(()) => exit::OK,
+        Err(msg) => {
+            eprintln!("moosync: {msg}");
+            exit::INPUT_ERROR
+        }
+    }
+}
+
+fn list(area: &FileArea, which: Option<&str>) -> Result<(), String> {
+    let areas: Vec<&str> = match which {
+        Some(a) => vec![AREAS
+            .iter()
+            .copied()
+            .find(|x| x.eq_ignore_ascii_case(a))
+            .ok_or_else(|| format!("no area '{a}'; areas: {}", AREAS.join(", ")))?],
+        None => AREAS.to_vec(),
+    };
+    for a in areas {
+        let dir = area.dir(a);
+        for e in walkdir::WalkDir::new(&dir)
+            .min_depth(1)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(|e| e.ok())
+        {
+            if !e.file_type().is_file() || e.file_name().to_string_lossy().starts_with(".moosync-")
+            {
+                continue;
+            }
+            let meta = e.metadata().map_err(|err| err.to_string())?;
+            let when = meta
+                .modified()
+                .map(|t| {
+                    chrono::DateTime::<chrono::Local>::from(t)
+                        .format("%Y-%m-%d %H:%M:%S")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            let rel = e.path().strip_prefix(area.root()).unwrap_or(e.path());
+            println!("{:>12}  {when}  {}", meta.len(), rel.display());
+        }
+    }
+    Ok(())
+}
+
+fn add(area: &FileArea, source: &Path, name: Option<&str>) -> Result<(), String> {
+    let name = match name {
+        Some(n) => n.to_string(),
+        None => source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or("the source has no file name")?,
+    };
+    if name.is_empty()
+        || name.contains('/')
+        || name.contains('\\')
+        || name.starts_with('.')
+        || name == ".."
+    {
+        return Err(format!(
+            "'{name}' must be a plain file name (no folders, not hidden)"
+        ));
+    }
+    if !source.is_file() {
+        return Err(format!("{} is not a file", source.display()));
+    }
+    let wanted = area.dir(filearea::INBOX).join(&name);
+    let put = filearea::copy_atomic(source, &wanted)
+        .map_err(|e| format!("cannot copy {}: {e}", source.display()))?;
+    let rel = put
+        .strip_prefix(area.root())
+        .unwrap_or(&put)
+        .display()
+        .to_string();
+    if put != wanted {
+        println!("added {rel} (inbox/{name} was already waiting; both are kept)");
+    } else {
+        println!("added {rel}");
+    }
+    Ok(())
+}
+
+fn resolve_file(area: &FileArea, path: &str) -> Result<PathBuf, String> {
+    let full = area.resolve(path)?;
+    if !full.is_file() {
+        return Err(format!("{path} is not a file of the data folder"));
+    }
+    Ok(full)
+}
+
+fn get(area: &FileArea, path: &str, dest: Option<&Path>) -> Result<(), String> {
+    let full = resolve_file(area, path)?;
+    match dest {
+        Some(d) => {
+            let d = if d.is_dir() {
+                d.join(full.file_name().unwrap_or_default())
+            } else {
+                d.to_path_buf()
+            };
+            let put = filearea::copy_atomic(&full, &d)
+                .map_err(|e| format!("cannot copy to {}: {e}", d.display()))?;
+            println!("copied {path} to {}", put.display());
+        }
+        None => {
+            let bytes = std::fs::read(&full).map_err(|e| e.to_string())?;
+            std::io::stdout()
+                .write_all(&bytes)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+fn rm(area: &FileArea, path: &str) -> Result<(), String> {
+    let full = resolve_file(area, path)?;
+    std::fs::remove_file(&full).map_err(|e| format!("cannot remove {path}: {e}"))?;
+    println!("removed {path}");
+    Ok(())
+}

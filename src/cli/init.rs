@@ -1,0 +1,59 @@
+//! `moosync init`: the data folder, its settings, and the admin's own copies of the rules.
+
+use super::exit;
+use crate::config::DEFAULT_TOML;
+use crate::filearea::{self, write_atomic, FileArea};
+use std::path::Path;
+
+/// The shipped rules, written into the data folder where the admin edits them.
+pub const SHIPPED: &[(&str, &str, &str)] = &[
+    (
+        filearea::SCRIPTS,
+        "users.rhai",
+        include_str!("../../scripts/users.rhai"),
+    ),
+    (
+        filearea::PRESETS,
+        "tool_sync.toml",
+        include_str!("../../presets/tool_sync.toml"),
+    ),
+];
+
+pub fn run(data: &Path) -> i32 {
+    let area = FileArea::new(data);
+    let result = (|| -> std::io::Result<Vec<String>> {
+        area.create_folders()?;
+        let mut written = Vec::new();
+        let mut files = vec![(area.config_path(), DEFAULT_TOML)];
+        files.extend(
+            SHIPPED
+                .iter()
+                .map(|(dir, name, text)| (area.dir(dir).join(name), *text)),
+        );
+        for (path, text) in files {
+            // Never overwrite: the admin may have edited the copy.
+            if !path.exists() {
+                write_atomic(&path, text.as_bytes())?;
+                written.push(path.display().to_string());
+            }
+        }
+        Ok(written)
+    })();
+    match result {
+        Ok(written) => {
+            for w in &written {
+                println!("wrote {w}");
+            }
+            println!(
+                "data folder ready: {} (drop input files into {})",
+                data.display(),
+                area.dir(filearea::INBOX).display()
+            );
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("moosync: cannot initialise {}: {e}", data.display());
+            exit::INPUT_ERROR
+        }
+    }
+}

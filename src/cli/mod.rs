@@ -1,0 +1,70 @@
+//! Command-line surface: clap definitions, exit codes, human output. No business logic.
+
+mod files;
+mod init;
+mod plan;
+mod run_cmd;
+mod setup;
+mod status;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Exit codes, documented in the README; cron wrappers rely on them.
+pub mod exit {
+    /// Every row applied or skipped.
+    pub const OK: i32 = 0;
+    /// Some rows failed (see the report and the tryback).
+    pub const ROWS_FAILED: i32 = 1;
+    /// Nothing done for a file or the run: configuration or input-file error.
+    pub const INPUT_ERROR: i32 = 2;
+    /// Another moosync run holds the data folder's lock.
+    pub const LOCKED: i32 = 3;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "moosync",
+    version,
+    about = "Keeps a Moodle site in step with CSV feeds"
+)]
+pub struct Cli {
+    /// The data folder (inbox/, Reports/, Archives/, Trybacks/, moodle.db, moosync.toml).
+    #[arg(long, global = true, env = "MOOSYNC_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Create the data folder, a commented moosync.toml, and copies of the shipped scripts and presets.
+    Init,
+    /// Process waiting input files: all tools, or the ones named.
+    Run(run_cmd::RunArgs),
+    /// Print the commands the script makes from each row of FILE; writes nothing.
+    Plan(plan::PlanArgs),
+    /// Each tool, its file names, waiting input and its last run.
+    Status,
+    /// The local file manager: list, add, get, rm.
+    Files {
+        #[command(subcommand)]
+        action: files::FilesCmd,
+    },
+}
+
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let Some(data) = cli.data else {
+        eprintln!("moosync: no data folder: pass --data DIR or set MOOSYNC_DATA");
+        return exit::INPUT_ERROR;
+    };
+    match cli.command {
+        Cmd::Init => init::run(&data),
+        Cmd::Run(args) => run_cmd::run(&data, args),
+        Cmd::Plan(args) => plan::run(&data, args),
+        Cmd::Status => status::run(&data),
+        Cmd::Files { action } => files::run(&data, action),
+    }
+}

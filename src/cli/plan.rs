@@ -1,0 +1,121 @@
+//! `moosync plan`: what the script makes of each row, printed; nothing is written.
+
+use super::{exit, setup};
+use crate::command::{Command, Mapped};
+use crate::rules::Script;
+use crate::run::{map_row, open};
+use crate::source::SourceOptions;
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The tool whose preset and script read the file.
+    #[arg(long)]
+    tool: String,
+    /// The CSV file to read.
+    file: PathBuf,
+    #[arg(long, value_enum, default_value = "yaml")]
+    format: Format,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanEntry {
+    pub line: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commands: Option<Vec<Command>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<PlanError>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+pub fn run(data: &Path, args: PlanArgs) -> i32 {
+    match plan(data, &args, &mut std::io::stdout().lock()) {
+        Ok(code) => code,
+        Err(f) => {
+            setup::report(&f);
+            exit::INPUT_ERROR
+        }
+    }
+}
+
+fn plan(data: &Path, args: &PlanArgs, out: &mut impl Write) -> Result<i32, crate::codes::Failure> {
+    use crate::codes::{Code, Failure};
+    let s = setup::load(data)?;
+    let name = crate::source::file_name_of(&args.file);
+    let preset = s
+        .presets
+        .for_tool(&args.tool)
+        .find(|p| p.matches(&name))
+        .or_else(|| s.presets.for_tool(&args.tool).next())
+        .ok_or_else(|| {
+            Failure::new(
+                Code::PresetInvalid,
+                format!("no preset uses tool '{}'", args.tool),
+            )
+        })?;
+    let script = Script::load(&preset.script, &s.cfg.limits)?;
+    let opts = SourceOptions {
+        delimiter: preset.delimiter,
+        encoding: preset.encoding,
+        max_field_bytes: s.cfg.csv.max_field_bytes,
+    };
+    let (_, mut source) = open(&args.file, opts, &script)?;
+    let columns = source.header().columns.clone();
+    let w = |e: std::io::Error| Failure::new(Code::Storage, format!("cannot write the plan: {e}"));
+    let mut code = exit::OK;
+    let mut first = true;
+    if matches!(args.format, Format::Json) {
+        writeln!(out, "[").map_err(w)?;
+    }
+    while let Some(row) = source.next_row()? {
+        let mut entry = PlanEntry {
+            line: row.line,
+            commands: None,
+            skip: None,
+            error: None,
+        };
+        match map_row(&script, &columns, &row) {
+            Ok(Mapped::Commands(c)) => entry.commands = Some(c),
+            Ok(Mapped::Skip(why)) => entry.skip = Some(why),
+            Err(f) => {
+                code = exit::ROWS_FAILED;
+                entry.error = Some(PlanError {
+                    code: f.code.id(),
+                    message: f.message,
+                });
+            }
+        }
+        match args.format {
+            Format::Yaml => {
+                let y = serde_yaml::to_string(&[&entry])
+                    .map_err(|e| Failure::new(Code::Storage, e.to_string()))?;
+                out.write_all(y.as_bytes()).map_err(w)?;
+            }
+            Format::Json => {
+                let j = serde_json::to_string_pretty(&entry)
+                    .map_err(|e| Failure::new(Code::Storage, e.to_string()))?;
+                write!(out, "{}{j}", if first { "" } else { ",\n" }).map_err(w)?;
+            }
+        }
+        first = false;
+    }
+    if matches!(args.format, Format::Json) {
+        writeln!(out, "\n]").map_err(w)?;
+    }
+    Ok(code)
+}

@@ -1,0 +1,302 @@
+//! `moosync run`: process waiting input files, tool by tool, in dependency order.
+
+use super::{exit, setup};
+use crate::codes::{Code, Failure};
+use crate::filearea::{self, FileArea};
+use crate::preset::{Preset, TOOLS};
+use crate::rules::Script;
+use crate::run::{fingerprint, process_file, FileResult, InputKind, RunEnv};
+use crate::sinks::FileEnd;
+use crate::state::State;
+use crate::target::sqlite::SqliteTarget;
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Tools to run (default: every tool with waiting input).
+    tools: Vec<String>,
+    /// Run on this file instead of the inbox (name one tool, or let its name pick the preset).
+    #[arg(long, value_name = "PATH")]
+    file: Option<PathBuf>,
+    /// Go through every row as a real run would, but write nothing and move no file.
+    #[arg(long)]
+    dry_run: bool,
+    /// Also print each failed row (the report always has them).
+    #[arg(long, short)]
+    verbose: bool,
+    /// Never draw a progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub fn run(data: &Path, args: RunArgs) -> i32 {
+    let s = match setup::load(data) {
+        Ok(s) => s,
+        Err(f) => {
+            setup::report(&f);
+            return exit::INPUT_ERROR;
+        }
+    };
+    for t in &args.tools {
+        if !TOOLS.contains(&t.as_str()) {
+            eprintln!(
+                "moosync: unknown tool '{t}'; tools are: {}",
+                TOOLS.join(", ")
+            );
+            return exit::INPUT_ERROR;
+        }
+    }
+    let _lock = match take_lock(&s.area) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let work = match collect_work(&s, &args) {
+        Ok(w) => w,
+        Err(f) => {
+            setup::report(&f);
+            return exit::INPUT_ERROR;
+        }
+    };
+    let state = match State::open(&s.area.state_path()) {
+        Ok(st) => st,
+        Err(f) => {
+            setup::report(&f);
+            return exit::INPUT_ERROR;
+        }
+    };
+    let mut code = exit::OK;
+    let work: Vec<_> = work
+        .into_iter()
+        .filter(|(path, _, kind)| {
+            *kind == InputKind::Given
+                || s.cfg.output.remove_input
+                || !state
+                    .already_done(&file_name(path), &fingerprint(path))
+                    .unwrap_or(false)
+        })
+        .collect();
+    if work.is_empty() {
+        return code;
+    }
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let run_id = match state.start_run(&command, args.dry_run) {
+        Ok(id) => id,
+        Err(f) => {
+            setup::report(&f);
+            return exit::INPUT_ERROR;
+        }
+    };
+    let mut target = match SqliteTarget::open(&s.area.store_path(), &s.cfg) {
+        Ok(t) => t,
+        Err(f) => {
+            setup::report(&f);
+            let _ = state.finish_run(run_id, exit::INPUT_ERROR);
+            return exit::INPUT_ERROR;
+        }
+    };
+    let env = RunEnv {
+        area: &s.area,
+        cfg: &s.cfg,
+        state: &state,
+        run_id,
+        dry_run: args.dry_run,
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+    };
+    // Each script compiles once per run, however many files use it.
+    let mut scripts: HashMap<PathBuf, Result<Script, Failure>> = HashMap::new();
+    for (path, preset, kind) in &work {
+        let script = scripts
+            .entry(preset.script.clone())
+            .or_insert_with(|| Script::load(&preset.script, &s.cfg.limits));
+        let script = match script {
+            Ok(sc) => sc,
+            Err(f) => {
+                // A broken script is a configuration error: the file stays waiting in inbox/.
+                println!("{} {}: not run: {f}", preset.tool, file_name(path));
+                code = code.max(exit::INPUT_ERROR);
+                continue;
+            }
+        };
+        match process_file(&env, path, *kind, preset, script, &mut target) {
+            Ok(r) => {
+                print_result(&s.area, &r, args.dry_run, args.verbose);
+                code = code.max(match r.end {
+                    FileEnd::Done if r.counts.failed > 0 => exit::ROWS_FAILED,
+                    FileEnd::Done => exit::OK,
+                    _ => exit::INPUT_ERROR,
+                });
+            }
+            Err(f) => {
+                println!("{} {}: stopped: {f}", preset.tool, file_name(path));
+                code = exit::INPUT_ERROR;
+            }
+        }
+    }
+    let _ = state.finish_run(run_id, code);
+    code
+}
+
+type Work = (PathBuf, Preset, InputKind);
+
+fn file_name(p: &Path) -> String {
+    crate::source::file_name_of(p)
+}
+
+fn collect_work(s: &setup::Setup, args: &RunArgs) -> Result<Vec<Work>, Failure> {
+    if let Some(file) = &args.file {
+        let name = file_name(file);
+        if !file.is_file() {
+            return Err(Failure::new(
+                Code::FileUnreadable,
+                format!("{}: no such file", file.display()),
+            ));
+        }
+        let preset = match args.tools.as_slice() {
+            [] => s.presets.for_file(&name).ok_or_else(|| {
+                Failure::new(
+                    Code::PresetInvalid,
+                    format!(
+                        "{name} matches no preset; name the tool: moosync run TOOL --file {}",
+                        file.display()
+                    ),
+                )
+            })?,
+            [tool] => s
+                .presets
+                .for_tool(tool)
+                .find(|p| p.matches(&name))
+                .or_else(|| s.presets.for_tool(tool).next())
+                .ok_or_else(|| {
+                    Failure::new(Code::PresetInvalid, format!("no preset uses tool '{tool}'"))
+                })?,
+            _ => {
+                return Err(Failure::new(
+                    Code::PresetInvalid,
+                    "--file takes at most one tool".to_string(),
+                ))
+            }
+        };
+        return Ok(vec![(file.clone(), preset.clone(), InputKind::Given)]);
+    }
+    let mut work = Vec::new();
+    for (name, path) in waiting_files(&s.area) {
+        if let Some(p) = s.presets.for_file(&name) {
+            if args.tools.is_empty() || args.tools.contains(&p.tool) {
+                work.push((path, p.clone(), InputKind::Inbox));
+            }
+        }
+    }
+    // Tools in dependency order; a tool's files in name order (chunks of a split feed).
+    work.sort_by_key(|(path, p, _)| (TOOLS.iter().position(|t| *t == p.tool), file_name(path)));
+    Ok(work)
+}
+
+/// Files waiting in inbox/, sorted by name; hidden and temporary names are not input.
+pub fn waiting_files(area: &FileArea) -> Vec<(String, PathBuf)> {
+    let mut out: Vec<(String, PathBuf)> = walkdir::WalkDir::new(area.dir(filearea::INBOX))
+        .min_depth(1)
+        .max_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.path().to_path_buf(),
+            )
+        })
+        .filter(|(n, _)| {
+            !n.starts_with('.')
+                && !n.starts_with('_')
+                && ![".filepart", ".part", ".tmp"]
+                    .iter()
+                    .any(|x| n.ends_with(x))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// One run at a time per data folder: an OS lock the kernel drops if moosync dies.
+fn take_lock(area: &FileArea) -> Result<std::fs::File, i32> {
+    let path = area.root().join(".moosync.lock");
+    let mut f = match std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+    {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("moosync: cannot open {}: {e}", path.display());
+            return Err(exit::INPUT_ERROR);
+        }
+    };
+    match f.try_lock() {
+        Ok(()) => {
+            let _ = f.set_len(0);
+            let _ = writeln!(
+                f,
+                "pid {} since {}",
+                std::process::id(),
+                crate::state::now_text()
+            );
+            Ok(f)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            eprintln!(
+                "moosync: another run holds the lock on {} ({})",
+                area.root().display(),
+                holder.trim()
+            );
+            Err(exit::LOCKED)
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            eprintln!("moosync: cannot lock {}: {e}", path.display());
+            Err(exit::INPUT_ERROR)
+        }
+    }
+}
+
+fn rel(area: &FileArea, p: &Path) -> String {
+    p.strip_prefix(area.root())
+        .unwrap_or(p)
+        .display()
+        .to_string()
+}
+
+fn print_result(area: &FileArea, r: &FileResult, dry_run: bool, verbose: bool) {
+    let mode = if dry_run { "[dry run] " } else { "" };
+    let mut line = match &r.end {
+        FileEnd::Done => format!("{mode}{} {}: {}", r.tool, r.name, r.counts.summary_line()),
+        FileEnd::Rejected(f) => format!("{mode}{} {}: refused {f}", r.tool, r.name),
+        FileEnd::Aborted(f) => format!(
+            "{mode}{} {}: stopped {f}; the file stays in inbox/ for the next run",
+            r.tool, r.name
+        ),
+    };
+    for (what, p) in [
+        ("moved to", &r.rejected_to),
+        ("report", &r.report),
+        ("tryback", &r.tryback),
+    ] {
+        if let Some(p) = p {
+            line.push_str(&format!("; {what} {}", rel(area, p)));
+        }
+    }
+    println!("{line}");
+    if verbose {
+        if let Some(report) = &r.report {
+            if let Ok(text) = std::fs::read_to_string(report) {
+                for l in text.lines().filter(|l| l.contains(": failed ")) {
+                    println!("  {l}");
+                }
+            }
+        }
+    }
+}

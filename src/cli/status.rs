@@ -1,0 +1,90 @@
+//! `moosync status`: the synthesis screen in text.
+
+use super::run_cmd::waiting_files;
+use super::{exit, setup};
+use crate::filearea;
+use crate::preset::TOOLS;
+use crate::state::State;
+use std::path::Path;
+
+pub fn run(data: &Path) -> i32 {
+    let s = match setup::load(data) {
+        Ok(s) => s,
+        Err(f) => {
+            setup::report(&f);
+            return exit::INPUT_ERROR;
+        }
+    };
+    let state = match State::open(&s.area.state_path()) {
+        Ok(st) => st,
+        Err(f) => {
+            setup::report(&f);
+            return exit::INPUT_ERROR;
+        }
+    };
+    let waiting = waiting_files(&s.area);
+    println!("data folder: {}", s.area.root().display());
+    for tool in TOOLS {
+        println!();
+        println!("{tool}");
+        for p in s.presets.for_tool(tool) {
+            let names: Vec<&str> = waiting
+                .iter()
+                .filter(|(n, _)| s.presets.for_file(n).is_some_and(|q| q.name == p.name))
+                .map(|(n, _)| n.as_str())
+                .collect();
+            println!(
+                "  preset {} ({}): files {}",
+                p.name,
+                p.script_name(),
+                p.file_names()
+            );
+            if names.is_empty() {
+                println!("    waiting: none");
+            } else {
+                println!("    waiting: {}", names.join(", "));
+            }
+        }
+        match state.last_file(tool) {
+            Ok(Some(last)) => {
+                let dry = if last.dry_run { " (dry run)" } else { "" };
+                println!(
+                    "  last run: {}{dry}, {} {}: {}",
+                    last.finished,
+                    last.name,
+                    last.status,
+                    last.counts.summary_line()
+                );
+                if let Some(r) = last.report {
+                    println!("  last report: {r}");
+                }
+            }
+            Ok(None) => println!("  last run: never"),
+            Err(f) => println!("  last run: unknown ({f})"),
+        }
+    }
+    let unmatched: Vec<&str> = waiting
+        .iter()
+        .filter(|(n, _)| s.presets.for_file(n).is_none())
+        .map(|(n, _)| n.as_str())
+        .collect();
+    println!();
+    if unmatched.is_empty() {
+        println!("waiting files that match no preset: none");
+    } else {
+        println!(
+            "waiting files that match no preset (left alone): {}",
+            unmatched.join(", ")
+        );
+    }
+    let rejected = std::fs::read_dir(s.area.dir(filearea::REJECTED))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    if rejected > 0 {
+        println!(
+            "refused files waiting for an operator in {}/: {rejected}",
+            filearea::REJECTED
+        );
+    }
+    exit::OK
+}

@@ -1,0 +1,110 @@
+//! A row's fate, decided once and handed to every sink.
+
+use crate::codes::Failure;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Created,
+    Updated,
+    Unchanged,
+    Renamed,
+    Deleted,
+}
+
+impl Action {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Created => "created",
+            Action::Updated => "updated",
+            Action::Unchanged => "unchanged",
+            Action::Renamed => "renamed",
+            Action::Deleted => "deleted",
+        }
+    }
+}
+
+/// One change a command made (or, in a dry run, would have made).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub action: Action,
+    /// The Moodle table's entity: `user`, later `course`, `enrolment`…
+    pub entity: &'static str,
+    pub id: i64,
+    /// How a person knows the entity: `jdoe`.
+    pub label: String,
+    /// For updates, the columns written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Applied(Vec<Change>),
+    Skipped(String),
+    Failed(Failure),
+}
+
+impl Outcome {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Applied(_) => "applied",
+            Outcome::Skipped(_) => "skipped",
+            Outcome::Failed(_) => "failed",
+        }
+    }
+}
+
+/// A row's outcome with where it came from in the input.
+#[derive(Debug, Clone)]
+pub struct RowReport {
+    pub line: u64,
+    /// Byte range of the row's original text in the input file.
+    pub start: u64,
+    pub end: u64,
+    pub outcome: Outcome,
+}
+
+/// Counts over a file, for the report's last line, the journal and `status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub rows: u64,
+    pub applied: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub renamed: u64,
+    pub deleted: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, o: &Outcome) {
+        self.rows += 1;
+        match o {
+            Outcome::Applied(changes) => {
+                self.applied += 1;
+                for c in changes {
+                    match c.action {
+                        Action::Created => self.created += 1,
+                        Action::Updated => self.updated += 1,
+                        Action::Unchanged => self.unchanged += 1,
+                        Action::Renamed => self.renamed += 1,
+                        Action::Deleted => self.deleted += 1,
+                    }
+                }
+            }
+            Outcome::Skipped(_) => self.skipped += 1,
+            Outcome::Failed(_) => self.failed += 1,
+        }
+    }
+
+    pub fn summary_line(&self) -> String {
+        format!(
+            "{} rows: {} applied ({} created, {} updated, {} unchanged, {} renamed, {} deleted), {} skipped, {} failed",
+            self.rows, self.applied, self.created, self.updated, self.unchanged, self.renamed, self.deleted, self.skipped, self.failed
+        )
+    }
+}

@@ -1,0 +1,389 @@
+//! The pipeline for one file: source → rules → target → events to every sink.
+//!
+//! A reader thread parses rows and maps each chunk through the script on all cores (input
+//! order kept); this thread applies chunks to the target in batches and feeds the sinks.
+
+use crate::codes::Failure;
+use crate::command::{Command, Mapped};
+use crate::config::Config;
+use crate::filearea::{self, FileArea};
+use crate::outcome::{Counts, Outcome, RowReport};
+use crate::preset::Preset;
+use crate::rules::{RowInput, Script};
+use crate::sinks::{FileEnd, JournalSink, ProgressSink, ReportSink, Sink, TrybackSink};
+use crate::source::{preflight, CsvSource, Preflight, Row, SourceOptions};
+use crate::state::{now_text, State};
+use crate::target::Target;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Everything a file's run shares with the other files of the same `moosync run`.
+pub struct RunEnv<'a> {
+    pub area: &'a FileArea,
+    pub cfg: &'a Config,
+    pub state: &'a State,
+    pub run_id: i64,
+    pub dry_run: bool,
+    pub progress: bool,
+}
+
+/// Where the input came from decides what happens to it afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// Waiting in inbox/: archived (moved) or removed per settings.
+    Inbox,
+    /// Named with `--file`: not ours, so it is copied to the archive and left where it is.
+    Given,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    pub tool: String,
+    pub name: String,
+    pub counts: Counts,
+    pub end: FileEnd,
+    pub report: Option<PathBuf>,
+    pub tryback: Option<PathBuf>,
+    pub archive: Option<PathBuf>,
+    /// Where a refused file now waits for an operator.
+    pub rejected_to: Option<PathBuf>,
+}
+
+/// A row after mapping: ready for the target, or already decided.
+enum Mapped2 {
+    Ready(Vec<Command>),
+    Decided(Outcome),
+}
+
+struct Chunk {
+    rows: Vec<(u64, u64, u64)>,
+    mapped: Vec<Mapped2>,
+}
+
+fn stamp() -> String {
+    chrono::Local::now().format("%Y%m%d-%H%M%S").to_string()
+}
+
+/// Size and modification time: enough to tell a re-dropped file from one already processed.
+pub fn fingerprint(path: &Path) -> String {
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            format!("{}:{mtime}", m.len())
+        }
+        Err(_) => String::new(),
+    }
+}
+
+pub fn process_file(
+    env: &RunEnv,
+    path: &Path,
+    kind: InputKind,
+    preset: &Preset,
+    script: &Script,
+    target: &mut dyn Target,
+) -> Result<FileResult, Failure> {
+    let name = crate::source::file_name_of(path);
+    let stamp = stamp();
+    let file_id = env.state.start_file(
+        env.run_id,
+        &preset.tool,
+        &preset.name,
+        &name,
+        &fingerprint(path),
+        env.dry_run,
+    )?;
+    let opts = SourceOptions {
+        delimiter: preset.delimiter,
+        encoding: preset.encoding,
+        max_field_bytes: env.cfg.csv.max_field_bytes,
+    };
+    let out = &env.cfg.output;
+    let mut sinks: Vec<Box<dyn Sink + '_>> = Vec::new();
+    if out.reports {
+        let heading = crate::sinks::report::ReportHeading {
+            tool: preset.tool.clone(),
+            preset: preset.name.clone(),
+            script: script.name().to_string(),
+            file: name.clone(),
+            target: target.describe(),
+            started: now_text(),
+            dry_run: env.dry_run,
+            encoding: opts.encoding.label().to_string(),
+            delimiter: opts.delimiter.describe(),
+        };
+        let report_path = env
+            .area
+            .dir(filearea::REPORTS)
+            .join(format!("{stamp}_{}_{name}.txt", preset.tool));
+        sinks.push(Box::new(ReportSink::create(
+            filearea::free_name(&report_path),
+            heading,
+        )?));
+    }
+    if !env.dry_run {
+        sinks.push(Box::new(JournalSink::new(env.state, file_id, &preset.tool)));
+    }
+
+    let mut counts = Counts::default();
+    let end = match open(path, opts, script) {
+        Err(f) => FileEnd::Rejected(f),
+        Ok((pre, source)) => {
+            if out.trybacks && !env.dry_run {
+                let stem = Path::new(&name)
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let ext = Path::new(&name)
+                    .extension()
+                    .map(|e| format!(".{}", e.to_string_lossy()))
+                    .unwrap_or_default();
+                let tb = filearea::free_name(
+                    &env.area
+                        .dir(filearea::TRYBACKS)
+                        .join(format!("{stem}_tryback_{stamp}{ext}")),
+                );
+                let h = source.header();
+                sinks.push(Box::new(TrybackSink::new(
+                    path.to_path_buf(),
+                    (h.start, h.end),
+                    pre.line_ending,
+                    tb,
+                )));
+            }
+            if env.progress {
+                sinks.push(Box::new(ProgressSink::new(
+                    &name,
+                    pre.lines.saturating_sub(1),
+                )));
+            }
+            stream(env, source, script, target, &mut sinks, &mut counts)
+        }
+    };
+
+    let mut report = None;
+    let mut tryback = None;
+    for (i, sink) in sinks.into_iter().enumerate() {
+        let written = sink.finish(&counts, &end)?;
+        // The report sink is first when enabled; only the tryback sink writes a CSV.
+        match written {
+            Some(p) if i == 0 && out.reports => report = Some(p),
+            Some(p) => tryback = Some(p),
+            None => {}
+        }
+    }
+
+    let (mut archive, mut rejected_to) = (None, None);
+    if !env.dry_run {
+        match (&end, kind) {
+            (FileEnd::Done, InputKind::Inbox) => {
+                if out.archive {
+                    let dest = env
+                        .area
+                        .dir(filearea::ARCHIVES)
+                        .join(format!("{stamp}_{name}"));
+                    archive = Some(
+                        if out.remove_input {
+                            filearea::move_atomic(path, &dest)
+                        } else {
+                            filearea::copy_atomic(path, &dest)
+                        }
+                        .map_err(|e| io(&name, e))?,
+                    );
+                } else if out.remove_input {
+                    std::fs::remove_file(path).map_err(|e| io(&name, e))?;
+                }
+            }
+            (FileEnd::Done, InputKind::Given) if out.archive => {
+                let dest = env
+                    .area
+                    .dir(filearea::ARCHIVES)
+                    .join(format!("{stamp}_{name}"));
+                archive = Some(filearea::copy_atomic(path, &dest).map_err(|e| io(&name, e))?);
+            }
+            // A refused file never runs again by itself: it waits in Rejected/ for an operator.
+            (FileEnd::Rejected(_), InputKind::Inbox) => {
+                let dest = env
+                    .area
+                    .dir(filearea::REJECTED)
+                    .join(format!("{stamp}_{name}"));
+                rejected_to = Some(filearea::move_atomic(path, &dest).map_err(|e| io(&name, e))?);
+            }
+            // Aborted: the input stays in inbox/ and the next run tries again.
+            _ => {}
+        }
+    }
+
+    let (status, message) = match &end {
+        FileEnd::Done => ("done", None),
+        FileEnd::Rejected(f) => ("rejected", Some(f.to_string())),
+        FileEnd::Aborted(f) => ("aborted", Some(f.to_string())),
+    };
+    let show = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    env.state.finish_file(
+        file_id,
+        status,
+        &counts,
+        message.as_deref(),
+        show(&report).as_deref(),
+        show(&tryback).as_deref(),
+        show(&archive).as_deref(),
+    )?;
+    Ok(FileResult {
+        tool: preset.tool.clone(),
+        name,
+        counts,
+        end,
+        report,
+        tryback,
+        archive,
+        rejected_to,
+    })
+}
+
+fn io(name: &str, e: std::io::Error) -> Failure {
+    Failure::new(
+        crate::codes::Code::Storage,
+        format!("{name}: cannot move or copy the input: {e}"),
+    )
+}
+
+/// Preflight, header, and the script's verdict on the header: any failure refuses the file.
+pub fn open(
+    path: &Path,
+    opts: SourceOptions,
+    script: &Script,
+) -> Result<(Preflight, CsvSource), Failure> {
+    let pre = preflight(path, opts.encoding)?;
+    let source = CsvSource::open(path, opts, &pre)?;
+    let name = crate::source::file_name_of(path);
+    script.check_header(&source.header().columns).map_err(|f| {
+        Failure::new(
+            f.code,
+            format!("{name} line {}: {}", source.header().line, f.message),
+        )
+    })?;
+    Ok((pre, source))
+}
+
+/// Maps one row through the script, or decides it without the script.
+pub fn map_row(script: &Script, columns: &[String], row: &Row) -> Result<Mapped, Failure> {
+    if let Some(p) = &row.problem {
+        return Err(p.clone());
+    }
+    script.map_row(RowInput {
+        columns,
+        fields: &row.fields,
+    })
+}
+
+fn stream(
+    env: &RunEnv,
+    mut source: CsvSource,
+    script: &Script,
+    target: &mut dyn Target,
+    sinks: &mut [Box<dyn Sink + '_>],
+    counts: &mut Counts,
+) -> FileEnd {
+    let columns = source.header().columns.clone();
+    let batch = env.cfg.run.batch_size;
+    let prepare = target.preparer();
+    if let Err(f) = target.begin_file(env.dry_run) {
+        return FileEnd::Aborted(f);
+    }
+    let (tx, rx) = crossbeam_channel::bounded::<Result<Chunk, Failure>>(2);
+    let result = std::thread::scope(|scope| {
+        scope.spawn(move || loop {
+            let mut rows = Vec::with_capacity(batch);
+            while rows.len() < batch {
+                match source.next_row() {
+                    Ok(Some(r)) => rows.push(r),
+                    Ok(None) => break,
+                    Err(f) => {
+                        let _ = tx.send(Err(f));
+                        return;
+                    }
+                }
+            }
+            if rows.is_empty() {
+                return;
+            }
+            let mapped = rows
+                .par_iter()
+                .map(|row| match map_row(script, &columns, row) {
+                    Ok(Mapped::Commands(mut cmds)) if !cmds.is_empty() => {
+                        cmds.iter_mut().for_each(prepare);
+                        Mapped2::Ready(cmds)
+                    }
+                    Ok(Mapped::Commands(_)) => {
+                        Mapped2::Decided(Outcome::Skipped("the script returned no command".into()))
+                    }
+                    Ok(Mapped::Skip(why)) => Mapped2::Decided(Outcome::Skipped(why)),
+                    Err(f) => Mapped2::Decided(Outcome::Failed(f)),
+                })
+                .collect();
+            let rows = rows.iter().map(|r| (r.line, r.start, r.end)).collect();
+            if tx.send(Ok(Chunk { rows, mapped })).is_err() {
+                return; // the applying side stopped
+            }
+        });
+        apply_chunks(rx, target, sinks, counts)
+    });
+    match result {
+        Ok(()) => match target.finish_file() {
+            Ok(()) => FileEnd::Done,
+            Err(f) => FileEnd::Aborted(f),
+        },
+        Err(f) => {
+            target.abort_file();
+            FileEnd::Aborted(f)
+        }
+    }
+}
+
+fn apply_chunks(
+    rx: crossbeam_channel::Receiver<Result<Chunk, Failure>>,
+    target: &mut dyn Target,
+    sinks: &mut [Box<dyn Sink + '_>],
+    counts: &mut Counts,
+) -> Result<(), Failure> {
+    for chunk in rx {
+        let chunk = chunk?;
+        let mut ready: Vec<Vec<Command>> = Vec::new();
+        let mut slots: Vec<Option<Outcome>> = Vec::with_capacity(chunk.mapped.len());
+        for m in chunk.mapped {
+            match m {
+                Mapped2::Ready(cmds) => {
+                    ready.push(cmds);
+                    slots.push(None);
+                }
+                Mapped2::Decided(o) => slots.push(Some(o)),
+            }
+        }
+        let mut applied = target.apply_batch(&mut ready)?.into_iter();
+        for ((line, start, end), slot) in chunk.rows.into_iter().zip(slots) {
+            let outcome = match slot {
+                Some(o) => o,
+                None => applied
+                    .next()
+                    .expect("the target returns one outcome per row"),
+            };
+            let report = RowReport {
+                line,
+                start,
+                end,
+                outcome,
+            };
+            counts.add(&report.outcome);
+            for s in sinks.iter_mut() {
+                s.row(&report)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,40 @@
+//! Sinks receive every row's outcome from one stream, so the report, the tryback, the journal
+//! and the progress bar can never disagree.
+
+mod journal;
+mod progress;
+pub mod report;
+mod tryback;
+
+pub use journal::JournalSink;
+pub use progress::ProgressSink;
+pub use report::ReportSink;
+pub use tryback::TrybackSink;
+
+use crate::codes::Failure;
+use crate::outcome::{Counts, RowReport};
+use std::path::PathBuf;
+
+/// How a file ended, for the sinks' closing words.
+#[derive(Debug, Clone)]
+pub enum FileEnd {
+    /// Every row was handed to the target (some may have failed).
+    Done,
+    /// The file was refused as a whole before any row ran.
+    Rejected(Failure),
+    /// The target failed part-way; rows after the last commit were not applied.
+    Aborted(Failure),
+}
+
+pub trait Sink {
+    fn row(&mut self, r: &RowReport) -> Result<(), Failure>;
+    /// Closes the sink; returns the file it wrote, if any.
+    fn finish(self: Box<Self>, counts: &Counts, end: &FileEnd) -> Result<Option<PathBuf>, Failure>;
+}
+
+pub(crate) fn io_failure(what: &str, e: std::io::Error) -> Failure {
+    Failure::new(
+        crate::codes::Code::Storage,
+        format!("cannot write {what}: {e}"),
+    )
+}

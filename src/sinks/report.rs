@@ -1,0 +1,158 @@
+//! The report: a text file a person reads, and a JSON Lines twin for machines.
+
+use super::{io_failure, FileEnd, Sink};
+use crate::codes::Failure;
+use crate::filearea::AtomicFile;
+use crate::outcome::{Counts, Outcome, RowReport};
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// What the report's heading says about the file and the run.
+#[derive(Debug, Clone)]
+pub struct ReportHeading {
+    pub tool: String,
+    pub preset: String,
+    pub script: String,
+    pub file: String,
+    pub target: String,
+    pub started: String,
+    pub dry_run: bool,
+    pub encoding: String,
+    pub delimiter: String,
+}
+
+pub struct ReportSink {
+    heading: ReportHeading,
+    text_path: PathBuf,
+    text: AtomicFile,
+    json: AtomicFile,
+}
+
+fn w(e: std::io::Error) -> Failure {
+    io_failure("the report", e)
+}
+
+impl ReportSink {
+    /// `text_path` ends in `.txt`; the twin is the same name with `.jsonl`.
+    pub fn create(text_path: PathBuf, heading: ReportHeading) -> Result<ReportSink, Failure> {
+        let mut text = AtomicFile::create(&text_path).map_err(w)?;
+        let json = AtomicFile::create(&text_path.with_extension("jsonl")).map_err(w)?;
+        let h = &heading;
+        writeln!(text, "moosync report").map_err(w)?;
+        writeln!(
+            text,
+            "tool:     {} (preset {}, script {})",
+            h.tool, h.preset, h.script
+        )
+        .map_err(w)?;
+        writeln!(
+            text,
+            "file:     {} ({}, delimiter {})",
+            h.file, h.encoding, h.delimiter
+        )
+        .map_err(w)?;
+        writeln!(text, "target:   {}", h.target).map_err(w)?;
+        writeln!(text, "started:  {}", h.started).map_err(w)?;
+        if h.dry_run {
+            writeln!(
+                text,
+                "mode:     DRY RUN: nothing was written to the target, no file was moved"
+            )
+            .map_err(w)?;
+        }
+        writeln!(text).map_err(w)?;
+        Ok(ReportSink {
+            heading,
+            text_path,
+            text,
+            json,
+        })
+    }
+}
+
+impl Sink for ReportSink {
+    fn row(&mut self, r: &RowReport) -> Result<(), Failure> {
+        let file = &self.heading.file;
+        match &r.outcome {
+            Outcome::Applied(changes) => {
+                let what: Vec<String> = changes
+                    .iter()
+                    .map(|c| {
+                        let mut s =
+                            format!("{} {} {} (id {})", c.action.verb(), c.entity, c.label, c.id);
+                        if !c.fields.is_empty() {
+                            s.push_str(&format!(": {}", c.fields.join(", ")));
+                        }
+                        s
+                    })
+                    .collect();
+                writeln!(self.text, "{file}:{}: applied: {}", r.line, what.join("; "))
+                    .map_err(w)?;
+                let j = json!({"line": r.line, "outcome": "applied", "changes": changes});
+                writeln!(self.json, "{j}").map_err(w)?;
+            }
+            Outcome::Skipped(why) => {
+                writeln!(self.text, "{file}:{}: skipped: {why}", r.line).map_err(w)?;
+                writeln!(
+                    self.json,
+                    "{}",
+                    json!({"line": r.line, "outcome": "skipped", "reason": why})
+                )
+                .map_err(w)?;
+            }
+            Outcome::Failed(f) => {
+                writeln!(
+                    self.text,
+                    "{file}:{}: failed {}: {}",
+                    r.line, f.code, f.message
+                )
+                .map_err(w)?;
+                writeln!(self.json, "{}", json!({"line": r.line, "outcome": "failed", "code": f.code.id(), "message": f.message})).map_err(w)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(
+        mut self: Box<Self>,
+        counts: &Counts,
+        end: &FileEnd,
+    ) -> Result<Option<PathBuf>, Failure> {
+        let status = match end {
+            FileEnd::Done => {
+                if counts.rows == 0 {
+                    writeln!(self.text, "note: the file has a header but no data rows")
+                        .map_err(w)?;
+                }
+                "done"
+            }
+            FileEnd::Rejected(f) => {
+                writeln!(self.text, "file refused {}: {}", f.code, f.message).map_err(w)?;
+                "rejected"
+            }
+            FileEnd::Aborted(f) => {
+                writeln!(self.text, "file stopped {}: {}", f.code, f.message).map_err(w)?;
+                "aborted"
+            }
+        };
+        writeln!(self.text).map_err(w)?;
+        writeln!(self.text, "summary: {}", counts.summary_line()).map_err(w)?;
+        let mut summary = json!({"summary": counts, "status": status, "dry_run": self.heading.dry_run,
+            "tool": self.heading.tool, "file": self.heading.file});
+        if let FileEnd::Rejected(f) | FileEnd::Aborted(f) = end {
+            summary["code"] = json!(f.code.id());
+            summary["message"] = json!(f.message);
+        }
+        writeln!(self.json, "{summary}").map_err(w)?;
+        let ReportSink {
+            text,
+            json,
+            text_path,
+            ..
+        } = *self;
+        json.commit().map_err(w)?;
+        text.commit().map_err(w)?;
+        Ok(Some(text_path))
+    }
+}
