@@ -62,9 +62,11 @@ impl FileArea {
         for c in p.components() {
             match c {
                 Component::Normal(_) | Component::CurDir => {}
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "{rel:?} must be a path inside the data folder, such as inbox/userimport.csv"
-                )),
+                ))
+                }
             }
         }
         let first = p

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 /// `#{ op: "user_upsert", username: "jdoe", ... }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
+// Commands travel by value through one channel per chunk; boxing would only add allocations.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Create the account, or update the fields given when it exists.
     UserUpsert(UserFields),

@@ -173,7 +173,7 @@ impl UserFields {
             check_email(e)?;
         }
         if let Some(c) = &self.country {
-            if !c.is_empty() && !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())) {
+            if !(c.is_empty() || (c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))) {
                 return invalid(
                     Code::InvalidValue,
                     format!("country '{c}' is not a two-letter ISO 3166 code such as FR or GB"),

@@ -12,7 +12,12 @@ fn location(script: &str, pos: Position) -> String {
 }
 
 /// `users.rhai:12:5: message`, with the code telling a throw, a limit and a bug apart.
-pub fn script_failure(script: &str, err: &EvalAltResult, max_operations: u64) -> Failure {
+pub fn script_failure(
+    script: &str,
+    func: &str,
+    err: &EvalAltResult,
+    max_operations: u64,
+) -> Failure {
     let inner = err.unwrap_inner();
     // The innermost error may lack a position (a host function's error): use the call site.
     let pos = if inner.position().is_none() {
@@ -23,9 +28,10 @@ pub fn script_failure(script: &str, err: &EvalAltResult, max_operations: u64) ->
     let at = location(script, pos);
     match inner {
         EvalAltResult::ErrorRuntime(value, _) => Failure::new(Code::ScriptThrow, format!("{at}: {value}")),
+        // Rhai stops a runaway script without a position: say which call it was.
         EvalAltResult::ErrorTooManyOperations(_) => Failure::new(
             Code::ScriptBudget,
-            format!("{at}: the script used more than {max_operations} operations on this row (an endless loop?); fix the script, or raise [limits] max_operations if the work is real"),
+            format!("{at} (in {func}()): the script used more than {max_operations} operations on this row (an endless loop?); fix the script, or raise [limits] max_operations if the work is real"),
         ),
         EvalAltResult::ErrorDataTooLarge(what, _) => Failure::new(
             Code::ScriptTooLarge,

@@ -104,7 +104,7 @@ impl Script {
         let opts = CallFnOptions::new().eval_ast(false).rewind_scope(true);
         self.engine
             .call_fn_with_options::<Dynamic>(opts, &mut Scope::new(), &self.ast, func, (arg,))
-            .map_err(|e| script_failure(&self.name, &e, self.max_operations))
+            .map_err(|e| script_failure(&self.name, func, &e, self.max_operations))
     }
 
     /// Runs the optional `fn header(columns)`; a throw refuses the whole file.

@@ -38,7 +38,7 @@ pub struct Preflight {
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 pub fn preflight(path: &Path, encoding: Encoding) -> Result<Preflight, Failure> {
-    let name = path.display();
+    let name = super::file_name_of(path);
     let unreadable =
         |e: std::io::Error| Failure::new(Code::FileUnreadable, format!("{name}: cannot read: {e}"));
     let mut file = File::open(path).map_err(unreadable)?;
@@ -76,13 +76,13 @@ pub fn preflight(path: &Path, encoding: Encoding) -> Result<Preflight, Failure> 
             // Validate across chunk boundaries: an incomplete sequence at the end is carried.
             let mut data = std::mem::take(&mut carry);
             data.extend_from_slice(chunk);
-            check_utf8(&data, &mut carry, lines, &name.to_string())?;
+            check_utf8(&data, &mut carry, lines, &name)?;
         }
         lines += count_breaks(chunk, &mut last_byte) as u64;
         offset += n as u64;
     }
     if !carry.is_empty() {
-        return Err(not_utf8(&name.to_string(), lines + 1));
+        return Err(not_utf8(&name, lines + 1));
     }
     if offset == 0 || offset == bom_len {
         return Err(Failure::new(

@@ -12,18 +12,27 @@ pub struct Window<R> {
     breaks: u64,
     counted: u64,
     last_was_cr: bool,
+    /// For files whose lines end in a lone CR: the CSV parser's comment handling only knows
+    /// LF, so CR is handed to it as LF (same length, so every offset stays true).
+    cr_to_lf: bool,
 }
 
 impl<R: Read> Read for Window<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(out)?;
+        if self.cr_to_lf {
+            out[..n]
+                .iter_mut()
+                .filter(|b| **b == b'\r')
+                .for_each(|b| *b = b'\n');
+        }
         self.buf.extend_from_slice(&out[..n]);
         Ok(n)
     }
 }
 
 impl<R> Window<R> {
-    pub fn new(inner: R) -> Self {
+    pub fn new(inner: R, cr_to_lf: bool) -> Self {
         Window {
             inner,
             buf: Vec::with_capacity(128 * 1024),
@@ -31,6 +40,7 @@ impl<R> Window<R> {
             breaks: 0,
             counted: 0,
             last_was_cr: false,
+            cr_to_lf,
         }
     }
 
@@ -106,7 +116,7 @@ mod tests {
 
     #[test]
     fn counts_lines_across_all_endings() {
-        let mut w = Window::new(&b"a\r\nb\rc\n\nd"[..]);
+        let mut w = Window::new(&b"a\r\nb\rc\n\nd"[..], false);
         let mut sink = Vec::new();
         w.read_to_end(&mut sink).unwrap();
         assert_eq!(w.line_of(0), 1);
@@ -117,7 +127,7 @@ mod tests {
 
     #[test]
     fn trims_comments_and_blank_lines() {
-        let mut w = Window::new(&b"\n# note\n\r\nx;y\r\n"[..]);
+        let mut w = Window::new(&b"\n# note\n\r\nx;y\r\n"[..], false);
         let mut sink = Vec::new();
         w.read_to_end(&mut sink).unwrap();
         let s = w.trim_start(0, 15);

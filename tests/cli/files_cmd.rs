@@ -1,0 +1,109 @@
+//! The local file manager and the status screen.
+
+use crate::workdir::Workdir;
+
+#[test]
+fn add_list_get_rm_stay_inside_the_data_folder() {
+    let w = Workdir::new();
+    let outside = tempfile::tempdir().unwrap();
+    let src = outside.path().join("late.csv");
+    std::fs::write(&src, "username;firstname;lastname\nl;L;L\n").unwrap();
+    w.moosync(&[
+        "files",
+        "add",
+        src.to_str().unwrap(),
+        "--as",
+        "userimport.csv",
+    ])
+    .expect_code(0);
+    // A second add never overwrites the waiting file.
+    let out = w.moosync(&[
+        "files",
+        "add",
+        src.to_str().unwrap(),
+        "--as",
+        "userimport.csv",
+    ]);
+    assert!(out.stdout.contains("both are kept"), "{}", out.stdout);
+    assert_eq!(w.files("inbox").len(), 2);
+    let list = w.moosync(&["files", "list", "inbox"]);
+    assert!(
+        list.stdout.contains("inbox/userimport.csv")
+            && list.stdout.contains("inbox/userimport-2.csv"),
+        "{}",
+        list.stdout
+    );
+    let got = w.moosync(&["files", "get", "inbox/userimport.csv"]);
+    assert_eq!(got.stdout, "username;firstname;lastname\nl;L;L\n");
+    w.moosync(&["files", "rm", "inbox/userimport-2.csv"])
+        .expect_code(0);
+    assert_eq!(w.files("inbox").len(), 1);
+    for bad in [
+        "../outside.txt",
+        "/etc/passwd",
+        "inbox/../../x",
+        "moodle.db",
+        "moosync.toml",
+    ] {
+        let out = w.moosync(&["files", "get", bad]);
+        assert_eq!(out.code, 2, "{bad}: {}", out.stdout);
+        let out = w.moosync(&["files", "rm", bad]);
+        assert_eq!(out.code, 2, "{bad}");
+    }
+    assert!(
+        w.join("moosync.toml").exists(),
+        "rm refused to touch settings"
+    );
+    let out = w.moosync(&["files", "add", src.to_str().unwrap(), "--as", "../evil.csv"]);
+    assert_eq!(out.code, 2);
+}
+
+#[test]
+fn status_shows_tools_waiting_files_and_last_run() {
+    let w = Workdir::new();
+    let before = w.moosync(&["status"]);
+    assert!(
+        before
+            .stdout
+            .contains("preset tool_sync.users (users.rhai): files userimport*.csv"),
+        "{}",
+        before.stdout
+    );
+    assert!(
+        before.stdout.contains("last run: never"),
+        "{}",
+        before.stdout
+    );
+    w.drop_file("userimport.csv", "username;firstname;lastname\na;B;C\n");
+    assert!(w
+        .moosync(&["status"])
+        .stdout
+        .contains("waiting: userimport.csv"));
+    w.run().expect_code(0);
+    let after = w.moosync(&["status"]);
+    assert!(
+        after
+            .stdout
+            .contains("userimport.csv done: 1 rows: 1 applied (1 created"),
+        "{}",
+        after.stdout
+    );
+    assert!(
+        after.stdout.contains("last report: ") && after.stdout.contains("Reports/"),
+        "{}",
+        after.stdout
+    );
+}
+
+#[test]
+fn a_data_folder_must_be_initialised() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_moosync"))
+        .arg("--data")
+        .arg(dir.path())
+        .arg("run")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MS-C005"));
+}

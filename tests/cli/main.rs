@@ -1,0 +1,9 @@
+//! The one integration-test binary: moosync run end to end on real data folders.
+
+mod workdir;
+
+mod files_cmd;
+mod input;
+mod plan_fixtures;
+mod scripts;
+mod users;

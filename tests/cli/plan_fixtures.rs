@@ -1,0 +1,55 @@
+//! The script corpus: every fixture under tests/fixtures/users/ goes through `moosync plan`
+//! with the shipped script, and its output is a snapshot. A `NAME.toml` beside a fixture holds
+//! the settings it needs (its encoding, its delimiter). Accept a rule change with
+//! `cargo insta review`.
+
+use crate::workdir::{snapshot_settings, Workdir};
+
+#[test]
+fn users_fixtures_plan() {
+    let mut settings = snapshot_settings();
+    settings.set_allow_empty_glob(false);
+    settings.bind(|| {
+        insta::glob!("../fixtures", "users/*.csv", |path| {
+            let w = Workdir::new();
+            let overlay = path.with_extension("toml");
+            if overlay.exists() {
+                w.settings(&std::fs::read_to_string(overlay).unwrap());
+            }
+            let out = w.moosync(&["plan", "--tool", "users", path.to_str().unwrap()]);
+            let shown = format!(
+                "exit: {}\n{}{}",
+                out.code,
+                out.stdout,
+                w.redact(&out.stderr)
+                    .replace(path.to_str().unwrap(), "[FIXTURE]")
+            );
+            insta::assert_snapshot!(shown);
+        });
+    });
+}
+
+#[test]
+fn plan_json_writes_nothing() {
+    let w = Workdir::new();
+    let file = w.join("x.csv");
+    std::fs::write(
+        &file,
+        "username;firstname;lastname;password\nj;J;K;secret\n",
+    )
+    .unwrap();
+    let out = w.moosync(&[
+        "plan",
+        "--tool",
+        "users",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    out.expect_code(0);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v[0]["line"], 2);
+    assert_eq!(v[0]["commands"][0]["op"], "user_upsert");
+    assert_eq!(v[0]["commands"][0]["password"], "********");
+    assert!(!w.join("moodle.db").exists(), "plan opens no store");
+}
