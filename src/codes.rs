@@ -218,3 +218,17 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod docs_tests {
+    use super::Code;
+
+    #[test]
+    fn error_code_page_lists_every_code() {
+        let page = include_str!("../docs/error-codes.md");
+        for c in Code::ALL {
+            let row = format!("| {} | {} |", c.id(), c.summary());
+            assert!(page.contains(&row), "docs/error-codes.md lacks: {row}");
+        }
+    }
+}
