@@ -272,13 +272,13 @@ pub fn open(
 }
 
 /// Maps one row through the script, or decides it without the script.
-pub fn map_row(script: &Script, columns: &[String], row: &Row) -> Result<Mapped, Failure> {
-    if let Some(p) = &row.problem {
-        return Err(p.clone());
+pub fn map_row(script: &Script, columns: &[String], row: Row) -> Result<Mapped, Failure> {
+    if let Some(p) = row.problem {
+        return Err(p);
     }
     script.map_row(RowInput {
         columns,
-        fields: &row.fields,
+        fields: row.fields,
     })
 }
 
@@ -313,8 +313,9 @@ fn stream(
             if rows.is_empty() {
                 return;
             }
+            let ranges = rows.iter().map(|r| (r.line, r.start, r.end)).collect();
             let mapped = rows
-                .par_iter()
+                .into_par_iter()
                 .map(|row| match map_row(script, &columns, row) {
                     Ok(Mapped::Commands(mut cmds)) if !cmds.is_empty() => {
                         cmds.iter_mut().for_each(prepare);
@@ -327,8 +328,13 @@ fn stream(
                     Err(f) => Mapped2::Decided(Outcome::Failed(f)),
                 })
                 .collect();
-            let rows = rows.iter().map(|r| (r.line, r.start, r.end)).collect();
-            if tx.send(Ok(Chunk { rows, mapped })).is_err() {
+            if tx
+                .send(Ok(Chunk {
+                    rows: ranges,
+                    mapped,
+                }))
+                .is_err()
+            {
                 return; // the applying side stopped
             }
         });

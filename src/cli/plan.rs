@@ -89,7 +89,7 @@ fn plan(data: &Path, args: &PlanArgs, out: &mut impl Write) -> Result<i32, crate
             skip: None,
             error: None,
         };
-        match map_row(&script, &columns, &row) {
+        match map_row(&script, &columns, row) {
             Ok(Mapped::Commands(c)) => entry.commands = Some(c),
             Ok(Mapped::Skip(why)) => entry.skip = Some(why),
             Err(f) => {

@@ -1,6 +1,7 @@
 //! Rules: the Rhai engine, its limits, and the host functions scripts may call.
 //! A script is compiled once per run; `row()` is called per row with no top-level re-run.
 
+mod convert;
 mod error;
 mod host;
 mod script;

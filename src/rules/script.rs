@@ -1,5 +1,6 @@
 //! One compiled tool script: its engine with limits, its AST, and the per-row call.
 
+use super::convert::command_from_map;
 use super::error::script_failure;
 use super::host::{self, Skip};
 use crate::codes::{Code, Failure};
@@ -16,10 +17,10 @@ pub struct Script {
     max_operations: u64,
 }
 
-/// A row's column names (shared for the file) and its values.
+/// A row's column names (shared for the file) and its values (moved into the script's map).
 pub struct RowInput<'a> {
     pub columns: &'a [String],
-    pub fields: &'a [String],
+    pub fields: Vec<String>,
 }
 
 fn build_engine(limits: &ScriptLimits, script_name: &str) -> Engine {
@@ -42,6 +43,8 @@ fn build_engine(limits: &ScriptLimits, script_name: &str) -> Engine {
     let name = script_name.to_string();
     engine.on_debug(move |s, _, pos| eprintln!("{name}:{}: {s}", pos.line().unwrap_or(0)));
     host::register(&mut engine);
+    // Rows bring fresh strings every call: interning them only costs cache upkeep.
+    engine.set_max_strings_interned(0);
     engine
 }
 
@@ -122,7 +125,7 @@ impl Script {
     pub fn map_row(&self, row: RowInput<'_>) -> Result<Mapped, Failure> {
         let mut map = Map::new();
         for (c, v) in row.columns.iter().zip(row.fields) {
-            map.insert(c.as_str().into(), Dynamic::from(v.clone()));
+            map.insert(c.as_str().into(), Dynamic::from(v));
         }
         let out = self.call("row", Dynamic::from_map(map))?;
         let mapped = self.to_mapped(out)?;
@@ -135,16 +138,16 @@ impl Script {
     }
 
     fn to_mapped(&self, out: Dynamic) -> Result<Mapped, Failure> {
-        if let Some(skip) = out.clone().try_cast::<Skip>() {
-            return Ok(Mapped::Skip(skip.0));
+        if out.is::<Skip>() {
+            return Ok(Mapped::Skip(out.cast::<Skip>().0));
         }
         if out.is_map() {
-            return Ok(Mapped::Commands(vec![self.to_command(&out)?]));
+            return Ok(Mapped::Commands(vec![self.to_command(out)?]));
         }
         if out.is_array() {
-            let arr = out.cast::<rhai::Array>();
-            let cmds = arr
-                .iter()
+            let cmds = out
+                .cast::<rhai::Array>()
+                .into_iter()
                 .map(|d| self.to_command(d))
                 .collect::<Result<Vec<_>, _>>()?;
             return Ok(Mapped::Commands(cmds));
@@ -152,15 +155,11 @@ impl Script {
         Err(self.bad_return(format!("returned {}", out.type_name())))
     }
 
-    fn to_command(&self, d: &Dynamic) -> Result<Command, Failure> {
+    fn to_command(&self, d: Dynamic) -> Result<Command, Failure> {
         if !d.is_map() {
             return Err(self.bad_return(format!("returned an array holding {}", d.type_name())));
         }
-        rhai::serde::from_dynamic::<Command>(d).map_err(|e| {
-            let msg = e.to_string();
-            let msg = msg.split(" (line ").next().unwrap_or(&msg).to_string();
-            self.bad_return(format!("returned a command that does not fit: {msg}"))
-        })
+        command_from_map(d.cast::<Map>()).map_err(|msg| self.bad_return(msg))
     }
 
     fn bad_return(&self, what: String) -> Failure {
@@ -184,7 +183,7 @@ mod tests {
         let fields: Vec<String> = vals.iter().map(|v| v.to_string()).collect();
         s.map_row(RowInput {
             columns: &columns,
-            fields: &fields,
+            fields,
         })
     }
 

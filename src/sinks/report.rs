@@ -73,24 +73,35 @@ impl ReportSink {
 
 impl Sink for ReportSink {
     fn row(&mut self, r: &RowReport) -> Result<(), Failure> {
+        // Written piece by piece: this runs for every row of million-row files.
         let file = &self.heading.file;
         match &r.outcome {
             Outcome::Applied(changes) => {
-                let what: Vec<String> = changes
-                    .iter()
-                    .map(|c| {
-                        let mut s =
-                            format!("{} {} {} (id {})", c.action.verb(), c.entity, c.label, c.id);
-                        if !c.fields.is_empty() {
-                            s.push_str(&format!(": {}", c.fields.join(", ")));
-                        }
-                        s
-                    })
-                    .collect();
-                writeln!(self.text, "{file}:{}: applied: {}", r.line, what.join("; "))
+                write!(self.text, "{file}:{}: applied: ", r.line).map_err(w)?;
+                for (i, c) in changes.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { "; " };
+                    write!(
+                        self.text,
+                        "{sep}{} {} {} (id {})",
+                        c.action.verb(),
+                        c.entity,
+                        c.label,
+                        c.id
+                    )
                     .map_err(w)?;
-                let j = json!({"line": r.line, "outcome": "applied", "changes": changes});
-                writeln!(self.json, "{j}").map_err(w)?;
+                    if !c.fields.is_empty() {
+                        write!(self.text, ": {}", c.fields.join(", ")).map_err(w)?;
+                    }
+                }
+                writeln!(self.text).map_err(w)?;
+                write!(
+                    self.json,
+                    "{{\"line\":{},\"outcome\":\"applied\",\"changes\":",
+                    r.line
+                )
+                .map_err(w)?;
+                serde_json::to_writer(&mut self.json, changes).map_err(|e| w(e.into()))?;
+                writeln!(self.json, "}}").map_err(w)?;
             }
             Outcome::Skipped(why) => {
                 writeln!(self.text, "{file}:{}: skipped: {why}", r.line).map_err(w)?;

@@ -1,0 +1,48 @@
+//! A script's command map → a typed command. The `op` picks the variant; the other keys
+//! must be exactly the variant's fields.
+
+use crate::command::{Command, UserDelete, UserFields};
+use rhai::{Dynamic, Map};
+use serde::de::DeserializeOwned;
+
+/// The ops a script may use, for messages.
+const OPS: &[&str] = &["user_upsert", "user_delete"];
+
+fn fields<T: DeserializeOwned>(map: Map) -> Result<T, String> {
+    // Deserializing the variant's struct directly avoids serde's buffering of a tagged enum.
+    rhai::serde::from_dynamic::<T>(&Dynamic::from_map(map)).map_err(|e| {
+        let msg = e.to_string();
+        msg.split(" (line ").next().unwrap_or(&msg).to_string()
+    })
+}
+
+pub fn command_from_map(mut map: Map) -> Result<Command, String> {
+    let op = match map.remove("op") {
+        Some(op) if op.is_string() => op.into_string().unwrap_or_default(),
+        Some(other) => {
+            return Err(format!(
+                "returned a command whose op is {}, not a string",
+                other.type_name()
+            ))
+        }
+        None => {
+            return Err(format!(
+                "returned a map without an `op` (one of {})",
+                OPS.join(", ")
+            ))
+        }
+    };
+    let bad = |m: String| format!("returned a {op} command that does not fit: {m}");
+    match op.as_str() {
+        "user_upsert" => fields::<UserFields>(map)
+            .map(Command::UserUpsert)
+            .map_err(bad),
+        "user_delete" => fields::<UserDelete>(map)
+            .map(Command::UserDelete)
+            .map_err(bad),
+        other => Err(format!(
+            "returned an unknown op '{other}' (known: {})",
+            OPS.join(", ")
+        )),
+    }
+}
