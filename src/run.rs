@@ -104,7 +104,7 @@ pub fn process_file(
         max_field_bytes: env.cfg.csv.max_field_bytes,
     };
     let out = &env.cfg.output;
-    let mut sinks: Vec<Box<dyn Sink + '_>> = Vec::new();
+    let mut sinks: Vec<Box<dyn Sink + Send + '_>> = Vec::new();
     if out.reports {
         let heading = crate::sinks::report::ReportHeading {
             tool: preset.tool.clone(),
@@ -127,7 +127,11 @@ pub fn process_file(
         )?));
     }
     if !env.dry_run {
-        sinks.push(Box::new(JournalSink::new(env.state, file_id, &preset.tool)));
+        sinks.push(Box::new(JournalSink::open(
+            &env.area.state_path(),
+            file_id,
+            &preset.tool,
+        )?));
     }
 
     let mut counts = Counts::default();
@@ -287,7 +291,7 @@ fn stream(
     mut source: CsvSource,
     script: &Script,
     target: &mut dyn Target,
-    sinks: &mut [Box<dyn Sink + '_>],
+    sinks: &mut [Box<dyn Sink + Send + '_>],
     counts: &mut Counts,
 ) -> FileEnd {
     let columns = source.header().columns.clone();
@@ -338,7 +342,24 @@ fn stream(
                 return; // the applying side stopped
             }
         });
-        apply_chunks(rx, target, sinks, counts)
+        // The sinks get their own thread: the store's writer is the pipeline's critical path,
+        // and report and journal writes would otherwise queue behind it.
+        let (out_tx, out_rx) = crossbeam_channel::bounded::<Vec<RowReport>>(4);
+        let sinking = scope.spawn(move || -> Result<(), Failure> {
+            for batch in out_rx {
+                for report in &batch {
+                    counts.add(&report.outcome);
+                    for s in sinks.iter_mut() {
+                        s.row(report)?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        let applied = apply_chunks(rx, target, out_tx);
+        let sunk = sinking.join().expect("the sink thread does not panic");
+        // A sink's own error explains a stopped pipeline better than the closed channel.
+        sunk.and(applied)
     });
     match result {
         Ok(()) => match target.finish_file() {
@@ -355,8 +376,7 @@ fn stream(
 fn apply_chunks(
     rx: crossbeam_channel::Receiver<Result<Chunk, Failure>>,
     target: &mut dyn Target,
-    sinks: &mut [Box<dyn Sink + '_>],
-    counts: &mut Counts,
+    out: crossbeam_channel::Sender<Vec<RowReport>>,
 ) -> Result<(), Failure> {
     for chunk in rx {
         let chunk = chunk?;
@@ -372,23 +392,26 @@ fn apply_chunks(
             }
         }
         let mut applied = target.apply_batch(&mut ready)?.into_iter();
-        for ((line, start, end), slot) in chunk.rows.into_iter().zip(slots) {
-            let outcome = match slot {
-                Some(o) => o,
-                None => applied
-                    .next()
-                    .expect("the target returns one outcome per row"),
-            };
-            let report = RowReport {
+        let reports: Vec<RowReport> = chunk
+            .rows
+            .into_iter()
+            .zip(slots)
+            .map(|((line, start, end), slot)| RowReport {
                 line,
                 start,
                 end,
-                outcome,
-            };
-            counts.add(&report.outcome);
-            for s in sinks.iter_mut() {
-                s.row(&report)?;
-            }
+                outcome: slot.unwrap_or_else(|| {
+                    applied
+                        .next()
+                        .expect("the target returns one outcome per row")
+                }),
+            })
+            .collect();
+        if out.send(reports).is_err() {
+            return Err(Failure::new(
+                crate::codes::Code::Storage,
+                "the report writers stopped",
+            ));
         }
     }
     Ok(())

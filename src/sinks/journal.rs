@@ -1,30 +1,31 @@
-//! The journal: every row's outcome and every created entity, in state.db.
+//! The journal: every row's outcome and every created entity, in state.db. It writes through
+//! its own connection so that it can run on the sink thread.
 
 use super::{FileEnd, Sink};
 use crate::codes::Failure;
 use crate::outcome::{Counts, RowReport};
 use crate::state::State;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-pub struct JournalSink<'a> {
-    state: &'a State,
+pub struct JournalSink {
+    state: State,
     file_id: i64,
     tool: String,
     started: bool,
 }
 
-impl<'a> JournalSink<'a> {
-    pub fn new(state: &'a State, file_id: i64, tool: &str) -> Self {
-        JournalSink {
-            state,
+impl JournalSink {
+    pub fn open(state_path: &Path, file_id: i64, tool: &str) -> Result<Self, Failure> {
+        Ok(JournalSink {
+            state: State::open(state_path)?,
             file_id,
             tool: tool.to_string(),
             started: false,
-        }
+        })
     }
 }
 
-impl Sink for JournalSink<'_> {
+impl Sink for JournalSink {
     fn row(&mut self, r: &RowReport) -> Result<(), Failure> {
         if !self.started {
             // One transaction for the file's rows: the journal never slows the run per row.
