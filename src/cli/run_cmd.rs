@@ -32,40 +32,25 @@ pub struct RunArgs {
 }
 
 pub fn run(data: &Path, args: RunArgs) -> i32 {
-    let s = match setup::load(data) {
-        Ok(s) => s,
-        Err(f) => {
-            setup::report(&f);
-            return exit::INPUT_ERROR;
-        }
-    };
+    setup::exit_code(run_files(data, args))
+}
+
+fn run_files(data: &Path, args: RunArgs) -> Result<i32, Failure> {
+    let s = setup::load(data)?;
     for t in &args.tools {
         if !TOOLS.contains(&t.as_str()) {
-            eprintln!(
-                "moosync: unknown tool '{t}'; tools are: {}",
-                TOOLS.join(", ")
-            );
-            return exit::INPUT_ERROR;
+            return Err(Failure::new(
+                Code::PresetInvalid,
+                format!("unknown tool '{t}'; tools are: {}", TOOLS.join(", ")),
+            ));
         }
     }
     let _lock = match take_lock(&s.area) {
         Ok(l) => l,
-        Err(code) => return code,
+        Err(code) => return Ok(code),
     };
-    let work = match collect_work(&s, &args) {
-        Ok(w) => w,
-        Err(f) => {
-            setup::report(&f);
-            return exit::INPUT_ERROR;
-        }
-    };
-    let state = match State::open(&s.area.state_path()) {
-        Ok(st) => st,
-        Err(f) => {
-            setup::report(&f);
-            return exit::INPUT_ERROR;
-        }
-    };
+    let work = collect_work(&s, &args)?;
+    let state = State::open(&s.area.state_path())?;
     let mut code = exit::OK;
     let work: Vec<_> = work
         .into_iter()
@@ -78,22 +63,15 @@ pub fn run(data: &Path, args: RunArgs) -> i32 {
         })
         .collect();
     if work.is_empty() {
-        return code;
+        return Ok(code);
     }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let run_id = match state.start_run(&command, args.dry_run) {
-        Ok(id) => id,
-        Err(f) => {
-            setup::report(&f);
-            return exit::INPUT_ERROR;
-        }
-    };
+    let run_id = state.start_run(&command, args.dry_run)?;
     let mut target = match SqliteTarget::open(&s.area.store_path(), &s.cfg) {
         Ok(t) => t,
         Err(f) => {
-            setup::report(&f);
             let _ = state.finish_run(run_id, exit::INPUT_ERROR);
-            return exit::INPUT_ERROR;
+            return Err(f);
         }
     };
     let env = RunEnv {
@@ -135,7 +113,7 @@ pub fn run(data: &Path, args: RunArgs) -> i32 {
         }
     }
     let _ = state.finish_run(run_id, code);
-    code
+    Ok(code)
 }
 
 type Work = (PathBuf, Preset, InputKind);

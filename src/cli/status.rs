@@ -8,20 +8,12 @@ use crate::state::State;
 use std::path::Path;
 
 pub fn run(data: &Path) -> i32 {
-    let s = match setup::load(data) {
-        Ok(s) => s,
-        Err(f) => {
-            setup::report(&f);
-            return exit::INPUT_ERROR;
-        }
-    };
-    let state = match State::open(&s.area.state_path()) {
-        Ok(st) => st,
-        Err(f) => {
-            setup::report(&f);
-            return exit::INPUT_ERROR;
-        }
-    };
+    setup::exit_code(status(data))
+}
+
+fn status(data: &Path) -> Result<i32, crate::codes::Failure> {
+    let s = setup::load(data)?;
+    let state = State::open(&s.area.state_path())?;
     let waiting = waiting_files(&s.area);
     println!("data folder: {}", s.area.root().display());
     for tool in TOOLS {
@@ -86,5 +78,5 @@ pub fn run(data: &Path) -> i32 {
             filearea::REJECTED
         );
     }
-    exit::OK
+    Ok(exit::OK)
 }
