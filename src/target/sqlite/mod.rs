@@ -1,0 +1,158 @@
+//! The embedded store: a SQLite file laid out like Moodle's tables, with Moodle's semantics.
+
+mod error;
+pub mod password;
+mod schema;
+mod users;
+
+use super::Target;
+use crate::codes::{Code, Failure};
+use crate::command::Command;
+use crate::config::{Config, UsersConfig};
+use crate::outcome::Outcome;
+use error::RowError;
+use rusqlite::Connection;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub use schema::open_store;
+
+pub struct SqliteTarget {
+    conn: Connection,
+    path: PathBuf,
+    users: UsersConfig,
+    dry_run: bool,
+    /// Custom profile field ids by shortname.
+    profile_fields: HashMap<String, i64>,
+}
+
+/// What a command handler needs besides the connection.
+pub(crate) struct Ctx<'a> {
+    pub users: &'a UsersConfig,
+    pub profile_fields: &'a HashMap<String, i64>,
+    pub now: i64,
+}
+
+impl SqliteTarget {
+    pub fn open(path: &Path, cfg: &Config) -> Result<SqliteTarget, Failure> {
+        let conn = open_store(path)?;
+        schema::ensure_profile_fields(&conn, &cfg.embedded.profile_fields)
+            .map_err(|e| storage(path, e))?;
+        let profile_fields = schema::profile_fields(&conn).map_err(|e| storage(path, e))?;
+        Ok(SqliteTarget {
+            conn,
+            path: path.to_path_buf(),
+            users: cfg.users.clone(),
+            dry_run: false,
+            profile_fields,
+        })
+    }
+
+    fn exec(&self, sql: &str) -> Result<(), Failure> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map(|_| ())
+            .map_err(|e| storage(&self.path, e))
+    }
+
+    /// Applies one row's commands, all or nothing. Handlers check everything before their
+    /// first write, so a one-command row needs no savepoint (the savepoint's page journal was
+    /// a third of the write cost); there a refusal from SQLite itself stops the file instead,
+    /// and the batch is rolled back.
+    fn apply_row(&self, cmds: &mut [Command], ctx: &Ctx) -> Result<Outcome, Failure> {
+        let guarded = cmds.len() > 1;
+        if guarded {
+            self.exec("SAVEPOINT moosync_row")?;
+        }
+        let mut changes = Vec::with_capacity(cmds.len());
+        let mut failure = None;
+        for cmd in cmds.iter_mut() {
+            let r = match cmd {
+                Command::UserUpsert(u) => users::upsert(&self.conn, ctx, u),
+                Command::UserDelete(d) => users::delete(&self.conn, ctx, d),
+            };
+            match r {
+                Ok(c) => changes.extend(c),
+                Err(RowError::Row(f)) => {
+                    failure = Some(f);
+                    break;
+                }
+                Err(RowError::Store(f)) if guarded => {
+                    failure = Some(f);
+                    break;
+                }
+                Err(RowError::Store(f) | RowError::Fatal(f)) => return Err(f),
+            }
+        }
+        match (failure, guarded) {
+            (Some(f), true) => {
+                // Undo the row's earlier commands.
+                self.exec("ROLLBACK TO moosync_row")?;
+                self.exec("RELEASE moosync_row")?;
+                Ok(Outcome::Failed(f))
+            }
+            (Some(f), false) => Ok(Outcome::Failed(f)),
+            (None, true) => {
+                self.exec("RELEASE moosync_row")?;
+                Ok(Outcome::Applied(changes))
+            }
+            (None, false) => Ok(Outcome::Applied(changes)),
+        }
+    }
+}
+
+fn storage(path: &Path, e: rusqlite::Error) -> Failure {
+    Failure::new(Code::Storage, format!("{}: {e}", path.display()))
+}
+
+impl Target for SqliteTarget {
+    fn describe(&self) -> String {
+        format!("embedded store {}", self.path.display())
+    }
+
+    fn preparer(&self) -> fn(&mut Command) {
+        |cmd| {
+            if let Command::UserUpsert(u) = cmd {
+                if let Some(p) = u.password.as_deref().filter(|p| !p.is_empty()) {
+                    u.password_hash = Some(password::hash(p));
+                }
+            }
+        }
+    }
+
+    fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {
+        self.dry_run = dry_run;
+        self.exec("BEGIN IMMEDIATE")
+    }
+
+    fn apply_batch(&mut self, rows: &mut [Vec<Command>]) -> Result<Vec<Outcome>, Failure> {
+        let ctx = Ctx {
+            users: &self.users,
+            profile_fields: &self.profile_fields,
+            now: chrono::Utc::now().timestamp(),
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for cmds in rows.iter_mut() {
+            out.push(self.apply_row(cmds, &ctx)?);
+        }
+        if !self.dry_run {
+            // Batched transactions: one commit per batch, not per row.
+            self.exec("COMMIT")?;
+            self.exec("BEGIN IMMEDIATE")?;
+        }
+        Ok(out)
+    }
+
+    fn abort_file(&mut self) {
+        let _ = self.exec("ROLLBACK");
+    }
+
+    fn finish_file(&mut self) -> Result<(), Failure> {
+        if self.dry_run {
+            self.exec("ROLLBACK")
+        } else {
+            self.exec("COMMIT")
+        }
+    }
+}
