@@ -204,6 +204,18 @@ fn soft_delete_as_moodle_does() {
         w.count("SELECT COUNT(*) FROM mdl_user WHERE username = 'jdoe' AND deleted = 0"),
         1
     );
+    // Deleting an account that is already gone is a skip, not a failure for every later feed.
+    w.drop_file(
+        "userimport.csv",
+        "username;firstname;lastname;deleted\nghost;G;H;1\n",
+    );
+    w.run().expect_code(0);
+    assert!(
+        w.report()
+            .contains("userimport.csv:2: skipped: no account with username 'ghost' to delete"),
+        "{}",
+        w.report()
+    );
     // The admin account is never deleted.
     w.drop_file(
         "userimport.csv",

@@ -9,7 +9,7 @@ use super::Target;
 use crate::codes::{Code, Failure};
 use crate::command::Command;
 use crate::config::{Config, UsersConfig};
-use crate::outcome::Outcome;
+use crate::outcome::{Change, Outcome};
 use error::RowError;
 use rusqlite::Connection;
 use std::collections::HashMap;
@@ -67,6 +67,7 @@ impl SqliteTarget {
         }
         let mut changes = Vec::with_capacity(cmds.len());
         let mut failure = None;
+        let mut nothing = Vec::new();
         for cmd in cmds.iter_mut() {
             let r = match cmd {
                 Command::UserUpsert(u) => users::upsert(&self.conn, ctx, u),
@@ -74,6 +75,7 @@ impl SqliteTarget {
             };
             match r {
                 Ok(c) => changes.extend(c),
+                Err(RowError::Nothing(why)) => nothing.push(why),
                 Err(RowError::Row(f)) => {
                     failure = Some(f);
                     break;
@@ -95,10 +97,19 @@ impl SqliteTarget {
             (Some(f), false) => Ok(Outcome::Failed(f)),
             (None, true) => {
                 self.exec("RELEASE moosync_row")?;
-                Ok(Outcome::Applied(changes))
+                Ok(settled(changes, nothing))
             }
-            (None, false) => Ok(Outcome::Applied(changes)),
+            (None, false) => Ok(settled(changes, nothing)),
         }
+    }
+}
+
+/// A row whose commands all had nothing to do is a skip; otherwise what changed is reported.
+fn settled(changes: Vec<Change>, nothing: Vec<String>) -> Outcome {
+    if changes.is_empty() && !nothing.is_empty() {
+        Outcome::Skipped(nothing.join("; "))
+    } else {
+        Outcome::Applied(changes)
     }
 }
 

@@ -591,16 +591,16 @@ pub(crate) fn delete(
         d.id,
     )?
     else {
-        return Err(row(
-            Code::NotFound,
-            format!("no account with {key} to delete (already deleted, or never created)"),
-        ));
+        // A feed that keeps listing a departed account must not fail every day: nothing to do.
+        return Err(RowError::Nothing(format!(
+            "no account with {key} to delete (already deleted, or never created)"
+        )));
     };
     if s.deleted {
-        return Err(row(
-            Code::NotFound,
-            format!("{} is already deleted", describe(&s)),
-        ));
+        return Err(RowError::Nothing(format!(
+            "{} is already deleted",
+            describe(&s)
+        )));
     }
     if s.id == GUEST_ID || ADMIN_IDS.contains(&s.id) {
         return Err(row(
