@@ -93,6 +93,44 @@ impl FileArea {
     }
 }
 
+/// Folder inside inbox/ (hidden, so never taken for input) holding the files being processed.
+pub const CLAIMED: &str = ".claimed";
+
+/// Takes a waiting file out of the feed's reach for the time of its run: a file the feed drops
+/// under the same name meanwhile is a new input, never confused with the one being processed.
+pub fn claim(inbox: &Path, path: &Path) -> io::Result<PathBuf> {
+    let dir = inbox.join(CLAIMED);
+    fs::create_dir_all(&dir)?;
+    let to = free_name(&dir.join(path.file_name().unwrap_or_default()));
+    fs::rename(path, &to)?;
+    sync_dir(inbox);
+    Ok(to)
+}
+
+/// Puts a claimed file back to wait in inbox/ (beside, never over, a newer file of its name).
+pub fn release(inbox: &Path, claimed: &Path) -> io::Result<PathBuf> {
+    move_atomic(
+        claimed,
+        &inbox.join(claimed.file_name().unwrap_or_default()),
+    )
+}
+
+/// Files left claimed by a run that died go back to waiting; returns where they went.
+pub fn recover_claims(inbox: &Path) -> io::Result<Vec<PathBuf>> {
+    let dir = inbox.join(CLAIMED);
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let mut back = Vec::new();
+    for e in entries {
+        let p = e?.path();
+        if p.is_file() {
+            back.push(release(inbox, &p)?);
+        }
+    }
+    Ok(back)
+}
+
 /// Writes a whole file atomically: a temp file in the same folder, fsync, rename, fsync folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut w = AtomicFile::create(path)?;
@@ -231,6 +269,22 @@ mod tests {
         }
         std::os::unix::fs::symlink("/etc", dir.path().join("inbox/etc")).unwrap();
         assert!(area.resolve("inbox/etc/passwd").is_err());
+    }
+
+    #[test]
+    fn claimed_files_come_back_beside_newer_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = dir.path().join("inbox");
+        fs::create_dir_all(&inbox).unwrap();
+        fs::write(inbox.join("u.csv"), "old").unwrap();
+        let claimed = claim(&inbox, &inbox.join("u.csv")).unwrap();
+        assert!(!inbox.join("u.csv").exists());
+        fs::write(inbox.join("u.csv"), "new").unwrap();
+        let back = recover_claims(&inbox).unwrap();
+        assert_eq!(back, vec![inbox.join("u-2.csv")]);
+        assert_eq!(fs::read_to_string(inbox.join("u.csv")).unwrap(), "new");
+        assert_eq!(fs::read_to_string(inbox.join("u-2.csv")).unwrap(), "old");
+        assert!(!claimed.exists());
     }
 
     #[test]

@@ -98,6 +98,14 @@ pub fn process_file(
         &fingerprint(path),
         env.dry_run,
     )?;
+    // From here on the run reads, archives or rejects the claimed file, whatever the feed
+    // drops into inbox/ meanwhile.
+    let inbox = env.area.dir(filearea::INBOX);
+    let claimed = match kind {
+        InputKind::Inbox => filearea::claim(&inbox, path).map_err(|e| io(&name, e))?,
+        InputKind::Given => path.to_path_buf(),
+    };
+    let path = claimed.as_path();
     let opts = SourceOptions {
         delimiter: preset.delimiter,
         encoding: preset.encoding,
@@ -218,9 +226,13 @@ pub fn process_file(
                     .join(format!("{stamp}_{name}"));
                 rejected_to = Some(filearea::move_atomic(path, &dest).map_err(|e| io(&name, e))?);
             }
-            // Aborted: the input stays in inbox/ and the next run tries again.
+            // Aborted: the input goes back to inbox/ and the next run tries again.
             _ => {}
         }
+    }
+    // Not archived, rejected or removed (dry run, stopped, or kept by settings): waiting again.
+    if kind == InputKind::Inbox && path.exists() {
+        filearea::release(&inbox, path).map_err(|e| io(&name, e))?;
     }
 
     let (status, message) = match &end {

@@ -49,6 +49,21 @@ fn run_files(data: &Path, args: RunArgs) -> Result<i32, Failure> {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
+    // Files a run that died had claimed wait again before anything is chosen.
+    for back in filearea::recover_claims(&s.area.dir(filearea::INBOX)).map_err(|e| {
+        Failure::new(
+            Code::FileUnreadable,
+            format!(
+                "cannot recover claimed files in inbox/{}: {e}",
+                filearea::CLAIMED
+            ),
+        )
+    })? {
+        println!(
+            "recovered {} left claimed by an interrupted run",
+            back.display()
+        );
+    }
     let work = collect_work(&s, &args)?;
     let state = State::open(&s.area.state_path())?;
     let mut code = exit::OK;

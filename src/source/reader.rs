@@ -1,6 +1,6 @@
 //! Streaming CSV reading (RFC 4180) into decoded rows with physical line numbers.
 
-use super::preflight::{LineEnding, Preflight};
+use super::preflight::Preflight;
 use super::window::Window;
 use crate::codes::{Code, Failure};
 use crate::config::{Delimiter, Encoding};
@@ -60,10 +60,7 @@ impl CsvSource {
             .flexible(true)
             .comment(Some(b'#'))
             .buffer_capacity(64 * 1024)
-            .from_reader(Window::new(
-                BufReader::with_capacity(64 * 1024, file),
-                pre.line_ending == LineEnding::Cr,
-            ));
+            .from_reader(Window::new(BufReader::with_capacity(64 * 1024, file)));
         let mut src = CsvSource {
             reader,
             record: csv::ByteRecord::new(),

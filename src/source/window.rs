@@ -12,27 +12,56 @@ pub struct Window<R> {
     breaks: u64,
     counted: u64,
     last_was_cr: bool,
-    /// For files whose lines end in a lone CR: the CSV parser's comment handling only knows
-    /// LF, so CR is handed to it as LF (same length, so every offset stays true).
-    cr_to_lf: bool,
+    /// A CR held back at the end of a read until the next byte tells whether an LF follows.
+    held_cr: bool,
 }
 
+/// The CSV parser ends a `#` comment only at LF, so a lone CR (old Mac line ends, or a stray
+/// one in a mixed file) would swallow the lines after a comment. Every lone CR is therefore
+/// handed to the parser as LF; CRLF stays as it is. Byte for byte, so every offset stays true;
+/// trybacks copy the original bytes from the file.
 impl<R: Read> Read for Window<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(out)?;
-        if self.cr_to_lf {
-            out[..n]
-                .iter_mut()
-                .filter(|b| **b == b'\r')
-                .for_each(|b| *b = b'\n');
+        if out.len() < 2 {
+            return Err(io::Error::other(
+                "Window needs a read buffer of at least 2 bytes",
+            ));
         }
-        self.buf.extend_from_slice(&out[..n]);
-        Ok(n)
+        loop {
+            let start = usize::from(self.held_cr);
+            if self.held_cr {
+                out[0] = b'\r';
+            }
+            let n = self.inner.read(&mut out[start..])?;
+            let mut total = start + n;
+            if n == 0 {
+                // End of input: a held CR is a lone one.
+                if self.held_cr {
+                    out[0] = b'\n';
+                    self.held_cr = false;
+                }
+                self.buf.extend_from_slice(&out[..total]);
+                return Ok(total);
+            }
+            for i in 0..total - 1 {
+                if out[i] == b'\r' && out[i + 1] != b'\n' {
+                    out[i] = b'\n';
+                }
+            }
+            self.held_cr = out[total - 1] == b'\r';
+            if self.held_cr {
+                total -= 1;
+            }
+            if total > 0 {
+                self.buf.extend_from_slice(&out[..total]);
+                return Ok(total);
+            }
+        }
     }
 }
 
 impl<R> Window<R> {
-    pub fn new(inner: R, cr_to_lf: bool) -> Self {
+    pub fn new(inner: R) -> Self {
         Window {
             inner,
             buf: Vec::with_capacity(128 * 1024),
@@ -40,7 +69,7 @@ impl<R> Window<R> {
             breaks: 0,
             counted: 0,
             last_was_cr: false,
-            cr_to_lf,
+            held_cr: false,
         }
     }
 
@@ -114,9 +143,38 @@ impl<R> Window<R> {
 mod tests {
     use super::*;
 
+    /// Reads through a reader that hands out at most `step` bytes at a time.
+    struct Trickle<'a>(&'a [u8], usize);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(self.1).min(out.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn lone_cr_becomes_lf_and_crlf_stays_across_any_read_split() {
+        let input = b"a\r\nb\r#c\rd\r\r\ne\r";
+        for step in 1..input.len() + 1 {
+            let mut w = Window::new(Trickle(input, step));
+            let mut got = Vec::new();
+            let mut chunk = [0u8; 3];
+            loop {
+                let n = w.read(&mut chunk).unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&chunk[..n]);
+            }
+            assert_eq!(got, b"a\r\nb\n#c\nd\n\r\ne\n", "step {step}");
+        }
+    }
+
     #[test]
     fn counts_lines_across_all_endings() {
-        let mut w = Window::new(&b"a\r\nb\rc\n\nd"[..], false);
+        let mut w = Window::new(&b"a\r\nb\rc\n\nd"[..]);
         let mut sink = Vec::new();
         w.read_to_end(&mut sink).unwrap();
         assert_eq!(w.line_of(0), 1);
@@ -127,7 +185,7 @@ mod tests {
 
     #[test]
     fn trims_comments_and_blank_lines() {
-        let mut w = Window::new(&b"\n# note\n\r\nx;y\r\n"[..], false);
+        let mut w = Window::new(&b"\n# note\n\r\nx;y\r\n"[..]);
         let mut sink = Vec::new();
         w.read_to_end(&mut sink).unwrap();
         let s = w.trim_start(0, 15);

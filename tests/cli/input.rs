@@ -246,3 +246,45 @@ fn files_matching_no_preset_are_left_alone() {
         status.stdout
     );
 }
+
+#[test]
+fn a_lone_cr_after_a_comment_does_not_swallow_rows() {
+    let w = Workdir::new();
+    w.drop_file(
+        "userimport.csv",
+        "username;firstname;lastname\nok1;A;B\r#c\rbad x;C;D\rok2;E;F\n",
+    );
+    w.run().expect_code(1);
+    let report = w.report();
+    assert!(
+        report.contains("userimport.csv:4: failed MS-V001"),
+        "{report}"
+    );
+    assert!(
+        report.contains("userimport.csv:5: applied: created user ok2"),
+        "{report}"
+    );
+    assert_eq!(
+        w.tryback().unwrap(),
+        b"username;firstname;lastname\nbad x;C;D\n"
+    );
+}
+
+#[test]
+fn a_file_dropped_during_a_run_is_not_confused_with_the_one_processed() {
+    let w = Workdir::new();
+    // A run that died left its file claimed: the next run puts it back beside the newer one.
+    std::fs::create_dir_all(w.join("inbox/.claimed")).unwrap();
+    std::fs::write(
+        w.join("inbox/.claimed/userimport.csv"),
+        "username;firstname;lastname\nold;O;D\n",
+    )
+    .unwrap();
+    w.drop_file("userimport.csv", "username;firstname;lastname\nnew;N;W\n");
+    let out = w.run();
+    out.expect_code(0);
+    assert!(out.stdout.contains("recovered"), "{}", out.stdout);
+    assert!(w.user_field("old", "id").is_some() && w.user_field("new", "id").is_some());
+    assert!(w.files("inbox").is_empty());
+    assert_eq!(w.files("Archives").len(), 2);
+}

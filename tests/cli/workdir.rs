@@ -75,11 +75,12 @@ impl Workdir {
         self.moosync(&["run", "--quiet"])
     }
 
-    /// The files of an area, oldest first (names of one second share a stamp).
+    /// The files (not folders) of an area, oldest first (names of one second share a stamp).
     pub fn files(&self, area: &str) -> Vec<PathBuf> {
         let mut v: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(self.join(area))
             .map(|d| {
                 d.filter_map(|e| e.ok())
+                    .filter(|e| e.file_type().unwrap().is_file())
                     .map(|e| (e.metadata().unwrap().modified().unwrap(), e.path()))
                     .collect()
             })
