@@ -132,6 +132,11 @@ impl Code {
         }
     }
 
+    /// A fault of the tool script rather than of the input.
+    pub fn is_script(self) -> bool {
+        self.id().starts_with("MS-S")
+    }
+
     pub const ALL: &'static [Code] = &[
         Code::ConfigUnreadable,
         Code::ConfigInvalid,

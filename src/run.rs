@@ -144,6 +144,8 @@ pub fn process_file(
 
     let mut counts = Counts::default();
     let end = match open(path, opts, script) {
+        // A broken header() is the script's fault: the file waits in inbox/ for the fix.
+        Err(f) if f.code.is_script() => FileEnd::Aborted(f),
         Err(f) => FileEnd::Rejected(f),
         Ok((pre, source)) => {
             if out.trybacks && !env.dry_run {

@@ -118,7 +118,12 @@ impl Script {
         let arr: rhai::Array = columns.iter().map(|c| Dynamic::from(c.clone())).collect();
         self.call("header", Dynamic::from_array(arr))
             .map(|_| ())
-            .map_err(|f| Failure::new(Code::HeaderRejected, f.message))
+            // A throw is the script's verdict on the file; any other error is the script's own
+            // fault and keeps its code, so the file is not blamed for it.
+            .map_err(|f| match f.code {
+                Code::ScriptThrow => Failure::new(Code::HeaderRejected, f.message),
+                _ => f,
+            })
     }
 
     /// Maps one row through `fn row(r)` into validated commands, or a skip.

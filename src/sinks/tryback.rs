@@ -44,7 +44,8 @@ impl Sink for TrybackSink {
         _counts: &Counts,
         end: &FileEnd,
     ) -> Result<Option<PathBuf>, Failure> {
-        if self.failed.is_empty() || !matches!(end, FileEnd::Done | FileEnd::Aborted(_)) {
+        // A stopped file goes back to inbox/ and runs again whole: a tryback would repeat it.
+        if self.failed.is_empty() || !matches!(end, FileEnd::Done) {
             return Ok(None);
         }
         let w = |e| io_failure("the tryback", e);

@@ -98,3 +98,19 @@ fn the_admins_copy_is_used_and_skips_are_not_failures() {
         .contains("userimport.csv:2: skipped: test account"));
     assert!(w.tryback().is_none(), "a skip never reaches the tryback");
 }
+
+#[test]
+fn a_broken_header_function_blames_the_script_not_the_file() {
+    let w = Workdir::new();
+    w.script("users.rhai", "fn header(c) { if !c.contians(\"username\") { throw \"x\"; } }\nfn row(r) { skip(\"\") }\n");
+    w.drop_file("userimport.csv", format!("{H}a;B;C\n"));
+    let out = w.run();
+    out.expect_code(2);
+    assert!(out.stdout.contains("MS-S003"), "{}", out.stdout);
+    assert!(w.files("Rejected").is_empty());
+    assert_eq!(
+        w.files("inbox").len(),
+        1,
+        "the file waits for the fixed script"
+    );
+}

@@ -110,9 +110,41 @@ fn collisions_name_the_other_account() {
     assert!(report.contains("userimport.csv:2: failed MS-T001: username 'jdoe' already belongs to account id 3 (jdoe, jdoe@example.edu)"), "{report}");
     // With identifier idnumber, S1 finds jdoe and renames it to newbie.
     assert!(
-        report.contains("userimport.csv:3: applied: updated user newbie (id 3): username"),
+        report.contains("userimport.csv:3: applied: renamed user jdoe -> newbie (id 3); updated user newbie (id 3): username"),
         "{report}"
     );
+    // With renaming off, the same row fails instead of renaming behind the admin's back.
+    w.settings("[users]\nidentifier = \"idnumber\"\nallow_rename = false\n");
+    w.drop_file(
+        "userimport.csv",
+        format!("{HEADER}again;New;Bie;nb@example.edu;S1;Nice\n"),
+    );
+    w.run().expect_code(1);
+    assert!(
+        w.report()
+            .contains("failed MS-V004: the row would rename 'newbie' to 'again'"),
+        "{}",
+        w.report()
+    );
+    assert_eq!(w.user_field("newbie", "id").as_deref(), Some("3"));
+}
+
+#[test]
+fn an_unknown_id_is_not_created_under_another_id() {
+    let w = Workdir::new();
+    w.settings("[users]\nidentifier = \"id\"\n");
+    w.script(
+        "users.rhai",
+        "fn row(r) { #{ op: \"user_upsert\", id: parse_int(r.id), username: r.username, firstname: \"F\", lastname: \"L\" } }",
+    );
+    w.drop_file("userimport.csv", "id;username\n50;u1\n");
+    w.run().expect_code(1);
+    assert!(
+        w.report().contains("failed MS-T009: no account has id 50"),
+        "{}",
+        w.report()
+    );
+    assert!(w.user_field("u1", "id").is_none());
 }
 
 #[test]

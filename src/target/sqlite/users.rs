@@ -312,7 +312,15 @@ pub(crate) fn upsert(
     };
     match existing {
         Some(s) => {
-            if s.username != u.username && u.oldusername.as_deref() == Some(s.username.as_str()) {
+            // Found by oldusername, or by an identifier other than the username: a new username
+            // is a rename either way, and the setting governs both.
+            if s.username != u.username {
+                if !ctx.users.allow_rename {
+                    return Err(row(
+                        Code::InvalidValue,
+                        format!("the row would rename '{}' to '{}' but renaming is off ([users] allow_rename = false)", s.username, u.username),
+                    ));
+                }
                 changes.push(Change {
                     action: Action::Renamed,
                     entity: "user",
@@ -322,6 +330,12 @@ pub(crate) fn upsert(
                 });
             }
             changes.push(update(conn, ctx, u, s, &profile)?);
+        }
+        None if ctx.users.identifier == UserIdentifier::Id && u.id.is_some() => {
+            return Err(row(
+                Code::NotFound,
+                format!("no account has id {}; with [users] identifier = \"id\" rows update existing accounts only", u.id.unwrap_or(0)),
+            ));
         }
         None => {
             let username_free = finds_by_username(
