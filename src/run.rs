@@ -314,6 +314,11 @@ fn stream(
     if let Err(f) = target.begin_file(env.dry_run) {
         return FileEnd::Aborted(f);
     }
+    // `[run] workers`: 0 uses rayon's pool of one thread per core.
+    let pool = match env.cfg.run.workers {
+        0 => None,
+        n => rayon::ThreadPoolBuilder::new().num_threads(n).build().ok(),
+    };
     let (tx, rx) = crossbeam_channel::bounded::<Result<Chunk, Failure>>(2);
     let result = std::thread::scope(|scope| {
         scope.spawn(move || loop {
@@ -332,20 +337,25 @@ fn stream(
                 return;
             }
             let ranges = rows.iter().map(|r| (r.line, r.start, r.end)).collect();
-            let mapped = rows
-                .into_par_iter()
-                .map(|row| match map_row(script, &columns, row) {
-                    Ok(Mapped::Commands(mut cmds)) if !cmds.is_empty() => {
-                        cmds.iter_mut().for_each(prepare);
-                        Mapped2::Ready(cmds)
-                    }
-                    Ok(Mapped::Commands(_)) => {
-                        Mapped2::Decided(Outcome::Skipped("the script returned no command".into()))
-                    }
-                    Ok(Mapped::Skip(why)) => Mapped2::Decided(Outcome::Skipped(why)),
-                    Err(f) => Mapped2::Decided(Outcome::Failed(f)),
-                })
-                .collect();
+            let map_all = || {
+                rows.into_par_iter()
+                    .map(|row| match map_row(script, &columns, row) {
+                        Ok(Mapped::Commands(mut cmds)) if !cmds.is_empty() => {
+                            cmds.iter_mut().for_each(prepare);
+                            Mapped2::Ready(cmds)
+                        }
+                        Ok(Mapped::Commands(_)) => Mapped2::Decided(Outcome::Skipped(
+                            "the script returned no command".into(),
+                        )),
+                        Ok(Mapped::Skip(why)) => Mapped2::Decided(Outcome::Skipped(why)),
+                        Err(f) => Mapped2::Decided(Outcome::Failed(f)),
+                    })
+                    .collect()
+            };
+            let mapped: Vec<Mapped2> = match &pool {
+                Some(p) => p.install(map_all),
+                None => map_all(),
+            };
             if tx
                 .send(Ok(Chunk {
                     rows: ranges,

@@ -323,6 +323,7 @@ fn tryback_replays_after_the_data_is_fixed() {
 #[test]
 fn dry_run_writes_nothing_and_says_so() {
     let w = Workdir::new();
+    w.settings("[embedded]\nprofile_fields = [\"team\"]\n");
     w.drop_file(
         "userimport.csv",
         "username;firstname;lastname\nd1;D;One\nd1;D;Again\n",
@@ -348,6 +349,7 @@ fn dry_run_writes_nothing_and_says_so() {
     assert!(w.report().contains("DRY RUN"));
     assert_eq!(w.files("inbox").len(), 1);
     assert!(w.files("Archives").is_empty() && w.files("Trybacks").is_empty());
+    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_user_info_field WHERE shortname = 'team'"), 0);
 }
 
 #[test]

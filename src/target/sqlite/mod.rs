@@ -22,6 +22,9 @@ pub struct SqliteTarget {
     path: PathBuf,
     users: UsersConfig,
     dry_run: bool,
+    /// Profile fields the settings ask for, created inside each file's transaction (so a dry
+    /// run leaves none behind).
+    wanted_fields: Vec<String>,
     /// Custom profile field ids by shortname.
     profile_fields: HashMap<String, i64>,
 }
@@ -36,15 +39,13 @@ pub(crate) struct Ctx<'a> {
 impl SqliteTarget {
     pub fn open(path: &Path, cfg: &Config) -> Result<SqliteTarget, Failure> {
         let conn = open_store(path)?;
-        schema::ensure_profile_fields(&conn, &cfg.embedded.profile_fields)
-            .map_err(|e| storage(path, e))?;
-        let profile_fields = schema::profile_fields(&conn).map_err(|e| storage(path, e))?;
         Ok(SqliteTarget {
             conn,
             path: path.to_path_buf(),
             users: cfg.users.clone(),
             dry_run: false,
-            profile_fields,
+            wanted_fields: cfg.embedded.profile_fields.clone(),
+            profile_fields: HashMap::new(),
         })
     }
 
@@ -134,7 +135,12 @@ impl Target for SqliteTarget {
 
     fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {
         self.dry_run = dry_run;
-        self.exec("BEGIN IMMEDIATE")
+        self.exec("BEGIN IMMEDIATE")?;
+        schema::ensure_profile_fields(&self.conn, &self.wanted_fields)
+            .map_err(|e| storage(&self.path, e))?;
+        self.profile_fields =
+            schema::profile_fields(&self.conn).map_err(|e| storage(&self.path, e))?;
+        Ok(())
     }
 
     fn apply_batch(&mut self, rows: &mut [Vec<Command>]) -> Result<Vec<Outcome>, Failure> {
