@@ -182,8 +182,14 @@ pub fn process_file(
 
     let mut report = None;
     let mut tryback = None;
+    // The store has committed by now: a failing sink must not keep the other sinks, the
+    // archive and the journal from recording what happened. The first error is returned last.
+    let mut first_error: Option<Failure> = None;
     for (i, sink) in sinks.into_iter().enumerate() {
-        let written = sink.finish(&counts, &end)?;
+        let written = sink.finish(&counts, &end).unwrap_or_else(|f| {
+            first_error.get_or_insert(f);
+            None
+        });
         // The report sink is first when enabled; only the tryback sink writes a CSV.
         match written {
             Some(p) if i == 0 && out.reports => report = Some(p),
@@ -252,6 +258,9 @@ pub fn process_file(
         show(&tryback).as_deref(),
         show(&archive).as_deref(),
     )?;
+    if let Some(f) = first_error {
+        return Err(f);
+    }
     Ok(FileResult {
         tool: preset.tool.clone(),
         name,
