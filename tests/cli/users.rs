@@ -349,7 +349,10 @@ fn dry_run_writes_nothing_and_says_so() {
     assert!(w.report().contains("DRY RUN"));
     assert_eq!(w.files("inbox").len(), 1);
     assert!(w.files("Archives").is_empty() && w.files("Trybacks").is_empty());
-    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_user_info_field WHERE shortname = 'team'"), 0);
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_user_info_field WHERE shortname = 'team'"),
+        0
+    );
 }
 
 #[test]
