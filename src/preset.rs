@@ -50,7 +50,7 @@ impl Preset {
             .join(", ")
     }
 
-    /// A preset for a file run by hand with `--file`, from the tool's first preset.
+    /// The script's file name, for messages and the status screen.
     pub fn script_name(&self) -> String {
         self.script
             .file_name()
@@ -114,6 +114,18 @@ impl Presets {
     /// The first preset, in load order, whose patterns match the file name.
     pub fn for_file(&self, file_name: &str) -> Option<&Preset> {
         self.all.iter().find(|p| p.matches(file_name))
+    }
+
+    /// The preset a file given by hand is read with: the tool's preset whose names match the
+    /// file, else the tool's first preset.
+    pub fn for_tool_and_file(&self, tool: &str, file_name: &str) -> Result<&Preset, Failure> {
+        let of_tool = || self.all.iter().filter(move |p| p.tool == tool);
+        of_tool()
+            .find(|p| p.matches(file_name))
+            .or_else(|| of_tool().next())
+            .ok_or_else(|| {
+                Failure::new(Code::PresetInvalid, format!("no preset uses tool '{tool}'"))
+            })
     }
 
     pub fn for_tool<'a>(&'a self, tool: &'a str) -> impl Iterator<Item = &'a Preset> + 'a {

@@ -50,14 +50,14 @@ pub struct FileResult {
 }
 
 /// A row after mapping: ready for the target, or already decided.
-enum Mapped2 {
+enum Prepared {
     Ready(Vec<Command>),
     Decided(Outcome),
 }
 
 struct Chunk {
     rows: Vec<(u64, u64, u64)>,
-    mapped: Vec<Mapped2>,
+    mapped: Vec<Prepared>,
 }
 
 fn stamp() -> String {
@@ -113,7 +113,14 @@ pub fn process_file(
     };
     let out = &env.cfg.output;
     let mut sinks: Vec<Box<dyn Sink + Send + '_>> = Vec::new();
-    if out.reports {
+    let report_path = out.reports.then(|| {
+        filearea::free_name(
+            &env.area
+                .dir(filearea::REPORTS)
+                .join(format!("{stamp}_{}_{name}.txt", preset.tool)),
+        )
+    });
+    if let Some(report_path) = &report_path {
         let heading = crate::sinks::report::ReportHeading {
             tool: preset.tool.clone(),
             preset: preset.name.clone(),
@@ -125,14 +132,7 @@ pub fn process_file(
             encoding: opts.encoding.label().to_string(),
             delimiter: opts.delimiter.describe(),
         };
-        let report_path = env
-            .area
-            .dir(filearea::REPORTS)
-            .join(format!("{stamp}_{}_{name}.txt", preset.tool));
-        sinks.push(Box::new(ReportSink::create(
-            filearea::free_name(&report_path),
-            heading,
-        )?));
+        sinks.push(Box::new(ReportSink::create(report_path.clone(), heading)?));
     }
     if !env.dry_run {
         sinks.push(Box::new(JournalSink::open(
@@ -185,14 +185,14 @@ pub fn process_file(
     // The store has committed by now: a failing sink must not keep the other sinks, the
     // archive and the journal from recording what happened. The first error is returned last.
     let mut first_error: Option<Failure> = None;
-    for (i, sink) in sinks.into_iter().enumerate() {
+    for sink in sinks {
         let written = sink.finish(&counts, &end).unwrap_or_else(|f| {
             first_error.get_or_insert(f);
             None
         });
-        // The report sink is first when enabled; only the tryback sink writes a CSV.
+        // Only the report and the tryback write files.
         match written {
-            Some(p) if i == 0 && out.reports => report = Some(p),
+            Some(p) if report_path.as_ref() == Some(&p) => report = Some(p),
             Some(p) => tryback = Some(p),
             None => {}
         }
@@ -351,17 +351,17 @@ fn stream(
                     .map(|row| match map_row(script, &columns, row) {
                         Ok(Mapped::Commands(mut cmds)) if !cmds.is_empty() => {
                             cmds.iter_mut().for_each(prepare);
-                            Mapped2::Ready(cmds)
+                            Prepared::Ready(cmds)
                         }
-                        Ok(Mapped::Commands(_)) => Mapped2::Decided(Outcome::Skipped(
+                        Ok(Mapped::Commands(_)) => Prepared::Decided(Outcome::Skipped(
                             "the script returned no command".into(),
                         )),
-                        Ok(Mapped::Skip(why)) => Mapped2::Decided(Outcome::Skipped(why)),
-                        Err(f) => Mapped2::Decided(Outcome::Failed(f)),
+                        Ok(Mapped::Skip(why)) => Prepared::Decided(Outcome::Skipped(why)),
+                        Err(f) => Prepared::Decided(Outcome::Failed(f)),
                     })
                     .collect()
             };
-            let mapped: Vec<Mapped2> = match &pool {
+            let mapped: Vec<Prepared> = match &pool {
                 Some(p) => p.install(map_all),
                 None => map_all(),
             };
@@ -417,11 +417,11 @@ fn apply_chunks(
         let mut slots: Vec<Option<Outcome>> = Vec::with_capacity(chunk.mapped.len());
         for m in chunk.mapped {
             match m {
-                Mapped2::Ready(cmds) => {
+                Prepared::Ready(cmds) => {
                     ready.push(cmds);
                     slots.push(None);
                 }
-                Mapped2::Decided(o) => slots.push(Some(o)),
+                Prepared::Decided(o) => slots.push(Some(o)),
             }
         }
         let mut applied = target.apply_batch(&mut ready)?.into_iter();

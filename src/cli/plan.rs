@@ -57,17 +57,7 @@ fn plan(data: &Path, args: &PlanArgs, out: &mut impl Write) -> Result<i32, crate
     use crate::codes::{Code, Failure};
     let s = setup::load(data)?;
     let name = crate::source::file_name_of(&args.file);
-    let preset = s
-        .presets
-        .for_tool(&args.tool)
-        .find(|p| p.matches(&name))
-        .or_else(|| s.presets.for_tool(&args.tool).next())
-        .ok_or_else(|| {
-            Failure::new(
-                Code::PresetInvalid,
-                format!("no preset uses tool '{}'", args.tool),
-            )
-        })?;
+    let preset = s.presets.for_tool_and_file(&args.tool, &name)?;
     let script = Script::load(&preset.script, &s.cfg.limits)?;
     let opts = SourceOptions {
         delimiter: preset.delimiter,

@@ -156,14 +156,7 @@ fn collect_work(s: &setup::Setup, args: &RunArgs) -> Result<Vec<Work>, Failure> 
                     ),
                 )
             })?,
-            [tool] => s
-                .presets
-                .for_tool(tool)
-                .find(|p| p.matches(&name))
-                .or_else(|| s.presets.for_tool(tool).next())
-                .ok_or_else(|| {
-                    Failure::new(Code::PresetInvalid, format!("no preset uses tool '{tool}'"))
-                })?,
+            [tool] => s.presets.for_tool_and_file(tool, &name)?,
             _ => {
                 return Err(Failure::new(
                     Code::PresetInvalid,
@@ -188,7 +181,7 @@ fn collect_work(s: &setup::Setup, args: &RunArgs) -> Result<Vec<Work>, Failure> 
 
 /// Files waiting in inbox/, sorted by name; hidden and temporary names are not input.
 pub fn waiting_files(area: &FileArea) -> Vec<(String, PathBuf)> {
-    let mut out: Vec<(String, PathBuf)> = walkdir::WalkDir::new(area.dir(filearea::INBOX))
+    let out: Vec<(String, PathBuf)> = walkdir::WalkDir::new(area.dir(filearea::INBOX))
         .min_depth(1)
         .max_depth(1)
         .sort_by_file_name()
@@ -209,7 +202,6 @@ pub fn waiting_files(area: &FileArea) -> Vec<(String, PathBuf)> {
                     .any(|x| n.ends_with(x))
         })
         .collect();
-    out.sort();
     out
 }
 

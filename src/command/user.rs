@@ -91,23 +91,6 @@ fn invalid(code: Code, msg: String) -> Result<(), Failure> {
     Err(Failure::new(code, msg))
 }
 
-/// Column widths of Moodle's user table (install.xml), checked so a long value fails its row
-/// here rather than being cut or refused by a real Moodle.
-const WIDTHS: &[(&str, usize)] = &[
-    ("firstname", 100),
-    ("lastname", 100),
-    ("idnumber", 255),
-    ("email", 100),
-    ("auth", 20),
-    ("institution", 255),
-    ("department", 255),
-    ("city", 120),
-    ("timezone", 100),
-    ("phone1", 20),
-    ("phone2", 20),
-    ("address", 255),
-];
-
 fn check_username(username: &str, what: &str) -> Result<(), Failure> {
     if let Some(why) = username_problem(username) {
         return invalid(
@@ -126,20 +109,22 @@ fn check_email(email: &str) -> Result<(), Failure> {
 }
 
 impl UserFields {
-    fn text_fields(&self) -> [(&'static str, Option<&String>); 12] {
+    /// The text fields with the width of their column in Moodle's user table (install.xml),
+    /// checked so a long value fails its row here rather than being cut or refused by Moodle.
+    fn sized_fields(&self) -> [(&'static str, Option<&String>, usize); 12] {
         [
-            ("firstname", self.firstname.as_ref()),
-            ("lastname", self.lastname.as_ref()),
-            ("idnumber", self.idnumber.as_ref()),
-            ("email", self.email.as_ref()),
-            ("auth", self.auth.as_ref()),
-            ("institution", self.institution.as_ref()),
-            ("department", self.department.as_ref()),
-            ("city", self.city.as_ref()),
-            ("timezone", self.timezone.as_ref()),
-            ("phone1", self.phone1.as_ref()),
-            ("phone2", self.phone2.as_ref()),
-            ("address", self.address.as_ref()),
+            ("firstname", self.firstname.as_ref(), 100),
+            ("lastname", self.lastname.as_ref(), 100),
+            ("idnumber", self.idnumber.as_ref(), 255),
+            ("email", self.email.as_ref(), 100),
+            ("auth", self.auth.as_ref(), 20),
+            ("institution", self.institution.as_ref(), 255),
+            ("department", self.department.as_ref(), 255),
+            ("city", self.city.as_ref(), 120),
+            ("timezone", self.timezone.as_ref(), 100),
+            ("phone1", self.phone1.as_ref(), 20),
+            ("phone2", self.phone2.as_ref(), 20),
+            ("address", self.address.as_ref(), 255),
         ]
     }
 
@@ -158,10 +143,10 @@ impl UserFields {
                 );
             }
         }
-        for ((name, value), (_, width)) in self.text_fields().into_iter().zip(WIDTHS) {
+        for (name, value, width) in self.sized_fields() {
             if let Some(v) = value {
                 let n = v.chars().count();
-                if n > *width {
+                if n > width {
                     return invalid(
                         Code::InvalidValue,
                         format!("{name} has {n} characters; Moodle keeps at most {width}"),

@@ -160,13 +160,17 @@ fn find(
     Ok(found.into_iter().next())
 }
 
-fn describe(s: &Stored) -> String {
-    let email = &s.text[3];
+/// "account id 4 (jdoe, jdoe@example.edu)": how messages name another account.
+fn account_label(id: i64, username: &str, email: &str) -> String {
     if email.is_empty() {
-        format!("account id {} ({})", s.id, s.username)
+        format!("account id {id} ({username})")
     } else {
-        format!("account id {} ({}, {email})", s.id, s.username)
+        format!("account id {id} ({username}, {email})")
     }
+}
+
+fn describe(s: &Stored) -> String {
+    account_label(s.id, &s.username, &s.text[3])
 }
 
 // Collision probes read only what a message needs.
@@ -177,7 +181,7 @@ const OTHER_BY_EMAIL: &str = "SELECT id, username, email FROM mdl_user
 const OTHER_BY_IDNUMBER: &str = "SELECT id, username, email FROM mdl_user
     WHERE idnumber = ?1 AND +deleted = 0 AND +mnethostid = 1 AND id <> ?2 LIMIT 1";
 
-/// "account id 4 (jdoe, jdoe@example.edu)" for the other account holding `value`, if any.
+/// The label of the other account holding `value`, if any.
 fn other_account(
     conn: &Connection,
     sql: &str,
@@ -194,13 +198,7 @@ fn other_account(
             ))
         })
         .optional()?;
-    Ok(found.map(|(id, username, email)| {
-        if email.is_empty() {
-            format!("account id {id} ({username})")
-        } else {
-            format!("account id {id} ({username}, {email})")
-        }
-    }))
+    Ok(found.map(|(id, username, email)| account_label(id, &username, &email)))
 }
 
 /// Fails when another live account (not `except`) already has this username, email or idnumber.
