@@ -47,6 +47,11 @@ pub enum Code {
     UnknownProfileField,
     Storage,
     NotFound,
+    CourseShortnameTaken,
+    CourseIdnumberTaken,
+    CategoryUnresolved,
+    UnknownRole,
+    SiteCourse,
 }
 
 impl Code {
@@ -88,6 +93,11 @@ impl Code {
             UnknownProfileField => "MS-T007",
             Storage => "MS-T008",
             NotFound => "MS-T009",
+            CourseShortnameTaken => "MS-T010",
+            CourseIdnumberTaken => "MS-T011",
+            CategoryUnresolved => "MS-T012",
+            UnknownRole => "MS-T013",
+            SiteCourse => "MS-T014",
         }
     }
 
@@ -129,6 +139,11 @@ impl Code {
             UnknownProfileField => "no custom profile field has that shortname",
             Storage => "the store refused the write",
             NotFound => "the entity to change does not exist",
+            CourseShortnameTaken => "the shortname belongs to another course",
+            CourseIdnumberTaken => "the idnumber belongs to another course",
+            CategoryUnresolved => "the category cannot be found or created",
+            UnknownRole => "no role has that shortname",
+            SiteCourse => "the site course (front page) cannot be changed by a feed",
         }
     }
 
@@ -172,6 +187,11 @@ impl Code {
         Code::UnknownProfileField,
         Code::Storage,
         Code::NotFound,
+        Code::CourseShortnameTaken,
+        Code::CourseIdnumberTaken,
+        Code::CategoryUnresolved,
+        Code::UnknownRole,
+        Code::SiteCourse,
     ];
 }
 

@@ -14,6 +14,7 @@ pub struct Config {
     pub run: RunConfig,
     pub limits: ScriptLimits,
     pub users: UsersConfig,
+    pub courses: CoursesConfig,
     pub embedded: EmbeddedConfig,
 }
 
@@ -208,6 +209,63 @@ impl Default for UsersConfig {
             default_country: String::new(),
             default_city: String::new(),
             default_timezone: "99".into(),
+        }
+    }
+}
+
+/// The field that identifies an existing course.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CourseIdentifier {
+    #[default]
+    Shortname,
+    Idnumber,
+    Id,
+}
+
+impl CourseIdentifier {
+    pub fn column(self) -> &'static str {
+        match self {
+            CourseIdentifier::Shortname => "shortname",
+            CourseIdentifier::Idnumber => "idnumber",
+            CourseIdentifier::Id => "id",
+        }
+    }
+}
+
+/// How a course's `category` cell names its category.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CategoryIdentifier {
+    /// Names from the top, `A/B/C`; missing levels are created.
+    #[default]
+    Path,
+    Idnumber,
+    Id,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CoursesConfig {
+    pub identifier: CourseIdentifier,
+    pub category_identifier: CategoryIdentifier,
+    pub new_categories_visible: bool,
+    pub update_existing: bool,
+    pub default_format: String,
+    pub teacher_identifier: UserIdentifier,
+    pub teacher_role: String,
+}
+
+impl Default for CoursesConfig {
+    fn default() -> Self {
+        CoursesConfig {
+            identifier: CourseIdentifier::Shortname,
+            category_identifier: CategoryIdentifier::Path,
+            new_categories_visible: true,
+            update_existing: false,
+            default_format: "topics".into(),
+            teacher_identifier: UserIdentifier::Username,
+            teacher_role: "editingteacher".into(),
         }
     }
 }

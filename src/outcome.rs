@@ -11,6 +11,10 @@ pub enum Action {
     Unchanged,
     Renamed,
     Deleted,
+    /// A check found the entity; nothing changed.
+    Found,
+    /// Parts of the entity were emptied (a course reset).
+    Reset,
 }
 
 impl Action {
@@ -21,6 +25,8 @@ impl Action {
             Action::Unchanged => "unchanged",
             Action::Renamed => "renamed",
             Action::Deleted => "deleted",
+            Action::Found => "found",
+            Action::Reset => "reset",
         }
     }
 }
@@ -89,10 +95,12 @@ impl Counts {
                 for c in changes {
                     match c.action {
                         Action::Created => self.created += 1,
-                        Action::Updated => self.updated += 1,
+                        Action::Updated | Action::Reset => self.updated += 1,
                         Action::Unchanged => self.unchanged += 1,
                         Action::Renamed => self.renamed += 1,
                         Action::Deleted => self.deleted += 1,
+                        // A found entity counts as an applied row and nothing else.
+                        Action::Found => {}
                     }
                 }
             }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The tools moosync knows, in the order a full run takes them.
-pub const TOOLS: &[&str] = &["users"];
+pub const TOOLS: &[&str] = &["courses", "users"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,6 +17,14 @@ struct PresetEntry {
     files: Vec<String>,
     delimiter: Option<Delimiter>,
     encoding: Option<Encoding>,
+    /// Position among the tool's presets in a run (lowest first).
+    #[serde(default)]
+    order: i64,
+    /// Only run when named: `moosync run <preset key>` or `--file`.
+    #[serde(default)]
+    on_demand: bool,
+    /// For files without a header line: the names of their columns.
+    columns: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -28,6 +36,10 @@ pub struct Preset {
     pub patterns: Vec<glob::Pattern>,
     pub delimiter: Delimiter,
     pub encoding: Encoding,
+    pub order: i64,
+    pub on_demand: bool,
+    /// Set for headerless files: their column names.
+    pub columns: Option<Vec<String>>,
 }
 
 impl Preset {
@@ -48,6 +60,22 @@ impl Preset {
             .map(|p| p.as_str())
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// How its files are read.
+    pub fn source_options(&self, max_field_bytes: usize) -> crate::source::SourceOptions {
+        crate::source::SourceOptions {
+            delimiter: self.delimiter,
+            encoding: self.encoding,
+            max_field_bytes,
+            columns: self.columns.clone(),
+        }
+    }
+
+    /// Whether `name` (a tool or a full preset name such as `courses.reset`) selects this
+    /// preset.
+    pub fn is_named(&self, name: &str) -> bool {
+        self.tool == name || self.name == name
     }
 
     /// The script's file name, for messages and the status screen.
@@ -119,12 +147,15 @@ impl Presets {
     /// The preset a file given by hand is read with: the tool's preset whose names match the
     /// file, else the tool's first preset.
     pub fn for_tool_and_file(&self, tool: &str, file_name: &str) -> Result<&Preset, Failure> {
-        let of_tool = || self.all.iter().filter(move |p| p.tool == tool);
+        let of_tool = || self.all.iter().filter(move |p| p.is_named(tool));
         of_tool()
             .find(|p| p.matches(file_name))
             .or_else(|| of_tool().next())
             .ok_or_else(|| {
-                Failure::new(Code::PresetInvalid, format!("no preset uses tool '{tool}'"))
+                Failure::new(
+                    Code::PresetInvalid,
+                    format!("no preset uses tool '{tool}' or is named so"),
+                )
             })
     }
 
@@ -170,6 +201,11 @@ fn build(
             glob::Pattern::new(f).map_err(|err| at(format!("bad file pattern {f:?}: {err}")))?,
         );
     }
+    if let Some(cols) = &e.columns {
+        if cols.is_empty() || cols.iter().any(|c| c.trim().is_empty()) {
+            return Err(at("columns must list at least one non-empty column name".into()));
+        }
+    }
     if e.script.contains('/') || !e.script.ends_with(".rhai") {
         return Err(at(format!(
             "script {:?} must be a .rhai file name in scripts/",
@@ -194,6 +230,11 @@ fn build(
         patterns,
         delimiter: e.delimiter.unwrap_or(csv.delimiter),
         encoding: e.encoding.unwrap_or(csv.encoding),
+        order: e.order,
+        on_demand: e.on_demand,
+        columns: e
+            .columns
+            .map(|c| c.iter().map(|n| n.trim().to_lowercase()).collect()),
     })
 }
 

@@ -106,11 +106,7 @@ pub fn process_file(
         InputKind::Given => path.to_path_buf(),
     };
     let path = claimed.as_path();
-    let opts = SourceOptions {
-        delimiter: preset.delimiter,
-        encoding: preset.encoding,
-        max_field_bytes: env.cfg.csv.max_field_bytes,
-    };
+    let opts = preset.source_options(env.cfg.csv.max_field_bytes);
     let out = &env.cfg.output;
     let mut sinks: Vec<Box<dyn Sink + Send + '_>> = Vec::new();
     let report_path = out.reports.then(|| {

@@ -13,6 +13,36 @@ pub const SHIPPED: &[(&str, &str, &str)] = &[
         include_str!("../../scripts/users.rhai"),
     ),
     (
+        filearea::SCRIPTS,
+        "courses_upload.rhai",
+        include_str!("../../scripts/courses_upload.rhai"),
+    ),
+    (
+        filearea::SCRIPTS,
+        "courses_delete.rhai",
+        include_str!("../../scripts/courses_delete.rhai"),
+    ),
+    (
+        filearea::SCRIPTS,
+        "courses_meta.rhai",
+        include_str!("../../scripts/courses_meta.rhai"),
+    ),
+    (
+        filearea::SCRIPTS,
+        "courses_reset.rhai",
+        include_str!("../../scripts/courses_reset.rhai"),
+    ),
+    (
+        filearea::SCRIPTS,
+        "courses_check.rhai",
+        include_str!("../../scripts/courses_check.rhai"),
+    ),
+    (
+        filearea::PRESETS,
+        "courses.toml",
+        include_str!("../../presets/courses.toml"),
+    ),
+    (
         filearea::PRESETS,
         "tool_sync.toml",
         include_str!("../../presets/tool_sync.toml"),

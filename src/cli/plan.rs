@@ -4,7 +4,6 @@ use super::{exit, setup};
 use crate::command::{Command, Mapped};
 use crate::rules::Script;
 use crate::run::{map_row, open};
-use crate::source::SourceOptions;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -59,11 +58,7 @@ fn plan(data: &Path, args: &PlanArgs, out: &mut impl Write) -> Result<i32, crate
     let name = crate::source::file_name_of(&args.file);
     let preset = s.presets.for_tool_and_file(&args.tool, &name)?;
     let script = Script::load(&preset.script, &s.cfg.limits)?;
-    let opts = SourceOptions {
-        delimiter: preset.delimiter,
-        encoding: preset.encoding,
-        max_field_bytes: s.cfg.csv.max_field_bytes,
-    };
+    let opts = preset.source_options(s.cfg.csv.max_field_bytes);
     let (_, mut source) = open(&args.file, opts, &script)?;
     let columns = source.header().columns.clone();
     let w = |e: std::io::Error| Failure::new(Code::Storage, format!("cannot write the plan: {e}"));

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Tools to run (default: every tool with waiting input).
+    /// Tools to run (default: every tool with waiting input), or presets by name, such as
+    /// courses.reset for an on-demand preset.
     tools: Vec<String>,
     /// Run on this file instead of the inbox (name one tool, or let its name pick the preset).
     #[arg(long, value_name = "PATH")]
@@ -38,10 +39,15 @@ pub fn run(data: &Path, args: RunArgs) -> i32 {
 fn run_files(data: &Path, args: RunArgs) -> Result<i32, Failure> {
     let s = setup::load(data)?;
     for t in &args.tools {
-        if !TOOLS.contains(&t.as_str()) {
+        if !TOOLS.contains(&t.as_str()) && !s.presets.all.iter().any(|p| p.is_named(t)) {
+            let keys: Vec<&str> = s.presets.all.iter().map(|p| p.name.as_str()).collect();
             return Err(Failure::new(
                 Code::PresetInvalid,
-                format!("unknown tool '{t}'; tools are: {}", TOOLS.join(", ")),
+                format!(
+                    "unknown tool or preset '{t}'; tools are: {}; presets are: {}",
+                    TOOLS.join(", "),
+                    keys.join(", ")
+                ),
             ));
         }
     }
@@ -169,14 +175,32 @@ fn collect_work(s: &setup::Setup, args: &RunArgs) -> Result<Vec<Work>, Failure> 
     let mut work = Vec::new();
     for (name, path) in waiting_files(&s.area) {
         if let Some(p) = s.presets.for_file(&name) {
-            if args.tools.is_empty() || args.tools.contains(&p.tool) {
+            if selected(p, &args.tools) {
                 work.push((path, p.clone(), InputKind::Inbox));
             }
         }
     }
-    // Tools in dependency order; a tool's files in name order (chunks of a split feed).
-    work.sort_by_key(|(path, p, _)| (TOOLS.iter().position(|t| *t == p.tool), file_name(path)));
+    // Tools in dependency order, then each tool's presets in their order (courses: delete,
+    // create/update, meta), then files in name order (chunks of a split feed).
+    work.sort_by_key(|(path, p, _)| {
+        (
+            TOOLS.iter().position(|t| *t == p.tool),
+            p.order,
+            file_name(path),
+        )
+    });
     Ok(work)
+}
+
+/// Whether a run asked for `names` takes the preset's files. An on-demand preset (course
+/// reset and check) runs only when named itself.
+fn selected(p: &Preset, names: &[String]) -> bool {
+    if names.is_empty() {
+        return !p.on_demand;
+    }
+    names
+        .iter()
+        .any(|n| (p.tool == *n && !p.on_demand) || p.name == *n)
 }
 
 /// Files waiting in inbox/, sorted by name; hidden and temporary names are not input.

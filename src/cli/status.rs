@@ -19,7 +19,9 @@ fn status(data: &Path) -> Result<i32, crate::codes::Failure> {
     for tool in TOOLS {
         println!();
         println!("{tool}");
-        for p in s.presets.for_tool(tool) {
+        let mut presets: Vec<_> = s.presets.for_tool(tool).collect();
+        presets.sort_by_key(|p| p.order);
+        for p in presets {
             let names: Vec<&str> = waiting
                 .iter()
                 .filter(|(n, _)| s.presets.for_file(n).is_some_and(|q| q.name == p.name))
@@ -31,6 +33,9 @@ fn status(data: &Path) -> Result<i32, crate::codes::Failure> {
                 p.script_name(),
                 p.file_names()
             );
+            if p.on_demand {
+                println!("    on demand: runs only with `moosync run {}`", p.name);
+            }
             if names.is_empty() {
                 println!("    waiting: none");
             } else {

@@ -1,9 +1,13 @@
 //! The typed commands a script may emit. A dry run and `plan` print exactly these; the host
 //! validates each one before any target sees it.
 
+mod course;
 pub mod moodle_rules;
 mod user;
 
+pub use course::{
+    CourseCheck, CourseFields, CourseRef, CourseReset, MetaLink, Section, Teacher, FORMATS,
+};
 pub use user::{UserDelete, UserFields};
 
 use crate::codes::Failure;
@@ -20,6 +24,18 @@ pub enum Command {
     UserUpsert(UserFields),
     /// Soft-delete the account as Moodle's delete_user does.
     UserDelete(UserDelete),
+    /// Create the course (and its missing categories), or update the fields given.
+    CourseUpsert(CourseFields),
+    /// Delete the course and everything in it.
+    CourseDelete(CourseRef),
+    /// Report whether the course exists and what it is; changes nothing.
+    CourseCheck(CourseCheck),
+    /// Remove enrolments, local roles, groups or groupings from the course.
+    CourseReset(CourseReset),
+    /// Create or re-enable the meta enrolment of `meta` from `master`.
+    MetaLink(MetaLink),
+    /// Disable that meta enrolment.
+    MetaUnlink(MetaLink),
 }
 
 impl Command {
@@ -28,7 +44,21 @@ impl Command {
         match self {
             Command::UserUpsert(u) => u.validate(),
             Command::UserDelete(d) => d.validate(),
+            Command::CourseUpsert(c) => c.validate(),
+            Command::CourseDelete(c) => c.validate(),
+            Command::CourseCheck(c) => c.validate(),
+            Command::CourseReset(c) => c.validate(),
+            Command::MetaLink(m) | Command::MetaUnlink(m) => m.validate(),
         }
+    }
+
+    /// Commands that write several tables even alone: the store runs them under a savepoint
+    /// so a failure half-way leaves nothing behind.
+    pub fn writes_many(&self) -> bool {
+        !matches!(
+            self,
+            Command::UserUpsert(_) | Command::UserDelete(_) | Command::CourseCheck(_)
+        )
     }
 }
 

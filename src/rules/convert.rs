@@ -1,12 +1,23 @@
 //! A script's command map → a typed command. The `op` picks the variant; the other keys
 //! must be exactly the variant's fields.
 
-use crate::command::{Command, UserDelete, UserFields};
+use crate::command::{
+    Command, CourseCheck, CourseFields, CourseRef, CourseReset, MetaLink, UserDelete, UserFields,
+};
 use rhai::{Dynamic, Map};
 use serde::de::DeserializeOwned;
 
 /// The ops a script may use, for messages.
-const OPS: &[&str] = &["user_upsert", "user_delete"];
+const OPS: &[&str] = &[
+    "user_upsert",
+    "user_delete",
+    "course_upsert",
+    "course_delete",
+    "course_check",
+    "course_reset",
+    "meta_link",
+    "meta_unlink",
+];
 
 fn fields<T: DeserializeOwned>(map: Map) -> Result<T, String> {
     // Deserializing the variant's struct directly avoids serde's buffering of a tagged enum.
@@ -39,6 +50,22 @@ pub fn command_from_map(mut map: Map) -> Result<Command, String> {
             .map_err(bad),
         "user_delete" => fields::<UserDelete>(map)
             .map(Command::UserDelete)
+            .map_err(bad),
+        "course_upsert" => fields::<CourseFields>(map)
+            .map(Command::CourseUpsert)
+            .map_err(bad),
+        "course_delete" => fields::<CourseRef>(map)
+            .map(Command::CourseDelete)
+            .map_err(bad),
+        "course_check" => fields::<CourseCheck>(map)
+            .map(Command::CourseCheck)
+            .map_err(bad),
+        "course_reset" => fields::<CourseReset>(map)
+            .map(Command::CourseReset)
+            .map_err(bad),
+        "meta_link" => fields::<MetaLink>(map).map(Command::MetaLink).map_err(bad),
+        "meta_unlink" => fields::<MetaLink>(map)
+            .map(Command::MetaUnlink)
             .map_err(bad),
         other => Err(format!(
             "returned an unknown op '{other}' (known: {})",

@@ -75,6 +75,36 @@ pub fn register(engine: &mut Engine) {
         }
         out
     });
+    // A date column as a Unix timestamp; () when the row has no such column or it is empty; a
+    // row error that lists the accepted forms for anything else.
+    engine.register_fn(
+        "date_of",
+        |row: &mut Map, column: &str| -> Result<Dynamic, Box<EvalAltResult>> {
+            let Some(v) = row.get(column).filter(|v| !is_blank(v)) else {
+                return Ok(Dynamic::UNIT);
+            };
+            let text = v.to_string();
+            super::dates::parse_date(&text)
+                .map(Dynamic::from)
+                .map_err(|e| {
+                    Box::new(EvalAltResult::ErrorRuntime(
+                        format!("{column}: {e}").into(),
+                        Position::NONE,
+                    ))
+                })
+        },
+    );
+    // The row's `<prefix>N<suffix>` columns' numbers N, sorted (`topic` → 0, 1, 5 for
+    // topic0, topic1, topic5).
+    engine.register_fn("numbered", |row: &mut Map, prefix: &str, suffix: &str| {
+        let mut ns: Vec<i64> = row
+            .keys()
+            .filter_map(|k| k.strip_prefix(prefix)?.strip_suffix(suffix)?.parse().ok())
+            .collect();
+        ns.sort_unstable();
+        ns.dedup();
+        ns.into_iter().map(Dynamic::from).collect::<Array>()
+    });
     // A whole number cell; () for an empty cell; a row error for anything else.
     engine.register_fn(
         "int_or_empty",

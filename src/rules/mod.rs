@@ -2,6 +2,7 @@
 //! A script is compiled once per run; `row()` is called per row with no top-level re-run.
 
 mod convert;
+pub mod dates;
 mod error;
 mod host;
 mod script;

@@ -52,7 +52,10 @@ impl Sink for TrybackSink {
         let mut out = AtomicFile::create(&self.target).map_err(w)?;
         let eol = self.ending.bytes();
         let mut ranges = Vec::with_capacity(self.failed.len() + 1);
-        ranges.push(self.header);
+        // A headerless file (delete, check) has no header to repeat.
+        if self.header.1 > self.header.0 {
+            ranges.push(self.header);
+        }
         ranges.extend_from_slice(&self.failed);
         read_ranges(&self.input, &ranges, |bytes| {
             out.write_all(bytes)?;

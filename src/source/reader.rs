@@ -8,11 +8,14 @@ use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom};
 use std::path::Path;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SourceOptions {
     pub delimiter: Delimiter,
     pub encoding: Encoding,
     pub max_field_bytes: usize,
+    /// A headerless file's column names; every line is data. A line may leave out trailing
+    /// columns (they read as empty) but may not have more.
+    pub columns: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -74,7 +77,15 @@ impl CsvSource {
             bom_len: pre.bom_len,
             name,
         };
-        src.header = src.read_header()?;
+        src.header = match src.opts.columns.clone() {
+            Some(columns) => Header {
+                columns,
+                start: 0,
+                end: 0,
+                line: 0,
+            },
+            None => src.read_header()?,
+        };
         Ok(src)
     }
 
@@ -186,8 +197,18 @@ impl CsvSource {
         };
         let expected = self.header.columns.len();
         let got = self.record.len();
+        let headerless = self.opts.columns.is_some();
         let mut problem = None;
-        if got != expected {
+        if headerless && got > expected {
+            problem = Some(Failure::new(
+                Code::RowFieldCount,
+                format!(
+                    "{} line {line}: {got} values where this file takes at most {expected} ({}); a value holding the delimiter needs quotes",
+                    self.name,
+                    self.header.columns.join(", ")
+                ),
+            ));
+        } else if got != expected && !headerless {
             let multiline = self
                 .record
                 .iter()
@@ -223,10 +244,13 @@ impl CsvSource {
         let fields = if problem.is_some() {
             Vec::new()
         } else {
-            self.record
+            let mut fields: Vec<String> = self
+                .record
                 .iter()
                 .map(|f| self.decode(f).trim().to_string())
-                .collect()
+                .collect();
+            fields.resize(expected, String::new());
+            fields
         };
         Ok(Some(Row {
             line,

@@ -2,6 +2,7 @@
 
 mod workdir;
 
+mod courses;
 mod files_cmd;
 mod input;
 mod plan_fixtures;

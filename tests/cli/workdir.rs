@@ -62,6 +62,8 @@ impl Workdir {
             .arg(self.dir.path())
             .args(args)
             .env_remove("MOOSYNC_DATA")
+            // Dates without an offset are local time: pin the zone so results are stable.
+            .env("TZ", "UTC")
             .output()
             .expect("moosync runs");
         Output {

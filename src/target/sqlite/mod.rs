@@ -1,6 +1,12 @@
 //! The embedded store: a SQLite file laid out like Moodle's tables, with Moodle's semantics.
 
+mod categories;
+mod course_ops;
+mod courses;
+mod enrol;
 mod error;
+mod lookup;
+mod meta;
 pub mod password;
 mod schema;
 mod users;
@@ -8,7 +14,7 @@ mod users;
 use super::Target;
 use crate::codes::{Code, Failure};
 use crate::command::Command;
-use crate::config::{Config, UsersConfig};
+use crate::config::{Config, CoursesConfig, UsersConfig};
 use crate::outcome::{Change, Outcome};
 use error::RowError;
 use rusqlite::Connection;
@@ -21,6 +27,7 @@ pub struct SqliteTarget {
     conn: Connection,
     path: PathBuf,
     users: UsersConfig,
+    courses: CoursesConfig,
     dry_run: bool,
     /// Profile fields the settings ask for, created inside each file's transaction (so a dry
     /// run leaves none behind).
@@ -32,6 +39,7 @@ pub struct SqliteTarget {
 /// What a command handler needs besides the connection.
 pub(crate) struct Ctx<'a> {
     pub users: &'a UsersConfig,
+    pub courses: &'a CoursesConfig,
     pub profile_fields: &'a HashMap<String, i64>,
     pub now: i64,
 }
@@ -43,6 +51,7 @@ impl SqliteTarget {
             conn,
             path: path.to_path_buf(),
             users: cfg.users.clone(),
+            courses: cfg.courses.clone(),
             dry_run: false,
             wanted_fields: cfg.embedded.profile_fields.clone(),
             profile_fields: HashMap::new(),
@@ -62,7 +71,7 @@ impl SqliteTarget {
     /// a third of the write cost); there a refusal from SQLite itself stops the file instead,
     /// and the batch is rolled back.
     fn apply_row(&self, cmds: &mut [Command], ctx: &Ctx) -> Result<Outcome, Failure> {
-        let guarded = cmds.len() > 1;
+        let guarded = cmds.len() > 1 || cmds.iter().any(Command::writes_many);
         if guarded {
             self.exec("SAVEPOINT moosync_row")?;
         }
@@ -73,6 +82,12 @@ impl SqliteTarget {
             let r = match cmd {
                 Command::UserUpsert(u) => users::upsert(&self.conn, ctx, u),
                 Command::UserDelete(d) => users::delete(&self.conn, ctx, d),
+                Command::CourseUpsert(c) => courses::upsert(&self.conn, ctx, c),
+                Command::CourseDelete(c) => course_ops::delete(&self.conn, ctx, c),
+                Command::CourseCheck(c) => course_ops::check(&self.conn, ctx, c),
+                Command::CourseReset(c) => course_ops::reset(&self.conn, ctx, c),
+                Command::MetaLink(m) => meta::link(&self.conn, ctx, m),
+                Command::MetaUnlink(m) => meta::unlink(&self.conn, ctx, m),
             };
             match r {
                 Ok(c) => changes.extend(c),
@@ -146,6 +161,7 @@ impl Target for SqliteTarget {
     fn apply_batch(&mut self, rows: &mut [Vec<Command>]) -> Result<Vec<Outcome>, Failure> {
         let ctx = Ctx {
             users: &self.users,
+            courses: &self.courses,
             profile_fields: &self.profile_fields,
             now: chrono::Utc::now().timestamp(),
         };

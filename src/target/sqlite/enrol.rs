@@ -1,0 +1,201 @@
+//! Enrol instances and user enrolments with Moodle's semantics: a course's default instances,
+//! enrolling through an instance with a role, and unenrolling with the roles it gave.
+
+use super::error::RowError;
+use super::lookup::ContextRow;
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// `ENROL_INSTANCE_ENABLED` / `ENROL_INSTANCE_DISABLED`.
+pub(crate) const ENABLED: i64 = 0;
+pub(crate) const DISABLED: i64 = 1;
+
+/// What `create_course` gives a new course on a default site (moodle.md §4.2): manual
+/// enabled with the student role, guest and self disabled unless asked for.
+pub(crate) fn add_default_instances(
+    conn: &Connection,
+    course: i64,
+    student: i64,
+    guest_on: bool,
+    self_on: bool,
+    now: i64,
+) -> Result<(), RowError> {
+    let status = |on: bool| if on { ENABLED } else { DISABLED };
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO mdl_enrol (enrol, status, courseid, sortorder, roleid, expirythreshold,
+            customint1, customint2, customint3, customint4, customint5, customint6, timecreated, timemodified)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+    )?;
+    insert.execute(params![
+        "manual", ENABLED, course, 0, student, 86400, None::<i64>, None::<i64>, None::<i64>,
+        None::<i64>, None::<i64>, None::<i64>, now
+    ])?;
+    insert.execute(params![
+        "guest",
+        status(guest_on),
+        course,
+        1,
+        0,
+        0,
+        None::<i64>,
+        None::<i64>,
+        None::<i64>,
+        None::<i64>,
+        None::<i64>,
+        None::<i64>,
+        now
+    ])?;
+    // Self enrolment's defaults: no group key, no inactivity limit, no cap, welcome message,
+    // no cohort restriction, new enrolments allowed.
+    insert.execute(params![
+        "self",
+        status(self_on),
+        course,
+        2,
+        student,
+        86400,
+        0,
+        0,
+        0,
+        1,
+        0,
+        1,
+        now
+    ])?;
+    Ok(())
+}
+
+/// Sets the status of the course's first instance of `plugin`, adding one if it has none.
+/// Returns whether anything changed.
+pub(crate) fn set_status(
+    conn: &Connection,
+    course: i64,
+    plugin: &str,
+    on: bool,
+    student: i64,
+    now: i64,
+) -> Result<bool, RowError> {
+    let want = if on { ENABLED } else { DISABLED };
+    let found: Option<(i64, i64)> = conn
+        .prepare_cached(
+            "SELECT id, status FROM mdl_enrol WHERE courseid = ?1 AND enrol = ?2 ORDER BY id LIMIT 1",
+        )?
+        .query_row(params![course, plugin], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match found {
+        Some((_, status)) if status == want => Ok(false),
+        Some((id, _)) => {
+            conn.prepare_cached("UPDATE mdl_enrol SET status = ?2, timemodified = ?3 WHERE id = ?1")?
+                .execute(params![id, want, now])?;
+            Ok(true)
+        }
+        None => {
+            let sortorder: i64 = conn
+                .prepare_cached(
+                    "SELECT COALESCE(MAX(sortorder) + 1, 0) FROM mdl_enrol WHERE courseid = ?1",
+                )?
+                .query_row([course], |r| r.get(0))?;
+            let role = if plugin == "guest" { 0 } else { student };
+            conn.prepare_cached(
+                "INSERT INTO mdl_enrol (enrol, status, courseid, sortorder, roleid, timecreated, timemodified)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            )?
+            .execute(params![plugin, want, course, sortorder, role, now])?;
+            Ok(true)
+        }
+    }
+}
+
+/// The course's manual instance, if it has one.
+pub(crate) fn manual_instance(conn: &Connection, course: i64) -> Result<Option<i64>, RowError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM mdl_enrol WHERE courseid = ?1 AND enrol = 'manual' ORDER BY id LIMIT 1",
+        )?
+        .query_row([course], |r| r.get(0))
+        .optional()?)
+}
+
+/// Enrols the user through the instance (active, no dates) unless already enrolled there.
+/// Returns whether an enrolment was created.
+pub(crate) fn enrol_user(
+    conn: &Connection,
+    instance: i64,
+    user: i64,
+    now: i64,
+) -> Result<bool, RowError> {
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO mdl_user_enrolments (status, enrolid, userid, timestart, timeend, timecreated, timemodified)
+             VALUES (0, ?1, ?2, 0, 0, ?3, ?3)",
+        )?
+        .execute(params![instance, user, now])?;
+    Ok(n > 0)
+}
+
+/// Assigns the role as `role_assign` does: never twice for the same component and item.
+/// Returns whether an assignment was created.
+pub(crate) fn assign_role(
+    conn: &Connection,
+    role: i64,
+    context: i64,
+    user: i64,
+    component: &str,
+    item: i64,
+    now: i64,
+) -> Result<bool, RowError> {
+    let exists = conn
+        .prepare_cached(
+            "SELECT 1 FROM mdl_role_assignments
+             WHERE userid = ?1 AND contextid = ?2 AND roleid = ?3 AND component = ?4 AND itemid = ?5",
+        )?
+        .query_row(params![user, context, role, component, item], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if exists {
+        return Ok(false);
+    }
+    conn.prepare_cached(
+        "INSERT INTO mdl_role_assignments (roleid, contextid, userid, timemodified, component, itemid)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![role, context, user, now, component, item])?;
+    Ok(true)
+}
+
+/// Unenrols the user from one instance as `enrol_plugin::unenrol_user` does: the roles the
+/// instance gave go; when no enrolment in the course is left, every role in the course (and
+/// below it) and every group membership in it go too.
+pub(crate) fn unenrol_user(
+    conn: &Connection,
+    course: i64,
+    course_ctx: &ContextRow,
+    instance: i64,
+    plugin: &str,
+    user: i64,
+) -> Result<(), RowError> {
+    conn.prepare_cached("DELETE FROM mdl_user_enrolments WHERE enrolid = ?1 AND userid = ?2")?
+        .execute(params![instance, user])?;
+    conn.prepare_cached(
+        "DELETE FROM mdl_role_assignments WHERE userid = ?1 AND contextid = ?2 AND component = ?3 AND itemid = ?4",
+    )?
+    .execute(params![user, course_ctx.id, format!("enrol_{plugin}"), instance])?;
+    let still: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM mdl_user_enrolments ue JOIN mdl_enrol e ON e.id = ue.enrolid
+                            WHERE e.courseid = ?1 AND ue.userid = ?2)",
+        )?
+        .query_row(params![course, user], |r| r.get(0))?;
+    if !still {
+        conn.prepare_cached(
+            "DELETE FROM mdl_role_assignments WHERE userid = ?1 AND contextid IN
+               (SELECT id FROM mdl_context WHERE id = ?2 OR path LIKE ?3)",
+        )?
+        .execute(params![user, course_ctx.id, format!("{}/%", course_ctx.path)])?;
+        conn.prepare_cached(
+            "DELETE FROM mdl_groups_members WHERE userid = ?1 AND groupid IN
+               (SELECT id FROM mdl_groups WHERE courseid = ?2)",
+        )?
+        .execute(params![user, course])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! Lookups the course, enrolment and group handlers share: contexts, roles, users by field.
+
+use super::error::{row, RowError};
+use crate::codes::Code;
+use crate::config::UserIdentifier;
+use rusqlite::{params, Connection, OptionalExtension};
+
+pub(crate) const CONTEXT_SYSTEM: i64 = 10;
+pub(crate) const CONTEXT_COURSECAT: i64 = 40;
+pub(crate) const CONTEXT_COURSE: i64 = 50;
+
+/// A context row's id, path and depth.
+#[derive(Debug, Clone)]
+pub(crate) struct ContextRow {
+    pub id: i64,
+    pub path: String,
+    pub depth: i64,
+}
+
+pub(crate) fn context_of(
+    conn: &Connection,
+    level: i64,
+    instance: i64,
+) -> Result<Option<ContextRow>, RowError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, path, depth FROM mdl_context WHERE contextlevel = ?1 AND instanceid = ?2",
+        )?
+        .query_row(params![level, instance], |r| {
+            Ok(ContextRow {
+                id: r.get(0)?,
+                path: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                depth: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
+/// The context of a category (its parent's, or the system context's at the top).
+pub(crate) fn parent_context(conn: &Connection, category: i64) -> Result<ContextRow, RowError> {
+    let found = if category == 0 {
+        context_of(conn, CONTEXT_SYSTEM, 0)?
+    } else {
+        context_of(conn, CONTEXT_COURSECAT, category)?
+    };
+    found.ok_or_else(|| {
+        row(
+            Code::Storage,
+            format!("category {category} has no context row; the store is inconsistent"),
+        )
+    })
+}
+
+/// Inserts a context under `parent`, as Moodle does: the path ends with the new row's own id.
+pub(crate) fn insert_context(
+    conn: &Connection,
+    level: i64,
+    instance: i64,
+    parent: &ContextRow,
+) -> Result<ContextRow, RowError> {
+    conn.prepare_cached(
+        "INSERT INTO mdl_context (contextlevel, instanceid, path, depth) VALUES (?1, ?2, NULL, ?3)",
+    )?
+    .execute(params![level, instance, parent.depth + 1])?;
+    let id = conn.last_insert_rowid();
+    let path = format!("{}/{id}", parent.path);
+    conn.prepare_cached("UPDATE mdl_context SET path = ?2 WHERE id = ?1")?
+        .execute(params![id, path])?;
+    Ok(ContextRow {
+        id,
+        path,
+        depth: parent.depth + 1,
+    })
+}
+
+/// Deletes a context and every context below it; returns how many role assignments went.
+pub(crate) fn delete_context_tree(conn: &Connection, c: &ContextRow) -> Result<usize, RowError> {
+    let below = format!("{}/%", c.path);
+    let roles = conn
+        .prepare_cached(
+            "DELETE FROM mdl_role_assignments WHERE contextid IN
+               (SELECT id FROM mdl_context WHERE id = ?1 OR path LIKE ?2)",
+        )?
+        .execute(params![c.id, below])?;
+    conn.prepare_cached("DELETE FROM mdl_context WHERE id = ?1 OR path LIKE ?2")?
+        .execute(params![c.id, below])?;
+    Ok(roles)
+}
+
+/// A role's id by shortname; an unknown shortname fails the row.
+pub(crate) fn role_id(conn: &Connection, shortname: &str) -> Result<i64, RowError> {
+    conn.prepare_cached("SELECT id FROM mdl_role WHERE shortname = ?1")?
+        .query_row([shortname], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| {
+            let known: Vec<String> = conn
+                .prepare_cached("SELECT shortname FROM mdl_role ORDER BY sortorder")
+                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                .unwrap_or_default();
+            row(
+                Code::UnknownRole,
+                format!(
+                    "no role has shortname '{shortname}'; roles are {}",
+                    known.join(", ")
+                ),
+            )
+        })
+}
+
+/// The id of the live account whose `field` is `value`; none, or several, fail the row.
+pub(crate) fn user_id(
+    conn: &Connection,
+    field: UserIdentifier,
+    value: &str,
+) -> Result<i64, RowError> {
+    let sql = match field {
+        UserIdentifier::Username => {
+            "SELECT id FROM mdl_user WHERE mnethostid = 1 AND username = ?1 AND +deleted = 0 LIMIT 2"
+        }
+        UserIdentifier::Idnumber => {
+            "SELECT id FROM mdl_user WHERE idnumber = ?1 AND ?1 <> '' AND +deleted = 0 LIMIT 2"
+        }
+        UserIdentifier::Email => {
+            "SELECT id FROM mdl_user WHERE lower(email) = lower(?1) AND +deleted = 0 LIMIT 2"
+        }
+        UserIdentifier::Id => "SELECT id FROM mdl_user WHERE id = ?1 AND +deleted = 0 LIMIT 2",
+    };
+    let ids: Vec<i64> = {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let rows = if field == UserIdentifier::Id {
+            let id: i64 = value.trim().parse().map_err(|_| {
+                row(
+                    Code::InvalidValue,
+                    format!("user id '{value}' is not a number"),
+                )
+            })?;
+            stmt.query_map([id], |r| r.get(0))?.collect::<Result<_, _>>()?
+        } else {
+            stmt.query_map([value], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        rows
+    };
+    match ids.as_slice() {
+        [id] => Ok(*id),
+        [] => Err(row(
+            Code::NotFound,
+            format!("no account has {} '{value}'", field.column()),
+        )),
+        _ => Err(row(
+            Code::AmbiguousMatch,
+            format!("several accounts have {} '{value}'", field.column()),
+        )),
+    }
+}

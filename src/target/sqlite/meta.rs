@@ -1,0 +1,297 @@
+//! Meta links: a `meta` enrol instance in the child course whose enrolments and roles follow
+//! the parent course's, as Moodle's enrol_meta sync keeps them (`enrol/meta/locallib.php`):
+//! active when any non-meta enrolment in the parent is, with the earliest start and latest
+//! end of those; a user gone from the parent is suspended and loses the meta roles (the
+//! plugin's default `unenrolaction`); roles mirror the parent course's, component `enrol_meta`.
+
+use super::enrol::{DISABLED, ENABLED};
+use super::error::RowError;
+use super::lookup::{context_of, CONTEXT_COURSE};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Far future, standing for "no end" while taking the latest end.
+const NO_END: i64 = 9_999_999_999;
+
+/// What one sync did, for the report.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Synced {
+    pub enrolled: usize,
+    pub updated: usize,
+    pub suspended: usize,
+}
+
+impl Synced {
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (n, what) in [
+            (self.enrolled, "enrolled"),
+            (self.updated, "updated"),
+            (self.suspended, "suspended"),
+        ] {
+            if n > 0 {
+                out.push(format!("{what} {n}"));
+            }
+        }
+        out
+    }
+}
+
+/// Brings one meta instance in line with its parent course.
+pub(crate) fn sync_instance(conn: &Connection, instance: i64, now: i64) -> Result<Synced, RowError> {
+    let (child, parent, status): (i64, i64, i64) = conn
+        .prepare_cached("SELECT courseid, customint1, status FROM mdl_enrol WHERE id = ?1")?
+        .query_row([instance], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let mut done = Synced::default();
+    let Some(child_ctx) = context_of(conn, CONTEXT_COURSE, child)? else {
+        return Ok(done);
+    };
+    if status != ENABLED {
+        // A disabled link keeps its enrolments (inactive with the instance) but gives no roles.
+        remove_meta_roles(conn, instance)?;
+        return Ok(done);
+    }
+    // The parent's non-meta enrolments, aggregated per user.
+    let mut wanted: BTreeMap<i64, (i64, i64, i64)> = BTreeMap::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT ue.userid,
+                    MIN(ue.status + e.status),
+                    MIN(CASE WHEN ue.status + e.status = 0 THEN ue.timestart ELSE ?2 END),
+                    MAX(CASE WHEN ue.status + e.status = 0 THEN
+                          (CASE WHEN ue.timeend = 0 THEN ?2 ELSE ue.timeend END) ELSE 0 END)
+             FROM mdl_user_enrolments ue
+             JOIN mdl_enrol e ON e.id = ue.enrolid AND e.enrol <> 'meta' AND e.courseid = ?1
+             JOIN mdl_user u ON u.id = ue.userid AND u.deleted = 0
+             GROUP BY ue.userid",
+        )?;
+        let rows = stmt.query_map(params![parent, NO_END], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        for r in rows {
+            let (user, st, start, end): (i64, i64, i64, i64) = r?;
+            let status = if st == 0 { 0 } else { 1 };
+            let start = if start == NO_END { 0 } else { start };
+            let end = if end == NO_END { 0 } else { end };
+            wanted.insert(user, (status, start, end));
+        }
+    }
+    let mut have: BTreeMap<i64, (i64, i64, i64)> = BTreeMap::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT userid, status, timestart, timeend FROM mdl_user_enrolments WHERE enrolid = ?1",
+        )?;
+        for r in stmt.query_map([instance], |r| {
+            Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+        })? {
+            let (u, v) = r?;
+            have.insert(u, v);
+        }
+    }
+    for (user, want) in &wanted {
+        match have.get(user) {
+            None => {
+                conn.prepare_cached(
+                    "INSERT INTO mdl_user_enrolments (status, enrolid, userid, timestart, timeend, timecreated, timemodified)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                )?
+                .execute(params![want.0, instance, user, want.1, want.2, now])?;
+                done.enrolled += 1;
+            }
+            Some(h) if h != want => {
+                conn.prepare_cached(
+                    "UPDATE mdl_user_enrolments SET status = ?3, timestart = ?4, timeend = ?5, timemodified = ?6
+                     WHERE enrolid = ?1 AND userid = ?2",
+                )?
+                .execute(params![instance, user, want.0, want.1, want.2, now])?;
+                done.updated += 1;
+            }
+            Some(_) => {}
+        }
+    }
+    for (user, h) in &have {
+        if !wanted.contains_key(user) && h.0 == 0 {
+            conn.prepare_cached(
+                "UPDATE mdl_user_enrolments SET status = 1, timemodified = ?3 WHERE enrolid = ?1 AND userid = ?2",
+            )?
+            .execute(params![instance, user, now])?;
+            done.suspended += 1;
+        }
+    }
+    // Roles: the parent's own (non-meta) course roles of every actively meta-enrolled user.
+    let active: BTreeSet<i64> = wanted
+        .iter()
+        .filter(|(_, w)| w.0 == 0)
+        .map(|(u, _)| *u)
+        .collect();
+    let mut want_roles: BTreeSet<(i64, i64)> = BTreeSet::new();
+    if let Some(parent_ctx) = context_of(conn, CONTEXT_COURSE, parent)? {
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT userid, roleid FROM mdl_role_assignments
+             WHERE contextid = ?1 AND component <> 'enrol_meta'",
+        )?;
+        for r in stmt.query_map([parent_ctx.id], |r| Ok((r.get(0)?, r.get(1)?)))? {
+            let (u, role) = r?;
+            if active.contains(&u) {
+                want_roles.insert((u, role));
+            }
+        }
+    }
+    let mut have_roles: BTreeSet<(i64, i64)> = BTreeSet::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT userid, roleid FROM mdl_role_assignments WHERE component = 'enrol_meta' AND itemid = ?1",
+        )?;
+        for r in stmt.query_map([instance], |r| Ok((r.get(0)?, r.get(1)?)))? {
+            have_roles.insert(r?);
+        }
+    }
+    for (u, role) in want_roles.difference(&have_roles) {
+        conn.prepare_cached(
+            "INSERT INTO mdl_role_assignments (roleid, contextid, userid, timemodified, component, itemid)
+             VALUES (?1, ?2, ?3, ?4, 'enrol_meta', ?5)",
+        )?
+        .execute(params![role, child_ctx.id, u, now, instance])?;
+    }
+    for (u, role) in have_roles.difference(&want_roles) {
+        conn.prepare_cached(
+            "DELETE FROM mdl_role_assignments
+             WHERE component = 'enrol_meta' AND itemid = ?1 AND userid = ?2 AND roleid = ?3",
+        )?
+        .execute(params![instance, u, role])?;
+    }
+    Ok(done)
+}
+
+/// Removes every role a meta instance gave.
+fn remove_meta_roles(conn: &Connection, instance: i64) -> Result<(), RowError> {
+    conn.prepare_cached("DELETE FROM mdl_role_assignments WHERE component = 'enrol_meta' AND itemid = ?1")?
+        .execute([instance])?;
+    Ok(())
+}
+
+/// Re-syncs every enabled meta link that takes participants from `parent`: called after
+/// anything changes the parent's enrolments or roles.
+pub(crate) fn sync_children(conn: &Connection, parent: i64, now: i64) -> Result<Synced, RowError> {
+    let ids: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT id FROM mdl_enrol WHERE enrol = 'meta' AND customint1 = ?1 AND status = ?2",
+        )?
+        .query_map(params![parent, ENABLED], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut total = Synced::default();
+    for id in ids {
+        let s = sync_instance(conn, id, now)?;
+        total.enrolled += s.enrolled;
+        total.updated += s.updated;
+        total.suspended += s.suspended;
+    }
+    Ok(total)
+}
+
+/// The parent course is being deleted: its links are disabled and lose their roles, as
+/// enrol_meta's course_deleted observer does with the default `unenrolaction`.
+pub(crate) fn orphan_children(conn: &Connection, parent: i64, now: i64) -> Result<usize, RowError> {
+    let ids: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM mdl_enrol WHERE enrol = 'meta' AND customint1 = ?1")?
+        .query_map([parent], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for id in &ids {
+        conn.prepare_cached("UPDATE mdl_enrol SET status = ?2, timemodified = ?3 WHERE id = ?1")?
+            .execute(params![id, DISABLED, now])?;
+        remove_meta_roles(conn, *id)?;
+    }
+    Ok(ids.len())
+}
+
+/// `meta_link`: creates or re-enables the meta instance of `meta` from `master`, then syncs it.
+pub(crate) fn link(
+    conn: &Connection,
+    ctx: &super::Ctx,
+    m: &crate::command::MetaLink,
+) -> Result<Vec<crate::outcome::Change>, RowError> {
+    use crate::outcome::{Action, Change};
+    let master = super::courses::require(conn, ctx, &m.master, "master course")?;
+    let child = super::courses::require(conn, ctx, &m.meta, "meta course")?;
+    if master.id == child.id {
+        return Err(super::error::row(
+            crate::codes::Code::InvalidValue,
+            format!("{} cannot take its participants from itself", child.label()),
+        ));
+    }
+    let found: Option<(i64, i64)> = conn
+        .prepare_cached(
+            "SELECT id, status FROM mdl_enrol WHERE enrol = 'meta' AND customint1 = ?1 AND courseid = ?2 ORDER BY id LIMIT 1",
+        )?
+        .query_row(params![master.id, child.id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (instance, action) = match found {
+        Some((id, ENABLED)) => (id, Action::Unchanged),
+        Some((id, _)) => {
+            conn.prepare_cached(
+                "UPDATE mdl_enrol SET status = ?2, enrolstartdate = ?3, enrolenddate = 0, timemodified = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, ENABLED, ctx.now])?;
+            (id, Action::Updated)
+        }
+        None => {
+            let sortorder: i64 = conn
+                .prepare_cached("SELECT COALESCE(MAX(sortorder) + 1, 0) FROM mdl_enrol WHERE courseid = ?1")?
+                .query_row([child.id], |r| r.get(0))?;
+            conn.prepare_cached(
+                "INSERT INTO mdl_enrol (enrol, status, courseid, sortorder, roleid, customint1, customint2, timecreated, timemodified)
+                 VALUES ('meta', ?1, ?2, ?3, 0, ?4, 0, ?5, ?5)",
+            )?
+            .execute(params![ENABLED, child.id, sortorder, master.id, ctx.now])?;
+            (conn.last_insert_rowid(), Action::Created)
+        }
+    };
+    let synced = sync_instance(conn, instance, ctx.now)?;
+    let action = if action == Action::Unchanged && synced.describe().is_empty() {
+        Action::Unchanged
+    } else if action == Action::Unchanged {
+        Action::Updated
+    } else {
+        action
+    };
+    Ok(vec![Change {
+        action,
+        entity: "meta_link",
+        id: instance,
+        label: format!("{} from {}", child.shortname, master.shortname),
+        fields: synced.describe(),
+    }])
+}
+
+/// `meta_unlink`: disables the link; its enrolments stay, inactive, and its roles go.
+pub(crate) fn unlink(
+    conn: &Connection,
+    ctx: &super::Ctx,
+    m: &crate::command::MetaLink,
+) -> Result<Vec<crate::outcome::Change>, RowError> {
+    use crate::outcome::{Action, Change};
+    let master = super::courses::require(conn, ctx, &m.master, "master course")?;
+    let child = super::courses::require(conn, ctx, &m.meta, "meta course")?;
+    let found: Option<(i64, i64)> = conn
+        .prepare_cached(
+            "SELECT id, status FROM mdl_enrol WHERE enrol = 'meta' AND customint1 = ?1 AND courseid = ?2 AND status = ?3 ORDER BY id LIMIT 1",
+        )?
+        .query_row(params![master.id, child.id, ENABLED], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((instance, _)) = found else {
+        return Err(RowError::Nothing(format!(
+            "{} has no enabled meta link from {}",
+            child.shortname, master.shortname
+        )));
+    };
+    conn.prepare_cached("UPDATE mdl_enrol SET status = ?2, timemodified = ?3 WHERE id = ?1")?
+        .execute(params![instance, DISABLED, ctx.now])?;
+    remove_meta_roles(conn, instance)?;
+    Ok(vec![Change {
+        action: Action::Updated,
+        entity: "meta_link",
+        id: instance,
+        label: format!("{} from {}", child.shortname, master.shortname),
+        fields: vec!["disabled".into()],
+    }])
+}
