@@ -1,22 +1,23 @@
-//! The script corpus: every fixture under tests/fixtures/users/ goes through `moosync plan`
+//! The script corpus: every fixture under tests/fixtures/<tool>/ goes through `moosync plan`
 //! with the shipped script, and its output is a snapshot. A `NAME.toml` beside a fixture holds
 //! the settings it needs (its encoding, its delimiter). Accept a rule change with
 //! `cargo insta review`.
 
 use crate::workdir::{snapshot_settings, Workdir};
 
-#[test]
-fn users_fixtures_plan() {
+/// Plans every fixture of `tests/fixtures/<tool>/` with the tool's shipped presets (the file
+/// name picks the preset, as in the inbox) and snapshots the output.
+fn plan_fixtures(tool: &str) {
     let mut settings = snapshot_settings();
     settings.set_allow_empty_glob(false);
     settings.bind(|| {
-        insta::glob!("../fixtures", "users/*.csv", |path| {
+        insta::glob!("../fixtures", &format!("{tool}/*.csv"), |path| {
             let w = Workdir::new();
             let overlay = path.with_extension("toml");
             if overlay.exists() {
                 w.settings(&std::fs::read_to_string(overlay).unwrap());
             }
-            let out = w.moosync(&["plan", "--tool", "users", path.to_str().unwrap()]);
+            let out = w.moosync(&["plan", "--tool", tool, path.to_str().unwrap()]);
             let shown = format!(
                 "exit: {}\n{}{}",
                 out.code,
@@ -24,9 +25,19 @@ fn users_fixtures_plan() {
                 w.redact(&out.stderr)
                     .replace(path.to_str().unwrap(), "[FIXTURE]")
             );
-            insta::assert_snapshot!(shown);
+            insta::assert_snapshot!(format!("{tool}_fixtures_plan"), shown);
         });
     });
+}
+
+#[test]
+fn users_fixtures_plan() {
+    plan_fixtures("users");
+}
+
+#[test]
+fn courses_fixtures_plan() {
+    plan_fixtures("courses");
 }
 
 #[test]
