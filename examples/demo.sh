@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the main job on the committed example feed against the embedded store:
-# a fresh data folder in ./demo-data, examples/userimport.csv dropped into its inbox, one run.
+# a fresh data folder in ./demo-data, the example files (users, courses, meta links) dropped
+# into its inbox, one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -8,19 +9,19 @@ bin=target/release/moosync
 data=demo-data
 rm -rf "$data"
 "$bin" --data "$data" init >/dev/null
-cp examples/userimport.csv "$data/inbox/"
+cp examples/userimport.csv examples/uploadcourses.csv examples/metacourses.csv "$data/inbox/"
 set +e
 "$bin" --data "$data" run
 code=$?
 set -e
 echo
-echo "exit code $code (1 = some rows failed: the example has two bad rows on purpose)"
+echo "exit code $code (1 = some rows failed: the examples have bad rows on purpose)"
 echo
-echo "== the report, $data/Reports/:"
-cat "$data"/Reports/*.txt
+echo "== the reports, $data/Reports/:"
+for f in "$data"/Reports/*.txt; do cat "$f"; echo; done
 echo
-echo "== the tryback, $data/Trybacks/ (fix these rows and drop the file back into $data/inbox/):"
-cat "$data"/Trybacks/*.csv
+echo "== the trybacks, $data/Trybacks/ (fix these rows and drop the files back into $data/inbox/):"
+for f in "$data"/Trybacks/*.csv; do echo "-- $f"; cat "$f"; done
 echo
 echo "== the input, archived in $data/Archives/:"
 ls "$data/Archives"
