@@ -203,7 +203,9 @@ fn build(
     }
     if let Some(cols) = &e.columns {
         if cols.is_empty() || cols.iter().any(|c| c.trim().is_empty()) {
-            return Err(at("columns must list at least one non-empty column name".into()));
+            return Err(at(
+                "columns must list at least one non-empty column name".into()
+            ));
         }
     }
     if e.script.contains('/') || !e.script.ends_with(".rhai") {

@@ -242,7 +242,11 @@ fn one_of(what: &str, v: &Option<String>, allowed: &[&str]) -> Result<(), Failur
 impl CourseReset {
     pub fn validate(&self) -> Result<(), Failure> {
         check_course_ref(&self.course)?;
-        one_of("local_roles", &self.local_roles, &["all", "roles", "overrides"])?;
+        one_of(
+            "local_roles",
+            &self.local_roles,
+            &["all", "roles", "overrides"],
+        )?;
         one_of("groups", &self.groups, &["all", "groups", "members"])?;
         one_of("groupings", &self.groupings, &["all", "groups", "members"])
     }
@@ -302,6 +306,10 @@ mod tests {
             groups: Some("everything".into()),
             ..Default::default()
         };
-        assert!(r.validate().unwrap_err().message.contains("all, groups, members"));
+        assert!(r
+            .validate()
+            .unwrap_err()
+            .message
+            .contains("all, groups, members"));
     }
 }

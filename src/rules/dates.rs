@@ -17,7 +17,12 @@ pub fn parse_date(raw: &str) -> Result<i64, String> {
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Ok(d.timestamp());
     }
-    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
             return local(t, raw);
         }
@@ -63,7 +68,13 @@ mod tests {
 
     #[test]
     fn refused_forms_say_what_is_accepted() {
-        for bad in ["01/09/2026", "next monday", "2026-13-01", "2026-09-01 25:00", "-5"] {
+        for bad in [
+            "01/09/2026",
+            "next monday",
+            "2026-13-01",
+            "2026-09-01 25:00",
+            "-5",
+        ] {
             let e = parse_date(bad).unwrap_err();
             assert!(e.contains("2026-09-01 08:00"), "{bad}: {e}");
         }

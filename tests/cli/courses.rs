@@ -128,13 +128,18 @@ fn new_course_gets_what_moodle_gives_one() {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    assert!(course_ctx.starts_with(&format!("{cat_ctx}/")), "{course_ctx}");
+    assert!(
+        course_ctx.starts_with(&format!("{cat_ctx}/")),
+        "{course_ctx}"
+    );
     assert!(cat_ctx.starts_with("/1/"));
     assert_eq!(course_depth, 4);
     // Enrol instances: manual enabled with the student role; guest off; self on (row said so).
     let instances: Vec<(String, i64, i64)> = w
         .db()
-        .prepare("SELECT enrol, status, roleid FROM mdl_enrol WHERE courseid = ?1 ORDER BY sortorder")
+        .prepare(
+            "SELECT enrol, status, roleid FROM mdl_enrol WHERE courseid = ?1 ORDER BY sortorder",
+        )
         .unwrap()
         .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap()
@@ -280,7 +285,10 @@ fn partial_update_leaves_other_columns_untouched() {
     assert_eq!(course_field(&w, "C1", "fullname"), "Course");
 
     w.settings("[courses]\nupdate_existing = true\n");
-    let out = upload(&w, "shortname;fullname;category;topic2\nC1;Renamed;New/Place;Two\n");
+    let out = upload(
+        &w,
+        "shortname;fullname;category;topic2\nC1;Renamed;New/Place;Two\n",
+    );
     out.expect_code(0);
     assert_eq!(course_field(&w, "C1", "fullname"), "Renamed");
     // Columns absent from the file keep their values (tool_sync reset them to defaults).
@@ -307,14 +315,23 @@ fn partial_update_leaves_other_columns_untouched() {
             |r| r.get(0),
         )
         .unwrap();
-    assert!(ctx.starts_with(&format!("{cat_ctx}/")), "{ctx} under {cat_ctx}");
+    assert!(
+        ctx.starts_with(&format!("{cat_ctx}/")),
+        "{ctx} under {cat_ctx}"
+    );
     let report = w.report();
     assert!(
-        report.contains("updated course C1") && report.contains("category") && report.contains("topic2"),
+        report.contains("updated course C1")
+            && report.contains("category")
+            && report.contains("topic2"),
         "{report}"
     );
     // The same row again changes nothing.
-    upload(&w, "shortname;fullname;category;topic2\nC1;Renamed;New/Place;Two\n").expect_code(0);
+    upload(
+        &w,
+        "shortname;fullname;category;topic2\nC1;Renamed;New/Place;Two\n",
+    )
+    .expect_code(0);
     assert!(w.report().contains("unchanged course C1"), "{}", w.report());
 }
 
@@ -349,7 +366,7 @@ fn template_copies_settings_and_sections() {
     let w = Workdir::new();
     upload(
         &w,
-        "shortname;fullname;summary;format;newsitems;topic1;topic2\nTPL;Template;Template summary;weeks;3;One|First;Two\n",
+        "shortname;fullname;summary;format;newsitems;startdate;topic1;topic2\nTPL;Template;Template summary;weeks;3;2020-09-01;One|First;Two\n",
     )
     .expect_code(0);
     let out = upload(
@@ -367,6 +384,9 @@ fn template_copies_settings_and_sections() {
     assert_eq!(course_field(&w, "NEW", "summary"), "Template summary");
     assert_eq!(course_field(&w, "NEW", "fullname"), "New course");
     assert_eq!(course_field(&w, "OWN", "summary"), "Mine");
+    // Not the template's old start date: a new course starts now unless the row says.
+    let start: i64 = course_field(&w, "NEW", "startdate").parse().unwrap();
+    assert!(start > 1_700_000_000, "{start}");
     let id = course_id(&w, "NEW");
     assert_eq!(
         w.count(&format!(
@@ -378,7 +398,9 @@ fn template_copies_settings_and_sections() {
     // tryback replays it once the template exists.
     let report = w.report();
     assert!(
-        report.contains("uploadcourses.csv:4: failed MS-T009: template course 'LATER' does not exist"),
+        report.contains(
+            "uploadcourses.csv:4: failed MS-T009: template course 'LATER' does not exist"
+        ),
         "{report}"
     );
     assert!(report.contains("template course 'NOPE' does not exist"));
@@ -389,7 +411,10 @@ fn template_copies_settings_and_sections() {
     );
     w.drop_file("uploadcourses_tryback.csv", &tryback);
     w.run().expect_code(1);
-    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_course WHERE shortname = 'EARLY'"), 1);
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_course WHERE shortname = 'EARLY'"),
+        1
+    );
 }
 
 #[test]
@@ -475,7 +500,8 @@ fn delete_removes_the_course_and_everything_in_it() {
     assert!(
         report.contains("deletecourses.csv:3: applied: deleted course DEL")
             && report.contains("enrolments 2")
-            && report.contains("deletecourses.csv:5: failed MS-T009: no course has shortname 'NOPE'"),
+            && report
+                .contains("deletecourses.csv:5: failed MS-T009: no course has shortname 'NOPE'"),
         "{report}"
     );
     // The tryback of a headerless file is the failed lines alone.
@@ -510,16 +536,29 @@ fn reset_removes_enrolments_by_role_and_groups() {
         .collect();
     assert_eq!(enrolled, ["t1"]);
     // Their roles and group memberships went with them; the group itself stays (members).
-    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_role_assignments WHERE roleid = 5"), 0);
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_role_assignments WHERE roleid = 5"),
+        0
+    );
     assert_eq!(w.count("SELECT COUNT(*) FROM mdl_groups_members"), 0);
     assert_eq!(w.count("SELECT COUNT(*) FROM mdl_groups"), 1);
     let report = w.report();
-    assert!(report.contains("reset course R1") && report.contains("unenrolled users 2"), "{report}");
-    assert!(report.contains(":3: failed MS-T013: no role has shortname 'ghost'"), "{report}");
+    assert!(
+        report.contains("reset course R1") && report.contains("unenrolled users 2"),
+        "{report}"
+    );
+    assert!(
+        report.contains(":3: failed MS-T013: no role has shortname 'ghost'"),
+        "{report}"
+    );
     assert!(report.contains(":4: failed MS-T009"), "{report}");
     // all + groups: everyone out, groups deleted, groupings deleted.
-    w.drop_file("resetcourses.csv", "shortname;roles;groups;groupings\nR1;all;all;all\n");
-    w.moosync(&["run", "--quiet", "courses.reset"]).expect_code(0);
+    w.drop_file(
+        "resetcourses.csv",
+        "shortname;roles;groups;groupings\nR1;all;all;all\n",
+    );
+    w.moosync(&["run", "--quiet", "courses.reset"])
+        .expect_code(0);
     assert_eq!(w.count(&format!("SELECT COUNT(*) FROM mdl_user_enrolments ue JOIN mdl_enrol e ON e.id = ue.enrolid WHERE e.courseid = {id}")), 0);
     assert_eq!(w.count("SELECT COUNT(*) FROM mdl_groups"), 0);
     assert_eq!(w.count("SELECT COUNT(*) FROM mdl_groupings"), 0);
@@ -528,7 +567,11 @@ fn reset_removes_enrolments_by_role_and_groups() {
 #[test]
 fn check_reports_without_changing_anything() {
     let w = Workdir::new();
-    upload(&w, "shortname;fullname;category;idnumber\nC1;Course one;Arts;ID1\n").expect_code(0);
+    upload(
+        &w,
+        "shortname;fullname;category;idnumber\nC1;Course one;Arts;ID1\n",
+    )
+    .expect_code(0);
     let before = std::fs::read(w.join("moodle.db")).unwrap().len();
     w.drop_file("courses.csv", "C1;first course\nGHOST\n");
     w.moosync(&["run", "--quiet", "courses"]).expect_code(0);
@@ -557,7 +600,10 @@ fn meta_links_follow_the_master_course() {
     )
     .expect_code(0);
     enrol(&w, "MASTER", "s1", "student");
-    w.drop_file("metacourses.csv", "master;meta;cmd\nMASTER;META;add\nMASTER;NOWHERE;\nMETA;META;add\n");
+    w.drop_file(
+        "metacourses.csv",
+        "master;meta;cmd\nMASTER;META;add\nMASTER;NOWHERE;\nMETA;META;add\n",
+    );
     w.run().expect_code(1);
     let meta = course_id(&w, "META");
     let enrolled = |w: &Workdir| -> Vec<(String, i64)> {
@@ -576,25 +622,50 @@ fn meta_links_follow_the_master_course() {
         2
     );
     let report = w.report();
-    assert!(report.contains("created meta_link META from MASTER"), "{report}");
-    assert!(report.contains(":3: failed MS-T009: no meta course has shortname 'NOWHERE'"), "{report}");
+    assert!(
+        report.contains("created meta_link META from MASTER"),
+        "{report}"
+    );
+    assert!(
+        report.contains(":3: failed MS-T009: no meta course has shortname 'NOWHERE'"),
+        "{report}"
+    );
     assert!(report.contains(":4: failed MS-V004"), "{report}");
 
     // del disables: enrolments stay (inactive with the instance), roles go.
     w.drop_file("metacourses.csv", "master;meta;cmd\nMASTER;META;del\n");
     w.run().expect_code(0);
-    assert_eq!(w.count(&format!("SELECT status FROM mdl_enrol WHERE courseid = {meta} AND enrol = 'meta'")), 1);
-    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_role_assignments WHERE component = 'enrol_meta'"), 0);
+    assert_eq!(
+        w.count(&format!(
+            "SELECT status FROM mdl_enrol WHERE courseid = {meta} AND enrol = 'meta'"
+        )),
+        1
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_role_assignments WHERE component = 'enrol_meta'"),
+        0
+    );
     // add again re-enables the same instance.
     w.drop_file("metacourses.csv", "master;meta\nMASTER;META\n");
     w.run().expect_code(0);
     assert_eq!(w.count(&format!("SELECT COUNT(*) FROM mdl_enrol WHERE courseid = {meta} AND enrol = 'meta' AND status = 0")), 1);
-    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_role_assignments WHERE component = 'enrol_meta'"), 2);
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_role_assignments WHERE component = 'enrol_meta'"),
+        2
+    );
     // Deleting the master disables the link and takes its roles away.
     w.drop_file("deletecourses.csv", "MASTER\n");
     w.run().expect_code(0);
-    assert_eq!(w.count(&format!("SELECT status FROM mdl_enrol WHERE courseid = {meta} AND enrol = 'meta'")), 1);
-    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_role_assignments WHERE component = 'enrol_meta'"), 0);
+    assert_eq!(
+        w.count(&format!(
+            "SELECT status FROM mdl_enrol WHERE courseid = {meta} AND enrol = 'meta'"
+        )),
+        1
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_role_assignments WHERE component = 'enrol_meta'"),
+        0
+    );
 }
 
 #[test]
@@ -604,17 +675,31 @@ fn one_run_deletes_then_creates_then_links() {
     // Dropped together: the delete frees OLD's shortname before the upload reuses it, and the
     // meta file links courses the upload creates.
     w.drop_file("metacourses.csv", "master;meta\nOLD;NEWMETA\n");
-    w.drop_file("uploadcourses.csv", "shortname;fullname\nOLD;Brand new\nNEWMETA;Meta\n");
+    w.drop_file(
+        "uploadcourses.csv",
+        "shortname;fullname\nOLD;Brand new\nNEWMETA;Meta\n",
+    );
     w.drop_file("deletecourses.csv", "OLD\n");
     let out = w.run();
     out.expect_code(0);
-    let order: Vec<&str> = out.stdout.lines().filter_map(|l| l.split(':').next()).collect();
+    let order: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split(':').next())
+        .collect();
     assert_eq!(
         order,
-        ["courses deletecourses.csv", "courses uploadcourses.csv", "courses metacourses.csv"]
+        [
+            "courses deletecourses.csv",
+            "courses uploadcourses.csv",
+            "courses metacourses.csv"
+        ]
     );
     assert_eq!(course_field(&w, "OLD", "fullname"), "Brand new");
-    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_enrol WHERE enrol = 'meta' AND status = 0"), 1);
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_enrol WHERE enrol = 'meta' AND status = 0"),
+        1
+    );
 }
 
 #[test]
@@ -628,7 +713,10 @@ fn headerless_line_with_extra_values_fails_alone() {
         "{}",
         w.report()
     );
-    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_course WHERE shortname = 'A'"), 1);
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_course WHERE shortname = 'A'"),
+        1
+    );
 }
 
 #[test]
@@ -642,4 +730,33 @@ fn courses_report_snapshot() {
          S3;Third;Faculty;;\n",
     );
     snapshot_settings().bind(|| insta::assert_snapshot!("courses_report", w.report()));
+}
+
+#[test]
+fn dry_run_and_the_site_course_change_nothing() {
+    let w = Workdir::new();
+    upload(&w, "shortname;fullname\nKEEP;Keep\n").expect_code(0);
+    w.drop_file(UPLOAD, "shortname;fullname;category\nDRY;Dry;New/Cat\n");
+    let out = w.moosync(&["run", "--quiet", "--dry-run"]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("[dry run]") && out.stdout.contains("created"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_course WHERE shortname = 'DRY'"),
+        0
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_course_categories WHERE name = 'New'"),
+        0
+    );
+    assert_eq!(w.files("inbox").len(), 1);
+    std::fs::remove_file(w.join("inbox").join(UPLOAD)).unwrap();
+    // The front page is course 1, shortname "moodle": feeds never touch it.
+    w.drop_file("deletecourses.csv", "moodle\n");
+    w.run().expect_code(1);
+    assert!(w.report().contains("failed MS-T014"), "{}", w.report());
+    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_course WHERE id = 1"), 1);
 }

@@ -65,7 +65,11 @@ fn default_category(conn: &Connection) -> Result<i64, RowError> {
 }
 
 /// Resolves a `category` cell without writing anything.
-pub(crate) fn resolve(conn: &Connection, ctx: &Ctx, raw: Option<&str>) -> Result<Placement, RowError> {
+pub(crate) fn resolve(
+    conn: &Connection,
+    ctx: &Ctx,
+    raw: Option<&str>,
+) -> Result<Placement, RowError> {
     let raw = match raw.map(str::trim) {
         None | Some("") => return Ok(Placement::Existing(default_category(conn)?)),
         Some(r) => r,
@@ -140,7 +144,11 @@ pub(crate) fn resolve(conn: &Connection, ctx: &Ctx, raw: Option<&str>) -> Result
 }
 
 /// Creates the missing levels of a placement; returns the category id and what was created.
-pub(crate) fn realise(conn: &Connection, ctx: &Ctx, p: Placement) -> Result<(i64, Vec<Change>), RowError> {
+pub(crate) fn realise(
+    conn: &Connection,
+    ctx: &Ctx,
+    p: Placement,
+) -> Result<(i64, Vec<Change>), RowError> {
     let (mut parent, mut names, missing) = match p {
         Placement::Existing(id) => return Ok((id, Vec::new())),
         Placement::Create {

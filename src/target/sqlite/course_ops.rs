@@ -39,7 +39,11 @@ pub(crate) fn delete(conn: &Connection, ctx: &Ctx, r: &CourseRef) -> Result<Vec<
     )?;
     let groups = exec(conn, "DELETE FROM mdl_groups WHERE courseid = ?1", c.id)?;
     exec(conn, "DELETE FROM mdl_groupings WHERE courseid = ?1", c.id)?;
-    exec(conn, "DELETE FROM mdl_course_sections WHERE course = ?1", c.id)?;
+    exec(
+        conn,
+        "DELETE FROM mdl_course_sections WHERE course = ?1",
+        c.id,
+    )?;
     exec(conn, "DELETE FROM mdl_course WHERE id = ?1", c.id)?;
     exec(
         conn,
@@ -66,7 +70,11 @@ pub(crate) fn delete(conn: &Connection, ctx: &Ctx, r: &CourseRef) -> Result<Vec<
 
 /// Says whether the course exists and what it is. A missing course fails the line, so the
 /// tryback lists exactly the courses that are missing.
-pub(crate) fn check(conn: &Connection, ctx: &Ctx, r: &CourseCheck) -> Result<Vec<Change>, RowError> {
+pub(crate) fn check(
+    conn: &Connection,
+    ctx: &Ctx,
+    r: &CourseCheck,
+) -> Result<Vec<Change>, RowError> {
     let field = ctx.courses.identifier;
     let Some(c): Option<StoredCourse> = find_by(conn, field, &r.course)? else {
         let about = r
@@ -89,7 +97,14 @@ pub(crate) fn check(conn: &Connection, ctx: &Ctx, r: &CourseCheck) -> Result<Vec
         .query_row([c.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let mut fields = vec![
         format!("fullname {}", c.fullname),
-        format!("idnumber {}", if c.idnumber.is_empty() { "-" } else { &c.idnumber }),
+        format!(
+            "idnumber {}",
+            if c.idnumber.is_empty() {
+                "-"
+            } else {
+                &c.idnumber
+            }
+        ),
         format!("category {}", categories::path_label(conn, c.category)?),
         format!("{}", if visible != 0 { "visible" } else { "hidden" }),
         format!("enrolled users {enrolled}"),
@@ -111,7 +126,11 @@ pub(crate) fn check(conn: &Connection, ctx: &Ctx, r: &CourseCheck) -> Result<Vec
 
 /// Resets what the embedded store holds of a course: enrolments (all, or of users holding
 /// the given roles), local role assignments below the course, groups and groupings.
-pub(crate) fn reset(conn: &Connection, ctx: &Ctx, r: &CourseReset) -> Result<Vec<Change>, RowError> {
+pub(crate) fn reset(
+    conn: &Connection,
+    ctx: &Ctx,
+    r: &CourseReset,
+) -> Result<Vec<Change>, RowError> {
     let c = require(conn, ctx, &r.course, "course")?;
     let roles = r
         .unenrol_roles
@@ -140,7 +159,9 @@ pub(crate) fn reset(conn: &Connection, ctx: &Ctx, r: &CourseReset) -> Result<Vec
                 let mut stmt = conn.prepare_cached(
                     "SELECT userid, roleid FROM mdl_role_assignments WHERE contextid = ?1",
                 )?;
-                let rows = stmt.query_map([cctx.id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+                let rows = stmt.query_map([cctx.id], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                })?;
                 let mut set = std::collections::HashSet::new();
                 for x in rows {
                     let (u, role) = x?;

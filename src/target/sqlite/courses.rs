@@ -4,7 +4,9 @@
 use super::categories;
 use super::enrol;
 use super::error::{row, RowError};
-use super::lookup::{self, context_of, insert_context, parent_context, ContextRow, CONTEXT_COURSE, CONTEXT_COURSECAT};
+use super::lookup::{
+    self, context_of, insert_context, parent_context, ContextRow, CONTEXT_COURSE, CONTEXT_COURSECAT,
+};
 use super::meta;
 use super::Ctx;
 use crate::codes::Code;
@@ -74,7 +76,9 @@ pub(crate) fn find_by(
     value: &str,
 ) -> Result<Option<StoredCourse>, RowError> {
     let found = match field {
-        CourseIdentifier::Shortname => find_where(conn, "shortname = ?1", Value::Text(value.into()))?,
+        CourseIdentifier::Shortname => {
+            find_where(conn, "shortname = ?1", Value::Text(value.into()))?
+        }
         CourseIdentifier::Idnumber => {
             if value.is_empty() {
                 return Ok(None);
@@ -108,7 +112,12 @@ pub(crate) fn find_by(
 
 /// The course a row names by the configured identifier; a missing one fails the row, and the
 /// site course is refused.
-pub(crate) fn require(conn: &Connection, ctx: &Ctx, value: &str, what: &str) -> Result<StoredCourse, RowError> {
+pub(crate) fn require(
+    conn: &Connection,
+    ctx: &Ctx,
+    value: &str,
+    what: &str,
+) -> Result<StoredCourse, RowError> {
     let field = ctx.courses.identifier;
     let c = find_by(conn, field, value)?.ok_or_else(|| {
         row(
@@ -139,7 +148,12 @@ pub(crate) fn course_context(conn: &Connection, id: i64) -> Result<ContextRow, R
 }
 
 /// Another course using `value` in `field`, for collision messages.
-fn other_with(conn: &Connection, field: &str, value: &str, except: i64) -> Result<Option<StoredCourse>, RowError> {
+fn other_with(
+    conn: &Connection,
+    field: &str,
+    value: &str,
+    except: i64,
+) -> Result<Option<StoredCourse>, RowError> {
     if value.is_empty() {
         return Ok(None);
     }
@@ -189,11 +203,19 @@ fn key_of(ctx: &Ctx, c: &CourseFields) -> Result<String, RowError> {
 }
 
 /// Teachers resolved before any write: (user id, role id, label).
-fn resolve_teachers(conn: &Connection, ctx: &Ctx, c: &CourseFields) -> Result<Vec<(i64, i64, String)>, RowError> {
+fn resolve_teachers(
+    conn: &Connection,
+    ctx: &Ctx,
+    c: &CourseFields,
+) -> Result<Vec<(i64, i64, String)>, RowError> {
     let mut out = Vec::with_capacity(c.teachers.len());
     for t in &c.teachers {
         let user = lookup::user_id(conn, ctx.courses.teacher_identifier, &t.account)?;
-        let role_name = t.role.as_deref().filter(|r| !r.is_empty()).unwrap_or(&ctx.courses.teacher_role);
+        let role_name = t
+            .role
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .unwrap_or(&ctx.courses.teacher_role);
         let role = lookup::role_id(conn, role_name)?;
         out.push((user, role, format!("{} as {role_name}", t.account)));
     }
@@ -223,7 +245,11 @@ fn enrol_teachers(
         let assigned = enrol::assign_role(conn, role, course_ctx.id, user, "", 0, ctx.now)?;
         any |= enrolled || assigned;
         changes.push(Change {
-            action: if enrolled || assigned { Action::Created } else { Action::Unchanged },
+            action: if enrolled || assigned {
+                Action::Created
+            } else {
+                Action::Unchanged
+            },
             entity: "enrolment",
             id: user,
             label,
@@ -236,7 +262,11 @@ fn enrol_teachers(
     Ok(())
 }
 
-pub(crate) fn upsert(conn: &Connection, ctx: &Ctx, c: &CourseFields) -> Result<Vec<Change>, RowError> {
+pub(crate) fn upsert(
+    conn: &Connection,
+    ctx: &Ctx,
+    c: &CourseFields,
+) -> Result<Vec<Change>, RowError> {
     let key = key_of(ctx, c)?;
     match find_by(conn, ctx.courses.identifier, &key)? {
         Some(e) if e.id == SITE_COURSE => Err(site_refused()),
@@ -266,9 +296,14 @@ fn load_template(conn: &Connection, shortname: &str) -> Result<Template, RowErro
             format!("template course '{shortname}' does not exist (a template must exist before the row that uses it: create it in an earlier row or file)"),
         ));
     };
-    let sql = format!("SELECT {} FROM mdl_course WHERE id = ?1", SETTINGS.join(", "));
+    let sql = format!(
+        "SELECT {} FROM mdl_course WHERE id = ?1",
+        SETTINGS.join(", ")
+    );
     let values = conn.prepare_cached(&sql)?.query_row([t.id], |r| {
-        (0..SETTINGS.len()).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()
+        (0..SETTINGS.len())
+            .map(|i| r.get::<_, Value>(i))
+            .collect::<rusqlite::Result<Vec<_>>>()
     })?;
     let sections = conn
         .prepare_cached("SELECT section, name, summary FROM mdl_course_sections WHERE course = ?1 ORDER BY section")?
@@ -302,37 +337,54 @@ fn given(c: &CourseFields) -> [Option<Value>; 13] {
 fn create(conn: &Connection, ctx: &Ctx, c: &CourseFields) -> Result<Vec<Change>, RowError> {
     let shortname = c.shortname.as_deref().unwrap_or_default();
     if shortname.is_empty() {
-        return Err(row(Code::MissingValue, "a new course needs a shortname".into()));
+        return Err(row(
+            Code::MissingValue,
+            "a new course needs a shortname".into(),
+        ));
     }
     if c.fullname.as_deref().is_none_or(str::is_empty) {
-        return Err(row(Code::MissingValue, "a new course needs a fullname".into()));
+        return Err(row(
+            Code::MissingValue,
+            "a new course needs a fullname".into(),
+        ));
     }
     // Everything that can fail the row is checked before the first write.
     check_collisions(conn, c, 0)?;
-    let template = c.template.as_deref().filter(|t| !t.is_empty()).map(|t| load_template(conn, t)).transpose()?;
+    let template = c
+        .template
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(|t| load_template(conn, t))
+        .transpose()?;
     let teachers = resolve_teachers(conn, ctx, c)?;
     let student = lookup::role_id(conn, "student")?;
     let placement = categories::resolve(conn, ctx, c.category.as_deref())?;
 
     let (category, mut changes) = categories::realise(conn, ctx, placement)?;
-    let mut values: Vec<Value> = match &template {
-        Some(t) => t.values.clone(),
-        None => vec![
-            Value::Null,
-            Value::Text(String::new()),
-            Value::Text(ctx.courses.default_format.clone()),
-            Value::Integer(1),
-            Value::Integer(ctx.now),
-            Value::Integer(0),
-            Value::Text(String::new()),
-            Value::Integer(0),
-            Value::Integer(0),
-            Value::Integer(1),
-            Value::Integer(5),
-            Value::Integer(0),
-            Value::Integer(0),
-        ],
-    };
+    // A new course's defaults (Moodle's `moodlecourse` settings), in `SETTINGS` order.
+    let mut values: Vec<Value> = vec![
+        Value::Null,
+        Value::Text(String::new()),
+        Value::Text(ctx.courses.default_format.clone()),
+        Value::Integer(1),
+        Value::Integer(ctx.now),
+        Value::Integer(0),
+        Value::Text(String::new()),
+        Value::Integer(0),
+        Value::Integer(0),
+        Value::Integer(1),
+        Value::Integer(5),
+        Value::Integer(0),
+        Value::Integer(0),
+    ];
+    if let Some(t) = &template {
+        // The template's settings, but not its dates: those belong to the template's own run.
+        for (i, v) in t.values.iter().enumerate() {
+            if !matches!(SETTINGS[i], "startdate" | "enddate") {
+                values[i] = v.clone();
+            }
+        }
+    }
     for (slot, v) in values.iter_mut().zip(given(c)) {
         if let Some(v) = v {
             *slot = v;
@@ -359,8 +411,10 @@ fn create(conn: &Connection, ctx: &Ctx, c: &CourseFields) -> Result<Vec<Change>,
         .chain(values),
     ))?;
     let id = conn.last_insert_rowid();
-    conn.prepare_cached("UPDATE mdl_course_categories SET coursecount = coursecount + 1 WHERE id = ?1")?
-        .execute([category])?;
+    conn.prepare_cached(
+        "UPDATE mdl_course_categories SET coursecount = coursecount + 1 WHERE id = ?1",
+    )?
+    .execute([category])?;
     let course_ctx = insert_context(conn, CONTEXT_COURSE, id, &parent_context(conn, category)?)?;
 
     // Section 0, the template's sections, then the row's.
@@ -368,12 +422,23 @@ fn create(conn: &Connection, ctx: &Ctx, c: &CourseFields) -> Result<Vec<Change>,
         .map(|t| {
             t.sections
                 .into_iter()
-                .map(|(section, name, summary)| Section { section, name, summary })
+                .map(|(section, name, summary)| Section {
+                    section,
+                    name,
+                    summary,
+                })
                 .collect()
         })
         .unwrap_or_default();
     if !sections.iter().any(|s| s.section == 0) {
-        sections.insert(0, Section { section: 0, name: None, summary: Some(String::new()) });
+        sections.insert(
+            0,
+            Section {
+                section: 0,
+                name: None,
+                summary: Some(String::new()),
+            },
+        );
     }
     for s in &sections {
         write_section(conn, id, s, ctx.now)?;
@@ -404,8 +469,12 @@ fn create(conn: &Connection, ctx: &Ctx, c: &CourseFields) -> Result<Vec<Change>,
 /// changed anything.
 fn write_section(conn: &Connection, course: i64, s: &Section, now: i64) -> Result<bool, RowError> {
     let found: Option<(i64, Option<String>, Option<String>)> = conn
-        .prepare_cached("SELECT id, name, summary FROM mdl_course_sections WHERE course = ?1 AND section = ?2")?
-        .query_row(params![course, s.section], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .prepare_cached(
+            "SELECT id, name, summary FROM mdl_course_sections WHERE course = ?1 AND section = ?2",
+        )?
+        .query_row(params![course, s.section], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?;
     match found {
         None => {
@@ -430,7 +499,12 @@ fn write_section(conn: &Connection, course: i64, s: &Section, now: i64) -> Resul
     }
 }
 
-fn update(conn: &Connection, ctx: &Ctx, c: &CourseFields, e: &StoredCourse) -> Result<Vec<Change>, RowError> {
+fn update(
+    conn: &Connection,
+    ctx: &Ctx,
+    c: &CourseFields,
+    e: &StoredCourse,
+) -> Result<Vec<Change>, RowError> {
     check_collisions(conn, c, e.id)?;
     let teachers = resolve_teachers(conn, ctx, c)?;
     let placement = match c.category.as_deref().filter(|s| !s.trim().is_empty()) {
@@ -442,9 +516,14 @@ fn update(conn: &Connection, ctx: &Ctx, c: &CourseFields, e: &StoredCourse) -> R
     let mut changes = Vec::new();
     let mut fields = Vec::new();
     // Only the columns the row gives are compared and written.
-    let current_sql = format!("SELECT {} FROM mdl_course WHERE id = ?1", SETTINGS.join(", "));
+    let current_sql = format!(
+        "SELECT {} FROM mdl_course WHERE id = ?1",
+        SETTINGS.join(", ")
+    );
     let current: Vec<Value> = conn.prepare_cached(&current_sql)?.query_row([e.id], |r| {
-        (0..SETTINGS.len()).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()
+        (0..SETTINGS.len())
+            .map(|i| r.get::<_, Value>(i))
+            .collect::<rusqlite::Result<Vec<_>>>()
     })?;
     let mut sets: Vec<(String, Value)> = Vec::new();
     for ((col, now), want) in SETTINGS.iter().zip(current).zip(given(c)) {
@@ -473,7 +552,11 @@ fn update(conn: &Connection, ctx: &Ctx, c: &CourseFields, e: &StoredCourse) -> R
         }
     }
     if !sets.is_empty() {
-        let assign: Vec<String> = sets.iter().enumerate().map(|(i, (c, _))| format!("{c} = ?{}", i + 2)).collect();
+        let assign: Vec<String> = sets
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| format!("{c} = ?{}", i + 2))
+            .collect();
         let sql = format!(
             "UPDATE mdl_course SET {}, timemodified = ?{} WHERE id = ?1",
             assign.join(", "),
@@ -482,7 +565,8 @@ fn update(conn: &Connection, ctx: &Ctx, c: &CourseFields, e: &StoredCourse) -> R
         let mut values = vec![Value::Integer(e.id)];
         values.extend(sets.iter().map(|(_, v)| v.clone()));
         values.push(Value::Integer(ctx.now));
-        conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?;
+        conn.prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(values))?;
         if sets.iter().any(|(c, _)| c == "visible") {
             conn.prepare_cached("UPDATE mdl_course SET visibleold = visible WHERE id = ?1")?
                 .execute([e.id])?;
@@ -494,7 +578,10 @@ fn update(conn: &Connection, ctx: &Ctx, c: &CourseFields, e: &StoredCourse) -> R
             fields.push(format!("topic{}", s.section));
         }
     }
-    for (plugin, on, name) in [("self", c.self_enrol, "self"), ("guest", c.guest_enrol, "guest")] {
+    for (plugin, on, name) in [
+        ("self", c.self_enrol, "self"),
+        ("guest", c.guest_enrol, "guest"),
+    ] {
         if let Some(on) = on {
             if enrol::set_status(conn, e.id, plugin, on, student, ctx.now)? {
                 fields.push(name.to_string());
@@ -503,7 +590,11 @@ fn update(conn: &Connection, ctx: &Ctx, c: &CourseFields, e: &StoredCourse) -> R
     }
     // Without a course-level change the row is unchanged even if teachers were enrolled.
     changes.push(Change {
-        action: if fields.is_empty() { Action::Unchanged } else { Action::Updated },
+        action: if fields.is_empty() {
+            Action::Unchanged
+        } else {
+            Action::Updated
+        },
         entity: "course",
         id: e.id,
         label: c.shortname.clone().unwrap_or_else(|| e.shortname.clone()),
@@ -517,8 +608,12 @@ fn update(conn: &Connection, ctx: &Ctx, c: &CourseFields, e: &StoredCourse) -> R
 /// Moves a course to another category: its context (and everything below) moves too.
 fn move_course(conn: &Connection, e: &StoredCourse, category: i64) -> Result<(), RowError> {
     let old = course_context(conn, e.id)?;
-    let parent = context_of(conn, CONTEXT_COURSECAT, category)?
-        .ok_or_else(|| row(Code::Storage, format!("category {category} has no context row")))?;
+    let parent = context_of(conn, CONTEXT_COURSECAT, category)?.ok_or_else(|| {
+        row(
+            Code::Storage,
+            format!("category {category} has no context row"),
+        )
+    })?;
     let new_path = format!("{}/{}", parent.path, old.id);
     let shift = parent.depth + 1 - old.depth;
     conn.prepare_cached(
@@ -528,9 +623,13 @@ fn move_course(conn: &Connection, e: &StoredCourse, category: i64) -> Result<(),
     .execute(params![old.path, new_path, shift])?;
     conn.prepare_cached("UPDATE mdl_course SET category = ?2 WHERE id = ?1")?
         .execute(params![e.id, category])?;
-    conn.prepare_cached("UPDATE mdl_course_categories SET coursecount = coursecount - 1 WHERE id = ?1")?
-        .execute([e.category])?;
-    conn.prepare_cached("UPDATE mdl_course_categories SET coursecount = coursecount + 1 WHERE id = ?1")?
-        .execute([category])?;
+    conn.prepare_cached(
+        "UPDATE mdl_course_categories SET coursecount = coursecount - 1 WHERE id = ?1",
+    )?
+    .execute([e.category])?;
+    conn.prepare_cached(
+        "UPDATE mdl_course_categories SET coursecount = coursecount + 1 WHERE id = ?1",
+    )?
+    .execute([category])?;
     Ok(())
 }

@@ -26,8 +26,19 @@ pub(crate) fn add_default_instances(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
     )?;
     insert.execute(params![
-        "manual", ENABLED, course, 0, student, 86400, None::<i64>, None::<i64>, None::<i64>,
-        None::<i64>, None::<i64>, None::<i64>, now
+        "manual",
+        ENABLED,
+        course,
+        0,
+        student,
+        86400,
+        None::<i64>,
+        None::<i64>,
+        None::<i64>,
+        None::<i64>,
+        None::<i64>,
+        None::<i64>,
+        now
     ])?;
     insert.execute(params![
         "guest",
@@ -84,8 +95,10 @@ pub(crate) fn set_status(
     match found {
         Some((_, status)) if status == want => Ok(false),
         Some((id, _)) => {
-            conn.prepare_cached("UPDATE mdl_enrol SET status = ?2, timemodified = ?3 WHERE id = ?1")?
-                .execute(params![id, want, now])?;
+            conn.prepare_cached(
+                "UPDATE mdl_enrol SET status = ?2, timemodified = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, want, now])?;
             Ok(true)
         }
         None => {
@@ -190,7 +203,11 @@ pub(crate) fn unenrol_user(
             "DELETE FROM mdl_role_assignments WHERE userid = ?1 AND contextid IN
                (SELECT id FROM mdl_context WHERE id = ?2 OR path LIKE ?3)",
         )?
-        .execute(params![user, course_ctx.id, format!("{}/%", course_ctx.path)])?;
+        .execute(params![
+            user,
+            course_ctx.id,
+            format!("{}/%", course_ctx.path)
+        ])?;
         conn.prepare_cached(
             "DELETE FROM mdl_groups_members WHERE userid = ?1 AND groupid IN
                (SELECT id FROM mdl_groups WHERE courseid = ?2)",

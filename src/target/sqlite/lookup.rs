@@ -134,7 +134,8 @@ pub(crate) fn user_id(
                     format!("user id '{value}' is not a number"),
                 )
             })?;
-            stmt.query_map([id], |r| r.get(0))?.collect::<Result<_, _>>()?
+            stmt.query_map([id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
         } else {
             stmt.query_map([value], |r| r.get(0))?
                 .collect::<Result<_, _>>()?

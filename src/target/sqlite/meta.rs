@@ -38,7 +38,11 @@ impl Synced {
 }
 
 /// Brings one meta instance in line with its parent course.
-pub(crate) fn sync_instance(conn: &Connection, instance: i64, now: i64) -> Result<Synced, RowError> {
+pub(crate) fn sync_instance(
+    conn: &Connection,
+    instance: i64,
+    now: i64,
+) -> Result<Synced, RowError> {
     let (child, parent, status): (i64, i64, i64) = conn
         .prepare_cached("SELECT courseid, customint1, status FROM mdl_enrol WHERE id = ?1")?
         .query_row([instance], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -165,8 +169,10 @@ pub(crate) fn sync_instance(conn: &Connection, instance: i64, now: i64) -> Resul
 
 /// Removes every role a meta instance gave.
 fn remove_meta_roles(conn: &Connection, instance: i64) -> Result<(), RowError> {
-    conn.prepare_cached("DELETE FROM mdl_role_assignments WHERE component = 'enrol_meta' AND itemid = ?1")?
-        .execute([instance])?;
+    conn.prepare_cached(
+        "DELETE FROM mdl_role_assignments WHERE component = 'enrol_meta' AND itemid = ?1",
+    )?
+    .execute([instance])?;
     Ok(())
 }
 
@@ -236,7 +242,9 @@ pub(crate) fn link(
         }
         None => {
             let sortorder: i64 = conn
-                .prepare_cached("SELECT COALESCE(MAX(sortorder) + 1, 0) FROM mdl_enrol WHERE courseid = ?1")?
+                .prepare_cached(
+                    "SELECT COALESCE(MAX(sortorder) + 1, 0) FROM mdl_enrol WHERE courseid = ?1",
+                )?
                 .query_row([child.id], |r| r.get(0))?;
             conn.prepare_cached(
                 "INSERT INTO mdl_enrol (enrol, status, courseid, sortorder, roleid, customint1, customint2, timecreated, timemodified)
