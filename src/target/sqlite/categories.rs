@@ -35,7 +35,7 @@ pub(crate) fn path_levels(raw: &str) -> Result<Vec<String>, RowError> {
         return Err(row(
             Code::InvalidValue,
             format!(
-                "category name '{}…' is longer than Moodle's 255 characters",
+                "category name '{}…' is longer than Moodle's 255 characters; shorten it",
                 long.chars().take(20).collect::<String>()
             ),
         ));
