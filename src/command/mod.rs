@@ -51,15 +51,6 @@ impl Command {
             Command::MetaLink(m) | Command::MetaUnlink(m) => m.validate(),
         }
     }
-
-    /// Commands that write several tables even alone: the store runs them under a savepoint
-    /// so a failure half-way leaves nothing behind.
-    pub fn writes_many(&self) -> bool {
-        !matches!(
-            self,
-            Command::UserUpsert(_) | Command::UserDelete(_) | Command::CourseCheck(_)
-        )
-    }
 }
 
 /// What the script decided for one row.

@@ -276,14 +276,22 @@ fn a_category_that_cannot_be_made_fails_only_its_rows() {
     let long = "n".repeat(256);
     let out = upload(
         &w,
-        &format!("shortname;fullname;category\nA;A;Top/{long}\nB;B;Top/Fine\nC;C;Top/{long}/Deeper\n"),
+        &format!(
+            "shortname;fullname;category\nA;A;Top/{long}\nB;B;Top/Fine\nC;C;Top/{long}/Deeper\n"
+        ),
     );
     out.expect_code(1);
     let report = w.report();
-    assert!(report.contains(":2: failed MS-V004: category name 'nnnn"), "{report}");
+    assert!(
+        report.contains(":2: failed MS-V004: category name 'nnnn"),
+        "{report}"
+    );
     assert!(report.contains(":4: failed MS-V004"), "{report}");
     assert_eq!(w.count("SELECT COUNT(*) FROM mdl_course WHERE id > 1"), 1);
-    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_course_categories WHERE name = 'Top'"), 1);
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_course_categories WHERE name = 'Top'"),
+        1
+    );
     assert_eq!(w.count("SELECT COUNT(*) FROM mdl_course_categories"), 3);
 }
 

@@ -139,12 +139,8 @@ fn site_refused() -> RowError {
 }
 
 pub(crate) fn course_context(conn: &Connection, id: i64) -> Result<ContextRow, RowError> {
-    context_of(conn, CONTEXT_COURSE, id)?.ok_or_else(|| {
-        row(
-            Code::Storage,
-            format!("course {id} has no context row; the store is inconsistent"),
-        )
-    })
+    context_of(conn, CONTEXT_COURSE, id)?
+        .ok_or_else(|| lookup::inconsistent(format!("course {id} has no context row")))
 }
 
 /// Another course using `value` in `field`, for collision messages.
@@ -222,23 +218,16 @@ fn resolve_teachers(
     Ok(out)
 }
 
+/// Enrols the resolved teachers through the manual instance `instance`.
 fn enrol_teachers(
     conn: &Connection,
     ctx: &Ctx,
     course: i64,
+    instance: i64,
     course_ctx: &ContextRow,
     teachers: Vec<(i64, i64, String)>,
     changes: &mut Vec<Change>,
 ) -> Result<(), RowError> {
-    if teachers.is_empty() {
-        return Ok(());
-    }
-    let Some(instance) = enrol::manual_instance(conn, course)? else {
-        return Err(row(
-            Code::NotFound,
-            "the course has no manual enrolment method to enrol its teachers with".into(),
-        ));
-    };
     let mut any = false;
     for (user, role, label) in teachers {
         let enrolled = enrol::enrol_user(conn, instance, user, ctx.now)?;
@@ -446,7 +435,7 @@ fn create(conn: &Connection, ctx: &Ctx, c: &CourseFields) -> Result<Vec<Change>,
     for s in &c.sections {
         write_section(conn, id, s, ctx.now)?;
     }
-    enrol::add_default_instances(
+    let manual = enrol::add_default_instances(
         conn,
         id,
         student,
@@ -461,7 +450,7 @@ fn create(conn: &Connection, ctx: &Ctx, c: &CourseFields) -> Result<Vec<Change>,
         label: shortname.to_string(),
         fields: Vec::new(),
     });
-    enrol_teachers(conn, ctx, id, &course_ctx, teachers, &mut changes)?;
+    enrol_teachers(conn, ctx, id, manual, &course_ctx, teachers, &mut changes)?;
     Ok(changes)
 }
 
@@ -512,6 +501,18 @@ fn update(
         None => None,
     };
     let student = lookup::role_id(conn, "student")?;
+    let manual = match (teachers.is_empty(), enrol::manual_instance(conn, e.id)?) {
+        (true, m) => m.unwrap_or(0),
+        (false, Some(m)) => m,
+        (false, None) => return Err(row(
+            Code::NotFound,
+            format!(
+                "{} has no manual enrolment method to enrol its teachers with; add one in Moodle",
+                e.label()
+            ),
+        )),
+    };
+    let course_ctx = course_context(conn, e.id)?;
 
     let mut changes = Vec::new();
     let mut fields = Vec::new();
@@ -600,20 +601,15 @@ fn update(
         label: c.shortname.clone().unwrap_or_else(|| e.shortname.clone()),
         fields,
     });
-    let course_ctx = course_context(conn, e.id)?;
-    enrol_teachers(conn, ctx, e.id, &course_ctx, teachers, &mut changes)?;
+    enrol_teachers(conn, ctx, e.id, manual, &course_ctx, teachers, &mut changes)?;
     Ok(changes)
 }
 
 /// Moves a course to another category: its context (and everything below) moves too.
 fn move_course(conn: &Connection, e: &StoredCourse, category: i64) -> Result<(), RowError> {
     let old = course_context(conn, e.id)?;
-    let parent = context_of(conn, CONTEXT_COURSECAT, category)?.ok_or_else(|| {
-        row(
-            Code::Storage,
-            format!("category {category} has no context row"),
-        )
-    })?;
+    let parent = context_of(conn, CONTEXT_COURSECAT, category)?
+        .ok_or_else(|| lookup::inconsistent(format!("category {category} has no context row")))?;
     let new_path = format!("{}/{}", parent.path, old.id);
     let shift = parent.depth + 1 - old.depth;
     conn.prepare_cached(

@@ -10,7 +10,8 @@ pub(crate) const ENABLED: i64 = 0;
 pub(crate) const DISABLED: i64 = 1;
 
 /// What `create_course` gives a new course on a default site (moodle.md §4.2): manual
-/// enabled with the student role, guest and self disabled unless asked for.
+/// enabled with the student role, guest and self disabled unless asked for. Returns the manual
+/// instance's id.
 pub(crate) fn add_default_instances(
     conn: &Connection,
     course: i64,
@@ -18,7 +19,7 @@ pub(crate) fn add_default_instances(
     guest_on: bool,
     self_on: bool,
     now: i64,
-) -> Result<(), RowError> {
+) -> Result<i64, RowError> {
     let status = |on: bool| if on { ENABLED } else { DISABLED };
     let mut insert = conn.prepare_cached(
         "INSERT INTO mdl_enrol (enrol, status, courseid, sortorder, roleid, expirythreshold,
@@ -40,6 +41,7 @@ pub(crate) fn add_default_instances(
         None::<i64>,
         now
     ])?;
+    let manual = conn.last_insert_rowid();
     insert.execute(params![
         "guest",
         status(guest_on),
@@ -72,7 +74,7 @@ pub(crate) fn add_default_instances(
         1,
         now
     ])?;
-    Ok(())
+    Ok(manual)
 }
 
 /// Sets the status of the course's first instance of `plugin`, adding one if it has none.

@@ -43,12 +43,16 @@ pub(crate) fn parent_context(conn: &Connection, category: i64) -> Result<Context
     } else {
         context_of(conn, CONTEXT_COURSECAT, category)?
     };
-    found.ok_or_else(|| {
-        row(
-            Code::Storage,
-            format!("category {category} has no context row; the store is inconsistent"),
-        )
-    })
+    found.ok_or_else(|| inconsistent(format!("category {category} has no context row")))
+}
+
+/// The store contradicts itself (a row without its context): like a refusal from SQLite, it
+/// stops the file rather than failing one row after others were written.
+pub(crate) fn inconsistent(what: String) -> RowError {
+    RowError::Store(crate::codes::Failure::new(
+        Code::Storage,
+        format!("{what}; the store is inconsistent (was moodle.db edited by hand?)"),
+    ))
 }
 
 /// Inserts a context under `parent`, as Moodle does: the path ends with the new row's own id.
@@ -58,14 +62,27 @@ pub(crate) fn insert_context(
     instance: i64,
     parent: &ContextRow,
 ) -> Result<ContextRow, RowError> {
+    // The new id is the table's sequence + 1 (AUTOINCREMENT), so the path is written with the
+    // row instead of by a second statement; checked against the id SQLite actually gave.
+    let expected: i64 = conn
+        .prepare_cached(
+            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'mdl_context'), 0) + 1",
+        )?
+        .query_row([], |r| r.get(0))?;
+    let path = format!("{}/{expected}", parent.path);
     conn.prepare_cached(
-        "INSERT INTO mdl_context (contextlevel, instanceid, path, depth) VALUES (?1, ?2, NULL, ?3)",
+        "INSERT INTO mdl_context (contextlevel, instanceid, path, depth) VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![level, instance, parent.depth + 1])?;
+    .execute(params![level, instance, path, parent.depth + 1])?;
     let id = conn.last_insert_rowid();
-    let path = format!("{}/{id}", parent.path);
-    conn.prepare_cached("UPDATE mdl_context SET path = ?2 WHERE id = ?1")?
-        .execute(params![id, path])?;
+    let path = if id == expected {
+        path
+    } else {
+        let path = format!("{}/{id}", parent.path);
+        conn.prepare_cached("UPDATE mdl_context SET path = ?2 WHERE id = ?1")?
+            .execute(params![id, path])?;
+        path
+    };
     Ok(ContextRow {
         id,
         path,

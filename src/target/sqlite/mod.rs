@@ -66,12 +66,13 @@ impl SqliteTarget {
             .map_err(|e| storage(&self.path, e))
     }
 
-    /// Applies one row's commands, all or nothing. Handlers check everything before their
-    /// first write, so a one-command row needs no savepoint (the savepoint's page journal was
-    /// a third of the write cost); there a refusal from SQLite itself stops the file instead,
-    /// and the batch is rolled back.
+    /// Applies one row's commands, all or nothing. Every handler (a course create with its
+    /// categories, sections, enrol instances and teachers included) checks everything that can
+    /// fail the row before its first write, so a one-command row needs no savepoint (the
+    /// savepoint's page journal was a third of the write cost); there a refusal from SQLite
+    /// itself stops the file instead, and the batch is rolled back.
     fn apply_row(&self, cmds: &mut [Command], ctx: &Ctx) -> Result<Outcome, Failure> {
-        let guarded = cmds.len() > 1 || cmds.iter().any(Command::writes_many);
+        let guarded = cmds.len() > 1;
         if guarded {
             self.exec("SAVEPOINT moosync_row")?;
         }

@@ -120,8 +120,9 @@ CREATE TABLE mdl_enrol (
 );
 CREATE INDEX mdl_enro_enr_ix ON mdl_enrol (enrol);
 CREATE INDEX moosync_enrol_cou_ix ON mdl_enrol (courseid);
--- Meta and cohort instances are found by what they link to.
-CREATE INDEX moosync_enrol_enrcus_ix ON mdl_enrol (enrol, customint1);
+-- Meta and cohort instances are found by what they link to; partial, so the three default
+-- instances of every course (customint1 NULL for manual and guest) cost it nothing.
+CREATE INDEX moosync_enrol_cusenr_ix ON mdl_enrol (customint1, enrol) WHERE customint1 IS NOT NULL;
 
 CREATE TABLE mdl_groups (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
