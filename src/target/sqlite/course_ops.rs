@@ -188,9 +188,9 @@ pub(crate) fn reset(
             let n = conn
                 .prepare_cached(
                     "DELETE FROM mdl_role_assignments WHERE contextid IN
-                       (SELECT id FROM mdl_context WHERE path LIKE ?1)",
+                       (SELECT id FROM mdl_context WHERE path >= ?1 AND path < ?2)",
                 )?
-                .execute(params![format!("{}/%", cctx.path)])?;
+                .execute(params![cctx.below().0, cctx.below().1])?;
             fields.push(format!("local role assignments {n}"));
         }
         // Permission overrides live in mdl_role_capabilities, which the store does not keep.

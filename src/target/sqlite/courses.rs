@@ -504,13 +504,15 @@ fn update(
     let manual = match (teachers.is_empty(), enrol::manual_instance(conn, e.id)?) {
         (true, m) => m.unwrap_or(0),
         (false, Some(m)) => m,
-        (false, None) => return Err(row(
-            Code::NotFound,
-            format!(
+        (false, None) => {
+            return Err(row(
+                Code::NotFound,
+                format!(
                 "{} has no manual enrolment method to enrol its teachers with; add one in Moodle",
                 e.label()
             ),
-        )),
+            ))
+        }
     };
     let course_ctx = course_context(conn, e.id)?;
 
@@ -614,9 +616,15 @@ fn move_course(conn: &Connection, e: &StoredCourse, category: i64) -> Result<(),
     let shift = parent.depth + 1 - old.depth;
     conn.prepare_cached(
         "UPDATE mdl_context SET path = ?2 || substr(path, length(?1) + 1), depth = depth + ?3
-         WHERE path = ?1 OR path LIKE ?1 || '/%'",
+         WHERE path = ?1 OR (path >= ?4 AND path < ?5)",
     )?
-    .execute(params![old.path, new_path, shift])?;
+    .execute(params![
+        old.path,
+        new_path,
+        shift,
+        old.below().0,
+        old.below().1
+    ])?;
     conn.prepare_cached("UPDATE mdl_course SET category = ?2 WHERE id = ?1")?
         .execute(params![e.id, category])?;
     conn.prepare_cached(

@@ -201,15 +201,12 @@ pub(crate) fn unenrol_user(
         )?
         .query_row(params![course, user], |r| r.get(0))?;
     if !still {
+        let (lo, hi) = course_ctx.below();
         conn.prepare_cached(
             "DELETE FROM mdl_role_assignments WHERE userid = ?1 AND contextid IN
-               (SELECT id FROM mdl_context WHERE id = ?2 OR path LIKE ?3)",
+               (SELECT id FROM mdl_context WHERE id = ?2 OR (path >= ?3 AND path < ?4))",
         )?
-        .execute(params![
-            user,
-            course_ctx.id,
-            format!("{}/%", course_ctx.path)
-        ])?;
+        .execute(params![user, course_ctx.id, lo, hi])?;
         conn.prepare_cached(
             "DELETE FROM mdl_groups_members WHERE userid = ?1 AND groupid IN
                (SELECT id FROM mdl_groups WHERE courseid = ?2)",

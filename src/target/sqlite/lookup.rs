@@ -90,17 +90,26 @@ pub(crate) fn insert_context(
     })
 }
 
+impl ContextRow {
+    /// The bounds of the paths strictly below this context, for `path >= ?lo AND path < ?hi`:
+    /// a range the path index serves (SQLite's LIKE, case-insensitive, scans the table).
+    /// '0' is the byte after '/'.
+    pub fn below(&self) -> (String, String) {
+        (format!("{}/", self.path), format!("{}0", self.path))
+    }
+}
+
 /// Deletes a context and every context below it; returns how many role assignments went.
 pub(crate) fn delete_context_tree(conn: &Connection, c: &ContextRow) -> Result<usize, RowError> {
-    let below = format!("{}/%", c.path);
+    let (lo, hi) = c.below();
     let roles = conn
         .prepare_cached(
             "DELETE FROM mdl_role_assignments WHERE contextid IN
-               (SELECT id FROM mdl_context WHERE id = ?1 OR path LIKE ?2)",
+               (SELECT id FROM mdl_context WHERE id = ?1 OR (path >= ?2 AND path < ?3))",
         )?
-        .execute(params![c.id, below])?;
-    conn.prepare_cached("DELETE FROM mdl_context WHERE id = ?1 OR path LIKE ?2")?
-        .execute(params![c.id, below])?;
+        .execute(params![c.id, lo, hi])?;
+    conn.prepare_cached("DELETE FROM mdl_context WHERE id = ?1 OR (path >= ?2 AND path < ?3)")?
+        .execute(params![c.id, lo, hi])?;
     Ok(roles)
 }
 
