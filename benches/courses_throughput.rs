@@ -1,6 +1,7 @@
 //! End-to-end throughput of `moosync run` on a course upload feed (`uploadcourses.csv`):
 //! a first run that creates every course (and its 1,000 categories), then an unchanged
-//! re-run of the same file, where every course already exists and is skipped.
+//! re-run of the same file, where every course already exists and is skipped; then a
+//! delete file (`deletecourses.csv`) that deletes every tenth course.
 //!
 //! `cargo bench --bench courses_throughput [-- --rows N]` (default 100,000 rows).
 //! Exits non-zero only when a run fails or the store does not hold what the first run
@@ -117,17 +118,19 @@ fn init_data_dir(bin: &Path) -> (tempfile::TempDir, PathBuf) {
     (tmp, data)
 }
 
-/// Copies `csv` into the inbox, runs the CLI, and checks the summary holds every `expect`.
+/// Copies `csv` into the inbox as `name`, runs the CLI, and checks the summary holds every
+/// `expect`.
 fn measure_run(
     bin: &Path,
     data: &Path,
     csv: &Path,
+    name: &str,
     rows: usize,
     expect: &[String],
     label: &'static str,
 ) -> Measured {
     // The run moves its input to Archives/, so every run gets a fresh copy.
-    fs::copy(csv, data.join("inbox/uploadcourses.csv"))
+    fs::copy(csv, data.join("inbox").join(name))
         .unwrap_or_else(|e| fail(format!("copy into inbox: {e}")));
     let started = Instant::now();
     // Reaped by libc::wait4 below, which clippy cannot see.
@@ -230,6 +233,7 @@ fn main() {
         &bin,
         &data,
         &csv,
+        "uploadcourses.csv",
         rows,
         &[
             format!(" {rows} rows: {rows} applied ("),
@@ -242,6 +246,7 @@ fn main() {
         &bin,
         &data,
         &csv,
+        "uploadcourses.csv",
         rows,
         &[
             format!(" {rows} rows: 0 applied ("),
@@ -249,6 +254,34 @@ fn main() {
         ],
         "unchanged re-run, all skipped",
     );
+    // Every tenth course: headerless, one shortname per line.
+    let doomed: Vec<usize> = (1..=rows).filter(|i| i % 10 == 0).collect();
+    let delete_csv = tmp.path().join("deletecourses.csv");
+    let text: String = doomed.iter().map(|i| format!("C{i:06}\n")).collect();
+    fs::write(&delete_csv, text).unwrap_or_else(|e| fail(format!("writing CSV: {e}")));
+    let n = doomed.len();
+    let delete = measure_run(
+        &bin,
+        &data,
+        &delete_csv,
+        "deletecourses.csv",
+        n,
+        &[
+            format!(" {n} rows: {n} applied ("),
+            ", 0 skipped, 0 failed".into(),
+        ],
+        "delete every tenth course",
+    );
+    let left: i64 =
+        Connection::open_with_flags(data.join("moodle.db"), OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.query_row("SELECT COUNT(*) FROM mdl_course", [], |r| r.get(0)))
+            .unwrap_or_else(|e| fail(format!("count courses: {e}")));
+    if left != (rows - n + 1) as i64 {
+        fail(format!(
+            "after the delete: {left} courses, expected {}",
+            rows - n + 1
+        ));
+    }
 
     let memory_kib: f64 = proc_field("/proc/meminfo", "MemTotal")
         .trim_end_matches("kB")
@@ -266,7 +299,7 @@ fn main() {
         "{:<32} {:>9} {:>9} {:>9} {:>8} {:>13}",
         "run", "rows", "seconds", "rows/s", "µs/row", "peak RSS MiB"
     );
-    for m in [&first, &rerun] {
+    for m in [&first, &rerun, &delete] {
         println!(
             "{:<32} {:>9} {:>9.3} {:>9.0} {:>8.2} {:>13.1}",
             m.label,
