@@ -144,19 +144,37 @@ impl Presets {
         self.all.iter().find(|p| p.matches(file_name))
     }
 
-    /// The preset a file given by hand is read with: the tool's preset whose names match the
-    /// file, else the tool's first preset.
+    /// The preset a file given by hand is read with: a preset named so (`courses.reset`), else
+    /// the tool's preset whose names match the file, else the tool's only preset. A tool with
+    /// several presets and no match is an error listing them: guessing could run a delete.
     pub fn for_tool_and_file(&self, tool: &str, file_name: &str) -> Result<&Preset, Failure> {
-        let of_tool = || self.all.iter().filter(move |p| p.is_named(tool));
-        of_tool()
-            .find(|p| p.matches(file_name))
-            .or_else(|| of_tool().next())
-            .ok_or_else(|| {
-                Failure::new(
+        if let Some(p) = self.all.iter().find(|p| p.name == tool) {
+            return Ok(p);
+        }
+        let of_tool: Vec<&Preset> = self.all.iter().filter(|p| p.tool == tool).collect();
+        if let Some(p) = of_tool.iter().find(|p| p.matches(file_name)) {
+            return Ok(p);
+        }
+        match of_tool.as_slice() {
+            [] => Err(Failure::new(
+                Code::PresetInvalid,
+                format!("no preset uses tool '{tool}' or is named so"),
+            )),
+            [only] => Ok(only),
+            many => {
+                let names: Vec<String> = many
+                    .iter()
+                    .map(|p| format!("{} ({})", p.name, p.file_names()))
+                    .collect();
+                Err(Failure::new(
                     Code::PresetInvalid,
-                    format!("no preset uses tool '{tool}' or is named so"),
-                )
-            })
+                    format!(
+                        "{file_name} matches none of the presets of tool '{tool}'; name the one to use instead of the tool: {}",
+                        names.join(", ")
+                    ),
+                ))
+            }
+        }
     }
 
     pub fn for_tool<'a>(&'a self, tool: &'a str) -> impl Iterator<Item = &'a Preset> + 'a {

@@ -106,6 +106,10 @@ pub struct CourseCheck {
 #[serde(deny_unknown_fields)]
 pub struct CourseReset {
     pub course: String,
+    /// The field `course` holds (`shortname`, `idnumber` or `id`), when the file says which by
+    /// its column; `[courses] identifier` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
     /// Unenrol everyone (tool_sync's `roles = all`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unenrol_all: bool,

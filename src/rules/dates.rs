@@ -4,11 +4,18 @@
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone};
 
 pub const ACCEPTED: &str =
-    "use 2026-09-01, 2026-09-01 08:00, 2026-09-01T08:00:00+02:00 or a Unix timestamp";
+    "use 2026-09-01, 20260901, 2026-09-01 08:00, 2026-09-01T08:00:00+02:00 or a Unix timestamp";
 
 /// The Unix timestamp of a date cell, or a message saying what is accepted.
 pub fn parse_date(raw: &str) -> Result<i64, String> {
     let s = raw.trim();
+    // Eight digits are ISO 8601's basic date (a timestamp that small is 1970).
+    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return match NaiveDate::parse_from_str(s, "%Y%m%d") {
+            Ok(d) => local(d.and_hms_opt(0, 0, 0).expect("midnight exists"), raw),
+            Err(_) => Err(format!("'{raw}' is not a date: {ACCEPTED}")),
+        };
+    }
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
         return s
             .parse::<i64>()
@@ -62,6 +69,7 @@ mod tests {
             .unwrap()
             .timestamp();
         assert_eq!(parse_date("2026-09-01"), Ok(midnight));
+        assert_eq!(parse_date("20260901"), Ok(midnight));
         assert_eq!(parse_date(" 2026-09-01 08:00 "), Ok(midnight + 8 * 3600));
         assert_eq!(parse_date("2026-09-01T08:00"), Ok(midnight + 8 * 3600));
     }

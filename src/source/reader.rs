@@ -14,7 +14,8 @@ pub struct SourceOptions {
     pub encoding: Encoding,
     pub max_field_bytes: usize,
     /// A headerless file's column names; every line is data. A line may leave out trailing
-    /// columns (they read as empty) but may not have more.
+    /// columns (they read as empty); extra values go to the last column, or fail the line
+    /// when the file has only one column (empty extras are ignored).
     pub columns: Option<Vec<String>>,
 }
 
@@ -199,11 +200,16 @@ impl CsvSource {
         let got = self.record.len();
         let headerless = self.opts.columns.is_some();
         let mut problem = None;
-        if headerless && got > expected {
+        let surplus_empty = self
+            .record
+            .iter()
+            .skip(expected)
+            .all(|f| f.iter().all(|b| b.is_ascii_whitespace()));
+        if headerless && got > expected && !surplus_empty && expected == 1 {
             problem = Some(Failure::new(
                 Code::RowFieldCount,
                 format!(
-                    "{} line {line}: {got} values where this file takes at most {expected} ({}); a value holding the delimiter needs quotes",
+                    "{} line {line}: {got} values where this file takes one ({}); a value holding the delimiter needs quotes",
                     self.name,
                     self.header.columns.join(", ")
                 ),
@@ -249,6 +255,19 @@ impl CsvSource {
                 .iter()
                 .map(|f| self.decode(f).trim().to_string())
                 .collect();
+            if headerless && fields.len() > expected && !surplus_empty {
+                // The last column of a headerless file takes the rest of the line (a
+                // description holding the delimiter).
+                fields.truncate(expected - 1);
+                let sep = (self.opts.delimiter.0 as char).to_string();
+                let rest: Vec<String> = self
+                    .record
+                    .iter()
+                    .skip(expected - 1)
+                    .map(|f| self.decode(f))
+                    .collect();
+                fields.push(rest.join(&sep).trim().to_string());
+            }
             fields.resize(expected, String::new());
             fields
         };

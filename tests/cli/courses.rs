@@ -167,6 +167,8 @@ fn new_course_gets_what_moodle_gives_one() {
         [
             (0, None, Some(String::new())),
             (1, Some("Welcome".into()), Some("Read first".into())),
+            // Moodle numbers sections without gaps: section 2 exists, empty.
+            (2, None, Some(String::new())),
             (3, Some("Week 3".into()), Some(String::new())),
         ]
     );
@@ -734,7 +736,7 @@ fn headerless_line_with_extra_values_fails_alone() {
     w.drop_file("deletecourses.csv", "A;B\n");
     w.run().expect_code(1);
     assert!(
-        w.report().contains("deletecourses.csv:1: failed MS-I101: deletecourses.csv line 1: 2 values where this file takes at most 1 (course)"),
+        w.report().contains("deletecourses.csv:1: failed MS-I101: deletecourses.csv line 1: 2 values where this file takes one (course)"),
         "{}",
         w.report()
     );
@@ -784,4 +786,100 @@ fn dry_run_and_the_site_course_change_nothing() {
     w.run().expect_code(1);
     assert!(w.report().contains("failed MS-T014"), "{}", w.report());
     assert_eq!(w.count("SELECT COUNT(*) FROM mdl_course WHERE id = 1"), 1);
+}
+
+#[test]
+fn reset_finds_the_course_by_the_files_own_column() {
+    let w = with_users();
+    // X1 is one course's shortname and another's idnumber.
+    upload(
+        &w,
+        "shortname;fullname;idnumber;teacher1_account\nX1;By name;;t1\nB;By idnumber;X1;t1\n",
+    )
+    .expect_code(0);
+    w.drop_file("resetcourses.csv", "idnumber;roles\nX1;all\n");
+    w.moosync(&["run", "--quiet", "courses.reset"]).expect_code(0);
+    let enrolled = |c: &str| {
+        w.count(&format!(
+            "SELECT COUNT(*) FROM mdl_user_enrolments ue JOIN mdl_enrol e ON e.id = ue.enrolid WHERE e.courseid = {}",
+            course_id(&w, c)
+        ))
+    };
+    assert_eq!((enrolled("X1"), enrolled("B")), (1, 0));
+}
+
+#[test]
+fn delete_and_check_follow_the_identifier_setting() {
+    let w = Workdir::new();
+    w.settings("[courses]\nidentifier = \"idnumber\"\n");
+    upload(&w, "shortname;fullname;idnumber\nS1;One;ID1\nS2;Two;ID2\n").expect_code(0);
+    w.drop_file("courses.csv", "ID1\nS2\n");
+    w.moosync(&["run", "--quiet", "courses.check"]).expect_code(1);
+    let report = w.report();
+    assert!(
+        report.contains(":1: applied: found course S1") && report.contains(":2: failed MS-T009: no course has idnumber 'S2'"),
+        "{report}"
+    );
+    w.drop_file("deletecourses.csv", "ID2\n");
+    w.run().expect_code(0);
+    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_course WHERE shortname = 'S2'"), 0);
+    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_course WHERE shortname = 'S1'"), 1);
+}
+
+#[test]
+fn headerless_tryback_replays() {
+    let w = Workdir::new();
+    w.drop_file("deletecourses.csv", "LATER\n");
+    w.run().expect_code(1);
+    let tryback = w.tryback().unwrap();
+    assert_eq!(tryback, b"LATER\n");
+    upload(&w, "shortname;fullname\nLATER;Later\n").expect_code(0);
+    w.drop_file("deletecourses_tryback.csv", &tryback);
+    w.run().expect_code(0);
+    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_course WHERE shortname = 'LATER'"), 0);
+}
+
+#[test]
+fn meta_link_with_a_missing_master_fails() {
+    let w = Workdir::new();
+    upload(&w, "shortname;fullname\nMETA;Meta\n").expect_code(0);
+    w.drop_file("metacourses.csv", "master;meta\nGONE;META\n");
+    w.run().expect_code(1);
+    assert!(
+        w.report().contains("failed MS-T009: no master course has shortname 'GONE'"),
+        "{}",
+        w.report()
+    );
+    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_enrol WHERE enrol = 'meta'"), 0);
+}
+
+#[test]
+fn moodle_rules_for_new_courses() {
+    let w = with_users();
+    w.settings("[courses]\nnew_categories_visible = false\nupdate_existing = true\n");
+    let out = upload(
+        &w,
+        "shortname;fullname;category;template;teacher1_account;teacher1_role;enddate\n\
+         HID;In a hidden category;Hidden/Below;;;;\n\
+         SITE;From the front page;;moodle;;;\n\
+         CC;Course creator;;;t1;coursecreator;\n\
+         OLD;Ends in 2020;;;;;2020-01-01\n",
+    );
+    out.expect_code(1);
+    // A course (and a category) below a hidden category is hidden.
+    assert_eq!(course_field(&w, "HID", "visible"), "0");
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_course_categories WHERE visible = 0"),
+        2
+    );
+    let report = w.report();
+    assert!(report.contains(":3: failed MS-T014"), "{report}");
+    assert!(
+        report.contains(":4: failed MS-T013: role 'coursecreator' cannot be given in a course"),
+        "{report}"
+    );
+    assert!(report.contains(":5: failed MS-V004: the enddate"), "{report}");
+    // On update too: an end before the stored start fails.
+    upload(&w, "shortname;fullname;enddate\nHID;In a hidden category;1970-01-02\n").expect_code(1);
+    assert_eq!(course_field(&w, "HID", "enddate"), "0");
 }

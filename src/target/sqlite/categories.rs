@@ -158,16 +158,19 @@ pub(crate) fn realise(
         } => (parent, above, missing),
     };
     let mut created = Vec::with_capacity(missing.len());
-    let visible = i64::from(ctx.courses.new_categories_visible);
     for name in missing {
-        let (ppath, pdepth, psort) = if parent == 0 {
-            (String::new(), 0, 0)
+        let (ppath, pdepth, psort, pvisible) = if parent == 0 {
+            (String::new(), 0, 0, true)
         } else {
             conn.prepare_cached(
-                "SELECT path, depth, sortorder FROM mdl_course_categories WHERE id = ?1",
+                "SELECT path, depth, sortorder, visible FROM mdl_course_categories WHERE id = ?1",
             )?
-            .query_row([parent], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .query_row([parent], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? != 0))
+            })?
         };
+        // Below a hidden category a new one is hidden too, as in Moodle.
+        let visible = i64::from(ctx.courses.new_categories_visible && pvisible);
         conn.prepare_cached(
             "INSERT INTO mdl_course_categories (name, parent, sortorder, visible, visibleold, timemodified, depth, path)
              VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, '')",
@@ -181,17 +184,42 @@ pub(crate) fn realise(
         .execute(params![id, format!("{ppath}/{id}"), id * 10000])?;
         let pctx = parent_context(conn, parent)?;
         insert_context(conn, CONTEXT_COURSECAT, id, &pctx)?;
+        let mut fields = Vec::new();
+        if let Some(same_id) = digits_that_name_a_category(conn, parent, &name)? {
+            // tool_sync read a number as a category id: an old feed may mean that.
+            fields.push(format!(
+                "note: '{name}' is taken as a name (category_identifier = \"path\"), though category id {same_id} exists"
+            ));
+        }
         names.push(name);
         created.push(Change {
             action: Action::Created,
             entity: "category",
             id,
             label: names.join("/"),
-            fields: Vec::new(),
+            fields,
         });
         parent = id;
     }
     Ok((parent, created))
+}
+
+/// A top-level name made of digits that is also an existing category's id.
+fn digits_that_name_a_category(
+    conn: &Connection,
+    parent: i64,
+    name: &str,
+) -> Result<Option<i64>, RowError> {
+    if parent != 0 || name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    let Ok(id) = name.parse::<i64>() else {
+        return Ok(None);
+    };
+    Ok(conn
+        .prepare_cached("SELECT id FROM mdl_course_categories WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
 }
 
 /// "Faculty/Department": a category's names from the top.

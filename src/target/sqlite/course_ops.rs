@@ -1,12 +1,13 @@
 //! Course delete, check and reset in the embedded store.
 
-use super::courses::{course_context, find_by, require, StoredCourse, SITE_COURSE};
+use super::courses::{course_context, find_by, require, require_by, StoredCourse, SITE_COURSE};
 use super::enrol;
 use super::error::{row, RowError};
 use super::lookup::{self, delete_context_tree};
 use super::{categories, meta, Ctx};
 use crate::codes::Code;
 use crate::command::{CourseCheck, CourseRef, CourseReset};
+use crate::config::CourseIdentifier;
 use crate::outcome::{Action, Change};
 use rusqlite::{params, Connection};
 
@@ -131,7 +132,13 @@ pub(crate) fn reset(
     ctx: &Ctx,
     r: &CourseReset,
 ) -> Result<Vec<Change>, RowError> {
-    let c = require(conn, ctx, &r.course, "course")?;
+    let field = match r.by.as_deref() {
+        Some("idnumber") => CourseIdentifier::Idnumber,
+        Some("id") => CourseIdentifier::Id,
+        Some(_) => CourseIdentifier::Shortname,
+        None => ctx.courses.identifier,
+    };
+    let c = require_by(conn, field, &r.course, "course")?;
     let roles = r
         .unenrol_roles
         .iter()
@@ -141,37 +148,39 @@ pub(crate) fn reset(
     let mut fields = Vec::new();
 
     if r.unenrol_all || !roles.is_empty() {
-        // Meta and cohort enrolments belong to their sync: Moodle's reset leaves them, and the
-        // plugin would put them back.
+        // As reset_course_userdata: the users holding the roles (any role, for `all`) in the
+        // course, unenrolled from its enabled instances. Meta and cohort enrolments belong to
+        // their sync, which would put them back: they stay.
+        let holders: std::collections::HashSet<i64> = {
+            let mut stmt = conn.prepare_cached(
+                "SELECT userid, roleid FROM mdl_role_assignments WHERE contextid = ?1",
+            )?;
+            let rows = stmt.query_map([cctx.id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            let mut set = std::collections::HashSet::new();
+            for x in rows {
+                let (u, role) = x?;
+                if r.unenrol_all || roles.contains(&role) {
+                    set.insert(u);
+                }
+            }
+            set
+        };
         let mut targets: Vec<(i64, String, i64)> = Vec::new();
         {
             let mut stmt = conn.prepare_cached(
                 "SELECT e.id, e.enrol, ue.userid FROM mdl_user_enrolments ue
                  JOIN mdl_enrol e ON e.id = ue.enrolid
-                 WHERE e.courseid = ?1 AND e.enrol NOT IN ('meta', 'cohort') ORDER BY ue.id",
+                 WHERE e.courseid = ?1 AND e.status = 0 AND e.enrol NOT IN ('meta', 'cohort')
+                 ORDER BY ue.id",
             )?;
             for t in stmt.query_map([c.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
-                targets.push(t?);
-            }
-        }
-        if !r.unenrol_all {
-            let holders: std::collections::HashSet<i64> = {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT userid, roleid FROM mdl_role_assignments WHERE contextid = ?1",
-                )?;
-                let rows = stmt.query_map([cctx.id], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-                })?;
-                let mut set = std::collections::HashSet::new();
-                for x in rows {
-                    let (u, role) = x?;
-                    if roles.contains(&role) {
-                        set.insert(u);
-                    }
+                let t: (i64, String, i64) = t?;
+                if holders.contains(&t.2) {
+                    targets.push(t);
                 }
-                set
-            };
-            targets.retain(|(_, _, u)| holders.contains(u));
+            }
         }
         let users: std::collections::BTreeSet<i64> = targets.iter().map(|t| t.2).collect();
         for (instance, plugin, user) in &targets {

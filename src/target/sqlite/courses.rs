@@ -18,6 +18,11 @@ use rusqlite::{params, types::Value, Connection, OptionalExtension};
 /// The site course (front page) has id 1 and category 0; feeds never change it.
 pub(crate) const SITE_COURSE: i64 = 1;
 
+/// Positions in `SETTINGS`.
+const VISIBLE: usize = 3;
+const STARTDATE: usize = 4;
+const ENDDATE: usize = 5;
+
 /// Columns copied from a template and compared on update, in this order.
 const SETTINGS: [&str; 13] = [
     "fullname",
@@ -118,7 +123,16 @@ pub(crate) fn require(
     value: &str,
     what: &str,
 ) -> Result<StoredCourse, RowError> {
-    let field = ctx.courses.identifier;
+    require_by(conn, ctx.courses.identifier, value, what)
+}
+
+/// As `require`, by the given field.
+pub(crate) fn require_by(
+    conn: &Connection,
+    field: CourseIdentifier,
+    value: &str,
+    what: &str,
+) -> Result<StoredCourse, RowError> {
     let c = find_by(conn, field, value)?.ok_or_else(|| {
         row(
             Code::NotFound,
@@ -212,7 +226,7 @@ fn resolve_teachers(
             .as_deref()
             .filter(|r| !r.is_empty())
             .unwrap_or(&ctx.courses.teacher_role);
-        let role = lookup::role_id(conn, role_name)?;
+        let role = lookup::course_role_id(conn, role_name)?;
         out.push((user, role, format!("{} as {role_name}", t.account)));
     }
     Ok(out)
@@ -285,6 +299,14 @@ fn load_template(conn: &Connection, shortname: &str) -> Result<Template, RowErro
             format!("template course '{shortname}' does not exist (a template must exist before the row that uses it: create it in an earlier row or file)"),
         ));
     };
+    if t.id == SITE_COURSE {
+        return Err(row(
+            Code::SiteCourse,
+            format!(
+                "template '{shortname}' is the site course (the front page); name a real course"
+            ),
+        ));
+    }
     let sql = format!(
         "SELECT {} FROM mdl_course WHERE id = ?1",
         SETTINGS.join(", ")
@@ -349,7 +371,6 @@ fn create(conn: &Connection, ctx: &Ctx, c: &CourseFields) -> Result<Vec<Change>,
     let student = lookup::role_id(conn, "student")?;
     let placement = categories::resolve(conn, ctx, c.category.as_deref())?;
 
-    let (category, mut changes) = categories::realise(conn, ctx, placement)?;
     // A new course's defaults (Moodle's `moodlecourse` settings), in `SETTINGS` order.
     let mut values: Vec<Value> = vec![
         Value::Null,
@@ -374,10 +395,22 @@ fn create(conn: &Connection, ctx: &Ctx, c: &CourseFields) -> Result<Vec<Change>,
             }
         }
     }
-    for (slot, v) in values.iter_mut().zip(given(c)) {
+    let row_values = given(c);
+    let visible_given = row_values[VISIBLE].is_some() || template.is_some();
+    for (slot, v) in values.iter_mut().zip(row_values) {
         if let Some(v) = v {
             *slot = v;
         }
+    }
+    check_dates(&values[STARTDATE], &values[ENDDATE])?;
+
+    let (category, mut changes) = categories::realise(conn, ctx, placement)?;
+    if !visible_given {
+        // As create_course: a course in a hidden category starts hidden.
+        values[VISIBLE] = Value::Integer(
+            conn.prepare_cached("SELECT visible FROM mdl_course_categories WHERE id = ?1")?
+                .query_row([category], |r| r.get(0))?,
+        );
     }
     let (cat_sort, cat_count): (i64, i64) = conn
         .prepare_cached("SELECT sortorder, coursecount FROM mdl_course_categories WHERE id = ?1")?
@@ -435,6 +468,9 @@ fn create(conn: &Connection, ctx: &Ctx, c: &CourseFields) -> Result<Vec<Change>,
     for s in &c.sections {
         write_section(conn, id, s, ctx.now)?;
     }
+    if sections.len() > 1 || !c.sections.is_empty() {
+        fill_section_gaps(conn, id, ctx.now)?;
+    }
     let manual = enrol::add_default_instances(
         conn,
         id,
@@ -452,6 +488,35 @@ fn create(conn: &Connection, ctx: &Ctx, c: &CourseFields) -> Result<Vec<Change>,
     });
     enrol_teachers(conn, ctx, id, manual, &course_ctx, teachers, &mut changes)?;
     Ok(changes)
+}
+
+/// Moodle keeps a course's sections numbered 0..N without gaps: adds the missing ones, empty.
+fn fill_section_gaps(conn: &Connection, course: i64, now: i64) -> Result<(), RowError> {
+    conn.prepare_cached(
+        "WITH RECURSIVE n(x) AS (
+             SELECT 1 UNION ALL SELECT x + 1 FROM n
+             WHERE x < (SELECT MAX(section) FROM mdl_course_sections WHERE course = ?1))
+         INSERT OR IGNORE INTO mdl_course_sections (course, section, summary, sequence, timemodified)
+         SELECT ?1, x, '', '', ?2 FROM n
+         WHERE x < (SELECT MAX(section) FROM mdl_course_sections WHERE course = ?1)",
+    )?
+    .execute(params![course, now])?;
+    Ok(())
+}
+
+/// Moodle refuses an end date before the start date (`enddatebeforestartdate`); 0 is no end.
+fn check_dates(start: &Value, end: &Value) -> Result<(), RowError> {
+    if let (Value::Integer(s), Value::Integer(e)) = (start, end) {
+        if *e != 0 && e < s {
+            return Err(row(
+                Code::InvalidValue,
+                format!(
+                    "the enddate ({e}) is before the startdate ({s}); give both, or a later end"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Creates section `s.section` or updates the name and summary given. Returns whether it
@@ -529,9 +594,9 @@ fn update(
             .collect::<rusqlite::Result<Vec<_>>>()
     })?;
     let mut sets: Vec<(String, Value)> = Vec::new();
-    for ((col, now), want) in SETTINGS.iter().zip(current).zip(given(c)) {
+    for ((col, now), want) in SETTINGS.iter().zip(&current).zip(given(c)) {
         if let Some(want) = want {
-            if want != now {
+            if want != *now {
                 sets.push((col.to_string(), want));
             }
         }
@@ -546,6 +611,13 @@ fn update(
             }
         }
     }
+    let merged = |i: usize| {
+        sets.iter()
+            .find(|(c, _)| c == SETTINGS[i])
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| current[i].clone())
+    };
+    check_dates(&merged(STARTDATE), &merged(ENDDATE))?;
     if let Some(p) = placement {
         let (category, created) = categories::realise(conn, ctx, p)?;
         changes.extend(created);
@@ -580,6 +652,9 @@ fn update(
         if write_section(conn, e.id, s, ctx.now)? {
             fields.push(format!("topic{}", s.section));
         }
+    }
+    if !c.sections.is_empty() {
+        fill_section_gaps(conn, e.id, ctx.now)?;
     }
     for (plugin, on, name) in [
         ("self", c.self_enrol, "self"),

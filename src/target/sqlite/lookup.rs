@@ -133,6 +133,36 @@ pub(crate) fn role_id(conn: &Connection, shortname: &str) -> Result<i64, RowErro
         })
 }
 
+/// Archetypes of the roles Moodle lets one assign in a course (`role_context_levels` of a
+/// fresh site, moodle.md §4.3).
+const COURSE_ARCHETYPES: &[&str] = &["manager", "editingteacher", "teacher", "student"];
+
+/// A role that can be given in a course, by shortname: an unknown role, or one such as
+/// `coursecreator` or `guest` that Moodle does not assign in a course, fails the row.
+pub(crate) fn course_role_id(conn: &Connection, shortname: &str) -> Result<i64, RowError> {
+    let id = role_id(conn, shortname)?;
+    let archetype: String = conn
+        .prepare_cached("SELECT archetype FROM mdl_role WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    if COURSE_ARCHETYPES.contains(&archetype.as_str()) {
+        return Ok(id);
+    }
+    let usable: Vec<String> = conn
+        .prepare_cached("SELECT shortname, archetype FROM mdl_role ORDER BY sortorder")?
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .filter_map(Result::ok)
+        .filter(|(_, a)| COURSE_ARCHETYPES.contains(&a.as_str()))
+        .map(|(s, _)| s)
+        .collect();
+    Err(row(
+        Code::UnknownRole,
+        format!(
+            "role '{shortname}' cannot be given in a course; use one of {}",
+            usable.join(", ")
+        ),
+    ))
+}
+
 /// The id of the live account whose `field` is `value`; none, or several, fail the row.
 pub(crate) fn user_id(
     conn: &Connection,
