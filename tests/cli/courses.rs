@@ -798,7 +798,8 @@ fn reset_finds_the_course_by_the_files_own_column() {
     )
     .expect_code(0);
     w.drop_file("resetcourses.csv", "idnumber;roles\nX1;all\n");
-    w.moosync(&["run", "--quiet", "courses.reset"]).expect_code(0);
+    w.moosync(&["run", "--quiet", "courses.reset"])
+        .expect_code(0);
     let enrolled = |c: &str| {
         w.count(&format!(
             "SELECT COUNT(*) FROM mdl_user_enrolments ue JOIN mdl_enrol e ON e.id = ue.enrolid WHERE e.courseid = {}",
@@ -814,16 +815,24 @@ fn delete_and_check_follow_the_identifier_setting() {
     w.settings("[courses]\nidentifier = \"idnumber\"\n");
     upload(&w, "shortname;fullname;idnumber\nS1;One;ID1\nS2;Two;ID2\n").expect_code(0);
     w.drop_file("courses.csv", "ID1\nS2\n");
-    w.moosync(&["run", "--quiet", "courses.check"]).expect_code(1);
+    w.moosync(&["run", "--quiet", "courses.check"])
+        .expect_code(1);
     let report = w.report();
     assert!(
-        report.contains(":1: applied: found course S1") && report.contains(":2: failed MS-T009: no course has idnumber 'S2'"),
+        report.contains(":1: applied: found course S1")
+            && report.contains(":2: failed MS-T009: no course has idnumber 'S2'"),
         "{report}"
     );
     w.drop_file("deletecourses.csv", "ID2\n");
     w.run().expect_code(0);
-    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_course WHERE shortname = 'S2'"), 0);
-    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_course WHERE shortname = 'S1'"), 1);
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_course WHERE shortname = 'S2'"),
+        0
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_course WHERE shortname = 'S1'"),
+        1
+    );
 }
 
 #[test]
@@ -836,7 +845,10 @@ fn headerless_tryback_replays() {
     upload(&w, "shortname;fullname\nLATER;Later\n").expect_code(0);
     w.drop_file("deletecourses_tryback.csv", &tryback);
     w.run().expect_code(0);
-    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_course WHERE shortname = 'LATER'"), 0);
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_course WHERE shortname = 'LATER'"),
+        0
+    );
 }
 
 #[test]
@@ -846,11 +858,15 @@ fn meta_link_with_a_missing_master_fails() {
     w.drop_file("metacourses.csv", "master;meta\nGONE;META\n");
     w.run().expect_code(1);
     assert!(
-        w.report().contains("failed MS-T009: no master course has shortname 'GONE'"),
+        w.report()
+            .contains("failed MS-T009: no master course has shortname 'GONE'"),
         "{}",
         w.report()
     );
-    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_enrol WHERE enrol = 'meta'"), 0);
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_enrol WHERE enrol = 'meta'"),
+        0
+    );
 }
 
 #[test]
@@ -878,8 +894,15 @@ fn moodle_rules_for_new_courses() {
         report.contains(":4: failed MS-T013: role 'coursecreator' cannot be given in a course"),
         "{report}"
     );
-    assert!(report.contains(":5: failed MS-V004: the enddate"), "{report}");
+    assert!(
+        report.contains(":5: failed MS-V004: the enddate"),
+        "{report}"
+    );
     // On update too: an end before the stored start fails.
-    upload(&w, "shortname;fullname;enddate\nHID;In a hidden category;1970-01-02\n").expect_code(1);
+    upload(
+        &w,
+        "shortname;fullname;enddate\nHID;In a hidden category;1970-01-02\n",
+    )
+    .expect_code(1);
     assert_eq!(course_field(&w, "HID", "enddate"), "0");
 }
