@@ -244,6 +244,15 @@ fn category_paths_reuse_levels_and_digits_are_names() {
     assert_eq!(course_field(&w, "N1", "category"), n.to_string());
     // No category: Moodle's default one.
     assert_eq!(course_field(&w, "D1", "category"), "1");
+    // "1" is a name too; since a category has id 1, the report says how it was read.
+    upload(&w, "shortname;fullname;category\nONE;One;1\n").expect_code(0);
+    assert_ne!(course_field(&w, "ONE", "category"), "1");
+    assert!(
+        w.report()
+            .contains("note: '1' is taken as a name (category_identifier = \"path\"), though category id 1 exists"),
+        "{}",
+        w.report()
+    );
 }
 
 #[test]
@@ -905,4 +914,23 @@ fn moodle_rules_for_new_courses() {
     )
     .expect_code(1);
     assert_eq!(course_field(&w, "HID", "enddate"), "0");
+}
+
+#[test]
+fn a_given_file_must_name_its_preset_when_the_tool_has_several() {
+    let w = Workdir::new();
+    let file = w.join("feed.csv");
+    std::fs::write(&file, "shortname;fullname\nC1;One\n").unwrap();
+    let out = w.moosync(&["run", "courses", "--file", file.to_str().unwrap()]);
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("feed.csv matches none of the presets of tool 'courses'")
+            && out.stderr.contains("courses.upload (uploadcourses*.csv)"),
+        "{}",
+        out.stderr
+    );
+    let out = w.moosync(&["run", "--quiet", "courses.upload", "--file", file.to_str().unwrap()]);
+    out.expect_code(0);
+    assert_eq!(course_field(&w, "C1", "fullname"), "One");
+    assert!(file.exists(), "a given file is left where it is");
 }
