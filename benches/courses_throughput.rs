@@ -7,13 +7,14 @@
 //! Exits non-zero only when a run fails or the store does not hold what the first run
 //! should have written; a missed target is reported, not fatal.
 
+mod support;
+
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use support::{build_cli, fail, init_data_dir, machine_line, measure_run, parse_rows};
 
 const HEADER: &str = "shortname;fullname;category;idnumber;summary;startdate;visible";
 const DEFAULT_ROWS: usize = 100_000;
@@ -22,66 +23,6 @@ const CATEGORIES: usize = 1_000;
 const FACULTIES: usize = 10;
 const PER_FACULTY: usize = CATEGORIES / FACULTIES;
 const TARGET_CREATE_RPS: f64 = 20_000.0;
-
-/// One measured CLI run.
-struct Measured {
-    label: &'static str,
-    rows: usize,
-    seconds: f64,
-    peak_rss_mib: f64,
-}
-
-impl Measured {
-    fn rows_per_sec(&self) -> f64 {
-        self.rows as f64 / self.seconds
-    }
-    fn micros_per_row(&self) -> f64 {
-        self.seconds * 1e6 / self.rows as f64
-    }
-}
-
-fn fail(msg: impl AsRef<str>) -> ! {
-    eprintln!("courses_throughput: {}", msg.as_ref());
-    std::process::exit(1);
-}
-
-/// `--rows N` from the command line; cargo's own `--bench` flag is ignored.
-fn parse_rows() -> usize {
-    let mut args = std::env::args().skip(1);
-    let mut rows = DEFAULT_ROWS;
-    while let Some(arg) = args.next() {
-        if arg == "--rows" {
-            let value = args.next().unwrap_or_else(|| fail("--rows needs a value"));
-            rows = value
-                .replace('_', "")
-                .parse()
-                .unwrap_or_else(|_| fail(format!("--rows: not a number: {value}")));
-        }
-    }
-    if rows == 0 {
-        fail("--rows must be at least 1");
-    }
-    rows
-}
-
-/// cargo bench does not build the bin target, so build it here (a no-op when fresh).
-fn build_cli(manifest_dir: &Path) -> PathBuf {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "--bin", "moosync"])
-        .current_dir(manifest_dir)
-        .status()
-        .unwrap_or_else(|e| fail(format!("cannot start cargo build: {e}")));
-    if !status.success() {
-        fail(format!(
-            "cargo build --release --bin moosync failed: {status}"
-        ));
-    }
-    let bin = manifest_dir.join("target/release/moosync");
-    if !bin.is_file() {
-        fail(format!("release binary not found at {}", bin.display()));
-    }
-    bin
-}
 
 /// Streams `rows` courses to `path`; row i goes to leaf category i % CATEGORIES.
 fn write_courses_csv(path: &Path, rows: usize) -> std::io::Result<()> {
@@ -96,81 +37,6 @@ fn write_courses_csv(path: &Path, rows: usize) -> std::io::Result<()> {
         )?;
     }
     out.flush()
-}
-
-/// A fresh data folder initialised by the CLI; the TempDir removes it on drop.
-fn init_data_dir(bin: &Path) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| fail(format!("tempdir: {e}")));
-    let data = tmp.path().join("data");
-    let output = Command::new(bin)
-        .arg("--data")
-        .arg(&data)
-        .arg("init")
-        .output()
-        .unwrap_or_else(|e| fail(format!("cannot start moosync init: {e}")));
-    if !output.status.success() {
-        fail(format!(
-            "moosync init failed: {}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    (tmp, data)
-}
-
-/// Copies `csv` into the inbox as `name`, runs the CLI, and checks the summary holds every
-/// `expect`.
-fn measure_run(
-    bin: &Path,
-    data: &Path,
-    csv: &Path,
-    name: &str,
-    rows: usize,
-    expect: &[String],
-    label: &'static str,
-) -> Measured {
-    // The run moves its input to Archives/, so every run gets a fresh copy.
-    fs::copy(csv, data.join("inbox").join(name))
-        .unwrap_or_else(|e| fail(format!("copy into inbox: {e}")));
-    let started = Instant::now();
-    // Reaped by libc::wait4 below, which clippy cannot see.
-    #[allow(clippy::zombie_processes)]
-    let mut child = Command::new(bin)
-        .arg("--data")
-        .arg(data)
-        .args(["run", "--quiet"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| fail(format!("cannot start moosync run: {e}")));
-    // Drain stdout before waiting so a full pipe cannot stall the child.
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .expect("stdout is piped")
-        .read_to_string(&mut stdout)
-        .unwrap_or_else(|e| fail(format!("reading moosync stdout: {e}")));
-    // wait4 rather than Child::wait: it also returns the child's peak RSS.
-    let mut status: libc::c_int = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let seconds = started.elapsed().as_secs_f64();
-    if waited != pid {
-        fail(format!("wait4: {}", std::io::Error::last_os_error()));
-    }
-    let exited_ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    if !exited_ok || !expect.iter().all(|e| stdout.contains(e.as_str())) {
-        fail(format!(
-            "{label}: expected exit 0 and {expect:?}, got wait status {status}, stdout:\n{stdout}"
-        ));
-    }
-    Measured {
-        label,
-        rows,
-        seconds,
-        peak_rss_mib: usage.ru_maxrss as f64 / 1024.0, // KiB on Linux
-    }
 }
 
 /// What the first run must have left in the store.
@@ -206,23 +72,9 @@ fn verify_store(data: &Path, rows: usize) {
     }
 }
 
-/// The first `key : value` line of a /proc file, for the machine facts.
-fn proc_field(file: &str, key: &str) -> String {
-    fs::read_to_string(file)
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
-
 fn main() {
-    let rows = parse_rows();
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let bin = build_cli(manifest_dir);
+    let rows = parse_rows(DEFAULT_ROWS);
+    let bin = build_cli();
 
     let (tmp, data) = init_data_dir(&bin);
     // Outside inbox/, so it is not picked up (or archived) by the runs.
@@ -232,8 +84,7 @@ fn main() {
     let first = measure_run(
         &bin,
         &data,
-        &csv,
-        "uploadcourses.csv",
+        (&csv, "uploadcourses.csv"),
         rows,
         &[
             format!(" {rows} rows: {rows} applied ("),
@@ -245,8 +96,7 @@ fn main() {
     let rerun = measure_run(
         &bin,
         &data,
-        &csv,
-        "uploadcourses.csv",
+        (&csv, "uploadcourses.csv"),
         rows,
         &[
             format!(" {rows} rows: 0 applied ("),
@@ -263,8 +113,7 @@ fn main() {
     let delete = measure_run(
         &bin,
         &data,
-        &delete_csv,
-        "deletecourses.csv",
+        (&delete_csv, "deletecourses.csv"),
         n,
         &[
             format!(" {n} rows: {n} applied ("),
@@ -283,18 +132,8 @@ fn main() {
         ));
     }
 
-    let memory_kib: f64 = proc_field("/proc/meminfo", "MemTotal")
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .unwrap_or(0.0);
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!();
-    println!(
-        "machine: {} | {cores} cores | {:.1} GiB RAM",
-        proc_field("/proc/cpuinfo", "model name"),
-        memory_kib / 1048576.0
-    );
+    println!("{}", machine_line());
     println!(
         "{:<32} {:>9} {:>9} {:>9} {:>8} {:>13}",
         "run", "rows", "seconds", "rows/s", "µs/row", "peak RSS MiB"

@@ -924,12 +924,19 @@ fn a_given_file_must_name_its_preset_when_the_tool_has_several() {
     let out = w.moosync(&["run", "courses", "--file", file.to_str().unwrap()]);
     out.expect_code(2);
     assert!(
-        out.stderr.contains("feed.csv matches none of the presets of tool 'courses'")
+        out.stderr
+            .contains("feed.csv matches none of the presets of tool 'courses'")
             && out.stderr.contains("courses.upload (uploadcourses*.csv)"),
         "{}",
         out.stderr
     );
-    let out = w.moosync(&["run", "--quiet", "courses.upload", "--file", file.to_str().unwrap()]);
+    let out = w.moosync(&[
+        "run",
+        "--quiet",
+        "courses.upload",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
     out.expect_code(0);
     assert_eq!(course_field(&w, "C1", "fullname"), "One");
     assert!(file.exists(), "a given file is left where it is");

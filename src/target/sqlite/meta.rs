@@ -7,7 +7,7 @@
 use super::enrol::{DISABLED, ENABLED};
 use super::error::RowError;
 use super::lookup::{context_of, CONTEXT_COURSE};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Far future, standing for "no end" while taking the latest end.
@@ -168,7 +168,7 @@ pub(crate) fn sync_instance(
 }
 
 /// Removes every role a meta instance gave.
-fn remove_meta_roles(conn: &Connection, instance: i64) -> Result<(), RowError> {
+pub(crate) fn remove_meta_roles(conn: &Connection, instance: i64) -> Result<(), RowError> {
     conn.prepare_cached(
         "DELETE FROM mdl_role_assignments WHERE component = 'enrol_meta' AND itemid = ?1",
     )?
@@ -208,98 +208,4 @@ pub(crate) fn orphan_children(conn: &Connection, parent: i64, now: i64) -> Resul
         remove_meta_roles(conn, *id)?;
     }
     Ok(ids.len())
-}
-
-/// `meta_link`: creates or re-enables the meta instance of `meta` from `master`, then syncs it.
-pub(crate) fn link(
-    conn: &Connection,
-    ctx: &super::Ctx,
-    m: &crate::command::MetaLink,
-) -> Result<Vec<crate::outcome::Change>, RowError> {
-    use crate::outcome::{Action, Change};
-    let master = super::courses::require(conn, ctx, &m.master, "master course")?;
-    let child = super::courses::require(conn, ctx, &m.meta, "meta course")?;
-    if master.id == child.id {
-        return Err(super::error::row(
-            crate::codes::Code::InvalidValue,
-            format!("{} cannot take its participants from itself", child.label()),
-        ));
-    }
-    let found: Option<(i64, i64)> = conn
-        .prepare_cached(
-            "SELECT id, status FROM mdl_enrol WHERE enrol = 'meta' AND customint1 = ?1 AND courseid = ?2 ORDER BY id LIMIT 1",
-        )?
-        .query_row(params![master.id, child.id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let (instance, action) = match found {
-        Some((id, ENABLED)) => (id, Action::Unchanged),
-        Some((id, _)) => {
-            conn.prepare_cached(
-                "UPDATE mdl_enrol SET status = ?2, enrolstartdate = ?3, enrolenddate = 0, timemodified = ?3 WHERE id = ?1",
-            )?
-            .execute(params![id, ENABLED, ctx.now])?;
-            (id, Action::Updated)
-        }
-        None => {
-            let sortorder: i64 = conn
-                .prepare_cached(
-                    "SELECT COALESCE(MAX(sortorder) + 1, 0) FROM mdl_enrol WHERE courseid = ?1",
-                )?
-                .query_row([child.id], |r| r.get(0))?;
-            conn.prepare_cached(
-                "INSERT INTO mdl_enrol (enrol, status, courseid, sortorder, roleid, customint1, customint2, timecreated, timemodified)
-                 VALUES ('meta', ?1, ?2, ?3, 0, ?4, 0, ?5, ?5)",
-            )?
-            .execute(params![ENABLED, child.id, sortorder, master.id, ctx.now])?;
-            (conn.last_insert_rowid(), Action::Created)
-        }
-    };
-    let synced = sync_instance(conn, instance, ctx.now)?;
-    let action = if action == Action::Unchanged && synced.describe().is_empty() {
-        Action::Unchanged
-    } else if action == Action::Unchanged {
-        Action::Updated
-    } else {
-        action
-    };
-    Ok(vec![Change {
-        action,
-        entity: "meta_link",
-        id: instance,
-        label: format!("{} from {}", child.shortname, master.shortname),
-        fields: synced.describe(),
-    }])
-}
-
-/// `meta_unlink`: disables the link; its enrolments stay, inactive, and its roles go.
-pub(crate) fn unlink(
-    conn: &Connection,
-    ctx: &super::Ctx,
-    m: &crate::command::MetaLink,
-) -> Result<Vec<crate::outcome::Change>, RowError> {
-    use crate::outcome::{Action, Change};
-    let master = super::courses::require(conn, ctx, &m.master, "master course")?;
-    let child = super::courses::require(conn, ctx, &m.meta, "meta course")?;
-    let found: Option<(i64, i64)> = conn
-        .prepare_cached(
-            "SELECT id, status FROM mdl_enrol WHERE enrol = 'meta' AND customint1 = ?1 AND courseid = ?2 AND status = ?3 ORDER BY id LIMIT 1",
-        )?
-        .query_row(params![master.id, child.id, ENABLED], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let Some((instance, _)) = found else {
-        return Err(RowError::Nothing(format!(
-            "{} has no enabled meta link from {}",
-            child.shortname, master.shortname
-        )));
-    };
-    conn.prepare_cached("UPDATE mdl_enrol SET status = ?2, timemodified = ?3 WHERE id = ?1")?
-        .execute(params![instance, DISABLED, ctx.now])?;
-    remove_meta_roles(conn, instance)?;
-    Ok(vec![Change {
-        action: Action::Updated,
-        entity: "meta_link",
-        id: instance,
-        label: format!("{} from {}", child.shortname, master.shortname),
-        fields: vec!["disabled".into()],
-    }])
 }

@@ -7,6 +7,7 @@ mod enrol;
 mod error;
 mod lookup;
 mod meta;
+mod meta_links;
 pub mod password;
 mod schema;
 mod users;
@@ -87,8 +88,8 @@ impl SqliteTarget {
                 Command::CourseDelete(c) => course_ops::delete(&self.conn, ctx, c),
                 Command::CourseCheck(c) => course_ops::check(&self.conn, ctx, c),
                 Command::CourseReset(c) => course_ops::reset(&self.conn, ctx, c),
-                Command::MetaLink(m) => meta::link(&self.conn, ctx, m),
-                Command::MetaUnlink(m) => meta::unlink(&self.conn, ctx, m),
+                Command::MetaLink(m) => meta_links::link(&self.conn, ctx, m),
+                Command::MetaUnlink(m) => meta_links::unlink(&self.conn, ctx, m),
             };
             match r {
                 Ok(c) => changes.extend(c),
