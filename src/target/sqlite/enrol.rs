@@ -21,59 +21,40 @@ pub(crate) fn add_default_instances(
     now: i64,
 ) -> Result<i64, RowError> {
     let status = |on: bool| if on { ENABLED } else { DISABLED };
+    // Self enrolment's customint1..6: no group key, no inactivity limit, no cap, welcome
+    // message, no cohort restriction, new enrolments allowed.
+    let self_options = [0, 0, 0, 1, 0, 1].map(Some);
+    let instances = [
+        ("manual", ENABLED, student, 86400, [None; 6]),
+        ("guest", status(guest_on), 0, 0, [None; 6]),
+        ("self", status(self_on), student, 86400, self_options),
+    ];
     let mut insert = conn.prepare_cached(
         "INSERT INTO mdl_enrol (enrol, status, courseid, sortorder, roleid, expirythreshold,
             customint1, customint2, customint3, customint4, customint5, customint6, timecreated, timemodified)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
     )?;
-    insert.execute(params![
-        "manual",
-        ENABLED,
-        course,
-        0,
-        student,
-        86400,
-        None::<i64>,
-        None::<i64>,
-        None::<i64>,
-        None::<i64>,
-        None::<i64>,
-        None::<i64>,
-        now
-    ])?;
-    let manual = conn.last_insert_rowid();
-    insert.execute(params![
-        "guest",
-        status(guest_on),
-        course,
-        1,
-        0,
-        0,
-        None::<i64>,
-        None::<i64>,
-        None::<i64>,
-        None::<i64>,
-        None::<i64>,
-        None::<i64>,
-        now
-    ])?;
-    // Self enrolment's defaults: no group key, no inactivity limit, no cap, welcome message,
-    // no cohort restriction, new enrolments allowed.
-    insert.execute(params![
-        "self",
-        status(self_on),
-        course,
-        2,
-        student,
-        86400,
-        0,
-        0,
-        0,
-        1,
-        0,
-        1,
-        now
-    ])?;
+    let mut manual = 0;
+    for (sortorder, (plugin, status, role, threshold, c)) in instances.into_iter().enumerate() {
+        insert.execute(params![
+            plugin,
+            status,
+            course,
+            sortorder as i64,
+            role,
+            threshold,
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            c[5],
+            now
+        ])?;
+        if plugin == "manual" {
+            manual = conn.last_insert_rowid();
+        }
+    }
     Ok(manual)
 }
 
