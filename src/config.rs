@@ -330,6 +330,19 @@ impl Config {
                 "= \"moodle\" is not available in this version; use \"embedded\"",
             );
         }
+        let formats = crate::command::FORMATS;
+        if !formats.contains(&self.courses.default_format.as_str()) {
+            return bad(
+                "[courses] default_format",
+                &format!("must be one of {}", formats.join(", ")),
+            );
+        }
+        if self.courses.teacher_role.trim().is_empty() {
+            return bad(
+                "[courses] teacher_role",
+                "must name a role, e.g. \"editingteacher\"",
+            );
+        }
         for f in &self.embedded.profile_fields {
             if f.is_empty() || !f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return bad(
@@ -388,6 +401,9 @@ mod tests {
             "[csv]\nencoding = \"utf-16\"\n",
             "[users]\nidentifier = \"phone\"\n",
             "[run]\nbatch_size = 0\n",
+            "[courses]\ndefault_format = \"grid\"\n",
+            "[courses]\ncategory_identifier = \"name\"\n",
+            "[courses]\nupdate_existng = true\n",
         ] {
             assert!(Config::parse(text, Path::new("m.toml")).is_err(), "{text}");
         }

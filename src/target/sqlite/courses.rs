@@ -23,6 +23,11 @@ const VISIBLE: usize = 3;
 const STARTDATE: usize = 4;
 const ENDDATE: usize = 5;
 
+/// `SETTINGS` of one course, as one literal for the statement cache (a test keeps the two
+/// in step).
+const SELECT_SETTINGS: &str = "SELECT fullname, summary, format, visible, startdate, enddate, lang, groupmode,
+    groupmodeforce, showgrades, newsitems, maxbytes, enablecompletion FROM mdl_course WHERE id = ?1";
+
 /// Columns copied from a template and compared on update, in this order.
 const SETTINGS: [&str; 13] = [
     "fullname",
@@ -56,7 +61,21 @@ impl StoredCourse {
     }
 }
 
-const SELECT: &str = "SELECT id, shortname, fullname, idnumber, category FROM mdl_course WHERE ";
+/// The course columns read back, then the condition: whole strings, so the statement cache
+/// finds them without building SQL per row.
+macro_rules! select_course {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, shortname, fullname, idnumber, category FROM mdl_course WHERE ",
+            $where
+        )
+    };
+}
+const BY_SHORTNAME: &str = select_course!("shortname = ?1");
+const BY_IDNUMBER: &str = select_course!("idnumber = ?1");
+const BY_ID: &str = select_course!("id = ?1");
+const OTHER_BY_SHORTNAME: &str = select_course!("shortname = ?1 AND id <> ?2 LIMIT 1");
+const OTHER_BY_IDNUMBER: &str = select_course!("idnumber = ?1 AND id <> ?2 LIMIT 1");
 
 fn read(r: &rusqlite::Row) -> rusqlite::Result<StoredCourse> {
     Ok(StoredCourse {
@@ -68,8 +87,8 @@ fn read(r: &rusqlite::Row) -> rusqlite::Result<StoredCourse> {
     })
 }
 
-fn find_where(conn: &Connection, cond: &str, v: Value) -> Result<Vec<StoredCourse>, RowError> {
-    let mut stmt = conn.prepare_cached(&format!("{SELECT}{cond}"))?;
+fn find_where(conn: &Connection, sql: &str, v: Value) -> Result<Vec<StoredCourse>, RowError> {
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map([v], read)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -81,14 +100,12 @@ pub(crate) fn find_by(
     value: &str,
 ) -> Result<Option<StoredCourse>, RowError> {
     let found = match field {
-        CourseIdentifier::Shortname => {
-            find_where(conn, "shortname = ?1", Value::Text(value.into()))?
-        }
+        CourseIdentifier::Shortname => find_where(conn, BY_SHORTNAME, Value::Text(value.into()))?,
         CourseIdentifier::Idnumber => {
             if value.is_empty() {
                 return Ok(None);
             }
-            find_where(conn, "idnumber = ?1", Value::Text(value.into()))?
+            find_where(conn, BY_IDNUMBER, Value::Text(value.into()))?
         }
         CourseIdentifier::Id => {
             let id: i64 = value.trim().parse().map_err(|_| {
@@ -97,7 +114,7 @@ pub(crate) fn find_by(
                     format!("course id '{value}' is not a number ([courses] identifier = \"id\")"),
                 )
             })?;
-            find_where(conn, "id = ?1", Value::Integer(id))?
+            find_where(conn, BY_ID, Value::Integer(id))?
         }
     };
     if found.len() > 1 {
@@ -157,26 +174,25 @@ pub(crate) fn course_context(conn: &Connection, id: i64) -> Result<ContextRow, R
         .ok_or_else(|| lookup::inconsistent(format!("course {id} has no context row")))
 }
 
-/// Another course using `value` in `field`, for collision messages.
+/// Another course using `value` (`sql` says in which field), for collision messages.
 fn other_with(
     conn: &Connection,
-    field: &str,
+    sql: &str,
     value: &str,
     except: i64,
 ) -> Result<Option<StoredCourse>, RowError> {
     if value.is_empty() {
         return Ok(None);
     }
-    let cond = format!("{field} = ?1 AND id <> ?2 LIMIT 1");
     Ok(conn
-        .prepare_cached(&format!("{SELECT}{cond}"))?
+        .prepare_cached(sql)?
         .query_row(params![value, except], read)
         .optional()?)
 }
 
 fn check_collisions(conn: &Connection, c: &CourseFields, except: i64) -> Result<(), RowError> {
     if let Some(s) = &c.shortname {
-        if let Some(o) = other_with(conn, "shortname", s, except)? {
+        if let Some(o) = other_with(conn, OTHER_BY_SHORTNAME, s, except)? {
             return Err(row(
                 Code::CourseShortnameTaken,
                 format!("shortname '{s}' is already used by {}", o.label()),
@@ -184,7 +200,7 @@ fn check_collisions(conn: &Connection, c: &CourseFields, except: i64) -> Result<
         }
     }
     if let Some(i) = &c.idnumber {
-        if let Some(o) = other_with(conn, "idnumber", i, except)? {
+        if let Some(o) = other_with(conn, OTHER_BY_IDNUMBER, i, except)? {
             return Err(row(
                 Code::CourseIdnumberTaken,
                 format!("idnumber '{i}' is already used by {}", o.label()),
@@ -286,6 +302,15 @@ pub(crate) fn upsert(
     }
 }
 
+/// A course's `SETTINGS` values.
+fn read_settings(conn: &Connection, id: i64) -> Result<Vec<Value>, RowError> {
+    Ok(conn.prepare_cached(SELECT_SETTINGS)?.query_row([id], |r| {
+        (0..SETTINGS.len())
+            .map(|i| r.get::<_, Value>(i))
+            .collect::<rusqlite::Result<Vec<_>>>()
+    })?)
+}
+
 /// A template course's settings and sections.
 struct Template {
     values: Vec<Value>,
@@ -307,15 +332,7 @@ fn load_template(conn: &Connection, shortname: &str) -> Result<Template, RowErro
             ),
         ));
     }
-    let sql = format!(
-        "SELECT {} FROM mdl_course WHERE id = ?1",
-        SETTINGS.join(", ")
-    );
-    let values = conn.prepare_cached(&sql)?.query_row([t.id], |r| {
-        (0..SETTINGS.len())
-            .map(|i| r.get::<_, Value>(i))
-            .collect::<rusqlite::Result<Vec<_>>>()
-    })?;
+    let values = read_settings(conn, t.id)?;
     let sections = conn
         .prepare_cached("SELECT section, name, summary FROM mdl_course_sections WHERE course = ?1 ORDER BY section")?
         .query_map([t.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
@@ -584,15 +601,7 @@ fn update(
     let mut changes = Vec::new();
     let mut fields = Vec::new();
     // Only the columns the row gives are compared and written.
-    let current_sql = format!(
-        "SELECT {} FROM mdl_course WHERE id = ?1",
-        SETTINGS.join(", ")
-    );
-    let current: Vec<Value> = conn.prepare_cached(&current_sql)?.query_row([e.id], |r| {
-        (0..SETTINGS.len())
-            .map(|i| r.get::<_, Value>(i))
-            .collect::<rusqlite::Result<Vec<_>>>()
-    })?;
+    let current = read_settings(conn, e.id)?;
     let mut sets: Vec<(String, Value)> = Vec::new();
     for ((col, now), want) in SETTINGS.iter().zip(&current).zip(given(c)) {
         if let Some(want) = want {
@@ -711,4 +720,25 @@ fn move_course(conn: &Connection, e: &StoredCourse, category: i64) -> Result<(),
     )?
     .execute([category])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_query_reads_the_settings_in_order() {
+        let cols: Vec<&str> = SELECT_SETTINGS
+            .trim_start_matches("SELECT ")
+            .split(" FROM ")
+            .next()
+            .unwrap()
+            .split(',')
+            .map(str::trim)
+            .collect();
+        assert_eq!(cols, SETTINGS);
+        assert_eq!(SETTINGS[VISIBLE], "visible");
+        assert_eq!(SETTINGS[STARTDATE], "startdate");
+        assert_eq!(SETTINGS[ENDDATE], "enddate");
+    }
 }
