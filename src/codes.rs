@@ -52,6 +52,7 @@ pub enum Code {
     CategoryUnresolved,
     UnknownRole,
     SiteCourse,
+    GroupTaken,
 }
 
 impl Code {
@@ -98,6 +99,7 @@ impl Code {
             CategoryUnresolved => "MS-T012",
             UnknownRole => "MS-T013",
             SiteCourse => "MS-T014",
+            GroupTaken => "MS-T015",
         }
     }
 
@@ -144,6 +146,7 @@ impl Code {
             CategoryUnresolved => "the category cannot be found or created",
             UnknownRole => "no role has that shortname",
             SiteCourse => "the site course (front page) cannot be changed by a feed",
+            GroupTaken => "another group or grouping of the course has that name or idnumber",
         }
     }
 
@@ -192,6 +195,7 @@ impl Code {
         Code::CategoryUnresolved,
         Code::UnknownRole,
         Code::SiteCourse,
+        Code::GroupTaken,
     ];
 }
 

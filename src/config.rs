@@ -15,6 +15,8 @@ pub struct Config {
     pub limits: ScriptLimits,
     pub users: UsersConfig,
     pub courses: CoursesConfig,
+    pub enrolments: EnrolmentsConfig,
+    pub groups: GroupsConfig,
     pub embedded: EmbeddedConfig,
 }
 
@@ -268,6 +270,76 @@ impl Default for CoursesConfig {
             teacher_role: "editingteacher".into(),
         }
     }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnrolmentsConfig {
+    pub user_identifier: UserIdentifier,
+    pub course_identifier: CourseIdentifier,
+    /// The command of a row whose `cmd` is absent or empty.
+    pub default_cmd: EnrolCmd,
+}
+
+impl Default for EnrolmentsConfig {
+    fn default() -> Self {
+        EnrolmentsConfig {
+            user_identifier: UserIdentifier::Username,
+            course_identifier: CourseIdentifier::Shortname,
+            default_cmd: EnrolCmd::Add,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EnrolCmd {
+    #[default]
+    Add,
+    Del,
+    Shift,
+}
+
+/// The field that identifies a group or a grouping within its course.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupIdentifier {
+    #[default]
+    Name,
+    Idnumber,
+    Id,
+}
+
+impl GroupIdentifier {
+    pub fn column(self) -> &'static str {
+        match self {
+            GroupIdentifier::Name => "name",
+            GroupIdentifier::Idnumber => "idnumber",
+            GroupIdentifier::Id => "id",
+        }
+    }
+}
+
+/// What a group-member removal does with what it leaves empty.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PurgeEmpty {
+    #[default]
+    None,
+    /// Delete a group its last member left.
+    Groups,
+    /// Also delete a grouping left without groups.
+    Groupings,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct GroupsConfig {
+    pub course_identifier: CourseIdentifier,
+    pub group_identifier: GroupIdentifier,
+    pub grouping_identifier: GroupIdentifier,
+    pub user_identifier: UserIdentifier,
+    pub purge_empty: PurgeEmpty,
 }
 
 /// Settings of the embedded store only.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The tools moosync knows, in the order a full run takes them.
-pub const TOOLS: &[&str] = &["courses", "users"];
+pub const TOOLS: &[&str] = &["courses", "users", "enrolments", "groups"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

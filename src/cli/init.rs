@@ -38,6 +38,31 @@ pub const SHIPPED: &[(&str, &str, &str)] = &[
         include_str!("../../scripts/courses_check.rhai"),
     ),
     (
+        filearea::SCRIPTS,
+        "enrolments.rhai",
+        include_str!("../../scripts/enrolments.rhai"),
+    ),
+    (
+        filearea::SCRIPTS,
+        "groups.rhai",
+        include_str!("../../scripts/groups.rhai"),
+    ),
+    (
+        filearea::SCRIPTS,
+        "groupmembers.rhai",
+        include_str!("../../scripts/groupmembers.rhai"),
+    ),
+    (
+        filearea::PRESETS,
+        "enrolments.toml",
+        include_str!("../../presets/enrolments.toml"),
+    ),
+    (
+        filearea::PRESETS,
+        "groups.toml",
+        include_str!("../../presets/groups.toml"),
+    ),
+    (
         filearea::PRESETS,
         "courses.toml",
         include_str!("../../presets/courses.toml"),

@@ -2,12 +2,14 @@
 //! validates each one before any target sees it.
 
 mod course;
+mod enrolment;
 pub mod moodle_rules;
 mod user;
 
 pub use course::{
     CourseCheck, CourseFields, CourseRef, CourseReset, MetaLink, Section, Teacher, FORMATS,
 };
+pub use enrolment::{Enrolment, GroupMember, GroupUpsert, UserGroups};
 pub use user::{UserDelete, UserFields};
 
 use crate::codes::Failure;
@@ -36,6 +38,16 @@ pub enum Command {
     MetaLink(MetaLink),
     /// Disable that meta enrolment.
     MetaUnlink(MetaLink),
+    /// Enrol (`add`), unenrol (`del`) or change the role of (`shift`) a user in a course.
+    Enrolment(Enrolment),
+    /// Add a user to groups of a course by name, move them there, or take them out.
+    UserGroups(UserGroups),
+    /// Create or update a group.
+    GroupUpsert(GroupUpsert),
+    /// Create or update a grouping.
+    GroupingUpsert(GroupUpsert),
+    /// Add a user to one group, take them out, or move them there.
+    GroupMember(GroupMember),
 }
 
 impl Command {
@@ -49,6 +61,10 @@ impl Command {
             Command::CourseCheck(c) => c.validate(),
             Command::CourseReset(c) => c.validate(),
             Command::MetaLink(m) | Command::MetaUnlink(m) => m.validate(),
+            Command::Enrolment(e) => e.validate(),
+            Command::UserGroups(g) => g.validate(),
+            Command::GroupUpsert(g) | Command::GroupingUpsert(g) => g.validate(),
+            Command::GroupMember(m) => m.validate(),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! must be exactly the variant's fields.
 
 use crate::command::{
-    Command, CourseCheck, CourseFields, CourseRef, CourseReset, MetaLink, UserDelete, UserFields,
+    Command, CourseCheck, CourseFields, CourseRef, CourseReset, Enrolment, GroupMember,
+    GroupUpsert, MetaLink, UserDelete, UserFields, UserGroups,
 };
 use rhai::{Dynamic, Map};
 use serde::de::DeserializeOwned;
@@ -17,6 +18,11 @@ const OPS: &[&str] = &[
     "course_reset",
     "meta_link",
     "meta_unlink",
+    "enrolment",
+    "user_groups",
+    "group_upsert",
+    "grouping_upsert",
+    "group_member",
 ];
 
 fn fields<T: DeserializeOwned>(map: Map) -> Result<T, String> {
@@ -66,6 +72,21 @@ pub fn command_from_map(mut map: Map) -> Result<Command, String> {
         "meta_link" => fields::<MetaLink>(map).map(Command::MetaLink).map_err(bad),
         "meta_unlink" => fields::<MetaLink>(map)
             .map(Command::MetaUnlink)
+            .map_err(bad),
+        "enrolment" => fields::<Enrolment>(map)
+            .map(Command::Enrolment)
+            .map_err(bad),
+        "user_groups" => fields::<UserGroups>(map)
+            .map(Command::UserGroups)
+            .map_err(bad),
+        "group_upsert" => fields::<GroupUpsert>(map)
+            .map(Command::GroupUpsert)
+            .map_err(bad),
+        "grouping_upsert" => fields::<GroupUpsert>(map)
+            .map(Command::GroupingUpsert)
+            .map_err(bad),
+        "group_member" => fields::<GroupMember>(map)
+            .map(Command::GroupMember)
             .map_err(bad),
         other => Err(format!(
             "returned an unknown op '{other}' (known: {})",

@@ -41,6 +41,16 @@ fn courses_fixtures_plan() {
 }
 
 #[test]
+fn enrolments_fixtures_plan() {
+    plan_fixtures("enrolments");
+}
+
+#[test]
+fn groups_fixtures_plan() {
+    plan_fixtures("groups");
+}
+
+#[test]
 fn plan_json_writes_nothing() {
     let w = Workdir::new();
     let file = w.join("x.csv");

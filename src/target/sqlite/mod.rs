@@ -4,7 +4,9 @@ mod categories;
 mod course_ops;
 mod courses;
 mod enrol;
+mod enrolments;
 mod error;
+mod groups;
 mod lookup;
 mod meta;
 mod meta_links;
@@ -15,7 +17,7 @@ mod users;
 use super::Target;
 use crate::codes::{Code, Failure};
 use crate::command::Command;
-use crate::config::{Config, CoursesConfig, UsersConfig};
+use crate::config::{Config, CoursesConfig, EnrolmentsConfig, GroupsConfig, UsersConfig};
 use crate::outcome::{Change, Outcome};
 use error::RowError;
 use rusqlite::Connection;
@@ -29,6 +31,8 @@ pub struct SqliteTarget {
     path: PathBuf,
     users: UsersConfig,
     courses: CoursesConfig,
+    enrolments: EnrolmentsConfig,
+    groups: GroupsConfig,
     dry_run: bool,
     /// Profile fields the settings ask for, created inside each file's transaction (so a dry
     /// run leaves none behind).
@@ -41,6 +45,8 @@ pub struct SqliteTarget {
 pub(crate) struct Ctx<'a> {
     pub users: &'a UsersConfig,
     pub courses: &'a CoursesConfig,
+    pub enrolments: &'a EnrolmentsConfig,
+    pub groups: &'a GroupsConfig,
     pub profile_fields: &'a HashMap<String, i64>,
     pub now: i64,
 }
@@ -53,6 +59,8 @@ impl SqliteTarget {
             path: path.to_path_buf(),
             users: cfg.users.clone(),
             courses: cfg.courses.clone(),
+            enrolments: cfg.enrolments.clone(),
+            groups: cfg.groups.clone(),
             dry_run: false,
             wanted_fields: cfg.embedded.profile_fields.clone(),
             profile_fields: HashMap::new(),
@@ -90,6 +98,11 @@ impl SqliteTarget {
                 Command::CourseReset(c) => course_ops::reset(&self.conn, ctx, c),
                 Command::MetaLink(m) => meta_links::link(&self.conn, ctx, m),
                 Command::MetaUnlink(m) => meta_links::unlink(&self.conn, ctx, m),
+                Command::Enrolment(e) => enrolments::apply(&self.conn, ctx, e),
+                Command::UserGroups(g) => groups::user_groups(&self.conn, ctx, g),
+                Command::GroupUpsert(g) => groups::upsert(&self.conn, ctx, g, false),
+                Command::GroupingUpsert(g) => groups::upsert(&self.conn, ctx, g, true),
+                Command::GroupMember(m) => groups::member(&self.conn, ctx, m),
             };
             match r {
                 Ok(c) => changes.extend(c),
@@ -164,6 +177,8 @@ impl Target for SqliteTarget {
         let ctx = Ctx {
             users: &self.users,
             courses: &self.courses,
+            enrolments: &self.enrolments,
+            groups: &self.groups,
             profile_fields: &self.profile_fields,
             now: chrono::Utc::now().timestamp(),
         };

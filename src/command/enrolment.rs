@@ -1,0 +1,237 @@
+//! Enrolment, role and group-membership commands, and their validation.
+
+use crate::codes::{Code, Failure};
+use serde::{Deserialize, Serialize};
+
+/// The fields a row names users and courses by, when not the settings' default.
+const USER_FIELDS: &[&str] = &["username", "idnumber", "email", "id"];
+const COURSE_FIELDS: &[&str] = &["shortname", "idnumber", "id"];
+
+/// Enrol, unenrol, or change the role of a user in a course. The user is found by
+/// `user_by` (else `[enrolments] user_identifier`), the course by `course_by` (else
+/// `[enrolments] course_identifier`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enrolment {
+    pub user: String,
+    pub course: String,
+    /// `add`, `del` or `shift`; `[enrolments] default_cmd` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<String>,
+    /// Role shortname.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The enrol method (`manual`, `self`…); absent: role assignments only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestart: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeend: Option<i64>,
+    /// Suspend (true) or reactivate (false) the enrolment; absent: a new enrolment is active
+    /// and an existing one keeps its status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub course_by: Option<String>,
+}
+
+/// A user's memberships in groups of a course, by group name (the enrolments file's `gcmd`
+/// and `g1`…`g9`, the users file's `group<N>`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserGroups {
+    pub user: String,
+    pub course: String,
+    /// `add`, `replace` (first leave the groups moosync put the user in) or `del`.
+    pub cmd: String,
+    /// Create the named groups that do not exist.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create: bool,
+    pub groups: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub course_by: Option<String>,
+}
+
+/// Create a group, or update it (`update` names the group to change).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupUpsert {
+    pub course: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idnumber: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The existing group or grouping to update, by `[groups] group_identifier` (or
+    /// `grouping_identifier`); absent: add-only (an existing one is left as it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<String>,
+    /// Groups only: also make a grouping named after the group, holding it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub selfgrouping: bool,
+    /// Groups only: put the group in this grouping of the course (by `grouping_identifier`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grouping: Option<String>,
+}
+
+/// Add a user to a group, take them out, or move them (`shift`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupMember {
+    pub course: String,
+    pub group: String,
+    pub user: String,
+    /// `add` (absent), `del` or `shift`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<String>,
+}
+
+fn bad(code: Code, msg: String) -> Result<(), Failure> {
+    Err(Failure::new(code, msg))
+}
+
+fn not_blank(what: &str, v: &str) -> Result<(), Failure> {
+    if v.trim().is_empty() {
+        bad(Code::MissingValue, format!("the {what} is empty"))
+    } else {
+        Ok(())
+    }
+}
+
+fn one_of(what: &str, v: Option<&str>, allowed: &[&str]) -> Result<(), Failure> {
+    match v {
+        Some(v) if !allowed.contains(&v) => bad(
+            Code::InvalidValue,
+            format!("{what} '{v}' is not one of {}", allowed.join(", ")),
+        ),
+        _ => Ok(()),
+    }
+}
+
+impl Enrolment {
+    pub fn validate(&self) -> Result<(), Failure> {
+        not_blank("user", &self.user)?;
+        not_blank("course", &self.course)?;
+        one_of("cmd", self.cmd.as_deref(), &["add", "del", "shift"])?;
+        one_of("user_by", self.user_by.as_deref(), USER_FIELDS)?;
+        one_of("course_by", self.course_by.as_deref(), COURSE_FIELDS)?;
+        if self.cmd.as_deref() == Some("shift") && self.role.as_deref().is_none_or(str::is_empty) {
+            return bad(
+                Code::MissingValue,
+                "shift needs a role: the role that replaces the user's roles in the course".into(),
+            );
+        }
+        if let (Some(s), Some(e)) = (self.timestart, self.timeend) {
+            if e != 0 && e < s {
+                return bad(
+                    Code::InvalidValue,
+                    format!("the end ({e}) is before the start ({s})"),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+impl UserGroups {
+    pub fn validate(&self) -> Result<(), Failure> {
+        not_blank("user", &self.user)?;
+        not_blank("course", &self.course)?;
+        one_of("cmd", Some(&self.cmd), &["add", "replace", "del"])?;
+        one_of("user_by", self.user_by.as_deref(), USER_FIELDS)?;
+        one_of("course_by", self.course_by.as_deref(), COURSE_FIELDS)?;
+        for (i, g) in self.groups.iter().enumerate() {
+            not_blank("group name", g)?;
+            if self.groups[..i].contains(g) {
+                return bad(
+                    Code::InvalidValue,
+                    format!("group '{g}' is named twice; name each group once"),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+impl GroupUpsert {
+    pub fn validate(&self) -> Result<(), Failure> {
+        not_blank("course", &self.course)?;
+        if self.update.is_none() && self.name.as_deref().is_none_or(str::is_empty) {
+            return bad(Code::MissingValue, "a new group needs a name".into());
+        }
+        for (what, v, max) in [("name", &self.name, 254), ("idnumber", &self.idnumber, 100)] {
+            if let Some(v) = v {
+                let n = v.chars().count();
+                if n > max {
+                    return bad(
+                        Code::InvalidValue,
+                        format!("the {what} is {n} characters long; Moodle allows at most {max}"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl GroupMember {
+    pub fn validate(&self) -> Result<(), Failure> {
+        not_blank("course", &self.course)?;
+        not_blank("group", &self.group)?;
+        not_blank("user", &self.user)?;
+        one_of("cmd", self.cmd.as_deref(), &["add", "del", "shift"])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enrolment_rules() {
+        let ok = Enrolment {
+            user: "u".into(),
+            course: "c".into(),
+            ..Default::default()
+        };
+        assert!(ok.validate().is_ok());
+        let shift = Enrolment {
+            cmd: Some("shift".into()),
+            ..ok.clone()
+        };
+        assert_eq!(shift.validate().unwrap_err().code, Code::MissingValue);
+        let dates = Enrolment {
+            timestart: Some(10),
+            timeend: Some(5),
+            ..ok.clone()
+        };
+        assert!(dates.validate().is_err());
+        let cmd = Enrolment {
+            cmd: Some("ADD".into()),
+            ..ok
+        };
+        assert!(cmd
+            .validate()
+            .unwrap_err()
+            .message
+            .contains("add, del, shift"));
+    }
+
+    #[test]
+    fn a_group_named_twice_is_refused() {
+        let g = UserGroups {
+            user: "u".into(),
+            course: "c".into(),
+            cmd: "add".into(),
+            groups: vec!["A".into(), "B".into(), "A".into()],
+            ..Default::default()
+        };
+        assert!(g.validate().unwrap_err().message.contains("named twice"));
+    }
+}

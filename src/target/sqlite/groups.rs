@@ -1,0 +1,601 @@
+//! Groups and groupings of a course, and memberships: created and updated by the groups file,
+//! filled by the group-members file and by the enrolment rows' group commands. Lookups are
+//! always within the row's course. Memberships moosync makes carry the component
+//! `tool_moosync`, so a later `replace` or `shift` removes only those, never hand-made ones.
+
+use super::courses::{course_context, require_by, StoredCourse};
+use super::enrolments::{course_field, user_field};
+use super::error::{row, RowError};
+use super::lookup;
+use super::Ctx;
+use crate::codes::Code;
+use crate::command::{GroupMember, GroupUpsert, UserGroups};
+use crate::config::{GroupIdentifier, PurgeEmpty};
+use crate::outcome::{Action, Change};
+use rusqlite::{params, types::Value, Connection, OptionalExtension};
+
+/// The component of the memberships moosync makes.
+pub(crate) const COMPONENT: &str = "tool_moosync";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Group,
+    Grouping,
+}
+
+impl Kind {
+    fn table(self) -> &'static str {
+        match self {
+            Kind::Group => "mdl_groups",
+            Kind::Grouping => "mdl_groupings",
+        }
+    }
+    fn entity(self) -> &'static str {
+        match self {
+            Kind::Group => "group",
+            Kind::Grouping => "grouping",
+        }
+    }
+}
+
+/// The group (or grouping) of `course` whose `field` is `value`; several fail the row.
+fn find(
+    conn: &Connection,
+    kind: Kind,
+    course: &StoredCourse,
+    field: GroupIdentifier,
+    value: &str,
+) -> Result<Option<i64>, RowError> {
+    let (col, v) = match field {
+        GroupIdentifier::Name => ("name", Value::Text(value.into())),
+        GroupIdentifier::Idnumber => ("idnumber", Value::Text(value.into())),
+        GroupIdentifier::Id => (
+            "id",
+            Value::Integer(value.trim().parse().map_err(|_| {
+                row(
+                    Code::InvalidValue,
+                    format!("{} id '{value}' is not a number", kind.entity()),
+                )
+            })?),
+        ),
+    };
+    let sql = format!(
+        "SELECT id FROM {} WHERE courseid = ?1 AND {col} = ?2 LIMIT 2",
+        kind.table()
+    );
+    let ids: Vec<i64> = conn
+        .prepare_cached(&sql)?
+        .query_map(params![course.id, v], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    match ids.as_slice() {
+        [] => Ok(None),
+        [id] => Ok(Some(*id)),
+        _ => Err(row(
+            Code::AmbiguousMatch,
+            format!(
+                "several {}s of course {} have {col} '{value}'; make it unique in Moodle",
+                kind.entity(),
+                course.shortname
+            ),
+        )),
+    }
+}
+
+fn require_in(
+    conn: &Connection,
+    kind: Kind,
+    course: &StoredCourse,
+    field: GroupIdentifier,
+    value: &str,
+) -> Result<i64, RowError> {
+    find(conn, kind, course, field, value)?.ok_or_else(|| {
+        row(
+            Code::NotFound,
+            format!(
+                "course {} has no {} with {} '{value}'",
+                course.shortname,
+                kind.entity(),
+                field.column()
+            ),
+        )
+    })
+}
+
+fn insert(
+    conn: &Connection,
+    kind: Kind,
+    course: i64,
+    name: &str,
+    idnumber: &str,
+    description: &str,
+    now: i64,
+) -> Result<i64, RowError> {
+    let sql = format!(
+        "INSERT INTO {} (courseid, name, idnumber, description, timecreated, timemodified) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        kind.table()
+    );
+    conn.prepare_cached(&sql)?
+        .execute(params![course, name, idnumber, description, now])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Puts the group in the grouping unless it is there. Returns whether it was added.
+fn bind(conn: &Connection, grouping: i64, group: i64, now: i64) -> Result<bool, RowError> {
+    let there = conn
+        .prepare_cached(
+            "SELECT 1 FROM mdl_groupings_groups WHERE groupingid = ?1 AND groupid = ?2",
+        )?
+        .query_row(params![grouping, group], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if !there {
+        conn.prepare_cached(
+            "INSERT INTO mdl_groupings_groups (groupingid, groupid, timeadded) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![grouping, group, now])?;
+    }
+    Ok(!there)
+}
+
+/// `group_upsert` / `grouping_upsert`.
+pub(crate) fn upsert(
+    conn: &Connection,
+    ctx: &Ctx,
+    g: &GroupUpsert,
+    grouping_row: bool,
+) -> Result<Vec<Change>, RowError> {
+    let kind = if grouping_row {
+        Kind::Grouping
+    } else {
+        Kind::Group
+    };
+    let course = require_by(conn, ctx.groups.course_identifier, &g.course, "course")?;
+    let field = match kind {
+        Kind::Group => ctx.groups.group_identifier,
+        Kind::Grouping => ctx.groups.grouping_identifier,
+    };
+    let found = match &g.update {
+        Some(key) => find(conn, kind, &course, field, key)?,
+        None => match g.idnumber.as_deref().filter(|i| !i.is_empty()) {
+            Some(i) => find(conn, kind, &course, GroupIdentifier::Idnumber, i)?,
+            None => find(
+                conn,
+                kind,
+                &course,
+                GroupIdentifier::Name,
+                g.name.as_deref().unwrap_or_default(),
+            )?,
+        },
+    };
+    // Checked before any write: the grouping to bind into, and names taken by another.
+    let bind_to = match (kind, g.grouping.as_deref().filter(|s| !s.is_empty())) {
+        (Kind::Group, Some(key)) => Some(require_in(
+            conn,
+            Kind::Grouping,
+            &course,
+            ctx.groups.grouping_identifier,
+            key,
+        )?),
+        _ => None,
+    };
+    for (col, v) in [("name", &g.name), ("idnumber", &g.idnumber)] {
+        let Some(v) = v.as_deref().filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let f = if col == "name" {
+            GroupIdentifier::Name
+        } else {
+            GroupIdentifier::Idnumber
+        };
+        if let Some(other) = find(conn, kind, &course, f, v)? {
+            if Some(other) != found {
+                return Err(row(
+                    Code::GroupTaken,
+                    format!(
+                        "{} {other} of course {} already has {col} '{v}'",
+                        kind.entity(),
+                        course.shortname
+                    ),
+                ));
+            }
+        }
+    }
+    let mut changes = Vec::new();
+    let id = match found {
+        None => {
+            let Some(name) = g.name.as_deref().filter(|n| !n.is_empty()) else {
+                return Err(row(
+                    Code::MissingValue,
+                    format!("a new {} needs a name", kind.entity()),
+                ));
+            };
+            let id = insert(
+                conn,
+                kind,
+                course.id,
+                name,
+                g.idnumber.as_deref().unwrap_or_default(),
+                g.description.as_deref().unwrap_or_default(),
+                ctx.now,
+            )?;
+            changes.push(Change {
+                action: Action::Created,
+                entity: kind.entity(),
+                id,
+                label: format!("{name} in {}", course.shortname),
+                fields: Vec::new(),
+            });
+            id
+        }
+        Some(id) if g.update.is_none() => {
+            changes.push(Change {
+                action: Action::Unchanged,
+                entity: kind.entity(),
+                id,
+                label: format!(
+                    "{} in {}",
+                    g.name.as_deref().unwrap_or_default(),
+                    course.shortname
+                ),
+                fields: vec!["exists; an updateid column changes it".into()],
+            });
+            id
+        }
+        Some(id) => {
+            let mut fields = Vec::new();
+            for (col, v) in [
+                ("name", &g.name),
+                ("idnumber", &g.idnumber),
+                ("description", &g.description),
+            ] {
+                let Some(v) = v else { continue };
+                let sql = format!(
+                    "UPDATE {} SET {col} = ?2, timemodified = ?3 WHERE id = ?1 AND {col} IS NOT ?2",
+                    kind.table()
+                );
+                if conn
+                    .prepare_cached(&sql)?
+                    .execute(params![id, v, ctx.now])?
+                    > 0
+                {
+                    fields.push(col.to_string());
+                }
+            }
+            let name: String = conn
+                .prepare_cached(&format!("SELECT name FROM {} WHERE id = ?1", kind.table()))?
+                .query_row([id], |r| r.get(0))?;
+            changes.push(Change {
+                action: if fields.is_empty() {
+                    Action::Unchanged
+                } else {
+                    Action::Updated
+                },
+                entity: kind.entity(),
+                id,
+                label: format!("{name} in {}", course.shortname),
+                fields,
+            });
+            id
+        }
+    };
+    if kind == Kind::Group {
+        if g.selfgrouping {
+            let name: String = conn
+                .prepare_cached("SELECT name FROM mdl_groups WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))?;
+            let grouping = match find(conn, Kind::Grouping, &course, GroupIdentifier::Name, &name)?
+            {
+                Some(x) => x,
+                None => {
+                    let x = insert(
+                        conn,
+                        Kind::Grouping,
+                        course.id,
+                        &name,
+                        g.idnumber.as_deref().unwrap_or_default(),
+                        g.description.as_deref().unwrap_or_default(),
+                        ctx.now,
+                    )?;
+                    changes.push(Change {
+                        action: Action::Created,
+                        entity: "grouping",
+                        id: x,
+                        label: format!("{name} in {}", course.shortname),
+                        fields: Vec::new(),
+                    });
+                    x
+                }
+            };
+            if bind(conn, grouping, id, ctx.now)? {
+                changes.push(Change {
+                    action: Action::Created,
+                    entity: "grouping_group",
+                    id: grouping,
+                    label: format!("{name} in grouping {name}"),
+                    fields: Vec::new(),
+                });
+            }
+        }
+        if let Some(grouping) = bind_to {
+            if bind(conn, grouping, id, ctx.now)? {
+                changes.push(Change {
+                    action: Action::Created,
+                    entity: "grouping_group",
+                    id: grouping,
+                    label: format!("group {id} in grouping {grouping}"),
+                    fields: Vec::new(),
+                });
+            }
+        }
+    }
+    Ok(changes)
+}
+
+/// Moodle adds to a group only a user who holds a role in the course.
+fn require_role_in_course(
+    conn: &Connection,
+    user: i64,
+    label: &str,
+    course: &StoredCourse,
+) -> Result<(), RowError> {
+    let cctx = course_context(conn, course.id)?;
+    let has = conn
+        .prepare_cached(
+            "SELECT 1 FROM mdl_role_assignments WHERE userid = ?1 AND contextid = ?2 LIMIT 1",
+        )?
+        .query_row(params![user, cctx.id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if has {
+        Ok(())
+    } else {
+        Err(row(
+            Code::NotFound,
+            format!("{label} holds no role in course {}, and Moodle adds only course participants to groups; enrol them first", course.shortname),
+        ))
+    }
+}
+
+/// Adds the membership (tagged as moosync's) unless there is one. Returns whether it was added.
+fn join(conn: &Connection, group: i64, user: i64, now: i64) -> Result<bool, RowError> {
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO mdl_groups_members (groupid, userid, timeadded, component, itemid) VALUES (?1, ?2, ?3, ?4, 0)",
+        )?
+        .execute(params![group, user, now, COMPONENT])?;
+    Ok(n > 0)
+}
+
+/// Removes the membership; then, per `[groups] purge_empty`, the group it left empty and the
+/// groupings that lost their last group. Returns the changes.
+fn leave(
+    conn: &Connection,
+    ctx: &Ctx,
+    group: i64,
+    user: i64,
+    label: &str,
+) -> Result<Vec<Change>, RowError> {
+    let n = conn
+        .prepare_cached("DELETE FROM mdl_groups_members WHERE groupid = ?1 AND userid = ?2")?
+        .execute(params![group, user])?;
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let mut out = vec![Change {
+        action: Action::Deleted,
+        entity: "group_member",
+        id: group,
+        label: label.to_string(),
+        fields: Vec::new(),
+    }];
+    if ctx.groups.purge_empty == PurgeEmpty::None {
+        return Ok(out);
+    }
+    let empty = conn
+        .prepare_cached("SELECT NOT EXISTS (SELECT 1 FROM mdl_groups_members WHERE groupid = ?1)")?
+        .query_row([group], |r| r.get::<_, bool>(0))?;
+    if !empty {
+        return Ok(out);
+    }
+    let groupings: Vec<i64> = conn
+        .prepare_cached("SELECT groupingid FROM mdl_groupings_groups WHERE groupid = ?1")?
+        .query_map([group], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    conn.prepare_cached("DELETE FROM mdl_groupings_groups WHERE groupid = ?1")?
+        .execute([group])?;
+    conn.prepare_cached("DELETE FROM mdl_groups WHERE id = ?1")?
+        .execute([group])?;
+    out.push(Change {
+        action: Action::Deleted,
+        entity: "group",
+        id: group,
+        label: "left empty ([groups] purge_empty)".into(),
+        fields: Vec::new(),
+    });
+    if ctx.groups.purge_empty == PurgeEmpty::Groupings {
+        for g in groupings {
+            let n = conn
+                .prepare_cached(
+                    "DELETE FROM mdl_groupings WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM mdl_groupings_groups WHERE groupingid = ?1)",
+                )?
+                .execute([g])?;
+            if n > 0 {
+                out.push(Change {
+                    action: Action::Deleted,
+                    entity: "grouping",
+                    id: g,
+                    label: "left without groups ([groups] purge_empty)".into(),
+                    fields: Vec::new(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Leaves every group of the course that moosync put the user in, except `keep`.
+fn leave_moosync_groups(
+    conn: &Connection,
+    ctx: &Ctx,
+    course: &StoredCourse,
+    user: i64,
+    keep: &[i64],
+    label: &str,
+) -> Result<Vec<Change>, RowError> {
+    let groups: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT m.groupid FROM mdl_groups_members m JOIN mdl_groups g ON g.id = m.groupid
+             WHERE m.userid = ?1 AND g.courseid = ?2 AND m.component = ?3",
+        )?
+        .query_map(params![user, course.id, COMPONENT], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for g in groups.into_iter().filter(|g| !keep.contains(g)) {
+        out.extend(leave(conn, ctx, g, user, label)?);
+    }
+    Ok(out)
+}
+
+/// `group_member`: one user and one group of the groups settings' course.
+pub(crate) fn member(
+    conn: &Connection,
+    ctx: &Ctx,
+    m: &GroupMember,
+) -> Result<Vec<Change>, RowError> {
+    let course = require_by(conn, ctx.groups.course_identifier, &m.course, "course")?;
+    let group = require_in(
+        conn,
+        Kind::Group,
+        &course,
+        ctx.groups.group_identifier,
+        &m.group,
+    )?;
+    let user = lookup::user_id(conn, ctx.groups.user_identifier, &m.user)?;
+    let label = format!("{} in group {} of {}", m.user, m.group, course.shortname);
+    match m.cmd.as_deref().unwrap_or("add") {
+        "del" => {
+            let out = leave(conn, ctx, group, user, &label)?;
+            if out.is_empty() {
+                return Err(RowError::Nothing(format!("{label}: not a member")));
+            }
+            Ok(out)
+        }
+        cmd => {
+            require_role_in_course(conn, user, &m.user, &course)?;
+            let mut out = if cmd == "shift" {
+                leave_moosync_groups(
+                    conn,
+                    ctx,
+                    &course,
+                    user,
+                    &[group],
+                    &format!("{} in {}", m.user, course.shortname),
+                )?
+            } else {
+                Vec::new()
+            };
+            let added = join(conn, group, user, ctx.now)?;
+            out.push(Change {
+                action: if added {
+                    Action::Created
+                } else {
+                    Action::Unchanged
+                },
+                entity: "group_member",
+                id: group,
+                label,
+                fields: Vec::new(),
+            });
+            Ok(out)
+        }
+    }
+}
+
+/// `user_groups`: the enrolment rows' group commands, groups named by name.
+pub(crate) fn user_groups(
+    conn: &Connection,
+    ctx: &Ctx,
+    g: &UserGroups,
+) -> Result<Vec<Change>, RowError> {
+    let uf = user_field(g.user_by.as_deref(), ctx.enrolments.user_identifier);
+    let cf = course_field(g.course_by.as_deref(), ctx.enrolments.course_identifier);
+    let user = lookup::user_id(conn, uf, &g.user)?;
+    let course = require_by(conn, cf, &g.course, "course")?;
+    let mut found = Vec::with_capacity(g.groups.len());
+    for name in &g.groups {
+        let id = find(conn, Kind::Group, &course, GroupIdentifier::Name, name)?;
+        if id.is_none() && !g.create && g.cmd != "del" {
+            return Err(row(
+                Code::NotFound,
+                format!("course {} has no group '{name}'; create it first, or use gaddcreate / greplacecreate", course.shortname),
+            ));
+        }
+        found.push((name, id));
+    }
+    let mut out = Vec::new();
+    if g.cmd == "del" {
+        for (name, id) in found {
+            if let Some(id) = id {
+                out.extend(leave(
+                    conn,
+                    ctx,
+                    id,
+                    user,
+                    &format!("{} in group {name} of {}", g.user, course.shortname),
+                )?);
+            }
+        }
+        if out.is_empty() {
+            return Err(RowError::Nothing(format!(
+                "{} is in none of those groups of {}",
+                g.user, course.shortname
+            )));
+        }
+        return Ok(out);
+    }
+    require_role_in_course(conn, user, &g.user, &course)?;
+    let mut ids = Vec::with_capacity(found.len());
+    for (name, id) in found {
+        let id = match id {
+            Some(id) => id,
+            None => {
+                let id = insert(conn, Kind::Group, course.id, name, "", "", ctx.now)?;
+                out.push(Change {
+                    action: Action::Created,
+                    entity: "group",
+                    id,
+                    label: format!("{name} in {}", course.shortname),
+                    fields: Vec::new(),
+                });
+                id
+            }
+        };
+        ids.push((name, id));
+    }
+    if g.cmd == "replace" {
+        let keep: Vec<i64> = ids.iter().map(|(_, id)| *id).collect();
+        out.extend(leave_moosync_groups(
+            conn,
+            ctx,
+            &course,
+            user,
+            &keep,
+            &format!("{} in {}", g.user, course.shortname),
+        )?);
+    }
+    for (name, id) in ids {
+        let added = join(conn, id, user, ctx.now)?;
+        out.push(Change {
+            action: if added {
+                Action::Created
+            } else {
+                Action::Unchanged
+            },
+            entity: "group_member",
+            id,
+            label: format!("{} in group {name} of {}", g.user, course.shortname),
+            fields: Vec::new(),
+        });
+    }
+    Ok(out)
+}
