@@ -3,7 +3,9 @@
 mod workdir;
 
 mod courses;
+mod enrolments;
 mod files_cmd;
+mod groups;
 mod input;
 mod plan_fixtures;
 mod scripts;
