@@ -25,7 +25,7 @@ pub enum FilesCmd {
 pub fn run(data: &Path, cmd: FilesCmd) -> i32 {
     let area = FileArea::new(data);
     if !area.root().is_dir() {
-        eprintln!(
+        warn!(
             "moosync: {} does not exist; run `moosync --data {} init` first",
             data.display(),
             data.display()
@@ -41,7 +41,7 @@ pub fn run(data: &Path, cmd: FilesCmd) -> i32 {
     match result {
         Ok(()) => exit::OK,
         Err(msg) => {
-            eprintln!("moosync: {msg}");
+            warn!("moosync: {msg}");
             exit::INPUT_ERROR
         }
     }
@@ -78,7 +78,7 @@ fn list(area: &FileArea, which: Option<&str>) -> Result<(), String> {
                 })
                 .unwrap_or_default();
             let rel = e.path().strip_prefix(area.root()).unwrap_or(e.path());
-            println!("{:>12}  {when}  {}", meta.len(), rel.display());
+            say!("{:>12}  {when}  {}", meta.len(), rel.display());
         }
     }
     Ok(())
@@ -114,9 +114,9 @@ fn add(area: &FileArea, source: &Path, name: Option<&str>) -> Result<(), String>
         .display()
         .to_string();
     if put != wanted {
-        println!("added {rel} (inbox/{name} was already waiting; both are kept)");
+        say!("added {rel} (inbox/{name} was already waiting; both are kept)");
     } else {
-        println!("added {rel}");
+        say!("added {rel}");
     }
     Ok(())
 }
@@ -140,7 +140,7 @@ fn get(area: &FileArea, path: &str, dest: Option<&Path>) -> Result<(), String> {
             };
             let put = filearea::copy_atomic(&full, &d)
                 .map_err(|e| format!("cannot copy to {}: {e}", d.display()))?;
-            println!("copied {path} to {}", put.display());
+            say!("copied {path} to {}", put.display());
         }
         None => {
             let bytes = std::fs::read(&full).map_err(|e| e.to_string())?;
@@ -155,6 +155,6 @@ fn get(area: &FileArea, path: &str, dest: Option<&Path>) -> Result<(), String> {
 fn rm(area: &FileArea, path: &str) -> Result<(), String> {
     let full = resolve_file(area, path)?;
     std::fs::remove_file(&full).map_err(|e| format!("cannot remove {path}: {e}"))?;
-    println!("removed {path}");
+    say!("removed {path}");
     Ok(())
 }

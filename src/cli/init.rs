@@ -97,9 +97,9 @@ pub fn run(data: &Path) -> i32 {
     match result {
         Ok(written) => {
             for w in &written {
-                println!("wrote {w}");
+                say!("wrote {w}");
             }
-            println!(
+            say!(
                 "data folder ready: {} (drop input files into {})",
                 data.display(),
                 area.dir(filearea::INBOX).display()
@@ -107,7 +107,7 @@ pub fn run(data: &Path) -> i32 {
             exit::OK
         }
         Err(e) => {
-            eprintln!("moosync: cannot initialise {}: {e}", data.display());
+            warn!("moosync: cannot initialise {}: {e}", data.display());
             exit::INPUT_ERROR
         }
     }

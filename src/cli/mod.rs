@@ -1,5 +1,22 @@
 //! Command-line surface: clap definitions, exit codes, human output. No business logic.
 
+/// `println!` that never panics: stdout closed under moosync (a pipe whose reader left) must
+/// not stop a run half-way. What is lost is only the echo; reports and the journal have it all.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that never panics, for the same reason.
+macro_rules! warn {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod files;
 mod init;
 mod plan;
@@ -57,7 +74,7 @@ enum Cmd {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let Some(data) = cli.data else {
-        eprintln!("moosync: no data folder: pass --data DIR or set MOOSYNC_DATA");
+        warn!("moosync: no data folder: pass --data DIR or set MOOSYNC_DATA");
         return exit::INPUT_ERROR;
     };
     match cli.command {

@@ -65,7 +65,7 @@ fn run_files(data: &Path, args: RunArgs) -> Result<i32, Failure> {
             ),
         )
     })? {
-        println!(
+        say!(
             "recovered {} left claimed by an interrupted run",
             back.display()
         );
@@ -113,7 +113,7 @@ fn run_files(data: &Path, args: RunArgs) -> Result<i32, Failure> {
             Ok(sc) => sc,
             Err(f) => {
                 // A broken script is a configuration error: the file stays waiting in inbox/.
-                println!("{} {}: not run: {f}", preset.tool, file_name(path));
+                say!("{} {}: not run: {f}", preset.tool, file_name(path));
                 code = code.max(exit::INPUT_ERROR);
                 continue;
             }
@@ -128,7 +128,7 @@ fn run_files(data: &Path, args: RunArgs) -> Result<i32, Failure> {
                 });
             }
             Err(f) => {
-                println!("{} {}: stopped: {f}", preset.tool, file_name(path));
+                say!("{} {}: stopped: {f}", preset.tool, file_name(path));
                 code = exit::INPUT_ERROR;
             }
         }
@@ -241,7 +241,7 @@ fn take_lock(area: &FileArea) -> Result<std::fs::File, i32> {
     {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("moosync: cannot open {}: {e}", path.display());
+            warn!("moosync: cannot open {}: {e}", path.display());
             return Err(exit::INPUT_ERROR);
         }
     };
@@ -258,7 +258,7 @@ fn take_lock(area: &FileArea) -> Result<std::fs::File, i32> {
         }
         Err(std::fs::TryLockError::WouldBlock) => {
             let holder = std::fs::read_to_string(&path).unwrap_or_default();
-            eprintln!(
+            warn!(
                 "moosync: another run holds the lock on {} ({})",
                 area.root().display(),
                 holder.trim()
@@ -266,7 +266,7 @@ fn take_lock(area: &FileArea) -> Result<std::fs::File, i32> {
             Err(exit::LOCKED)
         }
         Err(std::fs::TryLockError::Error(e)) => {
-            eprintln!("moosync: cannot lock {}: {e}", path.display());
+            warn!("moosync: cannot lock {}: {e}", path.display());
             Err(exit::INPUT_ERROR)
         }
     }
@@ -298,12 +298,12 @@ fn print_result(area: &FileArea, r: &FileResult, dry_run: bool, verbose: bool) {
             line.push_str(&format!("; {what} {}", rel(area, p)));
         }
     }
-    println!("{line}");
+    say!("{line}");
     if verbose {
         if let Some(report) = &r.report {
             if let Ok(text) = std::fs::read_to_string(report) {
                 for l in text.lines().filter(|l| l.contains(": failed ")) {
-                    println!("  {l}");
+                    say!("  {l}");
                 }
             }
         }

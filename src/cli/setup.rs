@@ -30,7 +30,7 @@ pub fn load(data: &Path) -> Result<Setup, Failure> {
 }
 
 pub fn report(f: &Failure) {
-    eprintln!("moosync: {f}");
+    warn!("moosync: {f}");
 }
 
 /// A command's exit code: its own, or 2 with the failure printed when it could not start.

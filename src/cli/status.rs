@@ -15,10 +15,10 @@ fn status(data: &Path) -> Result<i32, crate::codes::Failure> {
     let s = setup::load(data)?;
     let state = State::open(&s.area.state_path())?;
     let waiting = waiting_files(&s.area);
-    println!("data folder: {}", s.area.root().display());
+    say!("data folder: {}", s.area.root().display());
     for tool in TOOLS {
-        println!();
-        println!("{tool}");
+        say!();
+        say!("{tool}");
         let mut presets: Vec<_> = s.presets.for_tool(tool).collect();
         presets.sort_by_key(|p| p.order);
         for p in presets {
@@ -27,25 +27,25 @@ fn status(data: &Path) -> Result<i32, crate::codes::Failure> {
                 .filter(|(n, _)| s.presets.for_file(n).is_some_and(|q| q.name == p.name))
                 .map(|(n, _)| n.as_str())
                 .collect();
-            println!(
+            say!(
                 "  preset {} ({}): files {}",
                 p.name,
                 p.script_name(),
                 p.file_names()
             );
             if p.on_demand {
-                println!("    on demand: runs only with `moosync run {}`", p.name);
+                say!("    on demand: runs only with `moosync run {}`", p.name);
             }
             if names.is_empty() {
-                println!("    waiting: none");
+                say!("    waiting: none");
             } else {
-                println!("    waiting: {}", names.join(", "));
+                say!("    waiting: {}", names.join(", "));
             }
         }
         match state.last_file(tool) {
             Ok(Some(last)) => {
                 let dry = if last.dry_run { " (dry run)" } else { "" };
-                println!(
+                say!(
                     "  last run: {}{dry}, {} {}: {}",
                     last.finished,
                     last.name,
@@ -53,11 +53,11 @@ fn status(data: &Path) -> Result<i32, crate::codes::Failure> {
                     last.counts.summary_line()
                 );
                 if let Some(r) = last.report {
-                    println!("  last report: {r}");
+                    say!("  last report: {r}");
                 }
             }
-            Ok(None) => println!("  last run: never"),
-            Err(f) => println!("  last run: unknown ({f})"),
+            Ok(None) => say!("  last run: never"),
+            Err(f) => say!("  last run: unknown ({f})"),
         }
     }
     let unmatched: Vec<&str> = waiting
@@ -65,11 +65,11 @@ fn status(data: &Path) -> Result<i32, crate::codes::Failure> {
         .filter(|(n, _)| s.presets.for_file(n).is_none())
         .map(|(n, _)| n.as_str())
         .collect();
-    println!();
+    say!();
     if unmatched.is_empty() {
-        println!("waiting files that match no preset: none");
+        say!("waiting files that match no preset: none");
     } else {
-        println!(
+        say!(
             "waiting files that match no preset (left alone): {}",
             unmatched.join(", ")
         );
@@ -78,7 +78,7 @@ fn status(data: &Path) -> Result<i32, crate::codes::Failure> {
         .map(|d| d.count())
         .unwrap_or(0);
     if rejected > 0 {
-        println!(
+        say!(
             "refused files waiting for an operator in {}/: {rejected}",
             filearea::REJECTED
         );

@@ -67,6 +67,19 @@ impl Command {
             Command::GroupMember(m) => m.validate(),
         }
     }
+
+    /// Whether the command may change courses, their enrol instances or meta links: what the
+    /// embedded store's lookup cache holds.
+    pub fn changes_courses(&self) -> bool {
+        matches!(
+            self,
+            Command::CourseUpsert(_)
+                | Command::CourseDelete(_)
+                | Command::CourseReset(_)
+                | Command::MetaLink(_)
+                | Command::MetaUnlink(_)
+        )
+    }
 }
 
 /// What the script decided for one row.

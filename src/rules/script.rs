@@ -7,6 +7,7 @@ use crate::codes::{Code, Failure};
 use crate::command::{Command, Mapped};
 use crate::config::ScriptLimits;
 use rhai::{CallFnOptions, Dynamic, Engine, Map, Scope, AST};
+use std::io::Write;
 use std::path::Path;
 
 pub struct Script {
@@ -39,9 +40,14 @@ fn build_engine(limits: &ScriptLimits, script_name: &str) -> Engine {
         .set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
     engine.disable_symbol("eval");
     let name = script_name.to_string();
-    engine.on_print(move |s| eprintln!("{name}: {s}"));
+    // Written so a closed stderr cannot panic a run.
+    engine.on_print(move |s| {
+        let _ = writeln!(std::io::stderr(), "{name}: {s}");
+    });
     let name = script_name.to_string();
-    engine.on_debug(move |s, _, pos| eprintln!("{name}:{}: {s}", pos.line().unwrap_or(0)));
+    engine.on_debug(move |s, _, pos| {
+        let _ = writeln!(std::io::stderr(), "{name}:{}: {s}", pos.line().unwrap_or(0));
+    });
     host::register(&mut engine);
     // Rows bring fresh strings every call: interning them only costs cache upkeep.
     engine.set_max_strings_interned(0);

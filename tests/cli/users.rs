@@ -446,3 +446,24 @@ fn exit_code_three_when_another_run_holds_the_lock() {
     drop(lock);
     w.run().expect_code(0);
 }
+
+#[test]
+fn a_closed_stdout_does_not_stop_the_run() {
+    let w = Workdir::new();
+    w.drop_file("userimport.csv", format!("{HEADER}jdoe;John;Doe;;;\n"));
+    w.drop_file("uploadcourses.csv", "shortname;fullname\nC1;One\n");
+    // stdout is a pipe nobody reads: every line moosync prints fails with EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_moosync"))
+        .arg("--data")
+        .arg(w.join(""))
+        .args(["run", "--quiet"])
+        .env_remove("MOOSYNC_DATA")
+        .stdout(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(w.files("Archives").len(), 2, "both files ran to the end");
+    assert_eq!(w.user_field("jdoe", "firstname").as_deref(), Some("John"));
+}

@@ -41,9 +41,11 @@ fn role_owner(method: &str, instance: i64) -> (String, i64) {
     }
 }
 
-/// The course's instance of `method` to enrol through: it must exist and be enabled.
+/// The course's instance of `method` to enrol through: it must exist (and, to enrol, be
+/// enabled).
 fn instance_of(
     conn: &Connection,
+    ctx: &Ctx,
     course: &StoredCourse,
     method: &str,
     enabled_only: bool,
@@ -58,13 +60,22 @@ fn instance_of(
             format!("cannot enrol through the {method} method: {why}; use manual or self"),
         ));
     }
-    let found: Option<(i64, i64, i64)> = conn
-        .prepare_cached(
-            "SELECT id, status, COALESCE(roleid, 0) FROM mdl_enrol WHERE courseid = ?1 AND enrol = ?2
-             ORDER BY status, sortorder, id LIMIT 1",
-        )?
-        .query_row(params![course.id, method], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
+    let key = (course.id, method.to_string());
+    let cached = ctx.cache.borrow().instances.get(&key).copied();
+    let found = match cached {
+        Some(found) => found,
+        None => {
+            let found: Option<(i64, i64, i64)> = conn
+                .prepare_cached(
+                    "SELECT id, status, COALESCE(roleid, 0) FROM mdl_enrol WHERE courseid = ?1 AND enrol = ?2
+                     ORDER BY status, sortorder, id LIMIT 1",
+                )?
+                .query_row(params![course.id, method], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            ctx.cache.borrow_mut().instances.insert(key, found);
+            found
+        }
+    };
     match found {
         None => Err(row(
             Code::NotFound,
@@ -78,10 +89,73 @@ fn instance_of(
     }
 }
 
-fn role_name(conn: &Connection, id: i64) -> Result<String, RowError> {
-    Ok(conn
+/// The course and its context, by `field`; a missing course fails the row.
+pub(crate) fn course_in(
+    conn: &Connection,
+    ctx: &Ctx,
+    field: CourseIdentifier,
+    value: &str,
+) -> Result<(StoredCourse, ContextRow), RowError> {
+    let key = (field, value.to_string());
+    if let Some(found) = ctx.cache.borrow().courses.get(&key) {
+        return Ok(found.clone());
+    }
+    let course = require_by(conn, field, value, "course")?;
+    let cctx = course_context(conn, course.id)?;
+    ctx.cache
+        .borrow_mut()
+        .courses
+        .insert(key, (course.clone(), cctx.clone()));
+    Ok((course, cctx))
+}
+
+/// A role that can be given in a course, by shortname.
+fn course_role(conn: &Connection, ctx: &Ctx, shortname: &str) -> Result<i64, RowError> {
+    if let Some(id) = ctx.cache.borrow().course_roles.get(shortname) {
+        return Ok(*id);
+    }
+    let id = lookup::course_role_id(conn, shortname)?;
+    ctx.cache
+        .borrow_mut()
+        .course_roles
+        .insert(shortname.to_string(), id);
+    Ok(id)
+}
+
+/// Re-syncs the meta courses that take participants from `course`, if it has any.
+pub(crate) fn follow_in_meta_courses(
+    conn: &Connection,
+    ctx: &Ctx,
+    course: i64,
+) -> Result<(), RowError> {
+    let known = ctx.cache.borrow().meta_parents.get(&course).copied();
+    let has = match known {
+        Some(has) => has,
+        None => {
+            let has: bool = conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM mdl_enrol WHERE customint1 = ?1 AND enrol = 'meta' AND status = ?2)",
+                )?
+                .query_row(params![course, enrol::ENABLED], |r| r.get(0))?;
+            ctx.cache.borrow_mut().meta_parents.insert(course, has);
+            has
+        }
+    };
+    if has {
+        meta::sync_children(conn, course, ctx.now)?;
+    }
+    Ok(())
+}
+
+fn role_name(conn: &Connection, ctx: &Ctx, id: i64) -> Result<String, RowError> {
+    if let Some(n) = ctx.cache.borrow().role_names.get(&id) {
+        return Ok(n.clone());
+    }
+    let name: String = conn
         .prepare_cached("SELECT shortname FROM mdl_role WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))?)
+        .query_row([id], |r| r.get(0))?;
+    ctx.cache.borrow_mut().role_names.insert(id, name.clone());
+    Ok(name)
 }
 
 /// Removes the user's roles in the course context owned by `owners` (component, item), except
@@ -109,9 +183,9 @@ pub(crate) fn apply(conn: &Connection, ctx: &Ctx, e: &Enrolment) -> Result<Vec<C
     let uf = user_field(e.user_by.as_deref(), ctx.enrolments.user_identifier);
     let cf = course_field(e.course_by.as_deref(), ctx.enrolments.course_identifier);
     let user = lookup::user_id(conn, uf, &e.user)?;
-    let course = require_by(conn, cf, &e.course, "course")?;
+    let (course, cctx) = course_in(conn, ctx, cf, &e.course)?;
     let role = match e.role.as_deref().filter(|r| !r.is_empty()) {
-        Some(r) => Some(lookup::course_role_id(conn, r)?),
+        Some(r) => Some(course_role(conn, ctx, r)?),
         None => None,
     };
     let cmd = match e.cmd.as_deref() {
@@ -126,7 +200,6 @@ pub(crate) fn apply(conn: &Connection, ctx: &Ctx, e: &Enrolment) -> Result<Vec<C
             "shift needs a role: the role that replaces the user's roles in the course".into(),
         ));
     }
-    let cctx = course_context(conn, course.id)?;
     let label = format!("{} in {}", e.user, course.shortname);
     let method = e.method.as_deref().filter(|m| !m.is_empty());
     let change = match (cmd, method) {
@@ -135,7 +208,7 @@ pub(crate) fn apply(conn: &Connection, ctx: &Ctx, e: &Enrolment) -> Result<Vec<C
             add(conn, ctx, e, (&course, &cctx), user, role, m, shift, label)?
         }
         (EnrolCmd::Del, Some(m)) => {
-            let (instance, _) = instance_of(conn, &course, m, false)?;
+            let (instance, _) = instance_of(conn, ctx, &course, m, false)?;
             let enrolled = conn
                 .prepare_cached(
                     "SELECT 1 FROM mdl_user_enrolments WHERE enrolid = ?1 AND userid = ?2",
@@ -173,7 +246,7 @@ pub(crate) fn apply(conn: &Connection, ctx: &Ctx, e: &Enrolment) -> Result<Vec<C
                 },
                 entity: "role_assignment",
                 id: user,
-                label: format!("{label} as {}", role_name(conn, role)?),
+                label: format!("{label} as {}", role_name(conn, ctx, role)?),
                 fields: Vec::new(),
             }
         }
@@ -189,7 +262,7 @@ pub(crate) fn apply(conn: &Connection, ctx: &Ctx, e: &Enrolment) -> Result<Vec<C
                 },
                 entity: "role_assignment",
                 id: user,
-                label: format!("{label} as {}", role_name(conn, role)?),
+                label: format!("{label} as {}", role_name(conn, ctx, role)?),
                 fields: if removed > 0 {
                     vec![format!("roles removed {removed}")]
                 } else {
@@ -221,7 +294,7 @@ pub(crate) fn apply(conn: &Connection, ctx: &Ctx, e: &Enrolment) -> Result<Vec<C
         }
     };
     if change.action != Action::Unchanged {
-        meta::sync_children(conn, course.id, ctx.now)?;
+        follow_in_meta_courses(conn, ctx, course.id)?;
     }
     Ok(vec![change])
 }
@@ -239,7 +312,7 @@ fn add(
     shift: bool,
     label: String,
 ) -> Result<Change, RowError> {
-    let (instance, default_role) = instance_of(conn, course, method, true)?;
+    let (instance, default_role) = instance_of(conn, ctx, course, method, true)?;
     let role = match role {
         Some(r) => r,
         None if default_role > 0 => default_role,
@@ -313,7 +386,7 @@ fn add(
         }
     }
     if enrol::assign_role(conn, role, cctx.id, user, &component, item, ctx.now)? {
-        fields.push(format!("role {}", role_name(conn, role)?));
+        fields.push(format!("role {}", role_name(conn, ctx, role)?));
     }
     let action = match action {
         Action::Unchanged if !fields.is_empty() => Action::Updated,

@@ -4,7 +4,7 @@
 //! `tool_moosync`, so a later `replace` or `shift` removes only those, never hand-made ones.
 
 use super::courses::{course_context, require_by, StoredCourse};
-use super::enrolments::{course_field, user_field};
+use super::enrolments::{course_field, course_in, user_field};
 use super::error::{row, RowError};
 use super::lookup;
 use super::Ctx;
@@ -462,7 +462,7 @@ pub(crate) fn member(
     ctx: &Ctx,
     m: &GroupMember,
 ) -> Result<Vec<Change>, RowError> {
-    let course = require_by(conn, ctx.groups.course_identifier, &m.course, "course")?;
+    let (course, _) = course_in(conn, ctx, ctx.groups.course_identifier, &m.course)?;
     let group = require_in(
         conn,
         Kind::Group,
@@ -520,7 +520,7 @@ pub(crate) fn user_groups(
     let uf = user_field(g.user_by.as_deref(), ctx.enrolments.user_identifier);
     let cf = course_field(g.course_by.as_deref(), ctx.enrolments.course_identifier);
     let user = lookup::user_id(conn, uf, &g.user)?;
-    let course = require_by(conn, cf, &g.course, "course")?;
+    let (course, _) = course_in(conn, ctx, cf, &g.course)?;
     let mut found = Vec::with_capacity(g.groups.len());
     for name in &g.groups {
         let id = find(conn, Kind::Group, &course, GroupIdentifier::Name, name)?;

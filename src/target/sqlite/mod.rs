@@ -1,5 +1,6 @@
 //! The embedded store: a SQLite file laid out like Moodle's tables, with Moodle's semantics.
 
+mod cache;
 mod categories;
 mod course_ops;
 mod courses;
@@ -19,8 +20,10 @@ use crate::codes::{Code, Failure};
 use crate::command::Command;
 use crate::config::{Config, CoursesConfig, EnrolmentsConfig, GroupsConfig, UsersConfig};
 use crate::outcome::{Change, Outcome};
+use cache::Cache;
 use error::RowError;
 use rusqlite::Connection;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -33,6 +36,7 @@ pub struct SqliteTarget {
     courses: CoursesConfig,
     enrolments: EnrolmentsConfig,
     groups: GroupsConfig,
+    cache: RefCell<Cache>,
     dry_run: bool,
     /// Profile fields the settings ask for, created inside each file's transaction (so a dry
     /// run leaves none behind).
@@ -47,6 +51,7 @@ pub(crate) struct Ctx<'a> {
     pub courses: &'a CoursesConfig,
     pub enrolments: &'a EnrolmentsConfig,
     pub groups: &'a GroupsConfig,
+    pub cache: &'a RefCell<Cache>,
     pub profile_fields: &'a HashMap<String, i64>,
     pub now: i64,
 }
@@ -61,6 +66,7 @@ impl SqliteTarget {
             courses: cfg.courses.clone(),
             enrolments: cfg.enrolments.clone(),
             groups: cfg.groups.clone(),
+            cache: RefCell::new(Cache::default()),
             dry_run: false,
             wanted_fields: cfg.embedded.profile_fields.clone(),
             profile_fields: HashMap::new(),
@@ -89,6 +95,9 @@ impl SqliteTarget {
         let mut failure = None;
         let mut nothing = Vec::new();
         for cmd in cmds.iter_mut() {
+            if cmd.changes_courses() {
+                self.cache.borrow_mut().clear();
+            }
             let r = match cmd {
                 Command::UserUpsert(u) => users::upsert(&self.conn, ctx, u),
                 Command::UserDelete(d) => users::delete(&self.conn, ctx, d),
@@ -120,7 +129,8 @@ impl SqliteTarget {
         }
         match (failure, guarded) {
             (Some(f), true) => {
-                // Undo the row's earlier commands.
+                // Undo the row's earlier commands (and forget what they made).
+                self.cache.borrow_mut().clear();
                 self.exec("ROLLBACK TO moosync_row")?;
                 self.exec("RELEASE moosync_row")?;
                 Ok(Outcome::Failed(f))
@@ -165,6 +175,7 @@ impl Target for SqliteTarget {
 
     fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {
         self.dry_run = dry_run;
+        self.cache.borrow_mut().clear();
         self.exec("BEGIN IMMEDIATE")?;
         schema::ensure_profile_fields(&self.conn, &self.wanted_fields)
             .map_err(|e| storage(&self.path, e))?;
@@ -179,6 +190,7 @@ impl Target for SqliteTarget {
             courses: &self.courses,
             enrolments: &self.enrolments,
             groups: &self.groups,
+            cache: &self.cache,
             profile_fields: &self.profile_fields,
             now: chrono::Utc::now().timestamp(),
         };
@@ -195,6 +207,7 @@ impl Target for SqliteTarget {
     }
 
     fn abort_file(&mut self) {
+        self.cache.borrow_mut().clear();
         let _ = self.exec("ROLLBACK");
     }
 
