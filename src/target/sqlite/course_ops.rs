@@ -153,7 +153,8 @@ pub(crate) fn reset(
         // their sync, which would put them back: they stay.
         let holders: std::collections::HashSet<i64> = {
             let mut stmt = conn.prepare_cached(
-                "SELECT userid, roleid FROM mdl_role_assignments WHERE contextid = ?1",
+                "SELECT userid, roleid FROM mdl_role_assignments
+                 WHERE roleid IN (SELECT id FROM mdl_role) AND contextid = ?1",
             )?;
             let rows = stmt.query_map([cctx.id], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
@@ -196,7 +197,7 @@ pub(crate) fn reset(
         if what != "overrides" {
             let n = conn
                 .prepare_cached(
-                    "DELETE FROM mdl_role_assignments WHERE contextid IN
+                    "DELETE FROM mdl_role_assignments WHERE roleid IN (SELECT id FROM mdl_role) AND contextid IN
                        (SELECT id FROM mdl_context WHERE path >= ?1 AND path < ?2)",
                 )?
                 .execute(params![cctx.below().0, cctx.below().1])?;

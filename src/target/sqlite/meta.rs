@@ -132,7 +132,7 @@ pub(crate) fn sync_instance(
     if let Some(parent_ctx) = context_of(conn, CONTEXT_COURSE, parent)? {
         let mut stmt = conn.prepare_cached(
             "SELECT DISTINCT userid, roleid FROM mdl_role_assignments
-             WHERE contextid = ?1 AND component <> 'enrol_meta'",
+             WHERE roleid IN (SELECT id FROM mdl_role) AND contextid = ?1 AND component <> 'enrol_meta'",
         )?;
         for r in stmt.query_map([parent_ctx.id], |r| Ok((r.get(0)?, r.get(1)?)))? {
             let (u, role) = r?;

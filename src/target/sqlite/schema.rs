@@ -19,6 +19,8 @@ pub fn open_store(path: &Path) -> Result<Connection, Failure> {
         .map_err(fail)?;
     conn.pragma_update(None, "temp_store", "MEMORY")
         .map_err(fail)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 10000)
+        .map_err(fail)?;
     conn.set_prepared_statement_cache_capacity(128);
     let version: usize = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))

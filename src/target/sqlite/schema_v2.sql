@@ -124,10 +124,6 @@ CREATE INDEX moosync_enrol_cou_ix ON mdl_enrol (courseid);
 -- instances of every course (customint1 NULL for manual and guest) cost it nothing.
 CREATE INDEX moosync_enrol_cusenr_ix ON mdl_enrol (customint1, enrol) WHERE customint1 IS NOT NULL;
 
--- Moodle's XMLDB indexes every foreign key; course deletes and resets find a context's role
--- assignments by it.
-CREATE INDEX moosync_roleassi_con_ix ON mdl_role_assignments (contextid);
-
 CREATE TABLE mdl_groups (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     courseid INTEGER NOT NULL,
