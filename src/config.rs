@@ -135,7 +135,7 @@ pub struct RunConfig {
 impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
-            batch_size: 2000,
+            batch_size: 10_000,
             workers: 0,
         }
     }
