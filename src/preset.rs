@@ -9,6 +9,14 @@ use std::path::{Path, PathBuf};
 /// The tools moosync knows, in the order a full run takes them.
 pub const TOOLS: &[&str] = &["courses", "users", "enrolments", "groups"];
 
+/// Where a preset without an `order` runs: 100 × its tool's place in `TOOLS` (courses 100,
+/// users 200, enrolments 300, groups 400). The shipped presets set theirs on this scale, so
+/// group definitions (250) come before enrolments, and group members (450) after.
+pub fn default_order(tool: &str) -> i64 {
+    let place = TOOLS.iter().position(|t| *t == tool).unwrap_or(TOOLS.len());
+    100 * (place as i64 + 1)
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PresetEntry {
@@ -17,9 +25,8 @@ struct PresetEntry {
     files: Vec<String>,
     delimiter: Option<Delimiter>,
     encoding: Option<Encoding>,
-    /// Position among the tool's presets in a run (lowest first).
-    #[serde(default)]
-    order: i64,
+    /// The preset's place in a run (lowest first); absent: its tool's place (`default_order`).
+    order: Option<i64>,
     /// Only run when named: `moosync run <preset key>` or `--file`.
     #[serde(default)]
     on_demand: bool,
@@ -243,6 +250,7 @@ fn build(
             ),
         ));
     }
+    let order = e.order.unwrap_or_else(|| default_order(&e.tool));
     Ok(Preset {
         name: format!("{stem}.{key}"),
         tool: e.tool,
@@ -250,7 +258,7 @@ fn build(
         patterns,
         delimiter: e.delimiter.unwrap_or(csv.delimiter),
         encoding: e.encoding.unwrap_or(csv.encoding),
-        order: e.order,
+        order,
         on_demand: e.on_demand,
         columns: e
             .columns

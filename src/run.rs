@@ -7,7 +7,7 @@ use crate::codes::Failure;
 use crate::command::{Command, Mapped};
 use crate::config::Config;
 use crate::filearea::{self, FileArea};
-use crate::outcome::{Counts, Outcome, RowReport};
+use crate::outcome::{Action, Counts, Outcome, RowReport};
 use crate::preset::Preset;
 use crate::rules::{RowInput, Script};
 use crate::sinks::{FileEnd, JournalSink, ProgressSink, ReportSink, Sink, TrybackSink};
@@ -325,6 +325,9 @@ fn stream(
         n => rayon::ThreadPoolBuilder::new().num_threads(n).build().ok(),
     };
     let (tx, rx) = crossbeam_channel::bounded::<Result<Chunk, Failure>>(2);
+    // Reborrowed for the sink thread, so the file's closing changes can be counted after it.
+    let row_counts = &mut *counts;
+    let row_sinks = &mut *sinks;
     let result = std::thread::scope(|scope| {
         scope.spawn(move || loop {
             let mut rows = Vec::with_capacity(batch);
@@ -377,8 +380,8 @@ fn stream(
         let sinking = scope.spawn(move || -> Result<(), Failure> {
             for batch in out_rx {
                 for report in &batch {
-                    counts.add(&report.outcome);
-                    for s in sinks.iter_mut() {
+                    row_counts.add(&report.outcome);
+                    for s in row_sinks.iter_mut() {
                         s.row(report)?;
                     }
                 }
@@ -392,7 +395,18 @@ fn stream(
     });
     match result {
         Ok(()) => match target.finish_file() {
-            Ok(()) => FileEnd::Done,
+            Ok(closing) => {
+                counts.deleted += closing
+                    .iter()
+                    .filter(|c| c.action == Action::Deleted)
+                    .count() as u64;
+                for s in sinks.iter_mut() {
+                    if let Err(f) = s.closing(&closing) {
+                        return FileEnd::Aborted(f);
+                    }
+                }
+                FileEnd::Done
+            }
             Err(f) => FileEnd::Aborted(f),
         },
         Err(f) => {

@@ -180,12 +180,12 @@ fn collect_work(s: &setup::Setup, args: &RunArgs) -> Result<Vec<Work>, Failure> 
             }
         }
     }
-    // Tools in dependency order, then each tool's presets in their order (courses: delete,
-    // create/update, meta), then files in name order (chunks of a split feed).
+    // Presets in run order (courses, users, group definitions, enrolments, group members),
+    // then files in name order (chunks of a split feed).
     work.sort_by_key(|(path, p, _)| {
         (
-            TOOLS.iter().position(|t| *t == p.tool),
             p.order,
+            TOOLS.iter().position(|t| *t == p.tool),
             file_name(path),
         )
     });

@@ -12,7 +12,7 @@ pub use report::ReportSink;
 pub use tryback::TrybackSink;
 
 use crate::codes::Failure;
-use crate::outcome::{Counts, RowReport};
+use crate::outcome::{Change, Counts, RowReport};
 use std::path::PathBuf;
 
 /// How a file ended, for the sinks' closing words.
@@ -28,6 +28,10 @@ pub enum FileEnd {
 
 pub trait Sink {
     fn row(&mut self, r: &RowReport) -> Result<(), Failure>;
+    /// What the target did once the last row was in (groups the file left empty, purged).
+    fn closing(&mut self, _changes: &[Change]) -> Result<(), Failure> {
+        Ok(())
+    }
     /// Closes the sink; returns the file it wrote, if any.
     fn finish(self: Box<Self>, counts: &Counts, end: &FileEnd) -> Result<Option<PathBuf>, Failure>;
 }

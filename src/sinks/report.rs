@@ -3,7 +3,7 @@
 use super::{io_failure, FileEnd, Sink};
 use crate::codes::Failure;
 use crate::filearea::AtomicFile;
-use crate::outcome::{Counts, Outcome, RowReport};
+use crate::outcome::{Change, Counts, Outcome, RowReport};
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
@@ -72,6 +72,31 @@ impl ReportSink {
 }
 
 impl Sink for ReportSink {
+    fn closing(&mut self, changes: &[Change]) -> Result<(), Failure> {
+        let file = &self.heading.file;
+        for c in changes {
+            write!(
+                self.text,
+                "{file}: after the last row: {} {} {} (id {})",
+                c.action.verb(),
+                c.entity,
+                c.label,
+                c.id
+            )
+            .map_err(w)?;
+            if !c.fields.is_empty() {
+                write!(self.text, ": {}", c.fields.join(", ")).map_err(w)?;
+            }
+            writeln!(self.text).map_err(w)?;
+        }
+        if !changes.is_empty() {
+            write!(self.json, "{{\"after_last_row\":").map_err(w)?;
+            serde_json::to_writer(&mut self.json, changes).map_err(|e| w(e.into()))?;
+            writeln!(self.json, "}}").map_err(w)?;
+        }
+        Ok(())
+    }
+
     fn row(&mut self, r: &RowReport) -> Result<(), Failure> {
         // Written piece by piece: this runs for every row of million-row files.
         let file = &self.heading.file;

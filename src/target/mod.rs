@@ -5,7 +5,7 @@ pub mod sqlite;
 
 use crate::codes::Failure;
 use crate::command::Command;
-use crate::outcome::Outcome;
+use crate::outcome::{Change, Outcome};
 
 pub trait Target {
     /// Where the commands go, for reports: `embedded store /data/moodle.db`.
@@ -24,8 +24,9 @@ pub trait Target {
     /// An `Err` means the target itself failed (disk full, lost connection): the file stops.
     fn apply_batch(&mut self, rows: &mut [Vec<Command>]) -> Result<Vec<Outcome>, Failure>;
 
-    /// Ends the file: keeps everything, or in a dry run throws it all away.
-    fn finish_file(&mut self) -> Result<(), Failure>;
+    /// Ends the file: keeps everything, or in a dry run throws it all away. Returns what the
+    /// end of the file itself changed (groups the file left empty, purged by settings).
+    fn finish_file(&mut self) -> Result<Vec<Change>, Failure>;
 
     /// Stops a file part-way: what the current batch applied is undone.
     fn abort_file(&mut self);

@@ -132,36 +132,42 @@ fn del_really_removes_and_purges_only_what_the_file_emptied() {
     let w = setup();
     w.settings("[groups]\npurge_empty = \"groupings\"\n");
     w.drop_file(
+        "enrols.csv",
+        "rolename;cid;uid;enrol\nstudent;C1;u2;manual\n",
+    );
+    w.drop_file(
         "groups.csv",
-        "courseid;name;type;grouping\nC1;Set;grouping;\nC1;Keep;;\nC1;Solo;;Set\nC2;Empty elsewhere;;\n",
+        "courseid;name;type;grouping\nC1;Set;grouping;\nC1;Keep;;\nC1;Solo;;Set\nC1;Moved;;\nC2;Empty elsewhere;;\n",
     );
     w.run().expect_code(0);
     w.drop_file(
         "groupmembers.csv",
-        "courseid;groupid;userid;cmd\nC1;Keep;u1;add\nC1;Solo;u1;add\n",
+        "courseid;groupid;userid;cmd\nC1;Keep;u1;add\nC1;Solo;u1;add\nC1;Moved;u1;add\n",
     );
     w.run().expect_code(0);
-    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_groups_members"), 2);
+    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_groups_members"), 3);
+    // Solo is left empty; Moved is emptied and filled again later in the same file.
     w.drop_file(
         "groupmembers.csv",
-        "courseid;groupid;userid;cmd\nC1;Solo;u1;del\nC1;Solo;u1;del\n",
+        "courseid;groupid;userid;cmd\nC1;Solo;u1;del\nC1;Moved;u1;del\nC1;Moved;u2;add\nC1;Solo;u1;del\n",
     );
-    w.run().expect_code(1);
+    w.run().expect_code(0);
     let report = w.report();
     assert!(
         report.contains(":2: applied: deleted group_member u1 in group Solo of C1"),
         "{report}"
     );
     assert!(
-        report.contains("deleted group") && report.contains("deleted grouping"),
+        report.contains(":5: skipped: u1 in group Solo of C1: not a member"),
         "{report}"
     );
-    // The group is gone, so the repeated line names a group that no longer exists.
     assert!(
-        report.contains(":3: failed MS-T009: course C1 has no group with name 'Solo'"),
+        report.contains("groupmembers.csv: after the last row: deleted group Solo in C1")
+            && report.contains("after the last row: deleted grouping Set in C1"),
         "{report}"
     );
-    // Solo and its grouping went; Keep (not emptied) and the other course's empty group stay.
+    // Solo and its grouping went; Moved (filled again), Keep (not emptied) and the other
+    // course's empty group stay.
     assert_eq!(
         w.count("SELECT COUNT(*) FROM mdl_groups WHERE name = 'Solo'"),
         0
@@ -171,8 +177,48 @@ fn del_really_removes_and_purges_only_what_the_file_emptied() {
         0
     );
     assert_eq!(
-        w.count("SELECT COUNT(*) FROM mdl_groups WHERE name IN ('Keep', 'Empty elsewhere')"),
-        2
+        w.count(
+            "SELECT COUNT(*) FROM mdl_groups WHERE name IN ('Keep', 'Moved', 'Empty elsewhere')"
+        ),
+        3
+    );
+}
+
+#[test]
+fn one_run_defines_groups_before_enrolments_and_members_after() {
+    let w = Workdir::new();
+    w.drop_file("groupmembers.csv", "courseid;groupid;userid\nC1;Blue;u1\n");
+    w.drop_file(
+        "enrols.csv",
+        "rolename;cid;uid;enrol;gcmd;g1\nstudent;C1;u1;manual;gadd;Red\n",
+    );
+    w.drop_file(
+        "groups.csv",
+        "courseid;name;idnumber;description\nC1;Red;R1;The red team\nC1;Blue;B1;\n",
+    );
+    w.drop_file("userimport.csv", "username;firstname;lastname\nu1;U;One\n");
+    w.drop_file("uploadcourses.csv", "shortname;fullname\nC1;One\n");
+    let out = w.run();
+    out.expect_code(0);
+    let order: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "courses uploadcourses.csv",
+            "users userimport.csv",
+            "groups groups.csv",
+            "enrolments enrols.csv",
+            "groups groupmembers.csv"
+        ]
+    );
+    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_groups_members"), 2);
+    assert_eq!(
+        group_field(&w, "C1", "Red", "description").as_deref(),
+        Some("The red team")
     );
 }
 

@@ -188,7 +188,7 @@ pub(crate) fn reset(
             enrol::unenrol_user(conn, c.id, &cctx, *instance, plugin, *user)?;
         }
         fields.push(format!("unenrolled users {}", users.len()));
-        let s = meta::sync_children(conn, c.id, ctx.now)?;
+        let s = meta::sync_children(conn, c.id, ctx.now, meta::Scope::All)?;
         if s.suspended > 0 {
             fields.push(format!("suspended in meta courses {}", s.suspended));
         }

@@ -276,7 +276,7 @@ fn enrol_teachers(
         });
     }
     if any {
-        meta::sync_children(conn, course, ctx.now)?;
+        meta::sync_children(conn, course, ctx.now, meta::Scope::All)?;
     }
     Ok(())
 }

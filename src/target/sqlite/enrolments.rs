@@ -122,11 +122,12 @@ fn course_role(conn: &Connection, ctx: &Ctx, shortname: &str) -> Result<i64, Row
     Ok(id)
 }
 
-/// Re-syncs the meta courses that take participants from `course`, if it has any.
+/// Re-syncs the user in the meta courses that take participants from `course`, if any.
 pub(crate) fn follow_in_meta_courses(
     conn: &Connection,
     ctx: &Ctx,
     course: i64,
+    user: i64,
 ) -> Result<(), RowError> {
     let known = ctx.cache.borrow().meta_parents.get(&course).copied();
     let has = match known {
@@ -142,7 +143,7 @@ pub(crate) fn follow_in_meta_courses(
         }
     };
     if has {
-        meta::sync_children(conn, course, ctx.now)?;
+        meta::sync_children(conn, course, ctx.now, meta::Scope::User(user))?;
     }
     Ok(())
 }
@@ -294,7 +295,7 @@ pub(crate) fn apply(conn: &Connection, ctx: &Ctx, e: &Enrolment) -> Result<Vec<C
         }
     };
     if change.action != Action::Unchanged {
-        follow_in_meta_courses(conn, ctx, course.id)?;
+        follow_in_meta_courses(conn, ctx, course.id, user)?;
     }
     Ok(vec![change])
 }

@@ -13,6 +13,7 @@ use crate::command::{GroupMember, GroupUpsert, UserGroups};
 use crate::config::{GroupIdentifier, PurgeEmpty};
 use crate::outcome::{Action, Change};
 use rusqlite::{params, types::Value, Connection, OptionalExtension};
+use std::collections::BTreeSet;
 
 /// The component of the memberships moosync makes.
 pub(crate) const COMPONENT: &str = "tool_moosync";
@@ -366,8 +367,8 @@ fn join(conn: &Connection, group: i64, user: i64, now: i64) -> Result<bool, RowE
     Ok(n > 0)
 }
 
-/// Removes the membership; then, per `[groups] purge_empty`, the group it left empty and the
-/// groupings that lost their last group. Returns the changes.
+/// Removes the membership. A group left empty is noted: `[groups] purge_empty` deletes it
+/// once the file is done, if still empty then (a later row may fill it again).
 fn leave(
     conn: &Connection,
     ctx: &Ctx,
@@ -381,52 +382,71 @@ fn leave(
     if n == 0 {
         return Ok(Vec::new());
     }
-    let mut out = vec![Change {
+    if ctx.groups.purge_empty != PurgeEmpty::None {
+        ctx.emptied.borrow_mut().insert(group);
+    }
+    Ok(vec![Change {
         action: Action::Deleted,
         entity: "group_member",
         id: group,
         label: label.to_string(),
         fields: Vec::new(),
-    }];
-    if ctx.groups.purge_empty == PurgeEmpty::None {
-        return Ok(out);
-    }
-    let empty = conn
-        .prepare_cached("SELECT NOT EXISTS (SELECT 1 FROM mdl_groups_members WHERE groupid = ?1)")?
-        .query_row([group], |r| r.get::<_, bool>(0))?;
-    if !empty {
-        return Ok(out);
-    }
-    let groupings: Vec<i64> = conn
-        .prepare_cached("SELECT groupingid FROM mdl_groupings_groups WHERE groupid = ?1")?
-        .query_map([group], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    conn.prepare_cached("DELETE FROM mdl_groupings_groups WHERE groupid = ?1")?
-        .execute([group])?;
-    conn.prepare_cached("DELETE FROM mdl_groups WHERE id = ?1")?
-        .execute([group])?;
-    out.push(Change {
-        action: Action::Deleted,
-        entity: "group",
-        id: group,
-        label: "left empty ([groups] purge_empty)".into(),
-        fields: Vec::new(),
-    });
-    if ctx.groups.purge_empty == PurgeEmpty::Groupings {
-        for g in groupings {
-            let n = conn
-                .prepare_cached(
-                    "DELETE FROM mdl_groupings WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM mdl_groupings_groups WHERE groupingid = ?1)",
-                )?
-                .execute([g])?;
-            if n > 0 {
-                out.push(Change {
-                    action: Action::Deleted,
-                    entity: "grouping",
-                    id: g,
-                    label: "left without groups ([groups] purge_empty)".into(),
-                    fields: Vec::new(),
-                });
+    }])
+}
+
+/// `[groups] purge_empty` at the end of a file: the groups its rows left, if still empty,
+/// and (for `groupings`) the groupings that lost their last group. Only those: never other
+/// empty groups of the site.
+pub(crate) fn purge_emptied(
+    conn: &Connection,
+    purge: PurgeEmpty,
+    groups: &BTreeSet<i64>,
+) -> Result<Vec<Change>, RowError> {
+    let mut out = Vec::new();
+    for &group in groups {
+        let found: Option<(String, String)> = conn
+            .prepare_cached(
+                "SELECT g.name, c.shortname FROM mdl_groups g JOIN mdl_course c ON c.id = g.courseid
+                 WHERE g.id = ?1 AND NOT EXISTS (SELECT 1 FROM mdl_groups_members WHERE groupid = ?1)",
+            )?
+            .query_row([group], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((name, course)) = found else {
+            continue;
+        };
+        let groupings: Vec<(i64, String)> = conn
+            .prepare_cached(
+                "SELECT p.id, p.name FROM mdl_groupings_groups gg JOIN mdl_groupings p ON p.id = gg.groupingid WHERE gg.groupid = ?1",
+            )?
+            .query_map([group], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        conn.prepare_cached("DELETE FROM mdl_groupings_groups WHERE groupid = ?1")?
+            .execute([group])?;
+        conn.prepare_cached("DELETE FROM mdl_groups WHERE id = ?1")?
+            .execute([group])?;
+        out.push(Change {
+            action: Action::Deleted,
+            entity: "group",
+            id: group,
+            label: format!("{name} in {course}"),
+            fields: vec!["left empty by this file ([groups] purge_empty)".into()],
+        });
+        if purge == PurgeEmpty::Groupings {
+            for (g, gname) in groupings {
+                let n = conn
+                    .prepare_cached(
+                        "DELETE FROM mdl_groupings WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM mdl_groupings_groups WHERE groupingid = ?1)",
+                    )?
+                    .execute([g])?;
+                if n > 0 {
+                    out.push(Change {
+                        action: Action::Deleted,
+                        entity: "grouping",
+                        id: g,
+                        label: format!("{gname} in {course}"),
+                        fields: vec!["left without groups ([groups] purge_empty)".into()],
+                    });
+                }
             }
         }
     }

@@ -37,11 +37,80 @@ impl Synced {
     }
 }
 
-/// Brings one meta instance in line with its parent course.
+/// The parent's non-meta enrolments aggregated per user: (status, start, end).
+const PARENT_ENROLMENTS: &str = "SELECT ue.userid,
+        MIN(ue.status + e.status),
+        MIN(CASE WHEN ue.status + e.status = 0 THEN ue.timestart ELSE ?2 END),
+        MAX(CASE WHEN ue.status + e.status = 0 THEN
+              (CASE WHEN ue.timeend = 0 THEN ?2 ELSE ue.timeend END) ELSE 0 END)
+    FROM mdl_user_enrolments ue
+    JOIN mdl_enrol e ON e.id = ue.enrolid AND e.enrol <> 'meta' AND e.courseid = ?1
+    JOIN mdl_user u ON u.id = ue.userid AND u.deleted = 0";
+const BY_USER: &str = " WHERE ue.userid = ?3 GROUP BY ue.userid";
+const ALL_USERS: &str = " GROUP BY ue.userid";
+
+/// Which users a sync looks at: a whole link (when it is made, or its parent reset), or the
+/// one user a row changed in the parent, which keeps an enrolment row's cost independent of
+/// the size of the course.
+#[derive(Clone, Copy)]
+pub(crate) enum Scope {
+    All,
+    User(i64),
+}
+
+impl Scope {
+    fn user(self) -> Option<i64> {
+        match self {
+            Scope::All => None,
+            Scope::User(u) => Some(u),
+        }
+    }
+}
+
+type Enrolled = BTreeMap<i64, (i64, i64, i64)>;
+
+fn parent_enrolments(conn: &Connection, parent: i64, scope: Scope) -> Result<Enrolled, RowError> {
+    let sql = match scope {
+        Scope::All => format!("{PARENT_ENROLMENTS}{ALL_USERS}"),
+        Scope::User(_) => format!("{PARENT_ENROLMENTS}{BY_USER}"),
+    };
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let map = |r: &rusqlite::Row| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
+    let rows: Vec<(i64, i64, i64, i64)> = match scope {
+        Scope::All => stmt
+            .query_map(params![parent, NO_END], map)?
+            .collect::<Result<_, _>>()?,
+        Scope::User(u) => stmt
+            .query_map(params![parent, NO_END, u], map)?
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(user, st, start, end)| {
+            let status = if st == 0 { 0 } else { 1 };
+            let start = if start == NO_END { 0 } else { start };
+            let end = if end == NO_END { 0 } else { end };
+            (user, (status, start, end))
+        })
+        .collect())
+}
+
+fn child_enrolments(conn: &Connection, instance: i64, scope: Scope) -> Result<Enrolled, RowError> {
+    let sql = "SELECT userid, status, timestart, timeend FROM mdl_user_enrolments
+               WHERE enrolid = ?1 AND (?2 IS NULL OR userid = ?2)";
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params![instance, scope.user()], |r| {
+        Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Brings one meta instance in line with its parent course, for `scope`'s users.
 pub(crate) fn sync_instance(
     conn: &Connection,
     instance: i64,
     now: i64,
+    scope: Scope,
 ) -> Result<Synced, RowError> {
     let (child, parent, status): (i64, i64, i64) = conn
         .prepare_cached("SELECT courseid, customint1, status FROM mdl_enrol WHERE id = ?1")?
@@ -55,43 +124,8 @@ pub(crate) fn sync_instance(
         remove_meta_roles(conn, instance)?;
         return Ok(done);
     }
-    // The parent's non-meta enrolments, aggregated per user.
-    let mut wanted: BTreeMap<i64, (i64, i64, i64)> = BTreeMap::new();
-    {
-        let mut stmt = conn.prepare_cached(
-            "SELECT ue.userid,
-                    MIN(ue.status + e.status),
-                    MIN(CASE WHEN ue.status + e.status = 0 THEN ue.timestart ELSE ?2 END),
-                    MAX(CASE WHEN ue.status + e.status = 0 THEN
-                          (CASE WHEN ue.timeend = 0 THEN ?2 ELSE ue.timeend END) ELSE 0 END)
-             FROM mdl_user_enrolments ue
-             JOIN mdl_enrol e ON e.id = ue.enrolid AND e.enrol <> 'meta' AND e.courseid = ?1
-             JOIN mdl_user u ON u.id = ue.userid AND u.deleted = 0
-             GROUP BY ue.userid",
-        )?;
-        let rows = stmt.query_map(params![parent, NO_END], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?;
-        for r in rows {
-            let (user, st, start, end): (i64, i64, i64, i64) = r?;
-            let status = if st == 0 { 0 } else { 1 };
-            let start = if start == NO_END { 0 } else { start };
-            let end = if end == NO_END { 0 } else { end };
-            wanted.insert(user, (status, start, end));
-        }
-    }
-    let mut have: BTreeMap<i64, (i64, i64, i64)> = BTreeMap::new();
-    {
-        let mut stmt = conn.prepare_cached(
-            "SELECT userid, status, timestart, timeend FROM mdl_user_enrolments WHERE enrolid = ?1",
-        )?;
-        for r in stmt.query_map([instance], |r| {
-            Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
-        })? {
-            let (u, v) = r?;
-            have.insert(u, v);
-        }
-    }
+    let wanted = parent_enrolments(conn, parent, scope)?;
+    let have = child_enrolments(conn, instance, scope)?;
     for (user, want) in &wanted {
         match have.get(user) {
             None => {
@@ -132,9 +166,12 @@ pub(crate) fn sync_instance(
     if let Some(parent_ctx) = context_of(conn, CONTEXT_COURSE, parent)? {
         let mut stmt = conn.prepare_cached(
             "SELECT DISTINCT userid, roleid FROM mdl_role_assignments
-             WHERE roleid IN (SELECT id FROM mdl_role) AND contextid = ?1 AND component <> 'enrol_meta'",
+             WHERE roleid IN (SELECT id FROM mdl_role) AND contextid = ?1 AND component <> 'enrol_meta'
+               AND (?2 IS NULL OR userid = ?2)",
         )?;
-        for r in stmt.query_map([parent_ctx.id], |r| Ok((r.get(0)?, r.get(1)?)))? {
+        for r in stmt.query_map(params![parent_ctx.id, scope.user()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })? {
             let (u, role) = r?;
             if active.contains(&u) {
                 want_roles.insert((u, role));
@@ -144,9 +181,12 @@ pub(crate) fn sync_instance(
     let mut have_roles: BTreeSet<(i64, i64)> = BTreeSet::new();
     {
         let mut stmt = conn.prepare_cached(
-            "SELECT userid, roleid FROM mdl_role_assignments WHERE component = 'enrol_meta' AND itemid = ?1",
+            "SELECT userid, roleid FROM mdl_role_assignments
+             WHERE component = 'enrol_meta' AND itemid = ?1 AND (?2 IS NULL OR userid = ?2)",
         )?;
-        for r in stmt.query_map([instance], |r| Ok((r.get(0)?, r.get(1)?)))? {
+        for r in stmt.query_map(params![instance, scope.user()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })? {
             have_roles.insert(r?);
         }
     }
@@ -177,8 +217,13 @@ pub(crate) fn remove_meta_roles(conn: &Connection, instance: i64) -> Result<(), 
 }
 
 /// Re-syncs every enabled meta link that takes participants from `parent`: called after
-/// anything changes the parent's enrolments or roles.
-pub(crate) fn sync_children(conn: &Connection, parent: i64, now: i64) -> Result<Synced, RowError> {
+/// anything changes the parent's enrolments or roles (of `scope`'s users).
+pub(crate) fn sync_children(
+    conn: &Connection,
+    parent: i64,
+    now: i64,
+    scope: Scope,
+) -> Result<Synced, RowError> {
     let ids: Vec<i64> = conn
         .prepare_cached(
             "SELECT id FROM mdl_enrol WHERE enrol = 'meta' AND customint1 = ?1 AND status = ?2",
@@ -187,7 +232,7 @@ pub(crate) fn sync_children(conn: &Connection, parent: i64, now: i64) -> Result<
         .collect::<Result<_, _>>()?;
     let mut total = Synced::default();
     for id in ids {
-        let s = sync_instance(conn, id, now)?;
+        let s = sync_instance(conn, id, now, scope)?;
         total.enrolled += s.enrolled;
         total.updated += s.updated;
         total.suspended += s.suspended;

@@ -4,7 +4,7 @@
 use super::courses::{require, StoredCourse};
 use super::enrol::{DISABLED, ENABLED};
 use super::error::{row, RowError};
-use super::meta::{remove_meta_roles, sync_instance};
+use super::meta::{remove_meta_roles, sync_instance, Scope};
 use super::Ctx;
 use crate::codes::Code;
 use crate::command::MetaLink;
@@ -69,7 +69,7 @@ pub(crate) fn link(conn: &Connection, ctx: &Ctx, m: &MetaLink) -> Result<Vec<Cha
             (conn.last_insert_rowid(), Action::Created)
         }
     };
-    let synced = sync_instance(conn, instance, ctx.now)?.describe();
+    let synced = sync_instance(conn, instance, ctx.now, Scope::All)?.describe();
     // An enabled link that had drifted from its master is brought back: that is an update.
     let action = if action == Action::Unchanged && !synced.is_empty() {
         Action::Updated
