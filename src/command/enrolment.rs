@@ -114,10 +114,29 @@ fn one_of(what: &str, v: Option<&str>, allowed: &[&str]) -> Result<(), Failure> 
     }
 }
 
+/// A timestamp as the admin would have written it, for messages.
+fn shown(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| {
+            d.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|| t.to_string())
+}
+
 impl Enrolment {
     pub fn validate(&self) -> Result<(), Failure> {
-        not_blank("user", &self.user)?;
-        not_blank("course", &self.course)?;
+        not_blank("user identifier (uid)", &self.user)?;
+        not_blank("course identifier (cid)", &self.course)?;
+        if self.method.is_none()
+            && (self.timestart.is_some() || self.timeend.is_some() || self.suspended.is_some())
+        {
+            return bad(
+                Code::InvalidValue,
+                "dates and suspension belong to an enrolment, and this row has no enrol method (it only assigns a role); add an enrol column, or leave those cells empty".into(),
+            );
+        }
         one_of("cmd", self.cmd.as_deref(), &["add", "del", "shift"])?;
         one_of("user_by", self.user_by.as_deref(), USER_FIELDS)?;
         one_of("course_by", self.course_by.as_deref(), COURSE_FIELDS)?;
@@ -131,7 +150,11 @@ impl Enrolment {
             if e != 0 && e < s {
                 return bad(
                     Code::InvalidValue,
-                    format!("the end ({e}) is before the start ({s})"),
+                    format!(
+                        "the end ({}) is before the start ({}); swap them or correct one",
+                        shown(e),
+                        shown(s)
+                    ),
                 );
             }
         }
@@ -141,8 +164,8 @@ impl Enrolment {
 
 impl UserGroups {
     pub fn validate(&self) -> Result<(), Failure> {
-        not_blank("user", &self.user)?;
-        not_blank("course", &self.course)?;
+        not_blank("user identifier", &self.user)?;
+        not_blank("course identifier", &self.course)?;
         one_of("cmd", Some(&self.cmd), &["add", "replace", "del"])?;
         one_of("user_by", self.user_by.as_deref(), USER_FIELDS)?;
         one_of("course_by", self.course_by.as_deref(), COURSE_FIELDS)?;
@@ -182,9 +205,9 @@ impl GroupUpsert {
 
 impl GroupMember {
     pub fn validate(&self) -> Result<(), Failure> {
-        not_blank("course", &self.course)?;
-        not_blank("group", &self.group)?;
-        not_blank("user", &self.user)?;
+        not_blank("course identifier (courseid)", &self.course)?;
+        not_blank("group identifier (groupid)", &self.group)?;
+        not_blank("user identifier (userid)", &self.user)?;
         one_of("cmd", self.cmd.as_deref(), &["add", "del", "shift"])
     }
 }

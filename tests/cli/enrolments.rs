@@ -239,7 +239,8 @@ fn group_commands() {
     let out = enrols(&w, "rolename;cid;uid;gcmd;g1\nstudent;C1;u1;gadd;Red\n");
     out.expect_code(1);
     assert!(
-        w.report().contains("has no group 'Red'; create it first"),
+        w.report()
+            .contains("has no group 'Red'; check the name, or create it first"),
         "{}",
         w.report()
     );
@@ -352,4 +353,46 @@ fn meta_courses_follow_enrolments_in_their_master() {
     enrols(&w, "rolename;cid;uid;cmd;enrol\n;C1;u1;del;manual\n").expect_code(0);
     assert_eq!(enrolment(&w, "u1", "C2"), [(s("meta"), 1, 0, 0)]);
     assert!(roles(&w, "u1", "C2").is_empty());
+}
+
+#[test]
+fn add_adds_a_role_and_role_only_rows_take_no_dates() {
+    let w = setup();
+    enrols(
+        &w,
+        "rolename;cid;uid;enrol\nteacher;C1;u1;manual\nstudent;C1;u1;manual\n",
+    )
+    .expect_code(0);
+    // add gives the role and keeps the others, as Moodle's enrol_user does; shift replaces.
+    assert_eq!(
+        roles(&w, "u1", "C1"),
+        [(s("student"), s("")), (s("teacher"), s(""))]
+    );
+    let out = enrols(
+        &w,
+        "rolename;cid;uid;starttime;suspended\nstudent;C1;u2;2026-09-01;\nstudent;C1;U2;;\n",
+    );
+    out.expect_code(1);
+    let report = w.report();
+    assert!(
+        report.contains(":2: failed MS-V004: dates and suspension belong to an enrolment"),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            ":3: failed MS-T009: no account has username 'U2' (Moodle usernames are lower-case)"
+        ),
+        "{report}"
+    );
+    // gdel naming a group the course does not have fails too: a group problem is a row problem.
+    let out = enrols(
+        &w,
+        "rolename;cid;uid;enrol;gcmd;g1\nstudent;C1;u1;manual;gdel;Nowhere\n",
+    );
+    out.expect_code(1);
+    assert!(
+        w.report().contains("has no group 'Nowhere'"),
+        "{}",
+        w.report()
+    );
 }

@@ -250,3 +250,52 @@ fn shift_moves_between_moosync_groups_only() {
         .collect();
     assert_eq!(names, ["B", "Hand"]);
 }
+
+#[test]
+fn a_same_named_group_without_idnumber_is_adopted_and_selfgrouping_is_checked_first() {
+    let w = setup();
+    // A gaddcreate made Red, with no idnumber; the groups file then describes it.
+    w.drop_file(
+        "enrols.csv",
+        "rolename;cid;uid;enrol;gcmd;g1\nstudent;C1;u1;manual;gaddcreate;Red\n",
+    );
+    w.run().expect_code(0);
+    w.drop_file(
+        "groups.csv",
+        "courseid;name;idnumber;description\nC1;Red;R1;The red team\n",
+    );
+    w.run().expect_code(0);
+    assert_eq!(
+        group_field(&w, "C1", "Red", "idnumber").as_deref(),
+        Some("R1")
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_groups WHERE name = 'Red'"),
+        1
+    );
+    // Two groupings named Blue by hand: a selfgrouping row for group Blue cannot pick one,
+    // and fails before writing anything.
+    w.db()
+        .execute_batch(
+            "INSERT INTO mdl_groupings (courseid, name) SELECT id, 'Blue' FROM mdl_course WHERE shortname = 'C1';
+             INSERT INTO mdl_groupings (courseid, name) SELECT id, 'Blue' FROM mdl_course WHERE shortname = 'C1';",
+        )
+        .unwrap();
+    w.drop_file("groups.csv", "courseid;name;selfgrouping\nC1;Blue;1\n");
+    w.run().expect_code(1);
+    assert!(w.report().contains("failed MS-T005"), "{}", w.report());
+    assert_eq!(group_field(&w, "C1", "Blue", "id"), None);
+    // A self-grouping may not take an idnumber another grouping has.
+    w.drop_file(
+        "groups.csv",
+        "courseid;name;type;idnumber;selfgrouping\nC1;Year 1;grouping;Y1;\nC1;Team A;group;Y1;1\n",
+    );
+    w.run().expect_code(1);
+    assert!(
+        w.report()
+            .contains(":3: failed MS-T015: the self-grouping 'Team A' would take idnumber 'Y1'"),
+        "{}",
+        w.report()
+    );
+    assert_eq!(group_field(&w, "C1", "Team A", "id"), None);
+}

@@ -155,7 +155,7 @@ pub(crate) fn upsert(
         Kind::Group => ctx.groups.group_identifier,
         Kind::Grouping => ctx.groups.grouping_identifier,
     };
-    let found = match &g.update {
+    let mut found = match &g.update {
         Some(key) => find(conn, kind, &course, field, key)?,
         None => match g.idnumber.as_deref().filter(|i| !i.is_empty()) {
             Some(i) => find(conn, kind, &course, GroupIdentifier::Idnumber, i)?,
@@ -168,6 +168,38 @@ pub(crate) fn upsert(
             )?,
         },
     };
+    // A group of that name without an idnumber (made by a group<N> column or a gaddcreate,
+    // say) is the one this row describes: it takes the row's idnumber and description.
+    let mut adopt = false;
+    if found.is_none() && g.update.is_none() && g.idnumber.as_deref().is_some_and(|i| !i.is_empty())
+    {
+        if let Some(name) = g.name.as_deref() {
+            if let Some(id) = find(conn, kind, &course, GroupIdentifier::Name, name)? {
+                let idnumber: String = conn
+                    .prepare_cached(&format!(
+                        "SELECT idnumber FROM {} WHERE id = ?1",
+                        kind.table()
+                    ))?
+                    .query_row([id], |r| r.get(0))?;
+                if idnumber.is_empty() {
+                    found = Some(id);
+                    adopt = true;
+                }
+            }
+        }
+    }
+    if found.is_none() && g.name.as_deref().is_none_or(str::is_empty) {
+        let what = match &g.update {
+            Some(key) => format!(
+                "course {} has no {} with {} '{key}' to update; give a name to create it",
+                course.shortname,
+                kind.entity(),
+                field.column()
+            ),
+            None => format!("a new {} needs a name", kind.entity()),
+        };
+        return Err(row(Code::MissingValue, what));
+    }
     // Checked before any write: the grouping to bind into, and names taken by another.
     let bind_to = match (kind, g.grouping.as_deref().filter(|s| !s.is_empty())) {
         (Kind::Group, Some(key)) => Some(require_in(
@@ -193,7 +225,7 @@ pub(crate) fn upsert(
                 return Err(row(
                     Code::GroupTaken,
                     format!(
-                        "{} {other} of course {} already has {col} '{v}'",
+                        "{} {other} of course {} already has {col} '{v}'; use updateid to change that one, or choose another {col}",
                         kind.entity(),
                         course.shortname
                     ),
@@ -201,6 +233,38 @@ pub(crate) fn upsert(
             }
         }
     }
+    // The self-grouping, found or to be made, also before any write.
+    let self_grouping = if kind == Kind::Group && g.selfgrouping {
+        let name = match (g.name.as_deref().filter(|n| !n.is_empty()), found) {
+            (Some(n), _) => n.to_string(),
+            (None, Some(id)) => conn
+                .prepare_cached("SELECT name FROM mdl_groups WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))?,
+            (None, None) => String::new(),
+        };
+        let existing = find(conn, Kind::Grouping, &course, GroupIdentifier::Name, &name)?;
+        let idnumber = g.idnumber.clone().unwrap_or_default();
+        if existing.is_none() && !idnumber.is_empty() {
+            if let Some(other) = find(
+                conn,
+                Kind::Grouping,
+                &course,
+                GroupIdentifier::Idnumber,
+                &idnumber,
+            )? {
+                return Err(row(
+                    Code::GroupTaken,
+                    format!(
+                        "the self-grouping '{name}' would take idnumber '{idnumber}', which grouping {other} of course {} has; change one of them",
+                        course.shortname
+                    ),
+                ));
+            }
+        }
+        Some((name, existing, idnumber))
+    } else {
+        None
+    };
     let mut changes = Vec::new();
     let id = match found {
         None => {
@@ -228,7 +292,7 @@ pub(crate) fn upsert(
             });
             id
         }
-        Some(id) if g.update.is_none() => {
+        Some(id) if g.update.is_none() && !adopt => {
             changes.push(Change {
                 action: Action::Unchanged,
                 entity: kind.entity(),
@@ -280,12 +344,8 @@ pub(crate) fn upsert(
         }
     };
     if kind == Kind::Group {
-        if g.selfgrouping {
-            let name: String = conn
-                .prepare_cached("SELECT name FROM mdl_groups WHERE id = ?1")?
-                .query_row([id], |r| r.get(0))?;
-            let grouping = match find(conn, Kind::Grouping, &course, GroupIdentifier::Name, &name)?
-            {
+        if let Some((name, existing, idnumber)) = self_grouping {
+            let grouping = match existing {
                 Some(x) => x,
                 None => {
                     let x = insert(
@@ -293,7 +353,7 @@ pub(crate) fn upsert(
                         Kind::Grouping,
                         course.id,
                         &name,
-                        g.idnumber.as_deref().unwrap_or_default(),
+                        &idnumber,
                         g.description.as_deref().unwrap_or_default(),
                         ctx.now,
                     )?;
@@ -544,10 +604,10 @@ pub(crate) fn user_groups(
     let mut found = Vec::with_capacity(g.groups.len());
     for name in &g.groups {
         let id = find(conn, Kind::Group, &course, GroupIdentifier::Name, name)?;
-        if id.is_none() && !g.create && g.cmd != "del" {
+        if id.is_none() && !g.create {
             return Err(row(
                 Code::NotFound,
-                format!("course {} has no group '{name}'; create it first, or use gaddcreate / greplacecreate", course.shortname),
+                format!("course {} has no group '{name}'; check the name, or create it first (gaddcreate / greplacecreate do)", course.shortname),
             ));
         }
         found.push((name, id));

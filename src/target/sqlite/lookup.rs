@@ -203,10 +203,19 @@ pub(crate) fn user_id(
     };
     match ids.as_slice() {
         [id] => Ok(*id),
-        [] => Err(row(
-            Code::NotFound,
-            format!("no account has {} '{value}'", field.column()),
-        )),
+        [] => {
+            // Moodle usernames are lower-case: say so when that is the likely mistake.
+            let hint = if field == UserIdentifier::Username && value.chars().any(char::is_uppercase)
+            {
+                " (Moodle usernames are lower-case)"
+            } else {
+                ""
+            };
+            Err(row(
+                Code::NotFound,
+                format!("no account has {} '{value}'{hint}", field.column()),
+            ))
+        }
         _ => Err(row(
             Code::AmbiguousMatch,
             format!("several accounts have {} '{value}'", field.column()),
