@@ -65,6 +65,16 @@ impl Scope {
             Scope::User(u) => Some(u),
         }
     }
+
+    /// `sql` with its `{user}` placeholder made a condition on `column` = ?2 for one user, or
+    /// a no-op for all: spelt out, so SQLite can use the user's index (an `OR` would not).
+    fn sql(self, sql: &str, column: &str) -> String {
+        let cond = match self {
+            Scope::All => "?2 IS NULL".to_string(),
+            Scope::User(_) => format!("{column} = ?2"),
+        };
+        sql.replace("{user}", &cond)
+    }
 }
 
 type Enrolled = BTreeMap<i64, (i64, i64, i64)>;
@@ -96,9 +106,12 @@ fn parent_enrolments(conn: &Connection, parent: i64, scope: Scope) -> Result<Enr
 }
 
 fn child_enrolments(conn: &Connection, instance: i64, scope: Scope) -> Result<Enrolled, RowError> {
-    let sql = "SELECT userid, status, timestart, timeend FROM mdl_user_enrolments
-               WHERE enrolid = ?1 AND (?2 IS NULL OR userid = ?2)";
-    let mut stmt = conn.prepare_cached(sql)?;
+    let sql = scope.sql(
+        "SELECT userid, status, timestart, timeend FROM mdl_user_enrolments
+         WHERE enrolid = ?1 AND {user}",
+        "userid",
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![instance, scope.user()], |r| {
         Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
     })?;
@@ -164,11 +177,13 @@ pub(crate) fn sync_instance(
         .collect();
     let mut want_roles: BTreeSet<(i64, i64)> = BTreeSet::new();
     if let Some(parent_ctx) = context_of(conn, CONTEXT_COURSE, parent)? {
-        let mut stmt = conn.prepare_cached(
+        let sql = scope.sql(
             "SELECT DISTINCT userid, roleid FROM mdl_role_assignments
              WHERE roleid IN (SELECT id FROM mdl_role) AND contextid = ?1 AND component <> 'enrol_meta'
-               AND (?2 IS NULL OR userid = ?2)",
-        )?;
+               AND {user}",
+            "userid",
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
         for r in stmt.query_map(params![parent_ctx.id, scope.user()], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })? {
@@ -180,10 +195,12 @@ pub(crate) fn sync_instance(
     }
     let mut have_roles: BTreeSet<(i64, i64)> = BTreeSet::new();
     {
-        let mut stmt = conn.prepare_cached(
+        let sql = scope.sql(
             "SELECT userid, roleid FROM mdl_role_assignments
-             WHERE component = 'enrol_meta' AND itemid = ?1 AND (?2 IS NULL OR userid = ?2)",
-        )?;
+             WHERE component = 'enrol_meta' AND itemid = ?1 AND {user}",
+            "userid",
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
         for r in stmt.query_map(params![instance, scope.user()], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })? {
