@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the main job on the committed example feed against the embedded store:
-# a fresh data folder in ./demo-data, the example files (users, courses, meta links) dropped
+# a fresh data folder in ./demo-data, the example files (users, courses, meta links, enrolments) dropped
 # into its inbox, one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +9,7 @@ bin=target/release/moosync
 data=demo-data
 rm -rf "$data"
 "$bin" --data "$data" init >/dev/null
-cp examples/userimport.csv examples/uploadcourses.csv examples/metacourses.csv "$data/inbox/"
+cp examples/userimport.csv examples/uploadcourses.csv examples/metacourses.csv examples/enrols.csv "$data/inbox/"
 set +e
 "$bin" --data "$data" run
 code=$?
