@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use support::{build_cli, fail, init_data_dir, machine_line, measure_run, parse_rows};
+use support::{build_cli, fail, init_data_dir, measure_run, parse_rows, print_table};
 
 const HEADER: &str = "shortname;fullname;category;idnumber;summary;startdate;visible";
 const DEFAULT_ROWS: usize = 100_000;
@@ -133,22 +133,7 @@ fn main() {
     }
 
     println!();
-    println!("{}", machine_line());
-    println!(
-        "{:<32} {:>9} {:>9} {:>9} {:>8} {:>13}",
-        "run", "rows", "seconds", "rows/s", "µs/row", "peak RSS MiB"
-    );
-    for m in [&first, &rerun, &delete] {
-        println!(
-            "{:<32} {:>9} {:>9.3} {:>9.0} {:>8.2} {:>13.1}",
-            m.label,
-            m.rows,
-            m.seconds,
-            m.rows_per_sec(),
-            m.micros_per_row(),
-            m.peak_rss_mib
-        );
-    }
+    print_table(&[&first, &rerun, &delete]);
     let met = first.rows_per_sec() >= TARGET_CREATE_RPS;
     println!(
         "\ntarget: first run >= {TARGET_CREATE_RPS:.0} rows/s: {:.0} -> {}",

@@ -11,7 +11,7 @@ mod support;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use support::{build_cli, fail, init_data_dir, machine_line, measure_run, parse_rows};
+use support::{build_cli, fail, init_data_dir, measure_run, parse_rows, print_table};
 
 const COURSES: usize = 2_000;
 const PER_USER: usize = 10;
@@ -97,22 +97,7 @@ fn main() {
     );
 
     println!();
-    println!("{}", machine_line());
-    println!(
-        "{:<32} {:>9} {:>9} {:>9} {:>8} {:>13}",
-        "run", "rows", "seconds", "rows/s", "µs/row", "peak RSS MiB"
-    );
-    for m in [&first, &rerun] {
-        println!(
-            "{:<32} {:>9} {:>9.3} {:>9.0} {:>8.2} {:>13.1}",
-            m.label,
-            m.rows,
-            m.seconds,
-            m.rows_per_sec(),
-            m.micros_per_row(),
-            m.peak_rss_mib
-        );
-    }
+    print_table(&[&first, &rerun]);
     let peak = first.peak_rss_mib.max(rerun.peak_rss_mib);
     println!("\ntargets:");
     for (what, value, met) in [

@@ -9,7 +9,7 @@ mod support;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use support::{build_cli, fail, init_data_dir, machine_line, measure_run, parse_rows};
+use support::{build_cli, fail, init_data_dir, measure_run, parse_rows, print_table};
 
 const HEADER: &str = "username;firstname;lastname;email;idnumber;institution;department;city";
 const TARGET_CREATE_RPS: f64 = 100_000.0;
@@ -78,21 +78,7 @@ fn main() {
     );
 
     println!();
-    println!("{}", machine_line());
-    println!(
-        "{:<36} {:>10} {:>9} {:>11} {:>13}",
-        "run", "rows", "seconds", "rows/s", "peak RSS MiB"
-    );
-    for m in [&first, &rerun, &pw] {
-        println!(
-            "{:<36} {:>10} {:>9.3} {:>11.0} {:>13.1}",
-            m.label,
-            m.rows,
-            m.seconds,
-            m.rows_per_sec(),
-            m.peak_rss_mib
-        );
-    }
+    print_table(&[&first, &rerun, &pw]);
     let extra_us = pw.micros_per_row() - first.micros_per_row();
     println!();
     println!(

@@ -156,7 +156,7 @@ fn proc_field(file: &str, key: &str) -> String {
 }
 
 /// "machine: <cpu> | N cores | M GiB RAM", for the figures' context.
-pub fn machine_line() -> String {
+fn machine_line() -> String {
     let memory_kib: f64 = proc_field("/proc/meminfo", "MemTotal")
         .trim_end_matches("kB")
         .trim()
@@ -168,4 +168,24 @@ pub fn machine_line() -> String {
         proc_field("/proc/cpuinfo", "model name"),
         memory_kib / 1048576.0
     )
+}
+
+/// The machine, then one line per run: rows, seconds, rows/s, µs/row, peak RSS.
+pub fn print_table(runs: &[&Measured]) {
+    println!("{}", machine_line());
+    println!(
+        "{:<32} {:>9} {:>9} {:>9} {:>8} {:>13}",
+        "run", "rows", "seconds", "rows/s", "µs/row", "peak RSS MiB"
+    );
+    for m in runs {
+        println!(
+            "{:<32} {:>9} {:>9.3} {:>9.0} {:>8.2} {:>13.1}",
+            m.label,
+            m.rows,
+            m.seconds,
+            m.rows_per_sec(),
+            m.micros_per_row(),
+            m.peak_rss_mib
+        );
+    }
 }

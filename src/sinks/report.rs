@@ -75,18 +75,8 @@ impl Sink for ReportSink {
     fn closing(&mut self, changes: &[Change]) -> Result<(), Failure> {
         let file = &self.heading.file;
         for c in changes {
-            write!(
-                self.text,
-                "{file}: after the last row: {} {} {} (id {})",
-                c.action.verb(),
-                c.entity,
-                c.label,
-                c.id
-            )
-            .map_err(w)?;
-            if !c.fields.is_empty() {
-                write!(self.text, ": {}", c.fields.join(", ")).map_err(w)?;
-            }
+            write!(self.text, "{file}: after the last row: ").map_err(w)?;
+            write_changes(&mut self.text, std::slice::from_ref(c)).map_err(w)?;
             writeln!(self.text).map_err(w)?;
         }
         if !changes.is_empty() {
@@ -103,21 +93,7 @@ impl Sink for ReportSink {
         match &r.outcome {
             Outcome::Applied(changes) => {
                 write!(self.text, "{file}:{}: applied: ", r.line).map_err(w)?;
-                for (i, c) in changes.iter().enumerate() {
-                    let sep = if i == 0 { "" } else { "; " };
-                    write!(
-                        self.text,
-                        "{sep}{} {} {} (id {})",
-                        c.action.verb(),
-                        c.entity,
-                        c.label,
-                        c.id
-                    )
-                    .map_err(w)?;
-                    if !c.fields.is_empty() {
-                        write!(self.text, ": {}", c.fields.join(", ")).map_err(w)?;
-                    }
-                }
+                write_changes(&mut self.text, changes).map_err(w)?;
                 writeln!(self.text).map_err(w)?;
                 write!(
                     self.json,
@@ -191,4 +167,23 @@ impl Sink for ReportSink {
         text.commit().map_err(w)?;
         Ok(Some(text_path))
     }
+}
+
+/// "created course CS101 (id 2); updated …: fields": how a report line lists changes.
+fn write_changes(out: &mut impl Write, changes: &[Change]) -> std::io::Result<()> {
+    for (i, c) in changes.iter().enumerate() {
+        let sep = if i == 0 { "" } else { "; " };
+        write!(
+            out,
+            "{sep}{} {} {} (id {})",
+            c.action.verb(),
+            c.entity,
+            c.label,
+            c.id
+        )?;
+        if !c.fields.is_empty() {
+            write!(out, ": {}", c.fields.join(", "))?;
+        }
+    }
+    Ok(())
 }

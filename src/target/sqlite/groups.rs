@@ -417,14 +417,30 @@ fn require_role_in_course(
     }
 }
 
-/// Adds the membership (tagged as moosync's) unless there is one. Returns whether it was added.
-fn join(conn: &Connection, group: i64, user: i64, now: i64) -> Result<bool, RowError> {
+/// Adds the membership (tagged as moosync's) unless there is one; reports it as `label`.
+fn join(
+    conn: &Connection,
+    group: i64,
+    user: i64,
+    now: i64,
+    label: String,
+) -> Result<Change, RowError> {
     let n = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO mdl_groups_members (groupid, userid, timeadded, component, itemid) VALUES (?1, ?2, ?3, ?4, 0)",
         )?
         .execute(params![group, user, now, COMPONENT])?;
-    Ok(n > 0)
+    Ok(Change {
+        action: if n > 0 {
+            Action::Created
+        } else {
+            Action::Unchanged
+        },
+        entity: "group_member",
+        id: group,
+        label,
+        fields: Vec::new(),
+    })
 }
 
 /// Removes the membership. A group left empty is noted: `[groups] purge_empty` deletes it
@@ -574,18 +590,7 @@ pub(crate) fn member(
             } else {
                 Vec::new()
             };
-            let added = join(conn, group, user, ctx.now)?;
-            out.push(Change {
-                action: if added {
-                    Action::Created
-                } else {
-                    Action::Unchanged
-                },
-                entity: "group_member",
-                id: group,
-                label,
-                fields: Vec::new(),
-            });
+            out.push(join(conn, group, user, ctx.now, label)?);
             Ok(out)
         }
     }
@@ -664,18 +669,8 @@ pub(crate) fn user_groups(
         )?);
     }
     for (name, id) in ids {
-        let added = join(conn, id, user, ctx.now)?;
-        out.push(Change {
-            action: if added {
-                Action::Created
-            } else {
-                Action::Unchanged
-            },
-            entity: "group_member",
-            id,
-            label: format!("{} in group {name} of {}", g.user, course.shortname),
-            fields: Vec::new(),
-        });
+        let label = format!("{} in group {name} of {}", g.user, course.shortname);
+        out.push(join(conn, id, user, ctx.now, label)?);
     }
     Ok(out)
 }
