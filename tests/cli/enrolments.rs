@@ -384,6 +384,20 @@ fn add_adds_a_role_and_role_only_rows_take_no_dates() {
         ),
         "{report}"
     );
+    // gdel for a group the user is not in: the row applies and says so.
+    w.drop_file("groups.csv", "courseid;name\nC1;Empty\n");
+    w.run().expect_code(0);
+    enrols(
+        &w,
+        "rolename;cid;uid;enrol;gcmd;g1\nstudent;C1;u1;manual;gdel;Empty\n",
+    )
+    .expect_code(0);
+    assert!(
+        w.report()
+            .contains("note: u1 is in none of those groups of C1"),
+        "{}",
+        w.report()
+    );
     // gdel naming a group the course does not have fails too: a group problem is a row problem.
     let out = enrols(
         &w,

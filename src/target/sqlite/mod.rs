@@ -150,12 +150,17 @@ impl SqliteTarget {
 }
 
 /// A row whose commands all had nothing to do is a skip; otherwise what changed is reported.
-fn settled(changes: Vec<Change>, nothing: Vec<String>) -> Outcome {
+fn settled(mut changes: Vec<Change>, nothing: Vec<String>) -> Outcome {
     if changes.is_empty() && !nothing.is_empty() {
-        Outcome::Skipped(nothing.join("; "))
-    } else {
-        Outcome::Applied(changes)
+        return Outcome::Skipped(nothing.join("; "));
     }
+    // A command of the row that had nothing to do still says so (a gdel for a group the user
+    // was not in, beside an enrolment that changed).
+    if let Some(last) = changes.last_mut() {
+        last.fields
+            .extend(nothing.into_iter().map(|why| format!("note: {why}")));
+    }
+    Outcome::Applied(changes)
 }
 
 fn storage(path: &Path, e: rusqlite::Error) -> Failure {
