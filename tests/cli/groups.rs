@@ -299,3 +299,55 @@ fn a_same_named_group_without_idnumber_is_adopted_and_selfgrouping_is_checked_fi
     );
     assert_eq!(group_field(&w, "C1", "Team A", "id"), None);
 }
+
+#[test]
+fn a_stopped_file_still_purges_what_its_committed_batches_emptied() {
+    let w = setup();
+    w.drop_file("groups.csv", "courseid;name\nC1;Gone\nC1;Other\n");
+    w.drop_file("groupmembers.csv", "courseid;groupid;userid\nC1;Gone;u1\n");
+    w.run().expect_code(0);
+    w.settings("[run]\nbatch_size = 1\n\n[groups]\npurge_empty = \"groups\"\n");
+    // A store failure on the second row stands in for a full disk.
+    w.db()
+        .execute_batch(
+            "CREATE TRIGGER fail_other BEFORE INSERT ON mdl_groups_members
+             WHEN NEW.groupid = (SELECT id FROM mdl_groups WHERE name = 'Other')
+             BEGIN SELECT RAISE(ABORT, 'simulated store failure'); END;",
+        )
+        .unwrap();
+    w.drop_file(
+        "groupmembers.csv",
+        "courseid;groupid;userid;cmd\nC1;Gone;u1;del\nC1;Other;u1;add\n",
+    );
+    let out = w.run();
+    out.expect_code(2);
+    assert!(
+        out.stdout.contains("simulated store failure"),
+        "{}",
+        out.stdout
+    );
+    // The first row's batch was committed: the membership is gone, the group still there.
+    assert_eq!(w.count("SELECT COUNT(*) FROM mdl_groups_members"), 0);
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_groups WHERE name = 'Gone'"),
+        1
+    );
+    // Fixed and run again: the replayed del is a skip, and the group the stopped run emptied
+    // is purged at the end.
+    w.db().execute_batch("DROP TRIGGER fail_other;").unwrap();
+    w.run().expect_code(0);
+    assert!(
+        w.report()
+            .contains("after the last row: deleted group Gone in C1"),
+        "{}",
+        w.report()
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_groups WHERE name = 'Gone'"),
+        0
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_groups WHERE name = 'Other'"),
+        1
+    );
+}

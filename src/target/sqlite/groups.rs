@@ -13,7 +13,6 @@ use crate::command::{GroupMember, GroupUpsert, UserGroups};
 use crate::config::{GroupIdentifier, PurgeEmpty};
 use crate::outcome::{Action, Change};
 use rusqlite::{params, types::Value, Connection, OptionalExtension};
-use std::collections::BTreeSet;
 
 /// The component of the memberships moosync makes.
 pub(crate) const COMPONENT: &str = "tool_moosync";
@@ -459,7 +458,8 @@ fn leave(
         return Ok(Vec::new());
     }
     if ctx.groups.purge_empty != PurgeEmpty::None {
-        ctx.emptied.borrow_mut().insert(group);
+        conn.prepare_cached("INSERT OR IGNORE INTO moosync_emptied_groups (groupid) VALUES (?1)")?
+            .execute([group])?;
     }
     Ok(vec![Change {
         action: Action::Deleted,
@@ -470,16 +470,21 @@ fn leave(
     }])
 }
 
-/// `[groups] purge_empty` at the end of a file: the groups its rows left, if still empty,
-/// and (for `groupings`) the groupings that lost their last group. Only those: never other
-/// empty groups of the site.
-pub(crate) fn purge_emptied(
-    conn: &Connection,
-    purge: PurgeEmpty,
-    groups: &BTreeSet<i64>,
-) -> Result<Vec<Change>, RowError> {
+/// `[groups] purge_empty` at the end of a file: the groups feeds' removals left empty (this
+/// file's, and a stopped file's committed ones), if still empty, and (for `groupings`) the
+/// groupings that lost their last group. Only those: never other empty groups of the site.
+pub(crate) fn purge_emptied(conn: &Connection, purge: PurgeEmpty) -> Result<Vec<Change>, RowError> {
+    let groups: Vec<i64> = conn
+        .prepare_cached("SELECT groupid FROM moosync_emptied_groups ORDER BY groupid")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    conn.prepare_cached("DELETE FROM moosync_emptied_groups")?
+        .execute([])?;
+    if purge == PurgeEmpty::None {
+        return Ok(Vec::new());
+    }
     let mut out = Vec::new();
-    for &group in groups {
+    for group in groups {
         let found: Option<(String, String)> = conn
             .prepare_cached(
                 "SELECT g.name, c.shortname FROM mdl_groups g JOIN mdl_course c ON c.id = g.courseid
@@ -505,7 +510,7 @@ pub(crate) fn purge_emptied(
             entity: "group",
             id: group,
             label: format!("{name} in {course}"),
-            fields: vec!["left empty by this file ([groups] purge_empty)".into()],
+            fields: vec!["left empty by a feed ([groups] purge_empty)".into()],
         });
         if purge == PurgeEmpty::Groupings {
             for (g, gname) in groupings {

@@ -24,7 +24,7 @@ use cache::Cache;
 use error::RowError;
 use rusqlite::Connection;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use schema::open_store;
@@ -37,8 +37,6 @@ pub struct SqliteTarget {
     enrolments: EnrolmentsConfig,
     groups: GroupsConfig,
     cache: RefCell<Cache>,
-    /// Groups this file's rows left empty, for `[groups] purge_empty` at its end.
-    emptied: RefCell<BTreeSet<i64>>,
     dry_run: bool,
     /// Profile fields the settings ask for, created inside each file's transaction (so a dry
     /// run leaves none behind).
@@ -54,7 +52,6 @@ pub(crate) struct Ctx<'a> {
     pub enrolments: &'a EnrolmentsConfig,
     pub groups: &'a GroupsConfig,
     pub cache: &'a RefCell<Cache>,
-    pub emptied: &'a RefCell<BTreeSet<i64>>,
     pub profile_fields: &'a HashMap<String, i64>,
     pub now: i64,
 }
@@ -70,7 +67,6 @@ impl SqliteTarget {
             enrolments: cfg.enrolments.clone(),
             groups: cfg.groups.clone(),
             cache: RefCell::new(Cache::default()),
-            emptied: RefCell::new(BTreeSet::new()),
             dry_run: false,
             wanted_fields: cfg.embedded.profile_fields.clone(),
             profile_fields: HashMap::new(),
@@ -185,7 +181,6 @@ impl Target for SqliteTarget {
     fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {
         self.dry_run = dry_run;
         self.cache.borrow_mut().clear();
-        self.emptied.borrow_mut().clear();
         self.exec("BEGIN IMMEDIATE")?;
         schema::ensure_profile_fields(&self.conn, &self.wanted_fields)
             .map_err(|e| storage(&self.path, e))?;
@@ -201,7 +196,6 @@ impl Target for SqliteTarget {
             enrolments: &self.enrolments,
             groups: &self.groups,
             cache: &self.cache,
-            emptied: &self.emptied,
             profile_fields: &self.profile_fields,
             now: chrono::Utc::now().timestamp(),
         };
@@ -223,8 +217,7 @@ impl Target for SqliteTarget {
     }
 
     fn finish_file(&mut self) -> Result<Vec<Change>, Failure> {
-        let emptied = std::mem::take(&mut *self.emptied.borrow_mut());
-        let closing = match groups::purge_emptied(&self.conn, self.groups.purge_empty, &emptied) {
+        let closing = match groups::purge_emptied(&self.conn, self.groups.purge_empty) {
             Ok(c) => c,
             Err(RowError::Row(f) | RowError::Store(f) | RowError::Fatal(f)) => {
                 self.abort_file();

@@ -165,6 +165,11 @@ CREATE TABLE mdl_groupings_groups (
 CREATE INDEX mdl_grougrou_gro_ix ON mdl_groupings_groups (groupingid);
 CREATE INDEX mdl_grougrou_gro2_ix ON mdl_groupings_groups (groupid);
 
+-- moosync's own: groups that a feed's member removals left empty, for `[groups] purge_empty`
+-- at the end of the file. Kept in the store, with the removals, so a file stopped part-way
+-- still purges what its committed batches emptied when a file next ends.
+CREATE TABLE moosync_emptied_groups (groupid INTEGER PRIMARY KEY);
+
 -- What a fresh install holds: the site course (id 1, category 0) and "Category 1" (id 1), each
 -- with its context.
 INSERT INTO mdl_course_categories (id, name, parent, sortorder, depth, path, visible, visibleold)
