@@ -216,7 +216,7 @@ impl Default for UsersConfig {
 }
 
 /// The field that identifies an existing course.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Hash, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum CourseIdentifier {
     #[default]

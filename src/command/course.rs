@@ -1,6 +1,7 @@
 //! Course commands (create/update, delete, check, reset, meta bindings) and their validation.
 
 use crate::codes::{Code, Failure};
+use crate::config::CourseIdentifier;
 use serde::{Deserialize, Serialize};
 
 /// Course formats a fresh Moodle 4.x ships.
@@ -109,7 +110,7 @@ pub struct CourseReset {
     /// The field `course` holds (`shortname`, `idnumber` or `id`), when the file says which by
     /// its column; `[courses] identifier` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub by: Option<String>,
+    pub by: Option<CourseIdentifier>,
     /// Unenrol everyone (tool_sync's `roles = all`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unenrol_all: bool,

@@ -1,11 +1,8 @@
 //! Enrolment, role and group-membership commands, and their validation.
 
 use crate::codes::{Code, Failure};
+use crate::config::{CourseIdentifier, UserIdentifier};
 use serde::{Deserialize, Serialize};
-
-/// The fields a row names users and courses by, when not the settings' default.
-const USER_FIELDS: &[&str] = &["username", "idnumber", "email", "id"];
-const COURSE_FIELDS: &[&str] = &["shortname", "idnumber", "id"];
 
 /// Enrol, unenrol, or change the role of a user in a course. The user is found by
 /// `user_by` (else `[enrolments] user_identifier`), the course by `course_by` (else
@@ -33,9 +30,9 @@ pub struct Enrolment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspended: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_by: Option<String>,
+    pub user_by: Option<UserIdentifier>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub course_by: Option<String>,
+    pub course_by: Option<CourseIdentifier>,
 }
 
 /// A user's memberships in groups of a course, by group name (the enrolments file's `gcmd`
@@ -52,9 +49,9 @@ pub struct UserGroups {
     pub create: bool,
     pub groups: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_by: Option<String>,
+    pub user_by: Option<UserIdentifier>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub course_by: Option<String>,
+    pub course_by: Option<CourseIdentifier>,
 }
 
 /// Create a group, or update it (`update` names the group to change).
@@ -138,8 +135,6 @@ impl Enrolment {
             );
         }
         one_of("cmd", self.cmd.as_deref(), &["add", "del", "shift"])?;
-        one_of("user_by", self.user_by.as_deref(), USER_FIELDS)?;
-        one_of("course_by", self.course_by.as_deref(), COURSE_FIELDS)?;
         if self.cmd.as_deref() == Some("shift") && self.role.as_deref().is_none_or(str::is_empty) {
             return bad(
                 Code::MissingValue,
@@ -167,8 +162,6 @@ impl UserGroups {
         not_blank("user identifier", &self.user)?;
         not_blank("course identifier", &self.course)?;
         one_of("cmd", Some(&self.cmd), &["add", "replace", "del"])?;
-        one_of("user_by", self.user_by.as_deref(), USER_FIELDS)?;
-        one_of("course_by", self.course_by.as_deref(), COURSE_FIELDS)?;
         for (i, g) in self.groups.iter().enumerate() {
             not_blank("group name", g)?;
             if self.groups[..i].contains(g) {

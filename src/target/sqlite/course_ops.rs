@@ -7,7 +7,6 @@ use super::lookup::{self, delete_context_tree};
 use super::{categories, meta, Ctx};
 use crate::codes::Code;
 use crate::command::{CourseCheck, CourseRef, CourseReset};
-use crate::config::CourseIdentifier;
 use crate::outcome::{Action, Change};
 use rusqlite::{params, Connection};
 
@@ -132,12 +131,7 @@ pub(crate) fn reset(
     ctx: &Ctx,
     r: &CourseReset,
 ) -> Result<Vec<Change>, RowError> {
-    let field = match r.by.as_deref() {
-        Some("idnumber") => CourseIdentifier::Idnumber,
-        Some("id") => CourseIdentifier::Id,
-        Some(_) => CourseIdentifier::Shortname,
-        None => ctx.courses.identifier,
-    };
+    let field = r.by.unwrap_or(ctx.courses.identifier);
     let c = require_by(conn, field, &r.course, "course")?;
     let roles = r
         .unenrol_roles

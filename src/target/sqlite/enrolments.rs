@@ -8,28 +8,9 @@ use super::lookup::{self, ContextRow};
 use super::{meta, Ctx};
 use crate::codes::Code;
 use crate::command::Enrolment;
-use crate::config::{CourseIdentifier, EnrolCmd, UserIdentifier};
+use crate::config::{CourseIdentifier, EnrolCmd};
 use crate::outcome::{Action, Change};
 use rusqlite::{params, Connection, OptionalExtension};
-
-pub(crate) fn user_field(by: Option<&str>, default: UserIdentifier) -> UserIdentifier {
-    match by {
-        Some("username") => UserIdentifier::Username,
-        Some("idnumber") => UserIdentifier::Idnumber,
-        Some("email") => UserIdentifier::Email,
-        Some("id") => UserIdentifier::Id,
-        _ => default,
-    }
-}
-
-pub(crate) fn course_field(by: Option<&str>, default: CourseIdentifier) -> CourseIdentifier {
-    match by {
-        Some("shortname") => CourseIdentifier::Shortname,
-        Some("idnumber") => CourseIdentifier::Idnumber,
-        Some("id") => CourseIdentifier::Id,
-        _ => default,
-    }
-}
 
 /// The component and item a role given through `method`'s instance is recorded with: manual
 /// and self enrolments give plain assignments (their plugins' `roles_protected()` is false),
@@ -181,8 +162,8 @@ fn remove_roles(
 }
 
 pub(crate) fn apply(conn: &Connection, ctx: &Ctx, e: &Enrolment) -> Result<Vec<Change>, RowError> {
-    let uf = user_field(e.user_by.as_deref(), ctx.enrolments.user_identifier);
-    let cf = course_field(e.course_by.as_deref(), ctx.enrolments.course_identifier);
+    let uf = e.user_by.unwrap_or(ctx.enrolments.user_identifier);
+    let cf = e.course_by.unwrap_or(ctx.enrolments.course_identifier);
     let user = lookup::user_id(conn, uf, &e.user)?;
     let (course, cctx) = course_in(conn, ctx, cf, &e.course)?;
     let role = match e.role.as_deref().filter(|r| !r.is_empty()) {

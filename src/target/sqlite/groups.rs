@@ -4,7 +4,7 @@
 //! `tool_moosync`, so a later `replace` or `shift` removes only those, never hand-made ones.
 
 use super::courses::{course_context, require_by, StoredCourse};
-use super::enrolments::{course_field, course_in, user_field};
+use super::enrolments::course_in;
 use super::error::{row, RowError};
 use super::lookup;
 use super::Ctx;
@@ -607,8 +607,8 @@ pub(crate) fn user_groups(
     ctx: &Ctx,
     g: &UserGroups,
 ) -> Result<Vec<Change>, RowError> {
-    let uf = user_field(g.user_by.as_deref(), ctx.enrolments.user_identifier);
-    let cf = course_field(g.course_by.as_deref(), ctx.enrolments.course_identifier);
+    let uf = g.user_by.unwrap_or(ctx.enrolments.user_identifier);
+    let cf = g.course_by.unwrap_or(ctx.enrolments.course_identifier);
     let user = lookup::user_id(conn, uf, &g.user)?;
     let (course, _) = course_in(conn, ctx, cf, &g.course)?;
     let mut found = Vec::with_capacity(g.groups.len());
