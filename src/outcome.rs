@@ -45,6 +45,19 @@ pub struct Change {
     pub fields: Vec<String>,
 }
 
+impl Change {
+    /// A change that wrote no columns worth naming.
+    pub fn new(action: Action, entity: &'static str, id: i64, label: impl Into<String>) -> Change {
+        Change {
+            action,
+            entity,
+            id,
+            label: label.into(),
+            fields: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Applied(Vec<Change>),

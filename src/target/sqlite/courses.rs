@@ -263,17 +263,16 @@ fn enrol_teachers(
         let enrolled = enrol::enrol_user(conn, instance, user, ctx.now)?;
         let assigned = enrol::assign_role(conn, role, course_ctx.id, user, "", 0, ctx.now)?;
         any |= enrolled || assigned;
-        changes.push(Change {
-            action: if enrolled || assigned {
+        changes.push(Change::new(
+            if enrolled || assigned {
                 Action::Created
             } else {
                 Action::Unchanged
             },
-            entity: "enrolment",
-            id: user,
+            "enrolment",
+            user,
             label,
-            fields: Vec::new(),
-        });
+        ));
     }
     if any {
         meta::sync_children(conn, course, ctx.now, meta::Scope::All)?;
@@ -496,13 +495,12 @@ fn create(conn: &Connection, ctx: &Ctx, c: &CourseFields) -> Result<Vec<Change>,
         c.self_enrol.unwrap_or(false),
         ctx.now,
     )?;
-    changes.push(Change {
-        action: Action::Created,
-        entity: "course",
+    changes.push(Change::new(
+        Action::Created,
+        "course",
         id,
-        label: shortname.to_string(),
-        fields: Vec::new(),
-    });
+        shortname.to_string(),
+    ));
     enrol_teachers(conn, ctx, id, manual, &course_ctx, teachers, &mut changes)?;
     Ok(changes)
 }

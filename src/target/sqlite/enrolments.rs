@@ -204,13 +204,7 @@ pub(crate) fn apply(conn: &Connection, ctx: &Ctx, e: &Enrolment) -> Result<Vec<C
                 )));
             }
             enrol::unenrol_user(conn, course.id, &cctx, instance, m, user)?;
-            Change {
-                action: Action::Deleted,
-                entity: "enrolment",
-                id: user,
-                label: format!("{label} ({m})"),
-                fields: Vec::new(),
-            }
+            Change::new(Action::Deleted, "enrolment", user, format!("{label} ({m})"))
         }
         (EnrolCmd::Add, None) => {
             let Some(role) = role else {
@@ -220,17 +214,16 @@ pub(crate) fn apply(conn: &Connection, ctx: &Ctx, e: &Enrolment) -> Result<Vec<C
                 ));
             };
             let made = enrol::assign_role(conn, role, cctx.id, user, "", 0, ctx.now)?;
-            Change {
-                action: if made {
+            Change::new(
+                if made {
                     Action::Created
                 } else {
                     Action::Unchanged
                 },
-                entity: "role_assignment",
-                id: user,
-                label: format!("{label} as {}", role_name(conn, ctx, role)?),
-                fields: Vec::new(),
-            }
+                "role_assignment",
+                user,
+                format!("{label} as {}", role_name(conn, ctx, role)?),
+            )
         }
         (EnrolCmd::Shift, None) => {
             let removed = remove_roles(conn, &cctx, user, &[(String::new(), 0)], role)?;

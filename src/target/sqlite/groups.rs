@@ -282,13 +282,12 @@ pub(crate) fn upsert(
                 g.description.as_deref().unwrap_or_default(),
                 ctx.now,
             )?;
-            changes.push(Change {
-                action: Action::Created,
-                entity: kind.entity(),
+            changes.push(Change::new(
+                Action::Created,
+                kind.entity(),
                 id,
-                label: format!("{name} in {}", course.shortname),
-                fields: Vec::new(),
-            });
+                format!("{name} in {}", course.shortname),
+            ));
             id
         }
         Some(id) if g.update.is_none() && !adopt => {
@@ -356,35 +355,32 @@ pub(crate) fn upsert(
                         g.description.as_deref().unwrap_or_default(),
                         ctx.now,
                     )?;
-                    changes.push(Change {
-                        action: Action::Created,
-                        entity: "grouping",
-                        id: x,
-                        label: format!("{name} in {}", course.shortname),
-                        fields: Vec::new(),
-                    });
+                    changes.push(Change::new(
+                        Action::Created,
+                        "grouping",
+                        x,
+                        format!("{name} in {}", course.shortname),
+                    ));
                     x
                 }
             };
             if bind(conn, grouping, id, ctx.now)? {
-                changes.push(Change {
-                    action: Action::Created,
-                    entity: "grouping_group",
-                    id: grouping,
-                    label: format!("{name} in grouping {name}"),
-                    fields: Vec::new(),
-                });
+                changes.push(Change::new(
+                    Action::Created,
+                    "grouping_group",
+                    grouping,
+                    format!("{name} in grouping {name}"),
+                ));
             }
         }
         if let Some(grouping) = bind_to {
             if bind(conn, grouping, id, ctx.now)? {
-                changes.push(Change {
-                    action: Action::Created,
-                    entity: "grouping_group",
-                    id: grouping,
-                    label: format!("group {id} in grouping {grouping}"),
-                    fields: Vec::new(),
-                });
+                changes.push(Change::new(
+                    Action::Created,
+                    "grouping_group",
+                    grouping,
+                    format!("group {id} in grouping {grouping}"),
+                ));
             }
         }
     }
@@ -429,17 +425,16 @@ fn join(
             "INSERT OR IGNORE INTO mdl_groups_members (groupid, userid, timeadded, component, itemid) VALUES (?1, ?2, ?3, ?4, 0)",
         )?
         .execute(params![group, user, now, COMPONENT])?;
-    Ok(Change {
-        action: if n > 0 {
+    Ok(Change::new(
+        if n > 0 {
             Action::Created
         } else {
             Action::Unchanged
         },
-        entity: "group_member",
-        id: group,
+        "group_member",
+        group,
         label,
-        fields: Vec::new(),
-    })
+    ))
 }
 
 /// Removes the membership. A group left empty is noted: `[groups] purge_empty` deletes it
@@ -461,13 +456,12 @@ fn leave(
         conn.prepare_cached("INSERT OR IGNORE INTO moosync_emptied_groups (groupid) VALUES (?1)")?
             .execute([group])?;
     }
-    Ok(vec![Change {
-        action: Action::Deleted,
-        entity: "group_member",
-        id: group,
-        label: label.to_string(),
-        fields: Vec::new(),
-    }])
+    Ok(vec![Change::new(
+        Action::Deleted,
+        "group_member",
+        group,
+        label.to_string(),
+    )])
 }
 
 /// `[groups] purge_empty` at the end of a file: the groups feeds' removals left empty (this
@@ -650,13 +644,12 @@ pub(crate) fn user_groups(
             Some(id) => id,
             None => {
                 let id = insert(conn, Kind::Group, course.id, name, "", "", ctx.now)?;
-                out.push(Change {
-                    action: Action::Created,
-                    entity: "group",
+                out.push(Change::new(
+                    Action::Created,
+                    "group",
                     id,
-                    label: format!("{name} in {}", course.shortname),
-                    fields: Vec::new(),
-                });
+                    format!("{name} in {}", course.shortname),
+                ));
                 id
             }
         };
