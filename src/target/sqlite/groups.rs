@@ -30,6 +30,45 @@ impl Kind {
             Kind::Grouping => "mdl_groupings",
         }
     }
+    /// The lookup by `field` within a course, as a literal (no SQL built per row).
+    fn find_sql(self, field: GroupIdentifier) -> &'static str {
+        macro_rules! find {
+            ($table:literal, $col:literal) => {
+                concat!(
+                    "SELECT id FROM ",
+                    $table,
+                    " WHERE courseid = ?1 AND ",
+                    $col,
+                    " = ?2 LIMIT 2"
+                )
+            };
+        }
+        match (self, field) {
+            (Kind::Group, GroupIdentifier::Name) => find!("mdl_groups", "name"),
+            (Kind::Group, GroupIdentifier::Idnumber) => find!("mdl_groups", "idnumber"),
+            (Kind::Group, GroupIdentifier::Id) => find!("mdl_groups", "id"),
+            (Kind::Grouping, GroupIdentifier::Name) => find!("mdl_groupings", "name"),
+            (Kind::Grouping, GroupIdentifier::Idnumber) => find!("mdl_groupings", "idnumber"),
+            (Kind::Grouping, GroupIdentifier::Id) => find!("mdl_groupings", "id"),
+        }
+    }
+
+    fn insert_sql(self) -> &'static str {
+        macro_rules! insert {
+            ($table:literal) => {
+                concat!(
+                    "INSERT INTO ",
+                    $table,
+                    " (courseid, name, idnumber, description, timecreated, timemodified) VALUES (?1, ?2, ?3, ?4, ?5, ?5)"
+                )
+            };
+        }
+        match self {
+            Kind::Group => insert!("mdl_groups"),
+            Kind::Grouping => insert!("mdl_groupings"),
+        }
+    }
+
     fn entity(self) -> &'static str {
         match self {
             Kind::Group => "group",
@@ -59,12 +98,8 @@ fn find(
             })?),
         ),
     };
-    let sql = format!(
-        "SELECT id FROM {} WHERE courseid = ?1 AND {col} = ?2 LIMIT 2",
-        kind.table()
-    );
     let ids: Vec<i64> = conn
-        .prepare_cached(&sql)?
+        .prepare_cached(kind.find_sql(field))?
         .query_map(params![course.id, v], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     match ids.as_slice() {
@@ -110,12 +145,13 @@ fn insert(
     description: &str,
     now: i64,
 ) -> Result<i64, RowError> {
-    let sql = format!(
-        "INSERT INTO {} (courseid, name, idnumber, description, timecreated, timemodified) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        kind.table()
-    );
-    conn.prepare_cached(&sql)?
-        .execute(params![course, name, idnumber, description, now])?;
+    conn.prepare_cached(kind.insert_sql())?.execute(params![
+        course,
+        name,
+        idnumber,
+        description,
+        now
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -267,12 +303,8 @@ pub(crate) fn upsert(
     let mut changes = Vec::new();
     let id = match found {
         None => {
-            let Some(name) = g.name.as_deref().filter(|n| !n.is_empty()) else {
-                return Err(row(
-                    Code::MissingValue,
-                    format!("a new {} needs a name", kind.entity()),
-                ));
-            };
+            // A row that would create without a name was refused above.
+            let name = g.name.as_deref().unwrap_or_default();
             let id = insert(
                 conn,
                 kind,

@@ -37,17 +37,53 @@ impl Synced {
     }
 }
 
+/// A query in its two forms, picked by `Scope::pick`: for every user (`?N IS NULL`, bound to
+/// NULL) and for one user (`<column> = ?N`), spelt out as literals so SQLite uses the user's
+/// index for the second (an `OR` of the two would not) and no SQL is built per row.
+macro_rules! scoped {
+    ($head:literal, $column:literal, $param:literal, $tail:literal) => {
+        [
+            concat!($head, " ", $param, " IS NULL", $tail),
+            concat!($head, " ", $column, " = ", $param, $tail),
+        ]
+    };
+}
+
 /// The parent's non-meta enrolments aggregated per user: (status, start, end).
-const PARENT_ENROLMENTS: &str = "SELECT ue.userid,
+const PARENT_ENROLMENTS: [&str; 2] = scoped!(
+    "SELECT ue.userid,
         MIN(ue.status + e.status),
         MIN(CASE WHEN ue.status + e.status = 0 THEN ue.timestart ELSE ?2 END),
         MAX(CASE WHEN ue.status + e.status = 0 THEN
               (CASE WHEN ue.timeend = 0 THEN ?2 ELSE ue.timeend END) ELSE 0 END)
     FROM mdl_user_enrolments ue
     JOIN mdl_enrol e ON e.id = ue.enrolid AND e.enrol <> 'meta' AND e.courseid = ?1
-    JOIN mdl_user u ON u.id = ue.userid AND u.deleted = 0";
-const BY_USER: &str = " WHERE ue.userid = ?3 GROUP BY ue.userid";
-const ALL_USERS: &str = " GROUP BY ue.userid";
+    JOIN mdl_user u ON u.id = ue.userid AND u.deleted = 0
+    WHERE",
+    "ue.userid",
+    "?3",
+    " GROUP BY ue.userid"
+);
+const CHILD_ENROLMENTS: [&str; 2] = scoped!(
+    "SELECT userid, status, timestart, timeend FROM mdl_user_enrolments WHERE enrolid = ?1 AND",
+    "userid",
+    "?2",
+    ""
+);
+const PARENT_ROLES: [&str; 2] = scoped!(
+    "SELECT DISTINCT userid, roleid FROM mdl_role_assignments
+     WHERE roleid IN (SELECT id FROM mdl_role) AND contextid = ?1 AND component <> 'enrol_meta' AND",
+    "userid",
+    "?2",
+    ""
+);
+const CHILD_ROLES: [&str; 2] = scoped!(
+    "SELECT userid, roleid FROM mdl_role_assignments
+     WHERE component = 'enrol_meta' AND itemid = ?1 AND",
+    "userid",
+    "?2",
+    ""
+);
 
 /// Which users a sync looks at: a whole link (when it is made, or its parent reset), or the
 /// one user a row changed in the parent, which keeps an enrolment row's cost independent of
@@ -66,34 +102,23 @@ impl Scope {
         }
     }
 
-    /// `sql` with its `{user}` placeholder made a condition on `column` = ?2 for one user, or
-    /// a no-op for all: spelt out, so SQLite can use the user's index (an `OR` would not).
-    fn sql(self, sql: &str, column: &str) -> String {
-        let cond = match self {
-            Scope::All => "?2 IS NULL".to_string(),
-            Scope::User(_) => format!("{column} = ?2"),
-        };
-        sql.replace("{user}", &cond)
+    fn pick(self, forms: [&'static str; 2]) -> &'static str {
+        match self {
+            Scope::All => forms[0],
+            Scope::User(_) => forms[1],
+        }
     }
 }
 
 type Enrolled = BTreeMap<i64, (i64, i64, i64)>;
 
 fn parent_enrolments(conn: &Connection, parent: i64, scope: Scope) -> Result<Enrolled, RowError> {
-    let sql = match scope {
-        Scope::All => format!("{PARENT_ENROLMENTS}{ALL_USERS}"),
-        Scope::User(_) => format!("{PARENT_ENROLMENTS}{BY_USER}"),
-    };
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let map = |r: &rusqlite::Row| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
-    let rows: Vec<(i64, i64, i64, i64)> = match scope {
-        Scope::All => stmt
-            .query_map(params![parent, NO_END], map)?
-            .collect::<Result<_, _>>()?,
-        Scope::User(u) => stmt
-            .query_map(params![parent, NO_END, u], map)?
-            .collect::<Result<_, _>>()?,
-    };
+    let rows: Vec<(i64, i64, i64, i64)> = conn
+        .prepare_cached(scope.pick(PARENT_ENROLMENTS))?
+        .query_map(params![parent, NO_END, scope.user()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<Result<_, _>>()?;
     Ok(rows
         .into_iter()
         .map(|(user, st, start, end)| {
@@ -106,12 +131,7 @@ fn parent_enrolments(conn: &Connection, parent: i64, scope: Scope) -> Result<Enr
 }
 
 fn child_enrolments(conn: &Connection, instance: i64, scope: Scope) -> Result<Enrolled, RowError> {
-    let sql = scope.sql(
-        "SELECT userid, status, timestart, timeend FROM mdl_user_enrolments
-         WHERE enrolid = ?1 AND {user}",
-        "userid",
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(scope.pick(CHILD_ENROLMENTS))?;
     let rows = stmt.query_map(params![instance, scope.user()], |r| {
         Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
     })?;
@@ -177,13 +197,7 @@ pub(crate) fn sync_instance(
         .collect();
     let mut want_roles: BTreeSet<(i64, i64)> = BTreeSet::new();
     if let Some(parent_ctx) = context_of(conn, CONTEXT_COURSE, parent)? {
-        let sql = scope.sql(
-            "SELECT DISTINCT userid, roleid FROM mdl_role_assignments
-             WHERE roleid IN (SELECT id FROM mdl_role) AND contextid = ?1 AND component <> 'enrol_meta'
-               AND {user}",
-            "userid",
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut stmt = conn.prepare_cached(scope.pick(PARENT_ROLES))?;
         for r in stmt.query_map(params![parent_ctx.id, scope.user()], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })? {
@@ -195,12 +209,7 @@ pub(crate) fn sync_instance(
     }
     let mut have_roles: BTreeSet<(i64, i64)> = BTreeSet::new();
     {
-        let sql = scope.sql(
-            "SELECT userid, roleid FROM mdl_role_assignments
-             WHERE component = 'enrol_meta' AND itemid = ?1 AND {user}",
-            "userid",
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut stmt = conn.prepare_cached(scope.pick(CHILD_ROLES))?;
         for r in stmt.query_map(params![instance, scope.user()], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })? {
