@@ -53,6 +53,13 @@ pub enum Code {
     UnknownRole,
     SiteCourse,
     GroupTaken,
+    ArchiveUnreadable,
+    ArchiveOverLimits,
+    EntryUnsafeName,
+    ImageUnsupported,
+    ImageTooLarge,
+    ImageCorrupt,
+    CohortIdnumberTaken,
 }
 
 impl Code {
@@ -100,6 +107,13 @@ impl Code {
             UnknownRole => "MS-T013",
             SiteCourse => "MS-T014",
             GroupTaken => "MS-T015",
+            ArchiveUnreadable => "MS-I009",
+            ArchiveOverLimits => "MS-I010",
+            EntryUnsafeName => "MS-I103",
+            ImageUnsupported => "MS-I104",
+            ImageTooLarge => "MS-I105",
+            ImageCorrupt => "MS-I106",
+            CohortIdnumberTaken => "MS-T016",
         }
     }
 
@@ -147,6 +161,19 @@ impl Code {
             UnknownRole => "no role has that shortname",
             SiteCourse => "the site course (front page) cannot be changed by a feed",
             GroupTaken => "another group or grouping of the course has that name or idnumber",
+            ArchiveUnreadable => {
+                "the picture archive cannot be read (corrupt, or not a zip or a folder)"
+            }
+            ArchiveOverLimits => {
+                "the archive is over the limits on entries, unpacked size or compression ratio"
+            }
+            EntryUnsafeName => {
+                "an archive entry's name leaves the archive (.. or an absolute path)"
+            }
+            ImageUnsupported => "the entry is not a JPEG, PNG or GIF image by its content",
+            ImageTooLarge => "the image is over the size or dimension limits",
+            ImageCorrupt => "the image cannot be decoded",
+            CohortIdnumberTaken => "the idnumber belongs to another cohort",
         }
     }
 
@@ -196,6 +223,13 @@ impl Code {
         Code::UnknownRole,
         Code::SiteCourse,
         Code::GroupTaken,
+        Code::ArchiveUnreadable,
+        Code::ArchiveOverLimits,
+        Code::EntryUnsafeName,
+        Code::ImageUnsupported,
+        Code::ImageTooLarge,
+        Code::ImageCorrupt,
+        Code::CohortIdnumberTaken,
     ];
 }
 

@@ -9,6 +9,7 @@ pub mod command;
 pub mod config;
 pub mod filearea;
 pub mod outcome;
+pub mod pictures;
 pub mod preset;
 pub mod rules;
 pub mod run;

@@ -1,0 +1,451 @@
+//! Moodle's avatar set from one image, as lib/gdlib.php `process_new_icon` makes it: the centred
+//! square of the image resized to f1 (100×100), f2 (35×35) and f3 (512×512).
+//!
+//! The image is untrusted: its format is decided by its bytes, and its declared dimensions are
+//! checked against [`ImageLimits`] before any pixel is decoded.
+
+use std::io::Cursor;
+
+use image::codecs::gif::GifDecoder;
+use image::codecs::jpeg::{JpegDecoder, JpegEncoder};
+use image::codecs::png::{PngDecoder, PngEncoder};
+use image::imageops::{self, FilterType};
+use image::{
+    DynamicImage, ExtendedColorType, ImageBuffer, ImageDecoder, ImageEncoder, ImageError, Pixel,
+};
+
+use crate::codes::{Code, Failure};
+
+/// Side lengths of f1, f2 and f3, in that order (Moodle's sizes, whatever the input size).
+const SIDES: [u32; 3] = [100, 35, 512];
+
+/// Moodle's JPEG quality for avatars.
+const JPEG_QUALITY: u8 = 90;
+
+/// An image format accepted for pictures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Jpeg,
+    Png,
+    Gif,
+}
+
+/// The format of `bytes` by its magic bytes alone; a file's extension is never trusted.
+pub fn sniff(bytes: &[u8]) -> Option<Format> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(Format::Jpeg)
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(Format::Png)
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some(Format::Gif)
+    } else {
+        None
+    }
+}
+
+/// What an image may declare before it is refused undecoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageLimits {
+    /// Largest width or height, in pixels.
+    pub max_side: u32,
+    /// Largest width × height.
+    pub max_pixels: u64,
+}
+
+impl Default for ImageLimits {
+    fn default() -> Self {
+        ImageLimits {
+            max_side: 12_000,
+            max_pixels: 50_000_000,
+        }
+    }
+}
+
+/// The three encoded files of one user picture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Avatar {
+    /// The format of the input image; a JPEG gives JPEG files, PNG and GIF give PNG files.
+    pub format: Format,
+    /// 100×100.
+    pub f1: Vec<u8>,
+    /// 35×35.
+    pub f2: Vec<u8>,
+    /// 512×512.
+    pub f3: Vec<u8>,
+}
+
+impl Avatar {
+    /// The extension of f1, f2 and f3: "jpg" or "png".
+    pub fn extension(&self) -> &'static str {
+        match self.format {
+            Format::Jpeg => "jpg",
+            Format::Png | Format::Gif => "png",
+        }
+    }
+
+    /// The mimetype of f1, f2 and f3.
+    pub fn mimetype(&self) -> &'static str {
+        match self.format {
+            Format::Jpeg => "image/jpeg",
+            Format::Png | Format::Gif => "image/png",
+        }
+    }
+}
+
+/// The image's format by its content, or why it is not an accepted image.
+pub fn format_of(bytes: &[u8]) -> Result<Format, Failure> {
+    sniff(bytes).ok_or_else(|| {
+        Failure::new(
+            Code::ImageUnsupported,
+            "the file is not a JPEG, PNG or GIF image by its content (its extension does not \
+             matter); convert it to one of these formats",
+        )
+    })
+}
+
+/// Renders the avatar set of an image (the first frame of a GIF).
+pub fn render(bytes: &[u8], limits: &ImageLimits) -> Result<Avatar, Failure> {
+    let format = format_of(bytes)?;
+    let input = Cursor::new(bytes);
+    let image = match format {
+        Format::Jpeg => decode(JpegDecoder::new(input), limits)?,
+        // The PNG decoder takes its allocation limit only when it is made.
+        Format::Png => decode(PngDecoder::with_limits(input, alloc_limit(limits)), limits)?,
+        Format::Gif => decode(GifDecoder::new(input), limits)?,
+    };
+    // GD ignores EXIF orientation, and so does this: the avatars match what Moodle would make.
+    let [f1, f2, f3] = match format {
+        Format::Jpeg => squares(&image.into_rgb8(), |img| {
+            let mut out = Vec::new();
+            JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).write_image(
+                img.as_raw(),
+                img.width(),
+                img.height(),
+                ExtendedColorType::Rgb8,
+            )?;
+            Ok(out)
+        })?,
+        Format::Png | Format::Gif => squares(&image.into_rgba8(), |img| {
+            let mut out = Vec::new();
+            PngEncoder::new(&mut out).write_image(
+                img.as_raw(),
+                img.width(),
+                img.height(),
+                ExtendedColorType::Rgba8,
+            )?;
+            Ok(out)
+        })?,
+    };
+    Ok(Avatar { format, f1, f2, f3 })
+}
+
+/// Checks the declared dimensions, then decodes under `image`'s own limits as a second guard.
+fn decode<D: ImageDecoder>(
+    decoder: Result<D, ImageError>,
+    limits: &ImageLimits,
+) -> Result<DynamicImage, Failure> {
+    let mut decoder = decoder.map_err(decode_failure)?;
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(Failure::new(
+            Code::ImageCorrupt,
+            format!("the image declares {width}×{height} pixels, it has no picture; replace it"),
+        ));
+    }
+    let pixels = u64::from(width) * u64::from(height);
+    if width > limits.max_side || height > limits.max_side || pixels > limits.max_pixels {
+        return Err(Failure::new(
+            Code::ImageTooLarge,
+            format!(
+                "the image declares {width}×{height} pixels; the limits are {} pixels a side \
+                 ([pictures] max_side) and {} in all ([pictures] max_megapixels), \
+                 scale it down before adding it",
+                limits.max_side,
+                pixel_count_text(limits.max_pixels)
+            ),
+        ));
+    }
+    let mut guard = image::Limits::default();
+    guard.max_image_width = Some(limits.max_side);
+    guard.max_image_height = Some(limits.max_side);
+    guard.max_alloc = alloc_limit(limits).max_alloc;
+    guard
+        .reserve(decoder.total_bytes())
+        .map_err(decode_failure)?;
+    decoder.set_limits(guard).map_err(decode_failure)?;
+    DynamicImage::from_decoder(decoder).map_err(decode_failure)
+}
+
+/// Enough for the largest allowed image at 16 bits per channel with alpha, and no more.
+fn alloc_limit(limits: &ImageLimits) -> image::Limits {
+    let mut only_alloc = image::Limits::no_limits();
+    only_alloc.max_alloc = Some(limits.max_pixels.saturating_mul(8));
+    only_alloc
+}
+
+fn decode_failure(e: ImageError) -> Failure {
+    match e {
+        ImageError::Limits(e) => Failure::new(
+            Code::ImageTooLarge,
+            format!("the image needs more memory than allowed to decode ({e}); scale it down"),
+        ),
+        ImageError::Unsupported(e) => Failure::new(
+            Code::ImageUnsupported,
+            format!("the image uses a feature that cannot be read ({e}); re-save it as a plain JPEG or PNG"),
+        ),
+        e => Failure::new(
+            Code::ImageCorrupt,
+            format!("the image cannot be decoded: {e}; it is damaged or truncated, replace it"),
+        ),
+    }
+}
+
+/// Crops the centred square the way GD's process_new_icon does, and encodes it at each side.
+fn squares<P>(
+    image: &ImageBuffer<P, Vec<u8>>,
+    encode: impl Fn(&ImageBuffer<P, Vec<u8>>) -> Result<Vec<u8>, ImageError>,
+) -> Result<[Vec<u8>; 3], Failure>
+where
+    P: Pixel<Subpixel = u8> + 'static,
+{
+    let (width, height) = image.dimensions();
+    let (cx, cy) = (width / 2, height / 2);
+    let half = width.min(height) / 2;
+    // A 1-pixel-wide image has half = 0; keep its one pixel rather than an empty square.
+    let side = (half * 2).max(1);
+    // Copied out once, so the three resizes read a plain buffer rather than a view.
+    let square = imageops::crop_imm(image, cx - half, cy - half, side, side).to_image();
+    let mut out = SIDES.map(|_| Vec::new());
+    for (slot, size) in out.iter_mut().zip(SIDES) {
+        let resized = imageops::resize(&square, size, size, FilterType::CatmullRom);
+        *slot = encode(&resized).map_err(|e| {
+            Failure::new(
+                Code::ImageCorrupt,
+                format!("the {size}×{size} avatar cannot be encoded: {e}; replace the image"),
+            )
+        })?;
+    }
+    Ok(out)
+}
+
+/// "50 megapixels", or the exact count when it is not a whole number of them.
+fn pixel_count_text(pixels: u64) -> String {
+    if pixels >= 1_000_000 && pixels.is_multiple_of(1_000_000) {
+        format!("{} megapixels", pixels / 1_000_000)
+    } else {
+        format!("{pixels} pixels")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
+    use std::time::{Duration, Instant};
+
+    fn encode(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        image.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    fn gradient(width: u32, height: u32) -> DynamicImage {
+        DynamicImage::ImageRgb8(RgbImage::from_fn(width, height, |x, y| {
+            Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+        }))
+    }
+
+    fn dims(bytes: &[u8]) -> (u32, u32) {
+        let image = image::load_from_memory(bytes).unwrap();
+        (image.width(), image.height())
+    }
+
+    fn assert_sizes(avatar: &Avatar) {
+        assert_eq!(dims(&avatar.f1), (100, 100));
+        assert_eq!(dims(&avatar.f2), (35, 35));
+        assert_eq!(dims(&avatar.f3), (512, 512));
+    }
+
+    #[test]
+    fn sniff_reads_magic_bytes_only() {
+        let image = gradient(4, 4);
+        assert_eq!(
+            sniff(&encode(image.clone(), ImageFormat::Jpeg)),
+            Some(Format::Jpeg)
+        );
+        assert_eq!(
+            sniff(&encode(image.clone(), ImageFormat::Png)),
+            Some(Format::Png)
+        );
+        assert_eq!(sniff(&encode(image, ImageFormat::Gif)), Some(Format::Gif));
+        assert_eq!(sniff(b"GIF87a......"), Some(Format::Gif));
+        // What a text file renamed to x.jpg holds.
+        assert_eq!(sniff(b"this is not a picture\n"), None);
+        assert_eq!(sniff(b"BM\x36\x00"), None);
+        assert_eq!(sniff(b""), None);
+    }
+
+    #[test]
+    fn png_gives_three_png_squares() {
+        let avatar = render(
+            &encode(gradient(300, 200), ImageFormat::Png),
+            &ImageLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(avatar.format, Format::Png);
+        assert_eq!(
+            (avatar.extension(), avatar.mimetype()),
+            ("png", "image/png")
+        );
+        for file in [&avatar.f1, &avatar.f2, &avatar.f3] {
+            assert_eq!(sniff(file), Some(Format::Png));
+        }
+        assert_sizes(&avatar);
+    }
+
+    #[test]
+    fn jpeg_gives_jpeg_squares() {
+        let avatar = render(
+            &encode(gradient(120, 90), ImageFormat::Jpeg),
+            &ImageLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (avatar.extension(), avatar.mimetype()),
+            ("jpg", "image/jpeg")
+        );
+        for file in [&avatar.f1, &avatar.f2, &avatar.f3] {
+            assert_eq!(sniff(file), Some(Format::Jpeg));
+        }
+        assert_sizes(&avatar);
+    }
+
+    #[test]
+    fn gif_gives_png_squares_keeping_transparency() {
+        let image = RgbaImage::from_fn(40, 40, |x, _| {
+            if x < 20 {
+                Rgba([0, 0, 0, 0])
+            } else {
+                Rgba([0, 200, 0, 255])
+            }
+        });
+        let avatar = render(
+            &encode(DynamicImage::ImageRgba8(image), ImageFormat::Gif),
+            &ImageLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(avatar.format, Format::Gif);
+        assert_eq!(avatar.extension(), "png");
+        for file in [&avatar.f1, &avatar.f2, &avatar.f3] {
+            assert_eq!(sniff(file), Some(Format::Png));
+        }
+        assert_sizes(&avatar);
+        let f1 = image::load_from_memory(&avatar.f1).unwrap().into_rgba8();
+        assert_eq!(f1.get_pixel(5, 50)[3], 0, "transparency lost");
+        assert_eq!(f1.get_pixel(95, 50).0, [0, 200, 0, 255]);
+    }
+
+    #[test]
+    fn the_centred_square_is_kept() {
+        // Blue sides, a red middle square: only red must survive the crop.
+        let image = RgbImage::from_fn(300, 100, |x, _| {
+            if (100..200).contains(&x) {
+                Rgb([255, 0, 0])
+            } else {
+                Rgb([0, 0, 255])
+            }
+        });
+        let bytes = encode(DynamicImage::ImageRgb8(image), ImageFormat::Png);
+        let avatar = render(&bytes, &ImageLimits::default()).unwrap();
+        let f1 = image::load_from_memory(&avatar.f1).unwrap().into_rgb8();
+        for (x, y) in [(50, 50), (0, 0), (99, 99), (0, 99), (99, 0)] {
+            assert_eq!(f1.get_pixel(x, y).0, [255, 0, 0], "pixel {x},{y}");
+        }
+    }
+
+    #[test]
+    fn tiny_images_are_upscaled() {
+        for (w, h) in [(1, 1), (3, 1), (1, 5)] {
+            let bytes = encode(gradient(w, h), ImageFormat::Png);
+            assert_sizes(&render(&bytes, &ImageLimits::default()).unwrap());
+        }
+    }
+
+    /// A GIF declaring a `width`×`height` screen and frame, with no pixel data at all.
+    fn gif_header(width: u16, height: u16) -> Vec<u8> {
+        let mut gif = b"GIF89a".to_vec();
+        gif.extend(width.to_le_bytes());
+        gif.extend(height.to_le_bytes());
+        gif.extend([0x00, 0x00, 0x00]); // No global palette, background 0, aspect 0.
+        gif.extend([0x2C, 0, 0, 0, 0]); // Image descriptor at 0,0.
+        gif.extend(width.to_le_bytes());
+        gif.extend(height.to_le_bytes());
+        gif.extend([0x00, 0x02, 0x00, 0x3B]); // No local palette, empty LZW data, trailer.
+        gif
+    }
+
+    #[test]
+    fn declared_dimensions_are_refused_before_decoding() {
+        let started = Instant::now();
+        let failure = render(&gif_header(60_000, 60_000), &ImageLimits::default()).unwrap_err();
+        assert_eq!(failure.code, Code::ImageTooLarge, "{}", failure.message);
+        assert!(
+            failure.message.contains("60000×60000"),
+            "{}",
+            failure.message
+        );
+        assert!(started.elapsed() < Duration::from_millis(500));
+
+        // Under max_side but over max_pixels.
+        let limits = ImageLimits {
+            max_side: 12_000,
+            max_pixels: 1_000_000,
+        };
+        let failure = render(&gif_header(2_000, 1_000), &limits).unwrap_err();
+        assert_eq!(failure.code, Code::ImageTooLarge);
+        let bytes = encode(gradient(300, 200), ImageFormat::Png);
+        let limits = ImageLimits {
+            max_side: 299,
+            ..ImageLimits::default()
+        };
+        assert_eq!(
+            render(&bytes, &limits).unwrap_err().code,
+            Code::ImageTooLarge
+        );
+    }
+
+    #[test]
+    fn empty_and_damaged_images_are_corrupt() {
+        let failure = render(&gif_header(0, 10), &ImageLimits::default()).unwrap_err();
+        assert_eq!(failure.code, Code::ImageCorrupt);
+        assert!(failure.message.contains("0×10"), "{}", failure.message);
+
+        let png = encode(gradient(300, 200), ImageFormat::Png);
+        for cut in [png.len() / 2, 30, 8] {
+            let failure = render(&png[..cut], &ImageLimits::default()).unwrap_err();
+            assert_eq!(
+                failure.code,
+                Code::ImageCorrupt,
+                "cut at {cut}: {}",
+                failure.message
+            );
+        }
+        let jpeg = encode(gradient(300, 200), ImageFormat::Jpeg);
+        let failure = render(&jpeg[..4], &ImageLimits::default()).unwrap_err();
+        assert_eq!(failure.code, Code::ImageCorrupt, "{}", failure.message);
+    }
+
+    #[test]
+    fn other_content_is_unsupported_whatever_its_name() {
+        for bytes in [&b"hello"[..], b"", b"BM\x36\x00\x00\x00"] {
+            let failure = render(bytes, &ImageLimits::default()).unwrap_err();
+            assert_eq!(failure.code, Code::ImageUnsupported);
+            assert!(
+                failure.message.contains("JPEG, PNG or GIF"),
+                "{}",
+                failure.message
+            );
+            assert!(failure.message.contains("extension"), "{}", failure.message);
+        }
+    }
+}
