@@ -17,6 +17,8 @@ pub struct Config {
     pub courses: CoursesConfig,
     pub enrolments: EnrolmentsConfig,
     pub groups: GroupsConfig,
+    pub cohorts: CohortsConfig,
+    pub pictures: PicturesConfig,
     pub embedded: EmbeddedConfig,
 }
 
@@ -342,6 +344,79 @@ pub struct GroupsConfig {
     pub purge_empty: PurgeEmpty,
 }
 
+/// The field that identifies a cohort.
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CohortIdentifier {
+    #[default]
+    Idnumber,
+    Name,
+    Id,
+}
+
+impl CohortIdentifier {
+    pub fn column(self) -> &'static str {
+        match self {
+            CohortIdentifier::Idnumber => "idnumber",
+            CohortIdentifier::Name => "name",
+            CohortIdentifier::Id => "id",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CohortsConfig {
+    pub identifier: CohortIdentifier,
+    pub user_identifier: UserIdentifier,
+    pub course_identifier: CourseIdentifier,
+    /// Create a cohort that a cohorts.csv `add` names and the store lacks.
+    pub autocreate: bool,
+}
+
+impl Default for CohortsConfig {
+    fn default() -> Self {
+        CohortsConfig {
+            identifier: CohortIdentifier::Idnumber,
+            user_identifier: UserIdentifier::Username,
+            course_identifier: CourseIdentifier::Shortname,
+            autocreate: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PicturesConfig {
+    /// The field that an image's file name (without extension) holds.
+    pub user_identifier: UserIdentifier,
+    /// Replace a picture the user already has.
+    pub overwrite: bool,
+    /// Limits on an untrusted archive: entries, unpacked total, compression ratio.
+    pub max_entries: usize,
+    pub max_unpacked_mb: u64,
+    pub max_ratio: u64,
+    /// Limits on one image: its bytes and its declared dimensions.
+    pub max_image_mb: u64,
+    pub max_side: u32,
+    pub max_megapixels: u64,
+}
+
+impl Default for PicturesConfig {
+    fn default() -> Self {
+        PicturesConfig {
+            user_identifier: UserIdentifier::Username,
+            overwrite: true,
+            max_entries: 20_000,
+            max_unpacked_mb: 2048,
+            max_ratio: 100,
+            max_image_mb: 20,
+            max_side: 12_000,
+            max_megapixels: 50,
+        }
+    }
+}
+
 /// Settings of the embedded store only.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -415,6 +490,19 @@ impl Config {
                 "must name a role, e.g. \"editingteacher\"",
             );
         }
+        let p = &self.pictures;
+        for (key, zero) in [
+            ("max_entries", p.max_entries == 0),
+            ("max_unpacked_mb", p.max_unpacked_mb == 0),
+            ("max_ratio", p.max_ratio == 0),
+            ("max_image_mb", p.max_image_mb == 0),
+            ("max_side", p.max_side == 0),
+            ("max_megapixels", p.max_megapixels == 0),
+        ] {
+            if zero {
+                return bad(&format!("[pictures] {key}"), "must be at least 1");
+            }
+        }
         for f in &self.embedded.profile_fields {
             if f.is_empty() || !f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return bad(
@@ -424,6 +512,50 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+impl Config {
+    /// The settings scripts may read with `setting("section.key")`: how each tool's files name
+    /// things, which decides which column holds a key.
+    pub fn script_settings(&self) -> rhai::Map {
+        let pairs = [
+            ("users.identifier", self.users.identifier.column()),
+            ("courses.identifier", self.courses.identifier.column()),
+            (
+                "enrolments.user_identifier",
+                self.enrolments.user_identifier.column(),
+            ),
+            (
+                "enrolments.course_identifier",
+                self.enrolments.course_identifier.column(),
+            ),
+            (
+                "groups.course_identifier",
+                self.groups.course_identifier.column(),
+            ),
+            (
+                "groups.user_identifier",
+                self.groups.user_identifier.column(),
+            ),
+            ("cohorts.identifier", self.cohorts.identifier.column()),
+            (
+                "cohorts.user_identifier",
+                self.cohorts.user_identifier.column(),
+            ),
+            (
+                "cohorts.course_identifier",
+                self.cohorts.course_identifier.column(),
+            ),
+            (
+                "pictures.user_identifier",
+                self.pictures.user_identifier.column(),
+            ),
+        ];
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect()
     }
 }
 

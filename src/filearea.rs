@@ -124,7 +124,7 @@ pub fn recover_claims(inbox: &Path) -> io::Result<Vec<PathBuf>> {
     let mut back = Vec::new();
     for e in entries {
         let p = e?.path();
-        if p.is_file() {
+        if p.is_file() || p.is_dir() {
             back.push(release(inbox, &p)?);
         }
     }
@@ -188,6 +188,9 @@ impl Write for AtomicFile {
 pub fn move_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
     let to = free_name(to);
     fs::create_dir_all(parent_dir(&to))?;
+    if from.is_dir() {
+        return move_dir(from, &to);
+    }
     match fs::hard_link(from, &to) {
         // link + unlink never overwrites a file that appeared meanwhile (rename would).
         Ok(()) => {
@@ -204,9 +207,44 @@ pub fn move_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
     Ok(to)
 }
 
+/// A folder (of pictures) moves by one rename on one filesystem; otherwise it is copied
+/// whole under a hidden name, renamed into place, and only then removed.
+fn move_dir(from: &Path, to: &Path) -> io::Result<PathBuf> {
+    if fs::rename(from, to).is_err() {
+        copy_dir_atomic(from, to)?;
+        fs::remove_dir_all(from)?;
+    }
+    sync_dir(parent_dir(to));
+    sync_dir(parent_dir(from));
+    Ok(to.to_path_buf())
+}
+
+/// Copies a folder's regular files (links are never followed) so the copy appears whole.
+fn copy_dir_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
+    let tmp = tempfile::Builder::new()
+        .prefix(".moosync-")
+        .tempdir_in(parent_dir(to))?;
+    for entry in walkdir::WalkDir::new(from).follow_links(false) {
+        let entry = entry.map_err(io::Error::other)?;
+        let rel = entry.path().strip_prefix(from).map_err(io::Error::other)?;
+        let dest = tmp.path().join(rel);
+        if entry.file_type().is_dir() {
+            fs::create_dir_all(&dest)?;
+        } else if entry.file_type().is_file() {
+            fs::copy(entry.path(), &dest)?;
+        }
+    }
+    fs::rename(tmp.keep(), to)?;
+    Ok(to.to_path_buf())
+}
+
 /// Copies a file so that the target appears whole or not at all; returns the final path.
 pub fn copy_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
     let to = free_name(to);
+    if from.is_dir() {
+        fs::create_dir_all(parent_dir(&to))?;
+        return copy_dir_atomic(from, &to);
+    }
     let mut src = File::open(from)?;
     let mut w = AtomicFile::create(&to)?;
     io::copy(&mut src, &mut w)?;

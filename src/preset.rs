@@ -6,12 +6,21 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The tools moosync knows, in the order a full run takes them.
-pub const TOOLS: &[&str] = &["courses", "users", "enrolments", "groups"];
+/// The tools moosync knows. A preset without an `order` runs at its tool's place here; the
+/// tools added later come last so those places never move.
+pub const TOOLS: &[&str] = &[
+    "courses",
+    "users",
+    "enrolments",
+    "groups",
+    "pictures",
+    "cohorts",
+];
 
 /// Where a preset without an `order` runs: 100 × its tool's place in `TOOLS` (courses 100,
-/// users 200, enrolments 300, groups 400). The shipped presets set theirs on this scale, so
-/// group definitions (250) come before enrolments, and group members (450) after.
+/// users 200, enrolments 300, groups 400). The shipped presets set theirs on this scale:
+/// pictures (210), cohorts (220) and their bindings (230) after users and before group
+/// definitions (250) and enrolments, group members (450) after enrolments.
 pub fn default_order(tool: &str) -> i64 {
     let place = TOOLS.iter().position(|t| *t == tool).unwrap_or(TOOLS.len());
     100 * (place as i64 + 1)
@@ -81,6 +90,11 @@ impl Preset {
 
     /// Whether `name` (a tool or a full preset name such as `courses.reset`) selects this
     /// preset.
+    /// The pictures tool reads zip archives or folders of images, not CSV.
+    pub fn reads_archives(&self) -> bool {
+        self.tool == "pictures"
+    }
+
     pub fn is_named(&self, name: &str) -> bool {
         self.tool == name || self.name == name
     }

@@ -8,10 +8,13 @@ use crate::command::{Command, Mapped};
 use crate::config::Config;
 use crate::filearea::{self, FileArea};
 use crate::outcome::{Action, Counts, Outcome, RowReport};
+use crate::pictures::source::PictureSource;
 use crate::preset::Preset;
 use crate::rules::{RowInput, Script};
-use crate::sinks::{FileEnd, JournalSink, ProgressSink, ReportSink, Sink, TrybackSink};
-use crate::source::{preflight, CsvSource, Preflight, Row, SourceOptions};
+use crate::sinks::{
+    EntryListSink, FileEnd, JournalSink, ProgressSink, ReportSink, Sink, TrybackSink,
+};
+use crate::source::{preflight, CsvSource, Preflight, Row, RowSource, SourceOptions};
 use crate::state::{now_text, State};
 use crate::target::Target;
 use rayon::prelude::*;
@@ -47,6 +50,12 @@ pub struct FileResult {
     pub archive: Option<PathBuf>,
     /// Where a refused file now waits for an operator.
     pub rejected_to: Option<PathBuf>,
+}
+
+/// An opened input: a CSV file, or a picture archive (zip or folder).
+enum Opened {
+    Csv(Preflight, CsvSource),
+    Archive(PictureSource),
 }
 
 /// A row after mapping: ready for the target, or already decided.
@@ -107,8 +116,8 @@ pub fn process_file(
     };
     let path = claimed.as_path();
     let opts = preset.source_options(env.cfg.csv.max_field_bytes);
+    let archives = preset.reads_archives();
     let out = &env.cfg.output;
-    let mut sinks: Vec<Box<dyn Sink + Send + '_>> = Vec::new();
     let report_path = out.reports.then(|| {
         filearea::free_name(
             &env.area
@@ -116,19 +125,49 @@ pub fn process_file(
                 .join(format!("{stamp}_{}_{name}.txt", preset.tool)),
         )
     });
-    if let Some(report_path) = &report_path {
-        let heading = crate::sinks::report::ReportHeading {
-            tool: preset.tool.clone(),
-            preset: preset.name.clone(),
-            script: script.name().to_string(),
-            file: name.clone(),
-            target: target.describe(),
-            started: now_text(),
-            dry_run: env.dry_run,
-            encoding: opts.encoding.label().to_string(),
-            delimiter: opts.delimiter.describe(),
-        };
-        sinks.push(Box::new(ReportSink::create(report_path.clone(), heading)?));
+    let mut report_sink = match &report_path {
+        Some(report_path) => {
+            let heading = crate::sinks::report::ReportHeading {
+                tool: preset.tool.clone(),
+                preset: preset.name.clone(),
+                script: script.name().to_string(),
+                file: name.clone(),
+                target: target.describe(),
+                started: now_text(),
+                dry_run: env.dry_run,
+                format: if archives {
+                    "images: a zip archive or a folder".to_string()
+                } else {
+                    format!(
+                        "{}, delimiter {}",
+                        opts.encoding.label(),
+                        opts.delimiter.describe()
+                    )
+                },
+            };
+            Some(ReportSink::create(report_path.clone(), heading)?)
+        }
+        None => None,
+    };
+    let opened = if archives {
+        open_archive(path, env.cfg, script).map(Opened::Archive)
+    } else {
+        open(path, opts, script).map(|(pre, source)| Opened::Csv(pre, source))
+    };
+    if let (Some(report), Ok(Opened::Archive(source))) = (report_sink.as_mut(), &opened) {
+        for ignored in source.ignored() {
+            report.note(&format!(
+                "{ignored} ignored: not an image (macOS resource forks, hidden files and links are skipped)"
+            ))?;
+        }
+    }
+    let mut sinks: Vec<Box<dyn Sink + Send + '_>> = Vec::new();
+    if let Some(report) = report_sink {
+        // Rows of an archive are its entries: each report line names its entry.
+        sinks.push(Box::new(match &opened {
+            Ok(Opened::Archive(source)) => report.with_entry_names(source.entry_names()),
+            _ => report,
+        }));
     }
     if !env.dry_run {
         sinks.push(Box::new(JournalSink::open(
@@ -139,31 +178,34 @@ pub fn process_file(
     }
 
     let mut counts = Counts::default();
-    let end = match open(path, opts, script) {
+    let tryback_path = |ext: &str| {
+        let stem = Path::new(&name)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        filearea::free_name(
+            &env.area
+                .dir(filearea::TRYBACKS)
+                .join(format!("{stem}_tryback_{stamp}{ext}")),
+        )
+    };
+    let trybacks = out.trybacks && !env.dry_run;
+    let end = match opened {
         // A broken header() is the script's fault: the file waits in inbox/ for the fix.
         Err(f) if f.code.is_script() => FileEnd::Aborted(f),
         Err(f) => FileEnd::Rejected(f),
-        Ok((pre, source)) => {
-            if out.trybacks && !env.dry_run {
-                let stem = Path::new(&name)
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+        Ok(Opened::Csv(pre, source)) => {
+            if trybacks {
                 let ext = Path::new(&name)
                     .extension()
                     .map(|e| format!(".{}", e.to_string_lossy()))
                     .unwrap_or_default();
-                let tb = filearea::free_name(
-                    &env.area
-                        .dir(filearea::TRYBACKS)
-                        .join(format!("{stem}_tryback_{stamp}{ext}")),
-                );
                 let h = source.header();
                 sinks.push(Box::new(TrybackSink::new(
                     path.to_path_buf(),
                     (h.start, h.end),
                     pre.line_ending,
-                    tb,
+                    tryback_path(&ext),
                 )));
             }
             if env.progress {
@@ -171,6 +213,19 @@ pub fn process_file(
                     &name,
                     pre.lines.saturating_sub(1),
                 )));
+            }
+            stream(env, source, script, target, &mut sinks, &mut counts)
+        }
+        Ok(Opened::Archive(source)) => {
+            // An archive's tryback lists its failed entries.
+            if trybacks {
+                sinks.push(Box::new(EntryListSink::new(
+                    source.entry_names(),
+                    tryback_path(".txt"),
+                )));
+            }
+            if env.progress {
+                sinks.push(Box::new(ProgressSink::new(&name, source.len() as u64)));
             }
             stream(env, source, script, target, &mut sinks, &mut counts)
         }
@@ -212,7 +267,12 @@ pub fn process_file(
                         .map_err(|e| io(&name, e))?,
                     );
                 } else if out.remove_input {
-                    std::fs::remove_file(path).map_err(|e| io(&name, e))?;
+                    if path.is_dir() {
+                        std::fs::remove_dir_all(path)
+                    } else {
+                        std::fs::remove_file(path)
+                    }
+                    .map_err(|e| io(&name, e))?;
                 }
             }
             (FileEnd::Done, InputKind::Given) if out.archive => {
@@ -294,27 +354,45 @@ pub fn open(
     Ok((pre, source))
 }
 
-/// Maps one row through the script, or decides it without the script.
+/// Opens a picture archive and has the script's `header()` see its columns.
+pub fn open_archive(path: &Path, cfg: &Config, script: &Script) -> Result<PictureSource, Failure> {
+    let source = PictureSource::open(path, &cfg.pictures)?;
+    let name = crate::source::file_name_of(path);
+    script
+        .check_header(source.columns())
+        .map_err(|f| Failure::new(f.code, format!("{name}: {}", f.message)))?;
+    Ok(source)
+}
+
+/// Maps one row through the script, or decides it without the script. The row's payload (an
+/// image) goes to the commands that take one.
 pub fn map_row(script: &Script, columns: &[String], row: Row) -> Result<Mapped, Failure> {
     if let Some(p) = row.problem {
         return Err(p);
     }
-    script.map_row(RowInput {
+    let mapped = script.map_row(RowInput {
         columns,
         fields: row.fields,
-    })
+    })?;
+    match (mapped, row.payload) {
+        (Mapped::Commands(mut cmds), Some(image)) => {
+            crate::command::attach_image(&mut cmds, &image);
+            Ok(Mapped::Commands(cmds))
+        }
+        (mapped, _) => Ok(mapped),
+    }
 }
 
 fn stream(
     env: &RunEnv,
-    mut source: CsvSource,
+    mut source: impl RowSource,
     script: &Script,
     target: &mut dyn Target,
     sinks: &mut [Box<dyn Sink + Send + '_>],
     counts: &mut Counts,
 ) -> FileEnd {
-    let columns = source.header().columns.clone();
-    let batch = env.cfg.run.batch_size;
+    let columns = source.columns().to_vec();
+    let batch = env.cfg.run.batch_size.min(source.batch_limit());
     let prepare = target.preparer();
     if let Err(f) = target.begin_file(env.dry_run) {
         return FileEnd::Aborted(f);

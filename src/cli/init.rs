@@ -53,6 +53,31 @@ pub const SHIPPED: &[(&str, &str, &str)] = &[
         include_str!("../../scripts/groupmembers.rhai"),
     ),
     (
+        filearea::SCRIPTS,
+        "cohorts.rhai",
+        include_str!("../../scripts/cohorts.rhai"),
+    ),
+    (
+        filearea::SCRIPTS,
+        "cohortscourses.rhai",
+        include_str!("../../scripts/cohortscourses.rhai"),
+    ),
+    (
+        filearea::SCRIPTS,
+        "pictures.rhai",
+        include_str!("../../scripts/pictures.rhai"),
+    ),
+    (
+        filearea::PRESETS,
+        "pictures.toml",
+        include_str!("../../presets/pictures.toml"),
+    ),
+    (
+        filearea::PRESETS,
+        "cohorts.toml",
+        include_str!("../../presets/cohorts.toml"),
+    ),
+    (
         filearea::PRESETS,
         "enrolments.toml",
         include_str!("../../presets/enrolments.toml"),

@@ -3,7 +3,8 @@
 use super::{exit, setup};
 use crate::command::{Command, Mapped};
 use crate::rules::Script;
-use crate::run::{map_row, open};
+use crate::run::{map_row, open, open_archive};
+use crate::source::RowSource;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -57,10 +58,14 @@ fn plan(data: &Path, args: &PlanArgs, out: &mut impl Write) -> Result<i32, crate
     let s = setup::load(data)?;
     let name = crate::source::file_name_of(&args.file);
     let preset = s.presets.for_tool_and_file(&args.tool, &name)?;
-    let script = Script::load(&preset.script, &s.cfg.limits)?;
-    let opts = preset.source_options(s.cfg.csv.max_field_bytes);
-    let (_, mut source) = open(&args.file, opts, &script)?;
-    let columns = source.header().columns.clone();
+    let script = Script::load(&preset.script, &s.cfg.limits, &s.cfg.script_settings())?;
+    let mut source: Box<dyn RowSource> = if preset.reads_archives() {
+        Box::new(open_archive(&args.file, &s.cfg, &script)?)
+    } else {
+        let opts = preset.source_options(s.cfg.csv.max_field_bytes);
+        Box::new(open(&args.file, opts, &script)?.1)
+    };
+    let columns = source.columns().to_vec();
     let w = |e: std::io::Error| Failure::new(Code::Storage, format!("cannot write the plan: {e}"));
     let mut code = exit::OK;
     let mut first = true;

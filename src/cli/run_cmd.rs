@@ -106,9 +106,9 @@ fn run_files(data: &Path, args: RunArgs) -> Result<i32, Failure> {
     // Each script compiles once per run, however many files use it.
     let mut scripts: HashMap<PathBuf, Result<Script, Failure>> = HashMap::new();
     for (path, preset, kind) in &work {
-        let script = scripts
-            .entry(preset.script.clone())
-            .or_insert_with(|| Script::load(&preset.script, &s.cfg.limits));
+        let script = scripts.entry(preset.script.clone()).or_insert_with(|| {
+            Script::load(&preset.script, &s.cfg.limits, &s.cfg.script_settings())
+        });
         let script = match script {
             Ok(sc) => sc,
             Err(f) => {
@@ -146,7 +146,7 @@ fn file_name(p: &Path) -> String {
 fn collect_work(s: &setup::Setup, args: &RunArgs) -> Result<Vec<Work>, Failure> {
     if let Some(file) = &args.file {
         let name = file_name(file);
-        if !file.is_file() {
+        if !file.is_file() && !file.is_dir() {
             return Err(Failure::new(
                 Code::FileUnreadable,
                 format!("{}: no such file", file.display()),
@@ -170,12 +170,22 @@ fn collect_work(s: &setup::Setup, args: &RunArgs) -> Result<Vec<Work>, Failure> 
                 ))
             }
         };
+        if file.is_dir() && !preset.reads_archives() {
+            return Err(Failure::new(
+                Code::FileUnreadable,
+                format!(
+                    "{} is a folder; only the pictures tool reads folders (of images)",
+                    file.display()
+                ),
+            ));
+        }
         return Ok(vec![(file.clone(), preset.clone(), InputKind::Given)]);
     }
     let mut work = Vec::new();
     for (name, path) in waiting_files(&s.area) {
         if let Some(p) = s.presets.for_file(&name) {
-            if selected(p, &args.tools) {
+            // A folder waiting in inbox/ is input only for the pictures tool.
+            if selected(p, &args.tools) && (path.is_file() || p.reads_archives()) {
                 work.push((path, p.clone(), InputKind::Inbox));
             }
         }
@@ -203,7 +213,8 @@ fn selected(p: &Preset, names: &[String]) -> bool {
         .any(|n| (p.tool == *n && !p.on_demand) || p.name == *n)
 }
 
-/// Files waiting in inbox/, sorted by name; hidden and temporary names are not input.
+/// Files (and folders, which only the pictures tool takes) waiting in inbox/, sorted by name;
+/// hidden and temporary names are not input.
 pub fn waiting_files(area: &FileArea) -> Vec<(String, PathBuf)> {
     let out: Vec<(String, PathBuf)> = walkdir::WalkDir::new(area.dir(filearea::INBOX))
         .min_depth(1)
@@ -211,7 +222,7 @@ pub fn waiting_files(area: &FileArea) -> Vec<(String, PathBuf)> {
         .sort_by_file_name()
         .into_iter()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_file())
+        .filter(|e| e.file_type().is_file() || e.file_type().is_dir())
         .map(|e| {
             (
                 e.file_name().to_string_lossy().into_owned(),

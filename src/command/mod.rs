@@ -1,15 +1,19 @@
 //! The typed commands a script may emit. A dry run and `plan` print exactly these; the host
 //! validates each one before any target sees it.
 
+mod cohort;
 mod course;
 mod enrolment;
 pub mod moodle_rules;
+mod picture;
 mod user;
 
+pub use cohort::{CategoryBy, CohortBinding, CohortLeave, CohortRef, CohortUpsert};
 pub use course::{
     CourseCheck, CourseFields, CourseRef, CourseReset, MetaLink, Section, Teacher, FORMATS,
 };
 pub use enrolment::{Enrolment, GroupMember, GroupUpsert, UserGroups};
+pub use picture::{Attached, UserPicture};
 pub use user::{UserDelete, UserFields};
 
 use crate::codes::Failure;
@@ -48,6 +52,18 @@ pub enum Command {
     GroupingUpsert(GroupUpsert),
     /// Add a user to one group, take them out, or move them there.
     GroupMember(GroupMember),
+    /// Create or update a cohort, and add a member.
+    CohortUpsert(CohortUpsert),
+    /// Take a user out of a cohort (and out of the courses it enrolled them in).
+    CohortLeave(CohortLeave),
+    /// Delete a cohort with its members and the cohort enrolments bound to it.
+    CohortDelete(CohortRef),
+    /// Take every member out of a cohort.
+    CohortEmpty(CohortRef),
+    /// Bind a cohort to a course through a cohort enrol instance, or unbind it.
+    CohortBinding(CohortBinding),
+    /// Set a user's picture from the row's image.
+    UserPicture(UserPicture),
 }
 
 impl Command {
@@ -65,6 +81,11 @@ impl Command {
             Command::UserGroups(g) => g.validate(),
             Command::GroupUpsert(g) | Command::GroupingUpsert(g) => g.validate(),
             Command::GroupMember(m) => m.validate(),
+            Command::CohortUpsert(c) => c.validate(),
+            Command::CohortLeave(l) => l.validate(),
+            Command::CohortDelete(r) | Command::CohortEmpty(r) => r.validate(),
+            Command::CohortBinding(b) => b.validate(),
+            Command::UserPicture(p) => p.validate(),
         }
     }
 
@@ -78,7 +99,21 @@ impl Command {
                 | Command::CourseReset(_)
                 | Command::MetaLink(_)
                 | Command::MetaUnlink(_)
+                | Command::CohortDelete(_)
+                | Command::CohortBinding(_)
         )
+    }
+}
+
+/// Hands a row's image to its picture commands, with the image's MD5 (worked out here, on
+/// the mapping threads, not on the store's).
+pub fn attach_image(cmds: &mut [Command], image: &std::sync::Arc<Vec<u8>>) {
+    use md5::{Digest, Md5};
+    for cmd in cmds {
+        if let Command::UserPicture(p) = cmd {
+            p.attached.md5 = format!("{:x}", Md5::digest(image.as_slice()));
+            p.attached.image = Some(image.clone());
+        }
     }
 }
 

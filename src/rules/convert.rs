@@ -2,8 +2,9 @@
 //! must be exactly the variant's fields.
 
 use crate::command::{
-    Command, CourseCheck, CourseFields, CourseRef, CourseReset, Enrolment, GroupMember,
-    GroupUpsert, MetaLink, UserDelete, UserFields, UserGroups,
+    CohortBinding, CohortLeave, CohortRef, CohortUpsert, Command, CourseCheck, CourseFields,
+    CourseRef, CourseReset, Enrolment, GroupMember, GroupUpsert, MetaLink, UserDelete, UserFields,
+    UserGroups, UserPicture,
 };
 use rhai::{Dynamic, Map};
 use serde::de::DeserializeOwned;
@@ -23,6 +24,12 @@ const OPS: &[&str] = &[
     "group_upsert",
     "grouping_upsert",
     "group_member",
+    "cohort_upsert",
+    "cohort_leave",
+    "cohort_delete",
+    "cohort_empty",
+    "cohort_binding",
+    "user_picture",
 ];
 
 fn fields<T: DeserializeOwned>(map: Map) -> Result<T, String> {
@@ -87,6 +94,24 @@ pub fn command_from_map(mut map: Map) -> Result<Command, String> {
             .map_err(bad),
         "group_member" => fields::<GroupMember>(map)
             .map(Command::GroupMember)
+            .map_err(bad),
+        "cohort_upsert" => fields::<CohortUpsert>(map)
+            .map(Command::CohortUpsert)
+            .map_err(bad),
+        "cohort_leave" => fields::<CohortLeave>(map)
+            .map(Command::CohortLeave)
+            .map_err(bad),
+        "cohort_delete" => fields::<CohortRef>(map)
+            .map(Command::CohortDelete)
+            .map_err(bad),
+        "cohort_empty" => fields::<CohortRef>(map)
+            .map(Command::CohortEmpty)
+            .map_err(bad),
+        "cohort_binding" => fields::<CohortBinding>(map)
+            .map(Command::CohortBinding)
+            .map_err(bad),
+        "user_picture" => fields::<UserPicture>(map)
+            .map(Command::UserPicture)
             .map_err(bad),
         other => Err(format!(
             "returned an unknown op '{other}' (known: {})",

@@ -24,7 +24,7 @@ pub struct RowInput<'a> {
     pub fields: Vec<String>,
 }
 
-fn build_engine(limits: &ScriptLimits, script_name: &str) -> Engine {
+fn build_engine(limits: &ScriptLimits, settings: &Map, script_name: &str) -> Engine {
     let mut engine = Engine::new();
     engine
         .set_max_operations(limits.max_operations)
@@ -49,6 +49,18 @@ fn build_engine(limits: &ScriptLimits, script_name: &str) -> Engine {
         let _ = writeln!(std::io::stderr(), "{name}:{}: {s}", pos.line().unwrap_or(0));
     });
     host::register(&mut engine);
+    // `setting("cohorts.identifier")`: the settings a mapping may depend on, read-only.
+    let settings = settings.clone();
+    engine.register_fn(
+        "setting",
+        move |key: &str| -> Result<Dynamic, Box<rhai::EvalAltResult>> {
+            settings.get(key).cloned().ok_or_else(|| {
+                let mut known: Vec<&str> = settings.keys().map(|k| k.as_str()).collect();
+                known.sort_unstable();
+                format!("no setting '{key}' (scripts can read {})", known.join(", ")).into()
+            })
+        },
+    );
     // Rows bring fresh strings every call: interning them only costs cache upkeep.
     engine.set_max_strings_interned(0);
     engine
@@ -56,7 +68,7 @@ fn build_engine(limits: &ScriptLimits, script_name: &str) -> Engine {
 
 impl Script {
     /// Compiles the script; a parse error names `file:line:col`.
-    pub fn load(path: &Path, limits: &ScriptLimits) -> Result<Script, Failure> {
+    pub fn load(path: &Path, limits: &ScriptLimits, settings: &Map) -> Result<Script, Failure> {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -67,11 +79,16 @@ impl Script {
                 format!("cannot read script {}: {e}", path.display()),
             )
         })?;
-        Self::compile(&name, &text, limits)
+        Self::compile(&name, &text, limits, settings)
     }
 
-    pub fn compile(name: &str, text: &str, limits: &ScriptLimits) -> Result<Script, Failure> {
-        let engine = build_engine(limits, name);
+    pub fn compile(
+        name: &str,
+        text: &str,
+        limits: &ScriptLimits,
+        settings: &Map,
+    ) -> Result<Script, Failure> {
+        let engine = build_engine(limits, settings, name);
         let mut ast = engine.compile(text).map_err(|e| {
             let pos = e.1;
             Failure::new(
@@ -186,7 +203,7 @@ mod tests {
     use super::*;
 
     fn script(src: &str) -> Result<Script, Failure> {
-        Script::compile("t.rhai", src, &ScriptLimits::default())
+        Script::compile("t.rhai", src, &ScriptLimits::default(), &Map::new())
     }
 
     fn run(s: &Script, cols: &[&str], vals: &[&str]) -> Result<Mapped, Failure> {

@@ -1,11 +1,13 @@
 //! Sinks receive every row's outcome from one stream, so the report, the tryback, the journal
 //! and the progress bar can never disagree.
 
+mod entry_list;
 mod journal;
 mod progress;
 pub mod report;
 mod tryback;
 
+pub use entry_list::EntryListSink;
 pub use journal::JournalSink;
 pub use progress::ProgressSink;
 pub use report::ReportSink;
@@ -28,6 +30,10 @@ pub enum FileEnd {
 
 pub trait Sink {
     fn row(&mut self, r: &RowReport) -> Result<(), Failure>;
+    /// Something about the input as a whole, before its rows (an archive's skipped entries).
+    fn note(&mut self, _text: &str) -> Result<(), Failure> {
+        Ok(())
+    }
     /// What the target did once the last row was in (groups the file left empty, purged).
     fn closing(&mut self, _changes: &[Change]) -> Result<(), Failure> {
         Ok(())

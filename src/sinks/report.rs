@@ -7,6 +7,7 @@ use crate::outcome::{Change, Counts, Outcome, RowReport};
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// What the report's heading says about the file and the run.
 #[derive(Debug, Clone)]
@@ -18,12 +19,14 @@ pub struct ReportHeading {
     pub target: String,
     pub started: String,
     pub dry_run: bool,
-    pub encoding: String,
-    pub delimiter: String,
+    /// How the file is read: `utf-8, delimiter ';'`, or `images: zip archive or folder`.
+    pub format: String,
 }
 
 pub struct ReportSink {
     heading: ReportHeading,
+    /// Row N's entry name, for inputs whose rows are archive entries.
+    entry_names: Option<Arc<Vec<String>>>,
     text_path: PathBuf,
     text: AtomicFile,
     json: AtomicFile,
@@ -46,12 +49,7 @@ impl ReportSink {
             h.tool, h.preset, h.script
         )
         .map_err(w)?;
-        writeln!(
-            text,
-            "file:     {} ({}, delimiter {})",
-            h.file, h.encoding, h.delimiter
-        )
-        .map_err(w)?;
+        writeln!(text, "file:     {} ({})", h.file, h.format).map_err(w)?;
         writeln!(text, "target:   {}", h.target).map_err(w)?;
         writeln!(text, "started:  {}", h.started).map_err(w)?;
         if h.dry_run {
@@ -64,6 +62,7 @@ impl ReportSink {
         writeln!(text).map_err(w)?;
         Ok(ReportSink {
             heading,
+            entry_names: None,
             text_path,
             text,
             json,
@@ -71,7 +70,33 @@ impl ReportSink {
     }
 }
 
+impl ReportSink {
+    /// Rows are archive entries: each report line names its entry after the number.
+    pub fn with_entry_names(mut self, names: Arc<Vec<String>>) -> Self {
+        self.entry_names = Some(names);
+        self
+    }
+
+    /// Writes `file:line` (and the entry's name) before a row's outcome.
+    fn locate(&mut self, line: u64) -> std::io::Result<()> {
+        let file = &self.heading.file;
+        let entry = self
+            .entry_names
+            .as_ref()
+            .and_then(|n| n.get((line as usize).wrapping_sub(1)));
+        match entry {
+            Some(name) => write!(self.text, "{file}:{line} ({name}): "),
+            None => write!(self.text, "{file}:{line}: "),
+        }
+    }
+}
+
 impl Sink for ReportSink {
+    fn note(&mut self, text: &str) -> Result<(), Failure> {
+        writeln!(self.text, "note: {text}").map_err(w)?;
+        writeln!(self.json, "{}", json!({ "note": text })).map_err(w)
+    }
+
     fn closing(&mut self, changes: &[Change]) -> Result<(), Failure> {
         let file = &self.heading.file;
         for c in changes {
@@ -89,10 +114,10 @@ impl Sink for ReportSink {
 
     fn row(&mut self, r: &RowReport) -> Result<(), Failure> {
         // Written piece by piece: this runs for every row of million-row files.
-        let file = &self.heading.file;
+        self.locate(r.line).map_err(w)?;
         match &r.outcome {
             Outcome::Applied(changes) => {
-                write!(self.text, "{file}:{}: applied: ", r.line).map_err(w)?;
+                write!(self.text, "applied: ").map_err(w)?;
                 write_changes(&mut self.text, changes).map_err(w)?;
                 writeln!(self.text).map_err(w)?;
                 write!(
@@ -105,7 +130,7 @@ impl Sink for ReportSink {
                 writeln!(self.json, "}}").map_err(w)?;
             }
             Outcome::Skipped(why) => {
-                writeln!(self.text, "{file}:{}: skipped: {why}", r.line).map_err(w)?;
+                writeln!(self.text, "skipped: {why}").map_err(w)?;
                 writeln!(
                     self.json,
                     "{}",
@@ -114,12 +139,7 @@ impl Sink for ReportSink {
                 .map_err(w)?;
             }
             Outcome::Failed(f) => {
-                writeln!(
-                    self.text,
-                    "{file}:{}: failed {}: {}",
-                    r.line, f.code, f.message
-                )
-                .map_err(w)?;
+                writeln!(self.text, "failed {}: {}", f.code, f.message).map_err(w)?;
                 writeln!(self.json, "{}", json!({"line": r.line, "outcome": "failed", "code": f.code.id(), "message": f.message})).map_err(w)?;
             }
         }

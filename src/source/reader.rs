@@ -39,6 +39,8 @@ pub struct Row {
     pub fields: Vec<String>,
     /// Set when the row cannot be handed to a script (wrong field count, oversized field).
     pub problem: Option<Failure>,
+    /// Bytes the row carries besides its cells (a picture entry's image), for the commands.
+    pub payload: Option<std::sync::Arc<Vec<u8>>>,
 }
 
 pub struct CsvSource {
@@ -277,6 +279,7 @@ impl CsvSource {
             end,
             fields,
             problem,
+            payload: None,
         }))
     }
 

@@ -7,6 +7,7 @@ mod enrolments;
 mod files_cmd;
 mod groups;
 mod input;
+mod pictures;
 mod plan_fixtures;
 mod scripts;
 mod users;

@@ -3,6 +3,7 @@
 //! so each row pays for its own writes only. Anything that can change them (a course command,
 //! a rolled-back row, a new file) empties the cache.
 
+use super::cohort_sync::CohortInstance;
 use super::courses::StoredCourse;
 use super::lookup::ContextRow;
 use crate::config::CourseIdentifier;
@@ -21,6 +22,8 @@ pub(crate) struct Cache {
     pub instances: HashMap<(i64, String), Option<Instance>>,
     /// Course → whether enabled meta links take participants from it.
     pub meta_parents: HashMap<i64, bool>,
+    /// Cohort → the cohort enrol instances bound to it.
+    pub cohort_instances: HashMap<i64, Vec<CohortInstance>>,
 }
 
 impl Cache {

@@ -175,6 +175,11 @@ pub(crate) fn unenrol_user(
         "DELETE FROM mdl_role_assignments WHERE userid = ?1 AND contextid = ?2 AND component = ?3 AND itemid = ?4",
     )?
     .execute(params![user, course_ctx.id, format!("enrol_{plugin}"), instance])?;
+    // Memberships the instance filed the user into (a cohort's or meta link's group).
+    conn.prepare_cached(
+        "DELETE FROM mdl_groups_members WHERE userid = ?1 AND component = ?2 AND itemid = ?3",
+    )?
+    .execute(params![user, format!("enrol_{plugin}"), instance])?;
     let still: bool = conn
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM mdl_user_enrolments ue JOIN mdl_enrol e ON e.id = ue.enrolid

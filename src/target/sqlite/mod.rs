@@ -2,6 +2,9 @@
 
 mod cache;
 mod categories;
+mod cohort_bindings;
+mod cohort_sync;
+mod cohorts;
 mod course_ops;
 mod courses;
 mod enrol;
@@ -12,13 +15,17 @@ mod lookup;
 mod meta;
 mod meta_links;
 pub mod password;
+mod pictures;
 mod schema;
 mod users;
 
 use super::Target;
 use crate::codes::{Code, Failure};
 use crate::command::Command;
-use crate::config::{Config, CoursesConfig, EnrolmentsConfig, GroupsConfig, UsersConfig};
+use crate::config::{
+    CohortsConfig, Config, CoursesConfig, EnrolmentsConfig, GroupsConfig, PicturesConfig,
+    UsersConfig,
+};
 use crate::outcome::{Change, Outcome};
 use cache::Cache;
 use error::RowError;
@@ -36,6 +43,10 @@ pub struct SqliteTarget {
     courses: CoursesConfig,
     enrolments: EnrolmentsConfig,
     groups: GroupsConfig,
+    cohorts: CohortsConfig,
+    pictures: PicturesConfig,
+    /// Picture content files, beside the database as Moodle's are beside its data.
+    filedir: PathBuf,
     cache: RefCell<Cache>,
     dry_run: bool,
     /// Profile fields the settings ask for, created inside each file's transaction (so a dry
@@ -51,6 +62,10 @@ pub(crate) struct Ctx<'a> {
     pub courses: &'a CoursesConfig,
     pub enrolments: &'a EnrolmentsConfig,
     pub groups: &'a GroupsConfig,
+    pub cohorts: &'a CohortsConfig,
+    pub pictures: &'a PicturesConfig,
+    pub filedir: &'a Path,
+    pub dry_run: bool,
     pub cache: &'a RefCell<Cache>,
     pub profile_fields: &'a HashMap<String, i64>,
     pub now: i64,
@@ -66,6 +81,9 @@ impl SqliteTarget {
             courses: cfg.courses.clone(),
             enrolments: cfg.enrolments.clone(),
             groups: cfg.groups.clone(),
+            cohorts: cfg.cohorts.clone(),
+            pictures: cfg.pictures.clone(),
+            filedir: path.parent().unwrap_or(Path::new(".")).join("filedir"),
             cache: RefCell::new(Cache::default()),
             dry_run: false,
             wanted_fields: cfg.embedded.profile_fields.clone(),
@@ -112,6 +130,12 @@ impl SqliteTarget {
                 Command::GroupUpsert(g) => groups::upsert(&self.conn, ctx, g, false),
                 Command::GroupingUpsert(g) => groups::upsert(&self.conn, ctx, g, true),
                 Command::GroupMember(m) => groups::member(&self.conn, ctx, m),
+                Command::CohortUpsert(c) => cohorts::upsert(&self.conn, ctx, c),
+                Command::CohortLeave(l) => cohorts::leave(&self.conn, ctx, l),
+                Command::CohortDelete(r) => cohorts::delete(&self.conn, ctx, r),
+                Command::CohortEmpty(r) => cohorts::empty(&self.conn, ctx, r),
+                Command::CohortBinding(b) => cohort_bindings::bind(&self.conn, ctx, b),
+                Command::UserPicture(p) => pictures::apply(&self.conn, ctx, p),
             };
             match r {
                 Ok(c) => changes.extend(c),
@@ -195,10 +219,15 @@ impl Target for SqliteTarget {
             courses: &self.courses,
             enrolments: &self.enrolments,
             groups: &self.groups,
+            cohorts: &self.cohorts,
+            pictures: &self.pictures,
+            filedir: &self.filedir,
+            dry_run: self.dry_run,
             cache: &self.cache,
             profile_fields: &self.profile_fields,
             now: chrono::Utc::now().timestamp(),
         };
+        pictures::render_wanted(&self.conn, &ctx, rows);
         let mut out = Vec::with_capacity(rows.len());
         for cmds in rows.iter_mut() {
             out.push(self.apply_row(cmds, &ctx)?);

@@ -6,7 +6,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Each entry upgrades the store by one version; never edit a shipped one, add another.
-const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema_v1.sql"),
+    include_str!("schema_v2.sql"),
+    include_str!("schema_v3.sql"),
+];
 
 pub fn open_store(path: &Path) -> Result<Connection, Failure> {
     let fail = |e: rusqlite::Error| Failure::new(Code::Storage, format!("{}: {e}", path.display()));
