@@ -54,7 +54,7 @@ pub struct FileResult {
 
 /// An opened input: a CSV file, or a picture archive (zip or folder).
 enum Opened {
-    Csv(Preflight, CsvSource),
+    Csv(Preflight, Box<CsvSource>),
     Archive(PictureSource),
 }
 
@@ -152,7 +152,7 @@ pub fn process_file(
     let opened = if archives {
         open_archive(path, env.cfg, script).map(Opened::Archive)
     } else {
-        open(path, opts, script).map(|(pre, source)| Opened::Csv(pre, source))
+        open(path, opts, script).map(|(pre, source)| Opened::Csv(pre, Box::new(source)))
     };
     if let (Some(report), Ok(Opened::Archive(source))) = (report_sink.as_mut(), &opened) {
         for ignored in source.ignored() {
@@ -214,7 +214,7 @@ pub fn process_file(
                     pre.lines.saturating_sub(1),
                 )));
             }
-            stream(env, source, script, target, &mut sinks, &mut counts)
+            stream(env, *source, script, target, &mut sinks, &mut counts)
         }
         Ok(Opened::Archive(source)) => {
             // An archive's tryback lists its failed entries.

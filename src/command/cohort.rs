@@ -4,6 +4,10 @@ use crate::codes::{Code, Failure};
 use crate::config::{CohortIdentifier, CourseIdentifier, UserIdentifier};
 use serde::{Deserialize, Serialize};
 
+/// The cohort-like enrol plugins: Moodle's own, and the two tool_sync knew. Only these read
+/// `customint1` as a cohort id (meta reads a course id there, self a flag).
+pub const COHORT_PLUGINS: &[&str] = &["cohort", "delayedcohort", "cohortrestricted"];
+
 /// Which category's context holds a cohort: `[cohorts]`-independent, the file says how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -173,14 +177,13 @@ impl CohortBinding {
             );
         }
         if let Some(m) = &self.method {
-            if m.is_empty()
-                || !m
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-            {
+            if !COHORT_PLUGINS.contains(&m.as_str()) {
                 return bad(
                     Code::InvalidValue,
-                    format!("enrol '{m}' is not an enrol plugin name (lower-case letters)"),
+                    format!(
+                        "enrol '{m}' is not a cohort enrol plugin; use one of {}",
+                        COHORT_PLUGINS.join(", ")
+                    ),
                 );
             }
         }

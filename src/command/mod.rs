@@ -8,7 +8,7 @@ pub mod moodle_rules;
 mod picture;
 mod user;
 
-pub use cohort::{CategoryBy, CohortBinding, CohortLeave, CohortRef, CohortUpsert};
+pub use cohort::{CategoryBy, CohortBinding, CohortLeave, CohortRef, CohortUpsert, COHORT_PLUGINS};
 pub use course::{
     CourseCheck, CourseFields, CourseRef, CourseReset, MetaLink, Section, Teacher, FORMATS,
 };

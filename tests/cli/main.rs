@@ -2,6 +2,7 @@
 
 mod workdir;
 
+mod cohorts;
 mod courses;
 mod enrolments;
 mod files_cmd;

@@ -74,3 +74,38 @@ fn plan_json_writes_nothing() {
     assert_eq!(v[0]["commands"][0]["password"], "********");
     assert!(!w.join("moodle.db").exists(), "plan opens no store");
 }
+
+#[test]
+fn cohorts_fixtures_plan() {
+    plan_fixtures("cohorts");
+}
+
+/// A picture archive's plan: one row per image entry, the user from its file name; resource
+/// forks never reach the script.
+#[test]
+fn pictures_plan() {
+    use std::io::Write;
+    let w = Workdir::new();
+    let zip_path = w.join("userpictures_plan.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    for (name, bytes) in [
+        ("jdoe.jpg", &b"\xFF\xD8\xFF"[..]),
+        ("photos/asmith.png", b"\x89PNG"),
+        ("__MACOSX/._jdoe.jpg", b"fork"),
+        ("../escape.png", b"x"),
+        (".png", b"x"),
+    ] {
+        z.start_file(name, opts).unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    z.finish().unwrap();
+    let out = w.moosync(&["plan", "--tool", "pictures", zip_path.to_str().unwrap()]);
+    let shown = format!(
+        "exit: {}\n{}{}",
+        out.code,
+        out.stdout,
+        w.redact(&out.stderr)
+    );
+    snapshot_settings().bind(|| insta::assert_snapshot!("pictures_plan", shown));
+}

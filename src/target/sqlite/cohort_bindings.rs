@@ -2,14 +2,13 @@
 //! (plugin, course, cohort, role), made, disabled, re-enabled or deleted, with the
 //! enrolments that follow the cohort's members.
 
-use super::cohort_sync::{self, CohortInstance, COHORT_PLUGINS};
+use super::cohort_sync::{self, CohortInstance};
 use super::cohorts;
 use super::courses::{self, StoredCourse};
 use super::enrol;
-use super::error::{row, RowError};
+use super::error::RowError;
 use super::lookup::course_role_id;
 use super::Ctx;
-use crate::codes::Code;
 use crate::command::CohortBinding;
 use crate::outcome::{Action, Change};
 use rusqlite::{params, Connection};
@@ -19,16 +18,8 @@ pub(crate) fn bind(
     ctx: &Ctx,
     b: &CohortBinding,
 ) -> Result<Vec<Change>, RowError> {
+    // Checked against COHORT_PLUGINS when the command was validated.
     let plugin = b.method.as_deref().unwrap_or("cohort");
-    if !COHORT_PLUGINS.contains(&plugin) {
-        return Err(row(
-            Code::InvalidValue,
-            format!(
-                "enrol '{plugin}' is not a cohort enrol plugin; use one of {}",
-                COHORT_PLUGINS.join(", ")
-            ),
-        ));
-    }
     let course = courses::require_by(
         conn,
         b.course_by.unwrap_or(ctx.cohorts.course_identifier),

@@ -12,10 +12,6 @@ use super::meta;
 use super::Ctx;
 use rusqlite::{params, Connection};
 
-/// The cohort-like enrol plugins: Moodle's own, and the two tool_sync knew. Only these read
-/// `customint1` as a cohort id (meta reads a course id there, self a flag).
-pub(crate) const COHORT_PLUGINS: &[&str] = &["cohort", "delayedcohort", "cohortrestricted"];
-
 #[derive(Debug, Clone)]
 pub(crate) struct CohortInstance {
     pub id: i64,
@@ -49,6 +45,7 @@ pub(crate) fn instances_of(
     if let Some(found) = ctx.cache.borrow().cohort_instances.get(&cohort) {
         return Ok(found.clone());
     }
+    // The plugins of COHORT_PLUGINS: only they read customint1 as a cohort id.
     let found = query(
         conn,
         "SELECT id, enrol, courseid, status, COALESCE(roleid, 0), COALESCE(customint2, 0),
@@ -88,38 +85,31 @@ fn query(
     sql: &str,
     args: impl rusqlite::Params,
 ) -> Result<Vec<CohortInstance>, RowError> {
-    let raw: Vec<(i64, String, i64, i64, i64, i64, i64, i64)> = conn
+    let mut found: Vec<CohortInstance> = conn
         .prepare_cached(sql)?
         .query_map(args, |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ))
+            Ok(CohortInstance {
+                id: r.get(0)?,
+                plugin: r.get(1)?,
+                course: r.get(2)?,
+                // Filled in below, from the course.
+                course_ctx: ContextRow {
+                    id: 0,
+                    path: String::new(),
+                    depth: 0,
+                },
+                status: r.get(3)?,
+                role: r.get(4)?,
+                group: r.get(5)?,
+                timestart: r.get(6)?,
+                timeend: r.get(7)?,
+            })
         })?
         .collect::<Result<_, _>>()?;
-    raw.into_iter()
-        .map(
-            |(id, plugin, course, status, role, group, timestart, timeend)| {
-                Ok(CohortInstance {
-                    id,
-                    plugin,
-                    course,
-                    course_ctx: course_context(conn, course)?,
-                    status,
-                    role,
-                    group,
-                    timestart,
-                    timeend,
-                })
-            },
-        )
-        .collect()
+    for inst in &mut found {
+        inst.course_ctx = course_context(conn, inst.course)?;
+    }
+    Ok(found)
 }
 
 /// Enrols one member through an enabled instance (or reactivates a suspended enrolment), with
