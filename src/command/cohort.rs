@@ -1,5 +1,6 @@
 //! Cohort commands: the cohort itself, its members, and its bindings to courses.
 
+use super::checks::{at_most, bad, not_blank, one_of};
 use crate::codes::{Code, Failure};
 use crate::config::{CohortIdentifier, CourseIdentifier, UserIdentifier};
 use serde::{Deserialize, Serialize};
@@ -108,28 +109,6 @@ pub struct CohortBinding {
     pub course_by: Option<CourseIdentifier>,
 }
 
-fn bad(code: Code, msg: String) -> Result<(), Failure> {
-    Err(Failure::new(code, msg))
-}
-
-fn not_blank(what: &str, v: &str) -> Result<(), Failure> {
-    if v.trim().is_empty() {
-        bad(Code::MissingValue, format!("the {what} is empty"))
-    } else {
-        Ok(())
-    }
-}
-
-fn at_most(what: &str, v: Option<&str>, max: usize) -> Result<(), Failure> {
-    match v.map(|v| v.chars().count()) {
-        Some(n) if n > max => bad(
-            Code::InvalidValue,
-            format!("the {what} is {n} characters long; Moodle allows at most {max}"),
-        ),
-        _ => Ok(()),
-    }
-}
-
 impl CohortUpsert {
     pub fn validate(&self) -> Result<(), Failure> {
         not_blank("cohort identifier", &self.cohort)?;
@@ -163,12 +142,7 @@ impl CohortBinding {
         not_blank("cohort", &self.cohort)?;
         not_blank("course", &self.course)?;
         let cmd = self.cmd.as_deref().unwrap_or("add");
-        if !["add", "del", "restore", "fulldel"].contains(&cmd) {
-            return bad(
-                Code::InvalidValue,
-                format!("cmd '{cmd}' is not one of add, del, restore, fulldel"),
-            );
-        }
+        one_of("cmd", Some(cmd), &["add", "del", "restore", "fulldel"])?;
         if cmd == "add" && self.role.as_deref() == Some("*") {
             return bad(
                 Code::InvalidValue,

@@ -1,5 +1,6 @@
 //! Enrolment, role and group-membership commands, and their validation.
 
+use super::checks::{at_most, bad, not_blank, one_of};
 use crate::codes::{Code, Failure};
 use crate::config::{CourseIdentifier, UserIdentifier};
 use serde::{Deserialize, Serialize};
@@ -89,28 +90,6 @@ pub struct GroupMember {
     pub cmd: Option<String>,
 }
 
-fn bad(code: Code, msg: String) -> Result<(), Failure> {
-    Err(Failure::new(code, msg))
-}
-
-fn not_blank(what: &str, v: &str) -> Result<(), Failure> {
-    if v.trim().is_empty() {
-        bad(Code::MissingValue, format!("the {what} is empty"))
-    } else {
-        Ok(())
-    }
-}
-
-fn one_of(what: &str, v: Option<&str>, allowed: &[&str]) -> Result<(), Failure> {
-    match v {
-        Some(v) if !allowed.contains(&v) => bad(
-            Code::InvalidValue,
-            format!("{what} '{v}' is not one of {}", allowed.join(", ")),
-        ),
-        _ => Ok(()),
-    }
-}
-
 /// A timestamp as the admin would have written it, for messages.
 fn shown(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0)
@@ -181,17 +160,8 @@ impl GroupUpsert {
         if self.update.is_none() && self.name.as_deref().is_none_or(str::is_empty) {
             return bad(Code::MissingValue, "a new group needs a name".into());
         }
-        for (what, v, max) in [("name", &self.name, 254), ("idnumber", &self.idnumber, 100)] {
-            if let Some(v) = v {
-                let n = v.chars().count();
-                if n > max {
-                    return bad(
-                        Code::InvalidValue,
-                        format!("the {what} is {n} characters long; Moodle allows at most {max}"),
-                    );
-                }
-            }
-        }
+        at_most("name", self.name.as_deref(), 254)?;
+        at_most("idnumber", self.idnumber.as_deref(), 100)?;
         Ok(())
     }
 }

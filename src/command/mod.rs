@@ -1,6 +1,7 @@
 //! The typed commands a script may emit. A dry run and `plan` print exactly these; the host
 //! validates each one before any target sees it.
 
+mod checks;
 mod cohort;
 mod course;
 mod enrolment;

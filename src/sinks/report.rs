@@ -154,8 +154,12 @@ impl Sink for ReportSink {
         let status = match end {
             FileEnd::Done => {
                 if counts.rows == 0 {
-                    writeln!(self.text, "note: the file has a header but no data rows")
-                        .map_err(w)?;
+                    let what = if self.entry_names.is_some() {
+                        "note: the archive holds no image entries"
+                    } else {
+                        "note: the file has a header but no data rows"
+                    };
+                    writeln!(self.text, "{what}").map_err(w)?;
                 }
                 "done"
             }
