@@ -117,9 +117,15 @@ fn del_with_an_unknown_user_fails_and_the_cohort_survives() {
     w.run().expect_code(0);
     w.drop_file(
         "cohorts.csv",
-        "cmd;cidnumber;cname;userid\ndel;Y1;;ghost\ndel;Y1;;u2\ndel;Y1;;u3\n",
+        "cmd;cidnumber;cname;userid\ndel;Y1;;ghost\ndel;Y1;;u2\ndel;Y1;;u3\ndel;Y1;;\n",
     );
     w.run().expect_code(1);
+    assert!(
+        w.report().contains(":5: failed MS-S002: cohorts.rhai:")
+            && w.report().contains("del with an empty userid"),
+        "an empty userid cell never deletes the whole cohort:\n{}",
+        w.report()
+    );
     assert_eq!(
         cohort_count(&w, "Y1"),
         1,
@@ -215,11 +221,19 @@ fn the_users_file_cohort_column_adds_members() {
          u4;U;Four;;Y1\n\
          u5;U;Five;;NOPE\n",
     );
-    w.run().expect_code(1);
+    w.run().expect_code(0);
     assert_eq!(members(&w, "Y1"), ["u1", "u2", "u4"]);
-    // The row fails whole: u5 is not created when its cohort cannot be found.
-    assert_eq!(w.user_field("u5", "id"), None);
-    assert!(w.report().contains(":6: failed MS-T009"), "{}", w.report());
+    // A cohort named by idnumber alone is created with that idnumber as its name.
+    assert_eq!(members(&w, "NOPE"), ["u5"]);
+    let name: String = w
+        .db()
+        .query_row(
+            "SELECT name FROM mdl_cohort WHERE idnumber = 'NOPE'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(name, "NOPE");
 }
 
 #[test]
@@ -275,6 +289,12 @@ fn a_binding_follows_members_who_join_and_leave_afterwards() {
     w.drop_file("cohortscourses.csv", "cohort;course;cmd\nY1;C1;del\n");
     w.run().expect_code(0);
     assert!(cohort_enrolled(&w, "C1").is_empty());
+    // Disabled: the enrolments stay (inactive), the roles the instance gave go.
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_user_enrolments ue JOIN mdl_enrol e ON e.id = ue.enrolid WHERE e.enrol = 'cohort' AND e.courseid = (SELECT id FROM mdl_course WHERE shortname = 'C1')"),
+        2
+    );
+    assert_eq!(student_roles(&w, "C1", "u2"), 0);
     w.drop_file("cohorts.csv", "cidnumber;userid\nY1;u4\n");
     w.run().expect_code(0);
     w.drop_file(
@@ -311,4 +331,75 @@ fn a_binding_re_added_unchanged_writes_nothing() {
         w.count("SELECT COUNT(*) FROM mdl_enrol WHERE enrol = 'cohort'"),
         1
     );
+}
+
+/// Participants of the meta course C2 (linked from C1) that hold a role there.
+fn meta_participants(w: &Workdir) -> Vec<String> {
+    let db = w.db();
+    let mut stmt = db
+        .prepare(
+            "SELECT DISTINCT u.username FROM mdl_role_assignments ra
+             JOIN mdl_context x ON x.id = ra.contextid AND x.contextlevel = 50
+             JOIN mdl_course c ON c.id = x.instanceid JOIN mdl_user u ON u.id = ra.userid
+             WHERE c.shortname = 'C2' AND ra.component = 'enrol_meta' ORDER BY u.username",
+        )
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_meta_course_follows_a_cohort_binding_of_its_master() {
+    let w = setup();
+    w.drop_file("metacourses.csv", "master;meta\nC1;C2\n");
+    w.drop_file("cohorts.csv", "cidnumber;cname;userid\nY1;Year 1;u1\n");
+    w.drop_file("cohortscourses.csv", "cohort;course\nY1;C1\n");
+    w.run().expect_code(0);
+    assert_eq!(meta_participants(&w), ["u1"]);
+
+    w.drop_file("cohorts.csv", "cidnumber;userid\nY1;u2\n");
+    w.run().expect_code(0);
+    assert_eq!(
+        meta_participants(&w),
+        ["u1", "u2"],
+        "a new member reaches the meta course"
+    );
+
+    w.drop_file("cohortscourses.csv", "cohort;course;cmd\nY1;C1;del\n");
+    w.run().expect_code(0);
+    assert!(
+        meta_participants(&w).is_empty(),
+        "a disabled binding leaves the meta course too"
+    );
+
+    w.drop_file("cohortscourses.csv", "cohort;course;cmd\nY1;C1;restore\n");
+    w.run().expect_code(0);
+    assert_eq!(meta_participants(&w), ["u1", "u2"]);
+}
+
+#[test]
+fn two_cohorts_in_one_course_and_a_course_delete() {
+    let w = setup();
+    w.drop_file(
+        "cohorts.csv",
+        "cidnumber;cname;userid\nY1;Year 1;u1\nY2;Year 2;u1\n",
+    );
+    w.drop_file("cohortscourses.csv", "cohort;course\nY1;C1\nY2;C1\n");
+    w.run().expect_code(0);
+    assert_eq!(student_roles(&w, "C1", "u1"), 2);
+    // Leaving one cohort keeps the enrolment and role the other gives.
+    w.drop_file("cohorts.csv", "cmd;cidnumber;userid\ndel;Y1;u1\n");
+    w.run().expect_code(0);
+    assert_eq!(cohort_enrolled(&w, "C1"), ["u1"]);
+    assert_eq!(student_roles(&w, "C1", "u1"), 1);
+    // Deleting the course deletes its cohort instances; the cohorts stay.
+    w.drop_file("deletecourses.csv", "C1\n");
+    w.run().expect_code(0);
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_enrol WHERE enrol = 'cohort'"),
+        0
+    );
+    assert_eq!(members(&w, "Y2"), ["u1"]);
 }

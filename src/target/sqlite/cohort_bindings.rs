@@ -129,6 +129,9 @@ pub(crate) fn bind(
                     let (enrolled, unenrolled) =
                         cohort_sync::sync_all(conn, ctx, &inst, cohort.id)?;
                     fields.extend(synced_fields(enrolled, unenrolled, 0));
+                } else {
+                    let roles = cohort_sync::disable(conn, ctx, &inst)?;
+                    fields.push(format!("{roles} role assignments removed"));
                 }
                 changes.push(Change {
                     action: Action::Updated,

@@ -146,11 +146,12 @@ pub(crate) fn enrol_member(
         )?;
     }
     if inst.group > 0 {
+        // A group deleted since the binding was made is skipped, as Moodle's sync does.
         conn.prepare_cached(
             "INSERT OR IGNORE INTO mdl_groups_members (groupid, userid, timeadded, component, itemid)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+             SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM mdl_groups WHERE id = ?1 AND courseid = ?6)",
         )?
-        .execute(params![inst.group, user, ctx.now, inst.component(), inst.id])?;
+        .execute(params![inst.group, user, ctx.now, inst.component(), inst.id, inst.course])?;
     }
     follow_in_meta_courses(conn, ctx, inst.course, user)?;
     Ok(created)
@@ -231,14 +232,30 @@ pub(crate) fn sync_all(
     if inst.group > 0 {
         conn.prepare_cached(
             "INSERT OR IGNORE INTO mdl_groups_members (groupid, userid, timeadded, component, itemid)
-             SELECT ?2, ue.userid, ?3, ?4, ?1 FROM mdl_user_enrolments ue WHERE ue.enrolid = ?1",
+             SELECT ?2, ue.userid, ?3, ?4, ?1 FROM mdl_user_enrolments ue WHERE ue.enrolid = ?1
+               AND EXISTS (SELECT 1 FROM mdl_groups WHERE id = ?2 AND courseid = ?5)",
         )?
-        .execute(params![inst.id, inst.group, ctx.now, component])?;
+        .execute(params![inst.id, inst.group, ctx.now, component, inst.course])?;
     }
-    if enrolled > 0 {
-        meta::sync_children(conn, inst.course, ctx.now, meta::Scope::All)?;
-    }
+    // Reactivations and roles change the course's participants too: meta courses follow.
+    meta::sync_children(conn, inst.course, ctx.now, meta::Scope::All)?;
     Ok((enrolled, leavers.len()))
+}
+
+/// What enrol_cohort's sync does once an instance is disabled: its enrolments stay (inactive)
+/// and the roles it gave go; meta courses follow. Returns how many role assignments went.
+pub(crate) fn disable(
+    conn: &Connection,
+    ctx: &Ctx,
+    inst: &CohortInstance,
+) -> Result<usize, RowError> {
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM mdl_role_assignments WHERE contextid = ?1 AND component = ?2 AND itemid = ?3",
+        )?
+        .execute(params![inst.course_ctx.id, inst.component(), inst.id])?;
+    meta::sync_children(conn, inst.course, ctx.now, meta::Scope::All)?;
+    Ok(n)
 }
 
 /// Deletes the instance with its enrolments, their roles and group memberships. Returns how

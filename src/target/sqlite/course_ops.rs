@@ -167,7 +167,8 @@ pub(crate) fn reset(
             let mut stmt = conn.prepare_cached(
                 "SELECT e.id, e.enrol, ue.userid FROM mdl_user_enrolments ue
                  JOIN mdl_enrol e ON e.id = ue.enrolid
-                 WHERE e.courseid = ?1 AND e.status = 0 AND e.enrol NOT IN ('meta', 'cohort')
+                 WHERE e.courseid = ?1 AND e.status = 0
+                   AND e.enrol NOT IN ('meta', 'cohort', 'delayedcohort', 'cohortrestricted')
                  ORDER BY ue.id",
             )?;
             for t in stmt.query_map([c.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {

@@ -8,6 +8,7 @@ use super::lookup::{self, ContextRow};
 use super::{meta, Ctx};
 use crate::codes::Code;
 use crate::command::Enrolment;
+use crate::command::COHORT_PLUGINS;
 use crate::config::{CourseIdentifier, EnrolCmd};
 use crate::outcome::{Action, Change};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -31,7 +32,7 @@ fn instance_of(
     method: &str,
     enabled_only: bool,
 ) -> Result<(i64, i64), RowError> {
-    if matches!(method, "meta" | "cohort" | "guest") {
+    if matches!(method, "meta" | "guest") || COHORT_PLUGINS.contains(&method) {
         let why = match method {
             "guest" => "guest access enrols nobody",
             _ => "its enrolments follow its sync (a master course, or a cohort)",
