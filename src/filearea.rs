@@ -207,34 +207,47 @@ pub fn move_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
     Ok(to)
 }
 
-/// A folder (of pictures) moves by one rename on one filesystem; otherwise it is copied
-/// whole under a hidden name, renamed into place, and only then removed.
+/// A folder (of pictures) moves by one rename on one filesystem; across filesystems it is
+/// copied whole (and synced) under a hidden name, renamed into place, and only then removed.
 fn move_dir(from: &Path, to: &Path) -> io::Result<PathBuf> {
-    if fs::rename(from, to).is_err() {
-        copy_dir_atomic(from, to)?;
-        fs::remove_dir_all(from)?;
+    match fs::rename(from, to) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
+            copy_dir_atomic(from, to)?;
+            fs::remove_dir_all(from)?;
+        }
+        Err(e) => return Err(e),
     }
     sync_dir(parent_dir(to));
     sync_dir(parent_dir(from));
     Ok(to.to_path_buf())
 }
 
-/// Copies a folder's regular files (links are never followed) so the copy appears whole.
+/// Copies a folder's regular files, synced, so the copy appears whole. Links are never
+/// followed nor copied: the pictures tool ignores them anyway. A failed copy leaves nothing.
 fn copy_dir_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
     let tmp = tempfile::Builder::new()
         .prefix(".moosync-")
         .tempdir_in(parent_dir(to))?;
+    let mut dirs = Vec::new();
     for entry in walkdir::WalkDir::new(from).follow_links(false) {
         let entry = entry.map_err(io::Error::other)?;
         let rel = entry.path().strip_prefix(from).map_err(io::Error::other)?;
         let dest = tmp.path().join(rel);
         if entry.file_type().is_dir() {
             fs::create_dir_all(&dest)?;
+            dirs.push(dest);
         } else if entry.file_type().is_file() {
             fs::copy(entry.path(), &dest)?;
+            File::open(&dest)?.sync_all()?;
         }
     }
-    fs::rename(tmp.keep(), to)?;
+    for dir in &dirs {
+        sync_dir(dir);
+    }
+    fs::rename(tmp.path(), to)?;
+    // Renamed away: nothing is left for the guard to clean up.
+    let _ = tmp.keep();
     Ok(to.to_path_buf())
 }
 

@@ -88,13 +88,13 @@ impl Preset {
         }
     }
 
-    /// Whether `name` (a tool or a full preset name such as `courses.reset`) selects this
-    /// preset.
     /// The pictures tool reads zip archives or folders of images, not CSV.
     pub fn reads_archives(&self) -> bool {
         self.tool == "pictures"
     }
 
+    /// Whether `name` (a tool or a full preset name such as `courses.reset`) selects this
+    /// preset.
     pub fn is_named(&self, name: &str) -> bool {
         self.tool == name || self.name == name
     }

@@ -74,7 +74,29 @@ fn stamp() -> String {
 }
 
 /// Size and modification time: enough to tell a re-dropped file from one already processed.
+/// A folder's own size and time do not change when an image in it is replaced: its listing
+/// is summed instead.
 pub fn fingerprint(path: &Path) -> String {
+    if path.is_dir() {
+        let (mut files, mut bytes, mut newest) = (0u64, 0u64, 0u128);
+        for e in walkdir::WalkDir::new(path)
+            .into_iter()
+            .filter_map(|e| e.ok())
+        {
+            if let Ok(m) = e.metadata() {
+                files += 1;
+                bytes += m.len();
+                let t = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0);
+                newest = newest.max(t);
+            }
+        }
+        return format!("dir:{files}:{bytes}:{newest}");
+    }
     match std::fs::metadata(path) {
         Ok(m) => {
             let mtime = m

@@ -181,6 +181,20 @@ impl PictureArchive {
         };
         let result = match (&mut self.source, &slot.location) {
             (Source::Zip(zip), Location::Zip(i)) => {
+                let method = zip.by_index_data(*i).map(|d| d.compression());
+                let method = method.map_err(|e| corrupt(e.to_string()))?;
+                if !matches!(
+                    method,
+                    zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated
+                ) {
+                    return Err(Failure::new(
+                        Code::ImageCorrupt,
+                        format!(
+                            "entry {name} is compressed with {method:?}, which moosync does not \
+                             read; re-create the archive with the usual (deflate) compression"
+                        ),
+                    ));
+                }
                 let encrypted = zip.by_index_data(*i).map(|d| d.encrypted());
                 if encrypted.map_err(|e| corrupt(e.to_string()))? {
                     return Err(Failure::new(

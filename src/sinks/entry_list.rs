@@ -46,7 +46,10 @@ impl Sink for EntryListSink {
         let w = |e| io_failure("the tryback", e);
         let mut out = AtomicFile::create(&self.target).map_err(w)?;
         for line in &self.failed {
-            if let Some(name) = self.names.get(*line as usize - 1) {
+            if let Some(name) = (*line as usize)
+                .checked_sub(1)
+                .and_then(|i| self.names.get(i))
+            {
                 writeln!(out, "{name}").map_err(w)?;
             }
         }

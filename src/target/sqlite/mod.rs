@@ -47,6 +47,8 @@ pub struct SqliteTarget {
     pictures: PicturesConfig,
     /// Picture content files, beside the database as Moodle's are beside its data.
     filedir: PathBuf,
+    /// Picture files written by the current batch, made durable before it commits.
+    written: RefCell<Vec<PathBuf>>,
     cache: RefCell<Cache>,
     dry_run: bool,
     /// Profile fields the settings ask for, created inside each file's transaction (so a dry
@@ -65,6 +67,7 @@ pub(crate) struct Ctx<'a> {
     pub cohorts: &'a CohortsConfig,
     pub pictures: &'a PicturesConfig,
     pub filedir: &'a Path,
+    pub written: &'a RefCell<Vec<PathBuf>>,
     pub dry_run: bool,
     pub cache: &'a RefCell<Cache>,
     pub profile_fields: &'a HashMap<String, i64>,
@@ -84,6 +87,7 @@ impl SqliteTarget {
             cohorts: cfg.cohorts.clone(),
             pictures: cfg.pictures.clone(),
             filedir: path.parent().unwrap_or(Path::new(".")).join("filedir"),
+            written: RefCell::new(Vec::new()),
             cache: RefCell::new(Cache::default()),
             dry_run: false,
             wanted_fields: cfg.embedded.profile_fields.clone(),
@@ -222,6 +226,7 @@ impl Target for SqliteTarget {
             cohorts: &self.cohorts,
             pictures: &self.pictures,
             filedir: &self.filedir,
+            written: &self.written,
             dry_run: self.dry_run,
             cache: &self.cache,
             profile_fields: &self.profile_fields,
@@ -233,6 +238,7 @@ impl Target for SqliteTarget {
             out.push(self.apply_row(cmds, &ctx)?);
         }
         if !self.dry_run {
+            pictures::sync_written(&self.written)?;
             // Batched transactions: one commit per batch, not per row.
             self.exec("COMMIT")?;
             self.exec("BEGIN IMMEDIATE")?;
@@ -242,6 +248,8 @@ impl Target for SqliteTarget {
 
     fn abort_file(&mut self) {
         self.cache.borrow_mut().clear();
+        // Unreferenced once the batch rolls back: Moodle's own file clean-up would skip them too.
+        self.written.borrow_mut().clear();
         let _ = self.exec("ROLLBACK");
     }
 

@@ -13,10 +13,15 @@ use crate::pictures::avatar::{self, Avatar, ImageLimits};
 use rayon::prelude::*;
 use rusqlite::{params, Connection};
 use sha1::{Digest, Sha1};
-use std::path::Path;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const CONTEXT_USER: i64 = 30;
+/// Pixels decoded at once, at most (or one image over it alone): about 256 MiB of RGBA.
+const RENDER_BUDGET_PIXELS: u64 = 64_000_000;
 pub(crate) const HASH_FIELD: &str = "userpicturehash";
 /// sha1 of no bytes: the content hash of a file area's directory row.
 const EMPTY_SHA1: &str = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
@@ -77,11 +82,34 @@ pub(crate) fn render_wanted(conn: &Connection, ctx: &Ctx, rows: &mut [Vec<Comman
         .filter(|p| wanted_for(conn, ctx, p).is_ok())
         .collect();
     let limits = limits(ctx);
-    wanted.par_iter_mut().for_each(|p| {
-        if let Some(image) = &p.attached.image {
-            p.attached.rendered = Some(avatar::render(image, &limits).map(Arc::new));
+    // A decoded image takes about 4 bytes a pixel: the images decoded at once are bounded by
+    // their declared pixels, so a batch of large photos cannot take gigabytes.
+    let budget = limits.max_pixels.max(RENDER_BUDGET_PIXELS);
+    let mut rest = wanted.as_mut_slice();
+    while !rest.is_empty() {
+        let mut sum = 0u64;
+        let mut take = 0;
+        for p in rest.iter() {
+            let pixels = p
+                .attached
+                .image
+                .as_deref()
+                .and_then(|i| avatar::declared_pixels(i))
+                .unwrap_or(0);
+            if take > 0 && sum.saturating_add(pixels) > budget {
+                break;
+            }
+            sum = sum.saturating_add(pixels);
+            take += 1;
         }
-    });
+        let (now, later) = rest.split_at_mut(take);
+        now.par_iter_mut().for_each(|p| {
+            if let Some(image) = &p.attached.image {
+                p.attached.rendered = Some(avatar::render(image, &limits).map(Arc::new));
+            }
+        });
+        rest = later;
+    }
 }
 
 pub(crate) fn apply(
@@ -149,7 +177,7 @@ fn store_icon(
     // Content first: a row never points at a file that is not there. A dry run writes none.
     if !ctx.dry_run {
         for ((_, bytes), hash) in files.iter().zip(&hashes) {
-            store_content(ctx.filedir, hash, bytes)?;
+            store_content(ctx, hash, bytes)?;
         }
     }
     // Moodle deletes the old icon files before saving the new ones.
@@ -191,17 +219,58 @@ fn store_icon(
 }
 
 /// Writes a content file at `filedir/<aa>/<bb>/<sha1>` unless it is there (same content, same
-/// name). Written to a temporary name and renamed, so a crash leaves no partial file.
-fn store_content(filedir: &Path, hash: &str, bytes: &[u8]) -> Result<(), RowError> {
-    let path = filedir.join(&hash[0..2]).join(&hash[2..4]).join(hash);
+/// name): to a temporary name, then renamed, so no partial file ever has the name. Its fsync
+/// waits for [`sync_written`], once per batch for all the batch's files.
+fn store_content(ctx: &Ctx, hash: &str, bytes: &[u8]) -> Result<(), RowError> {
+    let path = ctx.filedir.join(&hash[0..2]).join(&hash[2..4]).join(hash);
     if path.exists() {
         return Ok(());
     }
-    crate::filearea::write_atomic(&path, bytes).map_err(|e| {
+    let fail = |e: std::io::Error| {
         RowError::Fatal(Failure::new(
             Code::Storage,
             format!("cannot write the picture file {}: {e}", path.display()),
         ))
-    })?;
+    };
+    let dir = path.parent().unwrap_or(ctx.filedir);
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".moosync-")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    tmp.write_all(bytes).map_err(fail)?;
+    match tmp.persist_noclobber(&path) {
+        Ok(_) => {}
+        // The same content under the same name, written meanwhile: nothing to add.
+        Err(_) if path.exists() => return Ok(()),
+        Err(e) => return Err(fail(e.error)),
+    }
+    ctx.written.borrow_mut().push(path);
+    Ok(())
+}
+
+/// Makes the batch's new picture files durable before the batch's rows commit, so no row
+/// ever names a file a crash could lose: the files' fsyncs on all cores, then each folder's.
+pub(crate) fn sync_written(written: &RefCell<Vec<PathBuf>>) -> Result<(), Failure> {
+    let files = std::mem::take(&mut *written.borrow_mut());
+    if files.is_empty() {
+        return Ok(());
+    }
+    let fail = |e: std::io::Error| {
+        Failure::new(
+            Code::Storage,
+            format!("cannot make the picture files durable: {e}"),
+        )
+    };
+    files
+        .par_iter()
+        .try_for_each(|p| std::fs::File::open(p)?.sync_all())
+        .map_err(fail)?;
+    let dirs: BTreeSet<&Path> = files.iter().filter_map(|p| p.parent()).collect();
+    for dir in dirs {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(fail)?;
+    }
     Ok(())
 }
