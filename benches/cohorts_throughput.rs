@@ -191,8 +191,33 @@ fn main() {
         users,
     );
 
+    // Binding the full cohort Y2 to a new course: one row, whose sync enrols every member
+    // set-based (one statement per table). The course comes in the same run, before it.
+    fs::write(
+        inbox.join("uploadcourses.csv"),
+        "shortname;fullname\nC2;Course 2\n",
+    )
+    .unwrap_or_else(|e| fail(format!("uploadcourses.csv: {e}")));
+    let bind_y2 = tmp.path().join("cohortscourses_y2.csv");
+    fs::write(&bind_y2, "cohort;course\nY2;C2\n")
+        .unwrap_or_else(|e| fail(format!("cohortscourses_y2.csv: {e}")));
+    let bind = measure_run(
+        &bin,
+        &data,
+        (&bind_y2, "cohortscourses.csv"),
+        users,
+        &["cohortscourses.csv: 1 rows: 1 applied (1 created, 0 updated, 0 unchanged".into()],
+        "bind the full cohort to a course (members enrolled)",
+    );
+    expect_count(
+        &data,
+        "user enrolments in all",
+        "SELECT COUNT(*) FROM mdl_user_enrolments",
+        2 * users,
+    );
+
     println!();
-    print_table(&[&setup_users, &first, &rerun, &unbound]);
+    print_table(&[&setup_users, &first, &rerun, &unbound, &bind]);
     // The enrolment side of a new member, as the difference of the two member runs.
     println!(
         "\nenrolment by the cohort sync: about {:.2} µs/row on top of membership ({:.2} vs {:.2})",

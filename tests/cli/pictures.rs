@@ -297,10 +297,16 @@ fn zip_bombs_are_refused_before_unpacking() {
 #[test]
 fn a_dry_run_writes_no_picture_file() {
     let w = setup();
-    w.drop_file("userpictures_a.zip", zip_of(&[("ann.png", &png([1, 2, 3]))]));
+    w.drop_file(
+        "userpictures_a.zip",
+        zip_of(&[("ann.png", &png([1, 2, 3]))]),
+    );
     w.moosync(&["run", "--quiet", "--dry-run"]).expect_code(0);
     assert!(w.report().contains("created picture ann"), "{}", w.report());
     assert_eq!(picture_of(&w, "ann"), 0);
-    assert!(!w.join("filedir").exists(), "a dry run leaves filedir/ alone");
+    assert!(
+        !w.join("filedir").exists(),
+        "a dry run leaves filedir/ alone"
+    );
     assert!(w.join("inbox/userpictures_a.zip").is_file());
 }
