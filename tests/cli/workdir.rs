@@ -73,6 +73,24 @@ impl Workdir {
         }
     }
 
+    /// Like [`Workdir::moosync`], with extra environment variables for the child only.
+    pub fn moosync_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_moosync"))
+            .arg("--data")
+            .arg(self.dir.path())
+            .args(args)
+            .env_remove("MOOSYNC_DATA")
+            .env("TZ", "UTC")
+            .envs(env.iter().copied())
+            .output()
+            .expect("moosync runs");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     pub fn run(&self) -> Output {
         self.moosync(&["run", "--quiet"])
     }
