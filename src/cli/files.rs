@@ -20,6 +20,38 @@ pub enum FilesCmd {
     Get { path: String, dest: Option<PathBuf> },
     /// Remove a file of the data folder (e.g. Trybacks/x.csv).
     Rm { path: String },
+    /// Remove reports, archives and trybacks older than DAYS (all three unless some are named).
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PruneArgs {
+    /// Remove what was last modified more than DAYS days ago (1 or more).
+    #[arg(long, value_name = "DAYS", value_parser = parse_days)]
+    older_than: u64,
+    /// Prune Reports/.
+    #[arg(long)]
+    reports: bool,
+    /// Prune Archives/ (an archived folder goes whole).
+    #[arg(long)]
+    archives: bool,
+    /// Prune Trybacks/.
+    #[arg(long)]
+    trybacks: bool,
+    /// List what would be removed; remove nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print only the total.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn parse_days(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("DAYS must be 1 or more (0 would remove everything)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("DAYS must be a whole number of days, 1 or more".into()),
+    }
 }
 
 pub fn run(data: &Path, cmd: FilesCmd) -> i32 {
@@ -37,6 +69,7 @@ pub fn run(data: &Path, cmd: FilesCmd) -> i32 {
         FilesCmd::Add { source, name } => add(&area, &source, name.as_deref()),
         FilesCmd::Get { path, dest } => get(&area, &path, dest.as_deref()),
         FilesCmd::Rm { path } => rm(&area, &path),
+        FilesCmd::Prune(args) => return prune(&area, args),
     };
     match result {
         Ok(()) => exit::OK,
@@ -157,4 +190,45 @@ fn rm(area: &FileArea, path: &str) -> Result<(), String> {
     std::fs::remove_file(&full).map_err(|e| format!("cannot remove {path}: {e}"))?;
     say!("removed {path}");
     Ok(())
+}
+
+fn prune(area: &FileArea, args: PruneArgs) -> i32 {
+    use crate::prune::{self, Which};
+    let mut which = Which {
+        reports: args.reports,
+        archives: args.archives,
+        trybacks: args.trybacks,
+    };
+    if which.areas().is_empty() {
+        which = Which::ALL;
+    }
+    let older_than = prune::days(args.older_than);
+    let now = std::time::SystemTime::now();
+    let done = if args.dry_run {
+        prune::preview(area, older_than, which, now)
+    } else {
+        prune::prune(area, older_than, which, now)
+    };
+    if !args.quiet {
+        for p in &done.removed {
+            say!("{}", p.strip_prefix(area.root()).unwrap_or(p).display());
+        }
+    }
+    for problem in &done.problems {
+        warn!("moosync: {problem}");
+    }
+    let mib = done.bytes as f64 / (1024.0 * 1024.0);
+    let n = done.removed.len();
+    let files = if n == 1 { "file" } else { "files" };
+    if args.dry_run {
+        say!("would prune {n} {files} ({mib:.1} MiB); dry run, nothing removed");
+    } else {
+        say!("pruned {n} {files} ({mib:.1} MiB)");
+    }
+    if done.problems.is_empty() {
+        exit::OK
+    } else {
+        // 1: done in part; the messages above name what is left.
+        exit::ROWS_FAILED
+    }
 }
