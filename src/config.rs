@@ -3,7 +3,7 @@
 
 use crate::codes::{Code, Failure};
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -19,6 +19,9 @@ pub struct Config {
     pub groups: GroupsConfig,
     pub cohorts: CohortsConfig,
     pub pictures: PicturesConfig,
+    pub feed: FeedConfig,
+    pub mail: MailConfig,
+    pub prune: PruneConfig,
     pub embedded: EmbeddedConfig,
 }
 
@@ -417,6 +420,122 @@ impl Default for PicturesConfig {
     }
 }
 
+/// The external feed: where an SIS drops files, and how old its locks may get.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeedConfig {
+    /// The folder the external side writes into (tool_sync's `<moodledata>/sync`); absent: no
+    /// capture, files are put into inbox/ directly.
+    pub drop_folder: Option<PathBuf>,
+    /// A lock file older than this raises an alarm.
+    pub stale_lock_minutes: u64,
+    /// At most one alarm per lock within this period.
+    pub alarm_every_minutes: u64,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        FeedConfig {
+            drop_folder: None,
+            stale_lock_minutes: 180,
+            alarm_every_minutes: 1440,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    #[default]
+    Smtp,
+    Sendmail,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Plain text: a relay on the same host or network only.
+    None,
+    /// Upgrade with STARTTLS, required (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+/// When `cron` mails the administrator a summary of its run.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SummaryMail {
+    #[default]
+    Never,
+    Failure,
+    Always,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    pub transport: MailTransport,
+    pub smtp_host: String,
+    /// 0: the usual port of the TLS mode (25, 587 or 465).
+    pub smtp_port: u16,
+    pub tls: TlsMode,
+    pub from: String,
+    /// The administrators; empty: no mail is ever sent.
+    pub to: Vec<String>,
+    /// SMTP user; the password is read from the environment variable `password_env` or the
+    /// file `password_file`, never from this file, and never logged.
+    pub username: String,
+    pub password_env: String,
+    pub password_file: Option<PathBuf>,
+    pub sendmail_command: String,
+    pub timeout_seconds: u64,
+    pub summary: SummaryMail,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            transport: MailTransport::Smtp,
+            smtp_host: "localhost".into(),
+            smtp_port: 0,
+            tls: TlsMode::Starttls,
+            from: String::new(),
+            to: Vec::new(),
+            username: String::new(),
+            password_env: String::new(),
+            password_file: None,
+            sendmail_command: "/usr/sbin/sendmail".into(),
+            timeout_seconds: 30,
+            summary: SummaryMail::Never,
+        }
+    }
+}
+
+/// Clean-up of old bookkeeping files by `cron`; inputs waiting in inbox/ are never pruned.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PruneConfig {
+    /// 0: `cron` prunes nothing.
+    pub older_than_days: u64,
+    pub reports: bool,
+    pub archives: bool,
+    pub trybacks: bool,
+}
+
+impl Default for PruneConfig {
+    fn default() -> Self {
+        PruneConfig {
+            older_than_days: 0,
+            reports: true,
+            archives: true,
+            trybacks: true,
+        }
+    }
+}
+
 /// Settings of the embedded store only.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -502,6 +621,24 @@ impl Config {
             if zero {
                 return bad(&format!("[pictures] {key}"), "must be at least 1");
             }
+        }
+        if self.feed.stale_lock_minutes == 0 || self.feed.alarm_every_minutes == 0 {
+            return bad(
+                "[feed] stale_lock_minutes and alarm_every_minutes",
+                "must be at least 1",
+            );
+        }
+        if !self.mail.to.is_empty() && self.mail.from.trim().is_empty() {
+            return bad("[mail] from", "must be set when [mail] to names anyone");
+        }
+        if !self.mail.username.is_empty()
+            && self.mail.password_env.is_empty()
+            && self.mail.password_file.is_none()
+        {
+            return bad(
+                "[mail] username",
+                "needs password_env or password_file (the password is never kept in this file)",
+            );
         }
         for f in &self.embedded.profile_fields {
             if f.is_empty() || !f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {

@@ -131,6 +131,27 @@ pub fn recover_claims(inbox: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(back)
 }
 
+/// Removes the temporary files (`.moosync-*`) a killed run left in Reports/, Trybacks/ and
+/// Archives/: never visible under a real name, they are only clutter. Called under the data
+/// folder's run lock, so no live writer owns them.
+pub fn remove_stale_temps(area: &FileArea) {
+    for dir in [REPORTS, TRYBACKS, ARCHIVES] {
+        let Ok(entries) = fs::read_dir(area.dir(dir)) else {
+            continue;
+        };
+        for e in entries.filter_map(|e| e.ok()) {
+            if e.file_name().to_string_lossy().starts_with(".moosync-") {
+                let p = e.path();
+                let _ = if p.is_dir() {
+                    fs::remove_dir_all(&p)
+                } else {
+                    fs::remove_file(&p)
+                };
+            }
+        }
+    }
+}
+
 /// Writes a whole file atomically: a temp file in the same folder, fsync, rename, fsync folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut w = AtomicFile::create(path)?;

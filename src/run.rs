@@ -315,6 +315,12 @@ pub fn process_file(
             // Aborted: the input goes back to inbox/ and the next run tries again.
             _ => {}
         }
+        // A move keeps the feed's own modification time: the archive's age, which pruning
+        // goes by, starts now.
+        for kept in [&archive, &rejected_to].into_iter().flatten() {
+            let _ = std::fs::File::open(kept)
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        }
     }
     // Not archived, rejected or removed (dry run, stopped, or kept by settings): waiting again.
     if kind == InputKind::Inbox && path.exists() {

@@ -52,6 +52,16 @@ CREATE TABLE IF NOT EXISTS created_entities (
     label TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS created_entities_entity ON created_entities (entity, entity_id);
+CREATE TABLE IF NOT EXISTS alarms (
+    lock TEXT PRIMARY KEY,
+    last_sent INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS captures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    moved INTEGER NOT NULL,
+    messages TEXT NOT NULL
+);
 ";
 
 pub struct State {
@@ -90,6 +100,79 @@ impl State {
 
     fn db(&self, e: rusqlite::Error) -> Failure {
         Failure::new(Code::Storage, format!("state.db: {e}"))
+    }
+
+    /// When an alarm about `lock` was last mailed (Unix seconds).
+    pub fn last_alarm(&self, lock: &str) -> Result<Option<i64>, Failure> {
+        self.conn
+            .query_row(
+                "SELECT last_sent FROM alarms WHERE lock = ?1",
+                [lock],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.db(e))
+    }
+
+    pub fn record_alarm(&self, lock: &str, at: i64) -> Result<(), Failure> {
+        self.conn
+            .execute(
+                "INSERT INTO alarms (lock, last_sent) VALUES (?1, ?2)
+                 ON CONFLICT (lock) DO UPDATE SET last_sent = excluded.last_sent",
+                params![lock, at],
+            )
+            .map(|_| ())
+            .map_err(|e| self.db(e))
+    }
+
+    /// Keeps what a capture did and said, for `status`.
+    pub fn record_capture(&self, moved: usize, messages: &[String]) -> Result<(), Failure> {
+        self.conn
+            .execute(
+                "INSERT INTO captures (at, moved, messages) VALUES (?1, ?2, ?3)",
+                params![now_text(), moved as i64, messages.join("\n")],
+            )
+            .map(|_| ())
+            .map_err(|e| self.db(e))
+    }
+
+    /// The last capture: when, how many files it moved, its messages.
+    pub fn last_capture(&self) -> Result<Option<(String, i64, Vec<String>)>, Failure> {
+        self.conn
+            .query_row(
+                "SELECT at, moved, messages FROM captures ORDER BY id DESC LIMIT 1",
+                [],
+                |r| {
+                    let text: String = r.get(2)?;
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        text.lines()
+                            .filter(|l| !l.is_empty())
+                            .map(str::to_string)
+                            .collect(),
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.db(e))
+    }
+
+    /// Files a killed run left `running` become `interrupted`; returns their names. Their
+    /// input went back to inbox/ and runs again whole.
+    pub fn mark_interrupted(&self) -> Result<Vec<String>, Failure> {
+        let names: Vec<String> = self
+            .conn
+            .prepare("SELECT name FROM files WHERE status = 'running' ORDER BY id")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(|e| self.db(e))?;
+        self.conn
+            .execute(
+                "UPDATE files SET status = 'interrupted', finished = ?1 WHERE status = 'running'",
+                [now_text()],
+            )
+            .map_err(|e| self.db(e))?;
+        Ok(names)
     }
 
     pub fn start_run(&self, command: &str, dry_run: bool) -> Result<i64, Failure> {

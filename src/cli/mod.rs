@@ -17,6 +17,8 @@ macro_rules! warn {
     }};
 }
 
+mod check_mail;
+mod cron;
 mod files;
 mod init;
 mod plan;
@@ -60,11 +62,16 @@ enum Cmd {
     Init,
     /// Process waiting input files: all tools, or the ones named.
     Run(run_cmd::RunArgs),
+    /// What cron runs: capture the feed, run every tool with input in dependency order, prune
+    /// old reports and archives, mail a summary (all as the settings say).
+    Cron(cron::CronArgs),
     /// Print the commands the script makes from each row of FILE; writes nothing.
     Plan(plan::PlanArgs),
     /// Each tool, its file names, waiting input and its last run.
     Status,
-    /// The local file manager: list, add, get, rm.
+    /// Send a test message with the [mail] settings, to check they work.
+    CheckMail,
+    /// The local file manager: list, add, get, rm, prune.
     Files {
         #[command(subcommand)]
         action: files::FilesCmd,
@@ -80,8 +87,10 @@ pub fn main() -> i32 {
     match cli.command {
         Cmd::Init => init::run(&data),
         Cmd::Run(args) => run_cmd::run(&data, args),
+        Cmd::Cron(args) => cron::run(&data, args),
         Cmd::Plan(args) => plan::run(&data, args),
         Cmd::Status => status::run(&data),
+        Cmd::CheckMail => check_mail::run(&data),
         Cmd::Files { action } => files::run(&data, action),
     }
 }

@@ -13,30 +13,38 @@ use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Default, clap::Args)]
 pub struct RunArgs {
     /// Tools to run (default: every tool with waiting input), or presets by name, such as
     /// courses.reset for an on-demand preset.
-    tools: Vec<String>,
+    pub tools: Vec<String>,
     /// Run on this file instead of the inbox (name one tool, or let its name pick the preset).
     #[arg(long, value_name = "PATH")]
-    file: Option<PathBuf>,
+    pub file: Option<PathBuf>,
     /// Go through every row as a real run would, but write nothing and move no file.
     #[arg(long)]
-    dry_run: bool,
+    pub dry_run: bool,
     /// Also print each failed row (the report always has them).
     #[arg(long, short)]
-    verbose: bool,
+    pub verbose: bool,
     /// Never draw a progress bar.
     #[arg(long, short)]
-    quiet: bool,
+    pub quiet: bool,
 }
 
 pub fn run(data: &Path, args: RunArgs) -> i32 {
-    setup::exit_code(run_files(data, args))
+    setup::exit_code(run_files(data, args).map(|r| r.code))
 }
 
-fn run_files(data: &Path, args: RunArgs) -> Result<i32, Failure> {
+/// What a run did, for `cron`'s summary mail.
+#[derive(Debug, Default)]
+pub struct RunSummary {
+    pub code: i32,
+    /// One line per file, as printed; and the capture's messages.
+    pub lines: Vec<String>,
+}
+
+pub(super) fn run_files(data: &Path, args: RunArgs) -> Result<RunSummary, Failure> {
     let s = setup::load(data)?;
     for t in &args.tools {
         if !TOOLS.contains(&t.as_str()) && !s.presets.all.iter().any(|p| p.is_named(t)) {
@@ -53,8 +61,27 @@ fn run_files(data: &Path, args: RunArgs) -> Result<i32, Failure> {
     }
     let _lock = match take_lock(&s.area) {
         Ok(l) => l,
-        Err(code) => return Ok(code),
+        Err(code) => {
+            return Ok(RunSummary {
+                code,
+                lines: Vec::new(),
+            })
+        }
     };
+    let state = State::open(&s.area.state_path())?;
+    let mut summary = RunSummary::default();
+    // What a killed run left: its in-progress files are marked, its temporary files go.
+    for name in state.mark_interrupted()? {
+        say!("{name}: the run processing it was interrupted; it runs again");
+    }
+    filearea::remove_stale_temps(&s.area);
+    // Files the external sender dropped come in first; a dry run moves nothing.
+    if !args.dry_run {
+        let captured = crate::feed::capture(&s.area, &s.cfg, &state, std::time::SystemTime::now());
+        summary
+            .lines
+            .extend(report_capture(&s.area, &state, &captured));
+    }
     // Files a run that died had claimed wait again before anything is chosen.
     for back in filearea::recover_claims(&s.area.dir(filearea::INBOX)).map_err(|e| {
         Failure::new(
@@ -71,7 +98,6 @@ fn run_files(data: &Path, args: RunArgs) -> Result<i32, Failure> {
         );
     }
     let work = collect_work(&s, &args)?;
-    let state = State::open(&s.area.state_path())?;
     let mut code = exit::OK;
     let work: Vec<_> = work
         .into_iter()
@@ -84,7 +110,8 @@ fn run_files(data: &Path, args: RunArgs) -> Result<i32, Failure> {
         })
         .collect();
     if work.is_empty() {
-        return Ok(code);
+        summary.code = code;
+        return Ok(summary);
     }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let run_id = state.start_run(&command, args.dry_run)?;
@@ -120,7 +147,9 @@ fn run_files(data: &Path, args: RunArgs) -> Result<i32, Failure> {
         };
         match process_file(&env, path, *kind, preset, script, &mut target) {
             Ok(r) => {
-                print_result(&s.area, &r, args.dry_run, args.verbose);
+                summary
+                    .lines
+                    .push(print_result(&s.area, &r, args.dry_run, args.verbose));
                 code = code.max(match r.end {
                     FileEnd::Done if r.counts.failed > 0 => exit::ROWS_FAILED,
                     FileEnd::Done => exit::OK,
@@ -128,13 +157,55 @@ fn run_files(data: &Path, args: RunArgs) -> Result<i32, Failure> {
                 });
             }
             Err(f) => {
-                say!("{} {}: stopped: {f}", preset.tool, file_name(path));
+                let line = format!("{} {}: stopped: {f}", preset.tool, file_name(path));
+                say!("{line}");
+                summary.lines.push(line);
                 code = exit::INPUT_ERROR;
             }
         }
     }
     let _ = state.finish_run(run_id, code);
-    Ok(code)
+    summary.code = code;
+    Ok(summary)
+}
+
+/// Prints the capture's outcome, keeps it for `status`, and writes a capture report when
+/// there is anything to read. Returns the lines for a summary mail.
+fn report_capture(area: &FileArea, state: &State, c: &crate::feed::Captured) -> Vec<String> {
+    if c.moved.is_empty() && c.messages.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = Vec::new();
+    if !c.moved.is_empty() {
+        lines.push(format!(
+            "capture: {} file(s) moved from the drop folder into inbox/: {}",
+            c.moved.len(),
+            c.moved.join(", ")
+        ));
+    }
+    lines.extend(c.messages.iter().map(|m| format!("capture: {m}")));
+    for l in &lines {
+        say!("{l}");
+    }
+    let _ = state.record_capture(c.moved.len(), &c.messages);
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let path = filearea::free_name(
+        &area
+            .dir(filearea::REPORTS)
+            .join(format!("{stamp}_capture.txt")),
+    );
+    let text = format!(
+        "moosync capture report\nat:       {}\n\n{}\n",
+        crate::state::now_text(),
+        lines.join("\n")
+    );
+    if let Err(e) = filearea::write_atomic(&path, text.as_bytes()) {
+        warn!(
+            "moosync: cannot write the capture report {}: {e}",
+            path.display()
+        );
+    }
+    lines
 }
 
 type Work = (PathBuf, Preset, InputKind);
@@ -290,7 +361,7 @@ fn rel(area: &FileArea, p: &Path) -> String {
         .to_string()
 }
 
-fn print_result(area: &FileArea, r: &FileResult, dry_run: bool, verbose: bool) {
+fn print_result(area: &FileArea, r: &FileResult, dry_run: bool, verbose: bool) -> String {
     let mode = if dry_run { "[dry run] " } else { "" };
     let mut line = match &r.end {
         FileEnd::Done => format!("{mode}{} {}: {}", r.tool, r.name, r.counts.summary_line()),
@@ -319,4 +390,5 @@ fn print_result(area: &FileArea, r: &FileResult, dry_run: bool, verbose: bool) {
             }
         }
     }
+    line
 }

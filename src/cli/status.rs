@@ -16,6 +16,18 @@ fn status(data: &Path) -> Result<i32, crate::codes::Failure> {
     let state = State::open(&s.area.state_path())?;
     let waiting = waiting_files(&s.area);
     say!("data folder: {}", s.area.root().display());
+    match (&s.cfg.feed.drop_folder, state.last_capture()) {
+        (None, _) => {}
+        (Some(drop), Ok(None)) => say!("drop folder: {} (no capture yet)", drop.display()),
+        (Some(drop), Ok(Some((at, moved, messages)))) => {
+            say!("drop folder: {}", drop.display());
+            say!("  last capture: {at}, {moved} file(s) moved into inbox/");
+            for m in messages {
+                say!("  {m}");
+            }
+        }
+        (Some(_), Err(f)) => say!("  last capture: unknown ({f})"),
+    }
     for tool in TOOLS {
         say!();
         say!("{tool}");

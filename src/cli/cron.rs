@@ -1,0 +1,91 @@
+//! `moosync cron`: what one crontab line runs. Captures the feed, runs every tool that has
+//! input in dependency order, prints one line per file, then prunes old bookkeeping files
+//! and mails a summary as the settings say.
+
+use super::run_cmd::{run_files, RunArgs, RunSummary};
+use super::{exit, setup};
+use crate::config::SummaryMail;
+use std::path::Path;
+use std::time::SystemTime;
+
+#[derive(Debug, clap::Args)]
+pub struct CronArgs {
+    /// Also print each failed row (the report always has them).
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+pub fn run(data: &Path, args: CronArgs) -> i32 {
+    let outcome = run_files(
+        data,
+        RunArgs {
+            verbose: args.verbose,
+            quiet: true,
+            ..Default::default()
+        },
+    );
+    let summary = match outcome {
+        Ok(s) => s,
+        Err(f) => {
+            setup::report(&f);
+            RunSummary {
+                code: exit::INPUT_ERROR,
+                lines: vec![format!("moosync: {f}")],
+            }
+        }
+    };
+    // Another run holds the folder: it does the rest.
+    if summary.code == exit::LOCKED {
+        return summary.code;
+    }
+    let Ok(s) = setup::load(data) else {
+        return summary.code;
+    };
+    let mut lines = summary.lines;
+    if let Some(pruned) =
+        crate::prune::prune_from_settings(&s.area, &s.cfg.prune, SystemTime::now())
+    {
+        if !pruned.removed.is_empty() {
+            let line = format!(
+                "pruned {} files older than {} days ([prune] older_than_days)",
+                pruned.removed.len(),
+                s.cfg.prune.older_than_days
+            );
+            say!("{line}");
+            lines.push(line);
+        }
+        for p in pruned.problems {
+            let line = format!("prune: {p}");
+            say!("{line}");
+            lines.push(line);
+        }
+    }
+    let wanted = match s.cfg.mail.summary {
+        SummaryMail::Never => false,
+        SummaryMail::Failure => summary.code != exit::OK,
+        SummaryMail::Always => true,
+    };
+    if wanted && crate::mail::enabled(&s.cfg.mail) {
+        let verdict = match summary.code {
+            exit::OK => "done".to_string(),
+            exit::ROWS_FAILED => "some rows failed".to_string(),
+            code => format!("a file or the run failed (exit {code})"),
+        };
+        let subject = format!("moosync cron on {}: {verdict}", crate::mail::hostname());
+        let body = if lines.is_empty() {
+            format!("Data folder {}: nothing to do.\n", s.area.root().display())
+        } else {
+            format!(
+                "Data folder {}.\n\n{}\n\nReports are in {}.\n",
+                s.area.root().display(),
+                lines.join("\n"),
+                s.area.dir(crate::filearea::REPORTS).display()
+            )
+        };
+        // A mail that cannot go never changes the run's outcome.
+        if let Err(e) = crate::mail::send(&s.cfg.mail, &subject, &body) {
+            warn!("moosync: the run summary could not be mailed: {e}");
+        }
+    }
+    summary.code
+}

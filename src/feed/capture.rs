@@ -1,0 +1,241 @@
+//! Capture: the files an external sender dropped are moved into inbox/ before a run, never a
+//! file still being written, never one lost. The protocol is tool_sync's: the sender holds
+//! `alock.txt` while it writes; moosync holds `lock.txt` while it moves.
+
+use super::alarms::{self, LockAlarm};
+use super::locks::{self, Lock, CAPTURE_LOCK, SENDER_LOCK};
+use crate::config::Config;
+use crate::filearea::{self, FileArea};
+use crate::state::State;
+use std::fs;
+use std::io;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+/// What a capture did, for the capture report, `status` and the run's output.
+#[derive(Debug, Default)]
+pub struct Captured {
+    /// Names of the files now waiting in inbox/ (as named there).
+    pub moved: Vec<String>,
+    /// Things the administrator should read: a missing drop folder, a stale lock replaced, a
+    /// file left behind and why, a name clash, an alarm sent or not.
+    pub messages: Vec<String>,
+}
+
+/// Names the sender uses for uploads still in progress.
+const PARTIAL: &[&str] = &[".filepart", ".part", ".tmp"];
+
+pub fn capture(area: &FileArea, cfg: &Config, state: &State, now: SystemTime) -> Captured {
+    let mut out = Captured::default();
+    let Some(folder) = cfg.feed.drop_folder.as_deref() else {
+        return out;
+    };
+    let drop = area.root().join(folder);
+    match fs::metadata(&drop) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            out.messages.push(format!(
+                "the drop folder {} is not a folder: nothing captured; fix [feed] drop_folder",
+                drop.display()
+            ));
+            return out;
+        }
+        Err(e) => {
+            out.messages.push(format!(
+                "the drop folder {} cannot be read ({e}): nothing captured; create it or fix [feed] drop_folder",
+                drop.display()
+            ));
+            return out;
+        }
+    }
+    let stale = Duration::from_secs(cfg.feed.stale_lock_minutes.saturating_mul(60));
+    let alarm = |out: &mut Captured, kind: LockAlarm, age: Duration| {
+        out.messages
+            .extend(alarms::raise(cfg, state, &drop, kind, age, now));
+    };
+
+    // The sender is still writing: nothing is taken, however old its lock.
+    match locks::inspect(&drop.join(SENDER_LOCK), now) {
+        Ok(Lock::Absent) => {}
+        Ok(Lock::File { age, .. }) => {
+            out.messages.push(format!(
+                "{SENDER_LOCK} is present (for {}): the sender is still writing; nothing captured",
+                locks::age_text(age)
+            ));
+            if age > stale {
+                alarm(&mut out, LockAlarm::Sender, age);
+            }
+            return out;
+        }
+        Ok(Lock::NotAFile) => {
+            out.messages.push(format!(
+                "{SENDER_LOCK} in the drop folder is not a file: nothing captured; remove it (the sender creates it as a file while it writes)"
+            ));
+            return out;
+        }
+        Err(e) => {
+            out.messages.push(format!(
+                "{SENDER_LOCK} cannot be checked ({e}): nothing captured"
+            ));
+            return out;
+        }
+    }
+
+    // Our own lock: another live moosync capturing, or one left by a moosync that died.
+    match locks::inspect(&drop.join(CAPTURE_LOCK), now) {
+        Ok(Lock::Absent) => {}
+        Ok(Lock::File { age, text }) => match locks::pid_in(&text) {
+            Some(pid) if locks::is_live_moosync(pid) => {
+                out.messages.push(format!(
+                    "{CAPTURE_LOCK} is held by moosync pid {pid} (for {}): nothing captured",
+                    locks::age_text(age)
+                ));
+                if age > stale {
+                    alarm(&mut out, LockAlarm::Capture, age);
+                }
+                return out;
+            }
+            holder => {
+                let who = holder.map_or("no moosync pid".to_string(), |p| format!("pid {p}"));
+                if let Err(e) = fs::remove_file(drop.join(CAPTURE_LOCK)) {
+                    out.messages.push(format!(
+                        "a stale {CAPTURE_LOCK} ({who}, gone) cannot be removed ({e}): nothing captured"
+                    ));
+                    return out;
+                }
+                out.messages.push(format!(
+                    "warning: replaced a stale {CAPTURE_LOCK} left by {who}, which is no longer running (for {})",
+                    locks::age_text(age)
+                ));
+            }
+        },
+        Ok(Lock::NotAFile) => {
+            out.messages.push(format!(
+                "{CAPTURE_LOCK} in the drop folder is not a file: moosync cannot take its lock, nothing captured; remove it"
+            ));
+            return out;
+        }
+        Err(e) => {
+            out.messages.push(format!(
+                "{CAPTURE_LOCK} cannot be checked ({e}): nothing captured"
+            ));
+            return out;
+        }
+    }
+    let _held = match locks::take_capture_lock(&drop) {
+        Ok(l) => l,
+        Err(e) => {
+            out.messages.push(format!(
+                "cannot create {CAPTURE_LOCK} in {} ({e}): nothing captured; check the folder's permissions",
+                drop.display()
+            ));
+            return out;
+        }
+    };
+    let mut names: Vec<String> = match fs::read_dir(&drop) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(e) => {
+            out.messages.push(format!(
+                "the drop folder {} cannot be listed ({e}): nothing captured",
+                drop.display()
+            ));
+            return out;
+        }
+    };
+    names.sort();
+    let inbox = area.dir(filearea::INBOX);
+    for name in names {
+        if name.starts_with('.')
+            || name.starts_with('_')
+            || name == SENDER_LOCK
+            || name == CAPTURE_LOCK
+        {
+            continue;
+        }
+        if PARTIAL.iter().any(|x| name.ends_with(x)) {
+            out.messages.push(format!(
+                "{name}: still uploading (its name says so); left for a later run"
+            ));
+            continue;
+        }
+        match take(&drop.join(&name), &inbox.join(&name)) {
+            Ok(Taken::Moved(to)) => {
+                let now_named = crate::source::file_name_of(&to);
+                if now_named != name {
+                    out.messages.push(format!(
+                        "{name}: a file of that name already waits in inbox/; both kept, this one as {now_named}"
+                    ));
+                }
+                out.moved.push(now_named);
+            }
+            Ok(Taken::Finished) => out.messages.push(format!(
+                "{name}: an interrupted capture had already put it in inbox/; the drop folder's copy was removed"
+            )),
+            Ok(Taken::Skipped(why)) => out.messages.push(format!("{name}: {why}")),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => out.messages.push(format!(
+                "{name}: vanished before it could be moved (did the sender remove it?)"
+            )),
+            Err(e) => out
+                .messages
+                .push(format!("{name}: cannot be moved into inbox/ ({e}); left in the drop folder")),
+        }
+    }
+    out
+}
+
+enum Taken {
+    Moved(std::path::PathBuf),
+    /// A capture killed between placing the file and removing its source: only the removal
+    /// was left to do.
+    Finished,
+    Skipped(String),
+}
+
+fn take(from: &Path, to: &Path) -> io::Result<Taken> {
+    let meta = fs::symlink_metadata(from)?;
+    if meta.file_type().is_symlink() {
+        return Ok(Taken::Skipped(
+            "a symbolic link: links are never followed, so it is not captured; drop the file itself".into(),
+        ));
+    }
+    if meta.is_dir() {
+        // Only picture folders are input as folders, and those are read in place by name.
+        return Ok(Taken::Skipped(
+            "a folder: only files are captured; zip a folder of pictures".into(),
+        ));
+    }
+    if !meta.is_file() {
+        return Ok(Taken::Skipped("not a regular file: not captured".into()));
+    }
+    // No read bit at all: an upload some servers keep closed until done, or not meant for us.
+    if meta.permissions().mode() & 0o444 == 0 {
+        return Ok(Taken::Skipped(
+            "has no read permission: left in the drop folder; the sender must make it readable"
+                .into(),
+        ));
+    }
+    if let Err(e) = fs::File::open(from) {
+        return Ok(Taken::Skipped(format!(
+            "cannot be read ({e}): left in the drop folder"
+        )));
+    }
+    if let Ok(there) = fs::metadata(to) {
+        if there.dev() == meta.dev() && there.ino() == meta.ino() || same_content(from, to)? {
+            fs::remove_file(from)?;
+            return Ok(Taken::Finished);
+        }
+    }
+    // Never over a waiting file: `move_atomic` picks a free name (`name-2.csv`).
+    filearea::move_atomic(from, to).map(Taken::Moved)
+}
+
+fn same_content(a: &Path, b: &Path) -> io::Result<bool> {
+    if fs::metadata(a)?.len() != fs::metadata(b)?.len() {
+        return Ok(false);
+    }
+    Ok(fs::read(a)? == fs::read(b)?)
+}

@@ -1,0 +1,8 @@
+//! The external feed: a drop folder an outside program writes into, its lock-file protocol,
+//! and alarms when a lock stays too long.
+
+mod alarms;
+pub mod capture;
+pub mod locks;
+
+pub use capture::{capture, Captured};
