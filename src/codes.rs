@@ -4,7 +4,8 @@
 use std::fmt;
 
 /// A stable error code: `MS-` + family letter + three digits.
-/// Families: C configuration, I input file, S script, V command validation, T target.
+/// Families: C configuration, I input file, S script, V command validation, T target,
+/// F the external feed and mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Code {
     // Configuration and presets: nothing is done.
@@ -60,6 +61,13 @@ pub enum Code {
     ImageTooLarge,
     ImageCorrupt,
     CohortIdnumberTaken,
+    // The external feed and mail: reported, the run goes on.
+    FeedUnreadable,
+    FeedLockNotAFile,
+    FeedStaleLock,
+    FeedFileSkipped,
+    FeedLockTooOld,
+    MailFailed,
 }
 
 impl Code {
@@ -114,6 +122,12 @@ impl Code {
             ImageTooLarge => "MS-I105",
             ImageCorrupt => "MS-I106",
             CohortIdnumberTaken => "MS-T016",
+            FeedUnreadable => "MS-F001",
+            FeedLockNotAFile => "MS-F002",
+            FeedStaleLock => "MS-F003",
+            FeedFileSkipped => "MS-F004",
+            FeedLockTooOld => "MS-F005",
+            MailFailed => "MS-F006",
         }
     }
 
@@ -174,6 +188,16 @@ impl Code {
             ImageTooLarge => "the image is over the size or dimension limits",
             ImageCorrupt => "the image cannot be decoded",
             CohortIdnumberTaken => "the idnumber belongs to another cohort",
+            FeedUnreadable => "the drop folder cannot be read: nothing was captured",
+            FeedLockNotAFile => {
+                "a lock file in the drop folder is not a file: nothing was captured"
+            }
+            FeedStaleLock => "a lock.txt left by a moosync that is gone was replaced",
+            FeedFileSkipped => {
+                "a file in the drop folder was not captured (a link, unreadable, or vanished)"
+            }
+            FeedLockTooOld => "a lock file is older than [feed] stale_lock_minutes: an alarm",
+            MailFailed => "a mail could not be sent; the run goes on",
         }
     }
 
@@ -230,6 +254,12 @@ impl Code {
         Code::ImageTooLarge,
         Code::ImageCorrupt,
         Code::CohortIdnumberTaken,
+        Code::FeedUnreadable,
+        Code::FeedLockNotAFile,
+        Code::FeedStaleLock,
+        Code::FeedFileSkipped,
+        Code::FeedLockTooOld,
+        Code::MailFailed,
     ];
 }
 
@@ -276,7 +306,7 @@ mod tests {
             assert!(seen.insert(id), "duplicate code {id}");
             assert_eq!(id.len(), 7, "{id}");
             assert!(id.starts_with("MS-"));
-            assert!("CISVT".contains(&id[3..4]), "{id}");
+            assert!("CISVTF".contains(&id[3..4]), "{id}");
             assert!(!c.summary().is_empty());
         }
     }

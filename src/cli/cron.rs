@@ -84,7 +84,10 @@ pub fn run(data: &Path, args: CronArgs) -> i32 {
         };
         // A mail that cannot go never changes the run's outcome.
         if let Err(e) = crate::mail::send(&s.cfg.mail, &subject, &body) {
-            warn!("moosync: the run summary could not be mailed: {e}");
+            warn!(
+                "moosync: {} the run summary could not be mailed: {e}",
+                crate::codes::Code::MailFailed
+            );
         }
     }
     summary.code

@@ -1,6 +1,7 @@
 //! Alarm mails about a lock file that stays too long, at most one per lock per period
 //! (tool_sync's check was broken and mailed on every run).
 
+use crate::codes::Code;
 use crate::config::Config;
 use crate::state::State;
 use std::path::Path;
@@ -63,15 +64,15 @@ pub fn raise(
     let period = cfg.feed.alarm_every_minutes.saturating_mul(60) as i64;
     if !crate::mail::enabled(&cfg.mail) {
         return vec![format!(
-            "alarm: {file} is {age_text} old (over [feed] stale_lock_minutes); not mailed, [mail] to is empty"
+            "{} alarm: {file} is {age_text} old (over [feed] stale_lock_minutes); not mailed, [mail] to is empty",
+            Code::FeedLockTooOld
         )];
     }
     match state.last_alarm(file) {
-        Ok(Some(sent)) if now_s - sent < period => {
-            return vec![format!(
-                "alarm: {file} is {age_text} old; already mailed within [feed] alarm_every_minutes"
-            )]
-        }
+        Ok(Some(sent)) if now_s - sent < period => return vec![format!(
+            "{} alarm: {file} is {age_text} old; already mailed within [feed] alarm_every_minutes",
+            Code::FeedLockTooOld
+        )],
         _ => {}
     }
     let host = crate::mail::hostname();
@@ -90,12 +91,14 @@ pub fn raise(
         Ok(()) => {
             let _ = state.record_alarm(file, now_s);
             vec![format!(
-                "alarm: {file} is {age_text} old; mailed to {}",
+                "{} alarm: {file} is {age_text} old; mailed to {}",
+                Code::FeedLockTooOld,
                 cfg.mail.to.join(", ")
             )]
         }
         Err(e) => vec![format!(
-            "alarm: {file} is {age_text} old; the alarm mail could not be sent: {e}"
+            "{} alarm: {file} is {age_text} old; the alarm mail could not be sent: {e}",
+            Code::MailFailed
         )],
     }
 }

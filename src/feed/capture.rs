@@ -4,6 +4,7 @@
 
 use super::alarms::{self, LockAlarm};
 use super::locks::{self, Lock, CAPTURE_LOCK, SENDER_LOCK};
+use crate::codes::Code;
 use crate::config::Config;
 use crate::filearea::{self, FileArea};
 use crate::state::State;
@@ -36,14 +37,16 @@ pub fn capture(area: &FileArea, cfg: &Config, state: &State, now: SystemTime) ->
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
             out.messages.push(format!(
-                "the drop folder {} is not a folder: nothing captured; fix [feed] drop_folder",
+                "{} the drop folder {} is not a folder: nothing captured; fix [feed] drop_folder",
+                Code::FeedUnreadable,
                 drop.display()
             ));
             return out;
         }
         Err(e) => {
             out.messages.push(format!(
-                "the drop folder {} cannot be read ({e}): nothing captured; create it or fix [feed] drop_folder",
+                "{} the drop folder {} cannot be read ({e}): nothing captured; create it or fix [feed] drop_folder",
+                Code::FeedUnreadable,
                 drop.display()
             ));
             return out;
@@ -70,13 +73,15 @@ pub fn capture(area: &FileArea, cfg: &Config, state: &State, now: SystemTime) ->
         }
         Ok(Lock::NotAFile) => {
             out.messages.push(format!(
-                "{SENDER_LOCK} in the drop folder is not a file: nothing captured; remove it (the sender creates it as a file while it writes)"
+                "{} {SENDER_LOCK} in the drop folder is not a file: nothing captured; remove it (the sender creates it as a file while it writes)",
+                Code::FeedLockNotAFile
             ));
             return out;
         }
         Err(e) => {
             out.messages.push(format!(
-                "{SENDER_LOCK} cannot be checked ({e}): nothing captured"
+                "{} {SENDER_LOCK} cannot be checked ({e}): nothing captured",
+                Code::FeedUnreadable
             ));
             return out;
         }
@@ -100,25 +105,29 @@ pub fn capture(area: &FileArea, cfg: &Config, state: &State, now: SystemTime) ->
                 let who = holder.map_or("no moosync pid".to_string(), |p| format!("pid {p}"));
                 if let Err(e) = fs::remove_file(drop.join(CAPTURE_LOCK)) {
                     out.messages.push(format!(
-                        "a stale {CAPTURE_LOCK} ({who}, gone) cannot be removed ({e}): nothing captured"
+                        "{} a stale {CAPTURE_LOCK} ({who}, gone) cannot be removed ({e}): nothing captured",
+                        Code::FeedLockNotAFile
                     ));
                     return out;
                 }
                 out.messages.push(format!(
-                    "warning: replaced a stale {CAPTURE_LOCK} left by {who}, which is no longer running (for {})",
+                    "{} warning: replaced a stale {CAPTURE_LOCK} left by {who}, which is no longer running (for {})",
+                    Code::FeedStaleLock,
                     locks::age_text(age)
                 ));
             }
         },
         Ok(Lock::NotAFile) => {
             out.messages.push(format!(
-                "{CAPTURE_LOCK} in the drop folder is not a file: moosync cannot take its lock, nothing captured; remove it"
+                "{} {CAPTURE_LOCK} in the drop folder is not a file: moosync cannot take its lock, nothing captured; remove it",
+                Code::FeedLockNotAFile
             ));
             return out;
         }
         Err(e) => {
             out.messages.push(format!(
-                "{CAPTURE_LOCK} cannot be checked ({e}): nothing captured"
+                "{} {CAPTURE_LOCK} cannot be checked ({e}): nothing captured",
+                Code::FeedUnreadable
             ));
             return out;
         }
@@ -127,7 +136,8 @@ pub fn capture(area: &FileArea, cfg: &Config, state: &State, now: SystemTime) ->
         Ok(l) => l,
         Err(e) => {
             out.messages.push(format!(
-                "cannot create {CAPTURE_LOCK} in {} ({e}): nothing captured; check the folder's permissions",
+                "{} cannot create {CAPTURE_LOCK} in {} ({e}): nothing captured; check the folder's permissions",
+                Code::FeedUnreadable,
                 drop.display()
             ));
             return out;
@@ -140,7 +150,8 @@ pub fn capture(area: &FileArea, cfg: &Config, state: &State, now: SystemTime) ->
             .collect(),
         Err(e) => {
             out.messages.push(format!(
-                "the drop folder {} cannot be listed ({e}): nothing captured",
+                "{} the drop folder {} cannot be listed ({e}): nothing captured",
+                Code::FeedUnreadable,
                 drop.display()
             ));
             return out;
@@ -175,13 +186,19 @@ pub fn capture(area: &FileArea, cfg: &Config, state: &State, now: SystemTime) ->
             Ok(Taken::Finished) => out.messages.push(format!(
                 "{name}: an interrupted capture had already put it in inbox/; the drop folder's copy was removed"
             )),
-            Ok(Taken::Skipped(why)) => out.messages.push(format!("{name}: {why}")),
+            Ok(Taken::Skipped(why)) => out
+                .messages
+                .push(format!("{} {name}: {why}", Code::FeedFileSkipped)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => out.messages.push(format!(
-                "{name}: vanished before it could be moved (did the sender remove it?)"
+                "{} {name}: vanished before it could be moved (did the sender remove it?)",
+                Code::FeedFileSkipped
             )),
             Err(e) => out
                 .messages
-                .push(format!("{name}: cannot be moved into inbox/ ({e}); left in the drop folder")),
+                .push(format!(
+                    "{} {name}: cannot be moved into inbox/ ({e}); left in the drop folder",
+                    Code::FeedFileSkipped
+                )),
         }
     }
     out
@@ -238,4 +255,40 @@ fn same_content(a: &Path, b: &Path) -> io::Result<bool> {
         return Ok(false);
     }
     Ok(fs::read(a)? == fs::read(b)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_vanished_before_its_move_is_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = take(&dir.path().join("gone.csv"), &dir.path().join("inbox.csv"))
+            .err()
+            .unwrap();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn a_move_a_kill_interrupted_is_finished_not_duplicated() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (
+            dir.path().join("a.csv"),
+            dir.path().join("in").join("a.csv"),
+        );
+        fs::create_dir(dir.path().join("in")).unwrap();
+        fs::write(&from, "x;y\n1;2\n").unwrap();
+        // Killed after the link into inbox/, before the source was removed.
+        fs::hard_link(&from, &to).unwrap();
+        assert!(matches!(take(&from, &to).unwrap(), Taken::Finished));
+        assert!(!from.exists());
+        assert_eq!(fs::read_to_string(&to).unwrap(), "x;y\n1;2\n");
+        // A different file of the same name is a clash, kept beside.
+        fs::write(&from, "other\n").unwrap();
+        match take(&from, &to).unwrap() {
+            Taken::Moved(p) => assert_eq!(p, dir.path().join("in").join("a-2.csv")),
+            _ => panic!("a clash is moved beside the waiting file"),
+        }
+    }
 }
