@@ -207,6 +207,16 @@ impl Write for AtomicFile {
 /// The target name is never overwritten: an existing name gets a `-N` suffix; the final
 /// path is returned.
 pub fn move_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
+    let to = move_unsynced(from, to)?;
+    sync_dir(parent_dir(&to));
+    sync_dir(parent_dir(from));
+    Ok(to)
+}
+
+/// `move_atomic` without the final fsync of the two folders, for a caller that moves many
+/// files between the same two folders and syncs them once (capture). The link precedes the
+/// unlink, so the file is always under one of its names.
+pub fn move_unsynced(from: &Path, to: &Path) -> io::Result<PathBuf> {
     let to = free_name(to);
     fs::create_dir_all(parent_dir(&to))?;
     if from.is_dir() {
@@ -217,14 +227,12 @@ pub fn move_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
         Ok(()) => {
             fs::remove_file(from)?;
         }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return move_atomic(from, &to),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return move_unsynced(from, &to),
         Err(_) => {
             copy_atomic(from, &to)?;
             fs::remove_file(from)?;
         }
     }
-    sync_dir(parent_dir(&to));
-    sync_dir(parent_dir(from));
     Ok(to)
 }
 
@@ -312,7 +320,7 @@ fn parent_dir(p: &Path) -> &Path {
     }
 }
 
-fn sync_dir(dir: &Path) {
+pub fn sync_dir(dir: &Path) {
     // Makes the rename itself durable; best effort where a folder cannot be opened.
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();

@@ -90,6 +90,7 @@ pub fn init_data_dir(bin: &Path) -> (tempfile::TempDir, PathBuf) {
 
 /// Copies `csv` into the inbox as `name`, runs `moosync run`, and checks that it exits 0 and
 /// that its summary holds every `expect`.
+#[allow(dead_code)] // every bench but capture_throughput
 pub fn measure_run(
     bin: &Path,
     data: &Path,
@@ -101,6 +102,18 @@ pub fn measure_run(
     // The run moves its input to Archives/, so every run gets a fresh copy.
     fs::copy(csv, data.join("inbox").join(name))
         .unwrap_or_else(|e| fail(format!("copy into inbox: {e}")));
+    measure(bin, data, rows, expect, label)
+}
+
+/// Times one `moosync run` on the data folder as it stands (peak RSS from wait4), and checks
+/// its exit code and output.
+pub fn measure(
+    bin: &Path,
+    data: &Path,
+    rows: usize,
+    expect: &[String],
+    label: &'static str,
+) -> Measured {
     let started = Instant::now();
     // Reaped by libc::wait4 below, which clippy cannot see.
     #[allow(clippy::zombie_processes)]

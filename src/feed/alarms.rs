@@ -68,12 +68,13 @@ pub fn raise(
             Code::FeedLockTooOld
         )];
     }
-    match state.last_alarm(file) {
-        Ok(Some(sent)) if now_s - sent < period => return vec![format!(
-            "{} alarm: {file} is {age_text} old; already mailed within [feed] alarm_every_minutes",
-            Code::FeedLockTooOld
-        )],
-        _ => {}
+    if let Ok(Some(sent)) = state.last_alarm(file) {
+        if now_s - sent < period {
+            return vec![format!(
+                "{} alarm: {file} is {age_text} old; already mailed within [feed] alarm_every_minutes",
+                Code::FeedLockTooOld
+            )];
+        }
     }
     let host = crate::mail::hostname();
     let lock = drop_folder.join(file);

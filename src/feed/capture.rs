@@ -201,6 +201,8 @@ pub fn capture(area: &FileArea, cfg: &Config, state: &State, now: SystemTime) ->
                 )),
         }
     }
+    filearea::sync_dir(&inbox);
+    filearea::sync_dir(&drop);
     out
 }
 
@@ -246,8 +248,9 @@ fn take(from: &Path, to: &Path) -> io::Result<Taken> {
             return Ok(Taken::Finished);
         }
     }
-    // Never over a waiting file: `move_atomic` picks a free name (`name-2.csv`).
-    filearea::move_atomic(from, to).map(Taken::Moved)
+    // Never over a waiting file: a free name is picked (`name-2.csv`). The folders are
+    // synced once, after the last file.
+    filearea::move_unsynced(from, to).map(Taken::Moved)
 }
 
 fn same_content(a: &Path, b: &Path) -> io::Result<bool> {
