@@ -135,7 +135,8 @@ pub fn recover_claims(inbox: &Path) -> io::Result<Vec<PathBuf>> {
 /// Archives/: never visible under a real name, they are only clutter. Called under the data
 /// folder's run lock, so no live writer owns them.
 pub fn remove_stale_temps(area: &FileArea) {
-    for dir in [REPORTS, TRYBACKS, ARCHIVES] {
+    // inbox/ too: a capture across file systems copies under a hidden temporary name.
+    for dir in [REPORTS, TRYBACKS, ARCHIVES, INBOX, REJECTED] {
         let Ok(entries) = fs::read_dir(area.dir(dir)) else {
             continue;
         };
@@ -224,16 +225,52 @@ pub fn move_unsynced(from: &Path, to: &Path) -> io::Result<PathBuf> {
     }
     match fs::hard_link(from, &to) {
         // link + unlink never overwrites a file that appeared meanwhile (rename would).
-        Ok(()) => {
-            fs::remove_file(from)?;
-        }
+        Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return move_unsynced(from, &to),
         Err(_) => {
             copy_atomic(from, &to)?;
-            fs::remove_file(from)?;
         }
     }
+    // A source that cannot be removed (a sticky drop folder owned by the sender) must not
+    // leave a second copy: the move is undone and fails.
+    if let Err(e) = fs::remove_file(from) {
+        let _ = fs::remove_file(&to);
+        return Err(e);
+    }
     Ok(to)
+}
+
+/// The name a file takes in inbox/ when one of its name already waits: `users.csv` then
+/// `users~2.csv`, `users~3.csv`. `~` sorts after `.` and every letter and digit, so the newer
+/// file runs after the waiting one; `clash_base` gives the name presets match.
+pub fn clash_name(path: &Path, n: u32) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name.as_str(), ""),
+    };
+    path.with_file_name(format!("{stem}~{n}{ext}"))
+}
+
+/// The name a clash-renamed file was sent under, and its place among its namesakes:
+/// `users~2.csv` is (`users.csv`, 2); any other name is itself, 0.
+pub fn clash_base(name: &str) -> (String, u32) {
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    if let Some((base, digits)) = stem.rsplit_once('~') {
+        if let Ok(n) = digits.parse::<u32>() {
+            // Only the names clash_name makes: 2 and up, no sign or leading zero.
+            if n >= 2 && !base.is_empty() && digits == n.to_string() {
+                return (format!("{base}{ext}"), n);
+            }
+        }
+    }
+    (name.to_string(), 0)
 }
 
 /// A folder (of pictures) moves by one rename on one filesystem; across filesystems it is

@@ -162,7 +162,13 @@ impl Presets {
 
     /// The first preset, in load order, whose patterns match the file name.
     pub fn for_file(&self, file_name: &str) -> Option<&Preset> {
-        self.all.iter().find(|p| p.matches(file_name))
+        self.all.iter().find(|p| p.matches(file_name)).or_else(|| {
+            // A capture's clash name (`users~2.csv`) is read as the file it was sent as.
+            match crate::filearea::clash_base(file_name) {
+                (base, n) if n > 0 => self.all.iter().find(|p| p.matches(&base)),
+                _ => None,
+            }
+        })
     }
 
     /// The preset a file given by hand is read with: a preset named so (`courses.reset`), else

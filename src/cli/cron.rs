@@ -2,7 +2,7 @@
 //! input in dependency order, prints one line per file, then prunes old bookkeeping files
 //! and mails a summary as the settings say.
 
-use super::run_cmd::{run_files, RunArgs, RunSummary};
+use super::run_cmd::{alarm_stuck_locks, run_files, take_lock, RunArgs, RunSummary};
 use super::{exit, setup};
 use crate::config::SummaryMail;
 use std::path::Path;
@@ -16,6 +16,24 @@ pub struct CronArgs {
 }
 
 pub fn run(data: &Path, args: CronArgs) -> i32 {
+    let s = match setup::load(data) {
+        Ok(s) => s,
+        Err(f) => {
+            setup::report(&f);
+            return exit::INPUT_ERROR;
+        }
+    };
+    // Held through the prune and the mail too: the whole cron run is one run.
+    let lock = match take_lock(&s.area) {
+        Ok(l) => l,
+        Err(code) => {
+            // Another run holds the folder: it does the rest.
+            if code == exit::LOCKED {
+                alarm_stuck_locks(&s);
+            }
+            return code;
+        }
+    };
     let outcome = run_files(
         data,
         RunArgs {
@@ -23,6 +41,7 @@ pub fn run(data: &Path, args: CronArgs) -> i32 {
             quiet: true,
             ..Default::default()
         },
+        Some(&lock),
     );
     let summary = match outcome {
         Ok(s) => s,
@@ -33,13 +52,6 @@ pub fn run(data: &Path, args: CronArgs) -> i32 {
                 lines: vec![format!("moosync: {f}")],
             }
         }
-    };
-    // Another run holds the folder: it does the rest.
-    if summary.code == exit::LOCKED {
-        return summary.code;
-    }
-    let Ok(s) = setup::load(data) else {
-        return summary.code;
     };
     let mut lines = summary.lines;
     if let Some(pruned) =
@@ -90,5 +102,6 @@ pub fn run(data: &Path, args: CronArgs) -> i32 {
             );
         }
     }
+    drop(lock);
     summary.code
 }

@@ -33,7 +33,7 @@ pub struct RunArgs {
 }
 
 pub fn run(data: &Path, args: RunArgs) -> i32 {
-    setup::exit_code(run_files(data, args).map(|r| r.code))
+    setup::exit_code(run_files(data, args, None).map(|r| r.code))
 }
 
 /// What a run did, for `cron`'s summary mail.
@@ -44,7 +44,13 @@ pub struct RunSummary {
     pub lines: Vec<String>,
 }
 
-pub(super) fn run_files(data: &Path, args: RunArgs) -> Result<RunSummary, Failure> {
+/// Runs the waiting files. `held` is the data folder's lock when the caller (cron) took it
+/// to keep it past the run.
+pub(super) fn run_files(
+    data: &Path,
+    args: RunArgs,
+    held: Option<&std::fs::File>,
+) -> Result<RunSummary, Failure> {
     let s = setup::load(data)?;
     for t in &args.tools {
         if !TOOLS.contains(&t.as_str()) && !s.presets.all.iter().any(|p| p.is_named(t)) {
@@ -59,14 +65,20 @@ pub(super) fn run_files(data: &Path, args: RunArgs) -> Result<RunSummary, Failur
             ));
         }
     }
-    let _lock = match take_lock(&s.area) {
-        Ok(l) => l,
-        Err(code) => {
-            return Ok(RunSummary {
-                code,
-                lines: Vec::new(),
-            })
-        }
+    let _lock = match held {
+        Some(_) => None,
+        None => match take_lock(&s.area) {
+            Ok(l) => Some(l),
+            Err(code) => {
+                if code == exit::LOCKED {
+                    alarm_stuck_locks(&s);
+                }
+                return Ok(RunSummary {
+                    code,
+                    lines: Vec::new(),
+                });
+            }
+        },
     };
     let state = State::open(&s.area.state_path())?;
     let mut summary = RunSummary::default();
@@ -267,7 +279,8 @@ fn collect_work(s: &setup::Setup, args: &RunArgs) -> Result<Vec<Work>, Failure> 
         (
             p.order,
             TOOLS.iter().position(|t| *t == p.tool),
-            file_name(path),
+            // A clash-renamed newer file (`users~2.csv`) right after the one it clashed with.
+            filearea::clash_base(&file_name(path)),
         )
     });
     Ok(work)
@@ -311,8 +324,19 @@ pub fn waiting_files(area: &FileArea) -> Vec<(String, PathBuf)> {
     out
 }
 
+/// A run that found the data folder locked still checks the drop folder's lock files: the
+/// run holding it may be the capture stuck on a hung mount that the alarm is for.
+pub(super) fn alarm_stuck_locks(s: &setup::Setup) {
+    let Ok(state) = State::open(&s.area.state_path()) else {
+        return;
+    };
+    for m in crate::feed::check_stuck_locks(&s.cfg, &s.area, &state, std::time::SystemTime::now()) {
+        warn!("moosync: {m}");
+    }
+}
+
 /// One run at a time per data folder: an OS lock the kernel drops if moosync dies.
-fn take_lock(area: &FileArea) -> Result<std::fs::File, i32> {
+pub(super) fn take_lock(area: &FileArea) -> Result<std::fs::File, i32> {
     let path = area.root().join(".moosync.lock");
     let mut f = match std::fs::OpenOptions::new()
         .create(true)

@@ -33,6 +33,28 @@ pub fn capture(area: &FileArea, cfg: &Config, state: &State, now: SystemTime) ->
         return out;
     };
     let drop = area.root().join(folder);
+    // The drop folder inside the data folder would be captured into itself (`inbox` would
+    // lose its waiting files; `.` would take the store).
+    if let (Ok(d), Ok(root)) = (drop.canonicalize(), area.root().canonicalize()) {
+        let own = [
+            filearea::INBOX,
+            filearea::REPORTS,
+            filearea::ARCHIVES,
+            filearea::TRYBACKS,
+            filearea::REJECTED,
+            filearea::SCRIPTS,
+            filearea::PRESETS,
+        ];
+        if d == root || own.iter().any(|o| d.starts_with(root.join(o))) {
+            out.messages.push(format!(
+                "{} the drop folder {} is the data folder {} or one of its own folders: nothing captured; [feed] drop_folder must be a folder of its own",
+                Code::FeedUnreadable,
+                drop.display(),
+                root.display()
+            ));
+            return out;
+        }
+    }
     match fs::metadata(&drop) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
@@ -58,40 +80,13 @@ pub fn capture(area: &FileArea, cfg: &Config, state: &State, now: SystemTime) ->
             .extend(alarms::raise(cfg, state, &drop, kind, age, now));
     };
 
-    // The sender is still writing: nothing is taken, however old its lock.
-    match locks::inspect(&drop.join(SENDER_LOCK), now) {
-        Ok(Lock::Absent) => {}
-        Ok(Lock::File { age, .. }) => {
-            out.messages.push(format!(
-                "{SENDER_LOCK} is present (for {}): the sender is still writing; nothing captured",
-                locks::age_text(age)
-            ));
-            if age > stale {
-                alarm(&mut out, LockAlarm::Sender, age);
-            }
-            return out;
-        }
-        Ok(Lock::NotAFile) => {
-            out.messages.push(format!(
-                "{} {SENDER_LOCK} in the drop folder is not a file: nothing captured; remove it (the sender creates it as a file while it writes)",
-                Code::FeedLockNotAFile
-            ));
-            return out;
-        }
-        Err(e) => {
-            out.messages.push(format!(
-                "{} {SENDER_LOCK} cannot be checked ({e}): nothing captured",
-                Code::FeedUnreadable
-            ));
-            return out;
-        }
-    }
-
     // Our own lock: another live moosync capturing, or one left by a moosync that died.
     match locks::inspect(&drop.join(CAPTURE_LOCK), now) {
         Ok(Lock::Absent) => {}
         Ok(Lock::File { age, text }) => match locks::pid_in(&text) {
-            Some(pid) if locks::is_live_moosync(pid) => {
+            // Our own pid is a lock a killed run left when this one had its number (a
+            // container's pid 1): this process holds the data folder and has not locked yet.
+            Some(pid) if pid != std::process::id() && locks::is_live_moosync(pid) => {
                 out.messages.push(format!(
                     "{CAPTURE_LOCK} is held by moosync pid {pid} (for {}): nothing captured",
                     locks::age_text(age)
@@ -143,6 +138,37 @@ pub fn capture(area: &FileArea, cfg: &Config, state: &State, now: SystemTime) ->
             return out;
         }
     };
+    // The sender is still writing: nothing is taken, however old its lock. Checked only once
+    // lock.txt is ours, so a sender that looks for lock.txt before it starts cannot slip in
+    // between the check and the lock (tool_sync checked, then locked).
+    match locks::inspect(&drop.join(SENDER_LOCK), now) {
+        Ok(Lock::Absent) => {}
+        Ok(Lock::File { age, .. }) => {
+            out.messages.push(format!(
+                "{SENDER_LOCK} is present (for {}): the sender is still writing; nothing captured",
+                locks::age_text(age)
+            ));
+            if age > stale {
+                alarm(&mut out, LockAlarm::Sender, age);
+            }
+            return out;
+        }
+        Ok(Lock::NotAFile) => {
+            out.messages.push(format!(
+                "{} {SENDER_LOCK} in the drop folder is not a file: nothing captured; remove it (the sender creates it as a file while it writes)",
+                Code::FeedLockNotAFile
+            ));
+            return out;
+        }
+        Err(e) => {
+            out.messages.push(format!(
+                "{} {SENDER_LOCK} cannot be checked ({e}): nothing captured",
+                Code::FeedUnreadable
+            ));
+            return out;
+        }
+    }
+
     let mut names: Vec<String> = match fs::read_dir(&drop) {
         Ok(entries) => entries
             .filter_map(|e| e.ok())
@@ -172,6 +198,16 @@ pub fn capture(area: &FileArea, cfg: &Config, state: &State, now: SystemTime) ->
                 "{name}: still uploading (its name says so); left for a later run"
             ));
             continue;
+        }
+        // A sender that ignored lock.txt and started meanwhile: stop taking its files.
+        if !matches!(
+            locks::inspect(&drop.join(SENDER_LOCK), now),
+            Ok(Lock::Absent)
+        ) {
+            out.messages.push(format!(
+                "{SENDER_LOCK} appeared during the capture: the sender is writing; the rest is left for a later run"
+            ));
+            break;
         }
         match take(&drop.join(&name), &inbox.join(&name)) {
             Ok(Taken::Moved(to)) => {
@@ -242,22 +278,69 @@ fn take(from: &Path, to: &Path) -> io::Result<Taken> {
             "cannot be read ({e}): left in the drop folder"
         )));
     }
-    if let Ok(there) = fs::metadata(to) {
-        if there.dev() == meta.dev() && there.ino() == meta.ino() || same_content(from, to)? {
+    // A capture killed between placing the file and removing its source left it under its
+    // name or a clash name (`users~2.csv`): only the removal is left to do.
+    let mut there = to.to_path_buf();
+    let mut n = 1;
+    while let Ok(m) = fs::metadata(&there) {
+        if m.dev() == meta.dev() && m.ino() == meta.ino() || same_content(from, &there)? {
             fs::remove_file(from)?;
             return Ok(Taken::Finished);
         }
+        n += 1;
+        there = filearea::clash_name(to, n);
     }
-    // Never over a waiting file: a free name is picked (`name-2.csv`). The folders are
-    // synced once, after the last file.
-    filearea::move_unsynced(from, to).map(Taken::Moved)
+    // Never over a waiting file: the newer one takes the first free clash name, which sorts
+    // and runs after it. The folders are synced once, after the last file.
+    filearea::move_unsynced(from, &there).map(Taken::Moved)
+}
+
+/// Alarms for lock files older than the threshold, for a run that cannot capture because
+/// another holds the data folder: a capture stuck on a hung mount is what the `lock.txt`
+/// alarm is for, and that run never gets to its own check.
+pub fn check_stuck_locks(
+    cfg: &Config,
+    area: &FileArea,
+    state: &State,
+    now: SystemTime,
+) -> Vec<String> {
+    let Some(folder) = cfg.feed.drop_folder.as_deref() else {
+        return Vec::new();
+    };
+    let drop = area.root().join(folder);
+    let stale = Duration::from_secs(cfg.feed.stale_lock_minutes.saturating_mul(60));
+    let mut out = Vec::new();
+    for (file, kind) in [
+        (SENDER_LOCK, LockAlarm::Sender),
+        (CAPTURE_LOCK, LockAlarm::Capture),
+    ] {
+        if let Ok(Lock::File { age, .. }) = locks::inspect(&drop.join(file), now) {
+            if age > stale {
+                out.extend(alarms::raise(cfg, state, &drop, kind, age, now));
+            }
+        }
+    }
+    out
 }
 
 fn same_content(a: &Path, b: &Path) -> io::Result<bool> {
     if fs::metadata(a)?.len() != fs::metadata(b)?.len() {
         return Ok(false);
     }
-    Ok(fs::read(a)? == fs::read(b)?)
+    // Compared piece by piece: a feed file may be large.
+    use std::io::Read;
+    let (mut fa, mut fb) = (fs::File::open(a)?, fs::File::open(b)?);
+    let (mut ba, mut bb) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    loop {
+        let n = fa.read(&mut ba)?;
+        if n == 0 {
+            return Ok(true);
+        }
+        fb.read_exact(&mut bb[..n])?;
+        if ba[..n] != bb[..n] {
+            return Ok(false);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -290,8 +373,31 @@ mod tests {
         // A different file of the same name is a clash, kept beside.
         fs::write(&from, "other\n").unwrap();
         match take(&from, &to).unwrap() {
-            Taken::Moved(p) => assert_eq!(p, dir.path().join("in").join("a-2.csv")),
+            Taken::Moved(p) => assert_eq!(p, dir.path().join("in").join("a~2.csv")),
             _ => panic!("a clash is moved beside the waiting file"),
         }
+        // Killed again after linking under the clash name: finished, not a third copy.
+        fs::write(&from, "third\n").unwrap();
+        fs::hard_link(&from, dir.path().join("in").join("a~3.csv")).unwrap();
+        assert!(matches!(take(&from, &to).unwrap(), Taken::Finished));
+        assert!(!from.exists());
+        assert!(!dir.path().join("in").join("a~4.csv").exists());
+    }
+
+    #[test]
+    fn clash_names_sort_after_and_read_as_the_name_sent() {
+        use crate::filearea::{clash_base, clash_name};
+        let p = Path::new("/in/users.csv");
+        assert_eq!(clash_name(p, 2), Path::new("/in/users~2.csv"));
+        assert_eq!(clash_base("users~2.csv"), ("users.csv".to_string(), 2));
+        assert_eq!(clash_base("users~12.csv"), ("users.csv".to_string(), 12));
+        assert_eq!(clash_base("users.csv"), ("users.csv".to_string(), 0));
+        // Not clash names: a tilde the sender chose, a first copy, a leading zero.
+        assert_eq!(clash_base("a~b.csv").1, 0);
+        assert_eq!(clash_base("users~1.csv").1, 0);
+        assert_eq!(clash_base("users~02.csv").1, 0);
+        let mut names = vec!["users~10.csv", "users~2.csv", "users.csv"];
+        names.sort_by_key(|n| clash_base(n));
+        assert_eq!(names, ["users.csv", "users~2.csv", "users~10.csv"]);
     }
 }

@@ -5,4 +5,4 @@ mod alarms;
 pub mod capture;
 pub mod locks;
 
-pub use capture::{capture, Captured};
+pub use capture::{capture, check_stuck_locks, Captured};

@@ -142,13 +142,80 @@ fn a_name_clash_in_inbox_keeps_both() {
     w.moosync(&["run", "--quiet", "users"]).expect_code(0);
     let waiting = names(w.join("inbox"));
     assert!(waiting.contains(&"enrols.csv".to_string()), "{waiting:?}");
-    assert!(waiting.contains(&"enrols-2.csv".to_string()), "{waiting:?}");
+    assert!(waiting.contains(&"enrols~2.csv".to_string()), "{waiting:?}");
     assert_eq!(
         fs::read_to_string(w.join("inbox/enrols.csv")).unwrap(),
         "rolename;cid;uid\nstudent;C1;ann\n",
         "the waiting file is never overwritten"
     );
-    assert!(capture_report(&w).contains("both kept, this one as enrols-2.csv"));
+    assert!(capture_report(&w).contains("both kept, this one as enrols~2.csv"));
+}
+
+#[test]
+fn after_a_name_clash_the_waiting_file_runs_first_and_the_newer_last() {
+    let (w, drop) = with_feed(None);
+    w.drop_file(
+        "userimport.csv",
+        "username;firstname;lastname\nann;Older;A\n",
+    );
+    fs::write(
+        drop.join("userimport.csv"),
+        "username;firstname;lastname\nann;Newer;A\n",
+    )
+    .unwrap();
+    w.run().expect_code(0);
+    // Both ran (the clash name matches the users preset), the newer one last.
+    let left: Vec<String> = names(w.join("inbox"))
+        .into_iter()
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(w.user_field("ann", "firstname").as_deref(), Some("Newer"));
+    assert_eq!(w.files("Archives").len(), 2);
+}
+
+#[test]
+fn a_drop_folder_that_is_the_inbox_captures_nothing_and_loses_nothing() {
+    let w = Workdir::new();
+    w.settings("[feed]\ndrop_folder = \"inbox\"\n");
+    w.drop_file("enrols.csv", "rolename;cid;uid\nstudent;C1;ann\n");
+    w.moosync(&["run", "--quiet", "users"]).expect_code(0);
+    assert_eq!(names(w.join("inbox")), vec!["enrols.csv".to_string()]);
+    assert!(
+        capture_report(&w).contains("MS-F001"),
+        "{}",
+        capture_report(&w)
+    );
+    assert!(capture_report(&w).contains("one of its own folders"));
+}
+
+#[test]
+fn a_locked_data_folder_still_mails_the_alarm_for_a_stuck_capture() {
+    let sink = SmtpSink::start();
+    let (w, drop) = with_feed(Some(sink.port()));
+    // A run that hangs in its capture: it holds the data folder and lock.txt for hours.
+    let held = fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(w.join(".moosync.lock"))
+        .unwrap();
+    held.try_lock().unwrap();
+    fs::write(
+        drop.join("lock.txt"),
+        format!("pid {}\n", std::process::id()),
+    )
+    .unwrap();
+    age(&drop.join("lock.txt"), 300);
+    w.run().expect_code(3);
+    let mails = sink.wait_for(1, Duration::from_secs(10));
+    let subject = mails[0].header("Subject").unwrap();
+    assert!(subject.contains("lock.txt is 5 h"), "{subject}");
+    assert!(mails[0].body().contains("lock.txt"), "{}", mails[0].body());
+    // Rate-limited like any alarm.
+    w.run().expect_code(3);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(sink.messages().len(), 1);
 }
 
 #[test]
@@ -214,6 +281,7 @@ fn an_old_alock_raises_one_alarm_per_period() {
     let subject = m.header("Subject").unwrap();
     assert!(subject.contains("alock.txt is 4 h 0 min old"), "{subject}");
     assert!(m.body().contains("sending system"), "{}", m.body());
+    assert!(m.body().contains("for 4 h 0 min"), "{}", m.body());
     assert!(m.body().contains("alock.txt"), "{}", m.body());
     // The next runs within the period send nothing more.
     w.run().expect_code(0);
@@ -249,7 +317,8 @@ fn an_unreachable_mail_server_never_stops_the_run() {
 fn two_runs_at_once_the_second_exits_3_naming_the_first() {
     let w = Workdir::new();
     let mut rows = String::from("username;firstname;lastname;password\n");
-    for i in 0..150 {
+    // Enough password hashing to keep the first run busy while the second starts.
+    for i in 0..300 {
         rows.push_str(&format!("u{i};U;{i};Secret-{i}!\n"));
     }
     w.drop_file("userimport.csv", rows);
