@@ -5,7 +5,7 @@ use std::fmt;
 
 /// A stable error code: `MS-` + family letter + three digits.
 /// Families: C configuration, I input file, S script, V command validation, T target,
-/// F the external feed and mail.
+/// F the external feed and mail, R a Moodle site over REST.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Code {
     // Configuration and presets: nothing is done.
@@ -68,6 +68,14 @@ pub enum Code {
     FeedFileSkipped,
     FeedLockTooOld,
     MailFailed,
+    // A Moodle site over its REST web services.
+    RemoteUnreachable,
+    RemoteAccess,
+    RemoteMaintenance,
+    RemoteRejected,
+    RemoteWarning,
+    RemoteUnsupported,
+    RemoteBadAnswer,
 }
 
 impl Code {
@@ -128,6 +136,13 @@ impl Code {
             FeedFileSkipped => "MS-F004",
             FeedLockTooOld => "MS-F005",
             MailFailed => "MS-F006",
+            RemoteUnreachable => "MS-R001",
+            RemoteAccess => "MS-R002",
+            RemoteMaintenance => "MS-R003",
+            RemoteRejected => "MS-R004",
+            RemoteWarning => "MS-R005",
+            RemoteUnsupported => "MS-R006",
+            RemoteBadAnswer => "MS-R007",
         }
     }
 
@@ -198,6 +213,13 @@ impl Code {
             }
             FeedLockTooOld => "a lock file is older than [feed] stale_lock_minutes: an alarm",
             MailFailed => "a mail could not be sent; the run goes on",
+            RemoteUnreachable => "Moodle cannot be reached, or kept failing after the retries: the file stops and waits in inbox/",
+            RemoteAccess => "Moodle refused the token, a function or a permission: the file stops and waits in inbox/",
+            RemoteMaintenance => "the Moodle site is in maintenance mode: the file stops and waits in inbox/",
+            RemoteRejected => "Moodle rejected the row (its own error code and message follow)",
+            RemoteWarning => "Moodle skipped the row with a warning (its own warning code and message follow)",
+            RemoteUnsupported => "Moodle has no web service for this command: it needs the embedded store or a Moodle-side plugin",
+            RemoteBadAnswer => "Moodle's answer is not what the function returns: the row's outcome is unknown, check it in Moodle",
         }
     }
 
@@ -260,6 +282,13 @@ impl Code {
         Code::FeedFileSkipped,
         Code::FeedLockTooOld,
         Code::MailFailed,
+        Code::RemoteUnreachable,
+        Code::RemoteAccess,
+        Code::RemoteMaintenance,
+        Code::RemoteRejected,
+        Code::RemoteWarning,
+        Code::RemoteUnsupported,
+        Code::RemoteBadAnswer,
     ];
 }
 
@@ -306,7 +335,7 @@ mod tests {
             assert!(seen.insert(id), "duplicate code {id}");
             assert_eq!(id.len(), 7, "{id}");
             assert!(id.starts_with("MS-"));
-            assert!("CISVTF".contains(&id[3..4]), "{id}");
+            assert!("CISVTFR".contains(&id[3..4]), "{id}");
             assert!(!c.summary().is_empty());
         }
     }

@@ -33,10 +33,39 @@ pub enum TargetKind {
     Moodle,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+/// Where commands go. The Moodle keys matter only with `kind = "moodle"`.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TargetConfig {
     pub kind: TargetKind,
+    /// The site's address, `https://moodle.example.edu` (no `/webservice/...`).
+    pub url: String,
+    /// The environment variable holding the web-service token.
+    pub token_env: String,
+    /// Or a file holding it (first line); never the settings file itself.
+    pub token_file: String,
+    /// Items per create or enrol call; Moodle rolls a whole call back on one bad item.
+    pub batch_size: usize,
+    /// Calls in flight at once, each on its own kept-alive connection.
+    pub parallel: usize,
+    pub timeout_seconds: u64,
+    /// Tries after the first, for calls safe to repeat (reads; writes checked first).
+    pub retries: u32,
+}
+
+impl Default for TargetConfig {
+    fn default() -> Self {
+        TargetConfig {
+            kind: TargetKind::Embedded,
+            url: String::new(),
+            token_env: String::new(),
+            token_file: String::new(),
+            batch_size: 100,
+            parallel: 4,
+            timeout_seconds: 60,
+            retries: 3,
+        }
+    }
 }
 
 /// Character encodings accepted for input files. Decoding happens exactly once.
@@ -591,10 +620,28 @@ impl Config {
             return bad("[limits] max_call_levels", "must be at least 1");
         }
         if self.target.kind == TargetKind::Moodle {
-            return bad(
-                "[target] kind",
-                "= \"moodle\" is not available in this version; use \"embedded\"",
-            );
+            let t = &self.target;
+            if !(t.url.starts_with("https://") || t.url.starts_with("http://")) {
+                return bad(
+                    "[target] url",
+                    "must be the Moodle site's address, e.g. \"https://moodle.example.edu\"",
+                );
+            }
+            if t.token_env.is_empty() == t.token_file.is_empty() {
+                return bad(
+                    "[target] token_env / token_file",
+                    "name where the web-service token is: exactly one of the two (the token itself never goes in this file)",
+                );
+            }
+            if !(1..=1000).contains(&t.batch_size) {
+                return bad("[target] batch_size", "must be between 1 and 1000");
+            }
+            if !(1..=32).contains(&t.parallel) {
+                return bad("[target] parallel", "must be between 1 and 32");
+            }
+            if t.timeout_seconds == 0 {
+                return bad("[target] timeout_seconds", "must be at least 1");
+            }
         }
         let formats = crate::command::FORMATS;
         if !formats.contains(&self.courses.default_format.as_str()) {
@@ -745,6 +792,11 @@ mod tests {
             "[courses]\ndefault_format = \"grid\"\n",
             "[courses]\ncategory_identifier = \"name\"\n",
             "[courses]\nupdate_existng = true\n",
+            "[target]\nkind = \"moodle\"\ntoken_env = \"T\"\n",
+            "[target]\nkind = \"moodle\"\nurl = \"https://m.example\"\n",
+            "[target]\nkind = \"moodle\"\nurl = \"https://m.example\"\ntoken_env = \"T\"\ntoken_file = \"/t\"\n",
+            "[target]\nkind = \"moodle\"\nurl = \"https://m.example\"\ntoken_env = \"T\"\nbatch_size = 0\n",
+            "[target]\ntoken = \"secret\"\n",
         ] {
             assert!(Config::parse(text, Path::new("m.toml")).is_err(), "{text}");
         }

@@ -18,6 +18,7 @@ macro_rules! warn {
 }
 
 mod check_mail;
+mod check_target;
 mod cron;
 mod files;
 mod init;
@@ -71,6 +72,9 @@ enum Cmd {
     Status,
     /// Send a test message with the [mail] settings, to check they work.
     CheckMail,
+    /// Ask the Moodle site ([target] kind = "moodle") who the token is and whether its service
+    /// offers every function moosync calls.
+    CheckTarget,
     /// The local file manager: list, add, get, rm, prune.
     Files {
         #[command(subcommand)]
@@ -90,6 +94,7 @@ pub fn main() -> i32 {
         Cmd::Cron(args) => cron::run(&data, args),
         Cmd::Plan(args) => plan::run(&data, args),
         Cmd::Status => status::run(&data),
+        Cmd::CheckTarget => check_target::run(&data),
         Cmd::CheckMail => check_mail::run(&data),
         Cmd::Files { action } => files::run(&data, action),
     }

@@ -8,7 +8,6 @@ use crate::rules::Script;
 use crate::run::{fingerprint, process_file, FileResult, InputKind, RunEnv};
 use crate::sinks::FileEnd;
 use crate::state::State;
-use crate::target::sqlite::SqliteTarget;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -127,7 +126,7 @@ pub(super) fn run_files(
     }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let run_id = state.start_run(&command, args.dry_run)?;
-    let mut target = match SqliteTarget::open(&s.area.store_path(), &s.cfg) {
+    let mut target = match crate::target::open(&s.area.store_path(), &s.cfg) {
         Ok(t) => t,
         Err(f) => {
             let _ = state.finish_run(run_id, exit::INPUT_ERROR);
@@ -157,7 +156,7 @@ pub(super) fn run_files(
                 continue;
             }
         };
-        match process_file(&env, path, *kind, preset, script, &mut target) {
+        match process_file(&env, path, *kind, preset, script, target.as_mut()) {
             Ok(r) => {
                 summary
                     .lines

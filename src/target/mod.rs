@@ -1,10 +1,12 @@
 //! Targets apply commands in batches and return one outcome per row, in order.
 //! `run` only knows this trait, so another target fits without touching it.
 
+pub mod moodle;
 pub mod sqlite;
 
 use crate::codes::Failure;
 use crate::command::Command;
+use crate::config::{Config, TargetKind};
 use crate::outcome::{Change, Outcome};
 
 pub trait Target {
@@ -30,4 +32,12 @@ pub trait Target {
 
     /// Stops a file part-way: what the current batch applied is undone.
     fn abort_file(&mut self);
+}
+
+/// The target the settings name: the embedded store at `store`, or a Moodle site.
+pub fn open(store: &std::path::Path, cfg: &Config) -> Result<Box<dyn Target>, Failure> {
+    Ok(match cfg.target.kind {
+        TargetKind::Embedded => Box::new(sqlite::SqliteTarget::open(store, cfg)?),
+        TargetKind::Moodle => Box::new(moodle::MoodleTarget::open(cfg)?),
+    })
 }

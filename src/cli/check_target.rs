@@ -1,0 +1,55 @@
+//! `moosync check-target`: asks the Moodle site who the token is and whether its web service
+//! offers every function moosync calls, listing any that are missing.
+
+use super::{exit, setup};
+use crate::codes::{Code, Failure};
+use crate::config::TargetKind;
+use crate::target::moodle::{MoodleTarget, FUNCTIONS};
+use std::path::Path;
+
+pub fn run(data: &Path) -> i32 {
+    setup::exit_code(check_target(data))
+}
+
+fn check_target(data: &Path) -> Result<i32, Failure> {
+    let s = setup::load(data)?;
+    if s.cfg.target.kind != TargetKind::Moodle {
+        say!(
+            "target: the embedded store {} (nothing to check; [target] kind = \"moodle\" sends to a Moodle site)",
+            s.area.store_path().display()
+        );
+        return Ok(exit::OK);
+    }
+    let mut target = MoodleTarget::open(&s.cfg)?;
+    let info = target.site_info()?;
+    say!(
+        "site: {} ({}), Moodle {}",
+        info.sitename,
+        target.client().site(),
+        info.release
+    );
+    say!("token of: {} (user id {})", info.username, info.userid);
+    let mut missing_any = false;
+    for (tool, functions) in FUNCTIONS {
+        let missing: Vec<&str> = functions
+            .iter()
+            .copied()
+            .filter(|f| !info.functions.contains(*f))
+            .collect();
+        if missing.is_empty() {
+            say!("{tool}: ok ({} functions)", functions.len());
+        } else {
+            missing_any = true;
+            say!("{tool}: missing {}", missing.join(", "));
+        }
+    }
+    if missing_any {
+        let f = Failure::new(
+            Code::RemoteAccess,
+            "add the missing functions to the token's service (Site administration > Server > Web services > External services > Functions)",
+        );
+        warn!("moosync: {f}");
+        return Ok(exit::INPUT_ERROR);
+    }
+    Ok(exit::OK)
+}

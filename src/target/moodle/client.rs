@@ -1,0 +1,324 @@
+//! One Moodle site's REST endpoint: form-encoded POSTs to `webservice/rest/server.php`, JSON
+//! answers, Moodle's errors (HTTP 200 with `exception`) told apart from transport faults, and
+//! retries only where a call is safe to repeat. The token goes in the body, never in a URL or a
+//! message.
+
+use super::form::{escape_into, Params};
+use crate::codes::{Code, Failure};
+use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The web-service token. Debug and Display never show it.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(secret: String) -> Token {
+        Token(secret)
+    }
+
+    /// `text` with every occurrence of the token replaced: for messages quoting a server.
+    pub fn redact(&self, text: &str) -> String {
+        if self.0.is_empty() {
+            return text.to_string();
+        }
+        text.replace(&self.0, "[token]")
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token([redacted])")
+    }
+}
+
+/// An error object Moodle returned (`exception`, `errorcode`, `message`, maybe `debuginfo`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoodleError {
+    pub exception: String,
+    pub errorcode: String,
+    pub message: String,
+    pub debuginfo: Option<String>,
+}
+
+impl MoodleError {
+    /// "invalidparameter: Invalid parameter value detected (Username already exists: x)".
+    pub fn describe(&self) -> String {
+        let mut s = format!("{}: {}", self.errorcode, self.message);
+        if let Some(d) = self.debuginfo.as_deref().filter(|d| !d.is_empty()) {
+            s.push_str(&format!(" ({})", d.lines().next().unwrap_or(d)));
+        }
+        s
+    }
+
+    /// Errors that no row can fix: the token, the service, the site. The file stops.
+    pub fn stops_the_file(&self) -> Option<Failure> {
+        let code = match self.errorcode.as_str() {
+            "sitemaintenance" => Code::RemoteMaintenance,
+            "invalidtoken"
+            | "accessexception"
+            | "servicerequireslogin"
+            | "nopermissions"
+            | "wsaccessusersuspended"
+            | "wsaccessuserdeleted"
+            | "wsaccessusernologin"
+            | "wsaccessuserunconfirmed"
+            | "wsaccessuserexpired" => Code::RemoteAccess,
+            _ if self.exception == "required_capability_exception"
+                || self.exception == "webservice_access_exception" =>
+            {
+                Code::RemoteAccess
+            }
+            _ => return None,
+        };
+        let hint = match code {
+            Code::RemoteMaintenance => {
+                "the file waits in inbox/ and runs again once the site is back"
+            }
+            _ if self.errorcode == "invalidtoken" => {
+                "check the token ([target] token_env or token_file); the file waits in inbox/"
+            }
+            _ => "give the token's service the function, or its user the capability (moosync check-target lists what is missing); the file waits in inbox/",
+        };
+        Some(Failure::new(
+            code,
+            format!("Moodle answered {}; {hint}", self.describe()),
+        ))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum CallError {
+    /// Moodle ran the call and refused it.
+    Moodle(MoodleError),
+    /// No answer to go by: connection refused or reset, time-out, HTTP 5xx. The call may or
+    /// may not have taken effect.
+    Transport(String),
+    /// An answer that is not Moodle's JSON (an HTML page, a proxy's error). Stops the file.
+    Refused(Failure),
+}
+
+/// Whether a call may simply be sent again after a transport fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Reads, and writes that set values (sending them twice is the same as once).
+    Safe,
+    /// Creates and deletes: the caller checks what happened before sending again.
+    Never,
+}
+
+pub struct Client {
+    agent: ureq::Agent,
+    endpoint: String,
+    site: String,
+    token: Token,
+    retries: u32,
+    backoff: Duration,
+    calls: AtomicU64,
+    writes: AtomicU64,
+}
+
+impl Client {
+    pub fn new(
+        url: &str,
+        token: Token,
+        parallel: usize,
+        timeout: Duration,
+        retries: u32,
+    ) -> Client {
+        let site = url.trim_end_matches('/').to_string();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .timeout_connect(Some(timeout.min(Duration::from_secs(15))))
+            // Moodle answers its errors with 200; a status is a transport matter here.
+            .http_status_as_error(false)
+            .max_idle_connections_per_host(parallel.max(1))
+            .user_agent(concat!("moosync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        Client {
+            agent,
+            endpoint: format!("{site}/webservice/rest/server.php"),
+            site,
+            token,
+            retries,
+            backoff: Duration::from_millis(200),
+            calls: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+        }
+    }
+
+    pub fn site(&self) -> &str {
+        &self.site
+    }
+
+    pub fn token(&self) -> &Token {
+        &self.token
+    }
+
+    /// HTTP requests sent so far, and how many of them were writes.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.calls.load(Ordering::Relaxed),
+            self.writes.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Calls `function`; a `Safe` call is retried with backoff after a transport fault.
+    pub fn call(&self, function: &str, params: &Params, retry: Retry) -> Result<Value, CallError> {
+        let mut attempt = 0;
+        loop {
+            match self.call_once(function, params) {
+                Err(CallError::Transport(why))
+                    if retry == Retry::Safe && attempt < self.retries =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(self.backoff * 2u32.pow(attempt.min(6) - 1));
+                    let _ = why;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One request, no retry.
+    pub fn call_once(&self, function: &str, params: &Params) -> Result<Value, CallError> {
+        let mut body = String::with_capacity(64 + params.0.len() * 32);
+        body.push_str("wstoken=");
+        escape_into(&self.token.0, &mut body);
+        body.push_str("&wsfunction=");
+        escape_into(function, &mut body);
+        body.push_str("&moodlewsrestformat=json");
+        params.encode_into(&mut body);
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if is_write(function) {
+            self.writes.fetch_add(1, Ordering::Relaxed);
+        }
+        let sent = self
+            .agent
+            .post(&self.endpoint)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send(body.as_bytes());
+        let mut response = match sent {
+            Ok(r) => r,
+            Err(e) => return Err(CallError::Transport(self.token.redact(&e.to_string()))),
+        };
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(512 * 1024 * 1024)
+            .read_to_string();
+        let text = match text {
+            Ok(t) => t,
+            Err(e) => return Err(CallError::Transport(self.token.redact(&e.to_string()))),
+        };
+        if status >= 500 {
+            return Err(CallError::Transport(format!(
+                "HTTP {status} from {}",
+                self.endpoint
+            )));
+        }
+        if status != 200 {
+            let why = match status {
+                403 => "web services or the REST protocol are disabled on the site (Site administration > Server > Web services)".to_string(),
+                404 => "no Moodle web service there; check [target] url".to_string(),
+                _ => format!("unexpected HTTP {status}"),
+            };
+            return Err(CallError::Refused(Failure::new(
+                Code::RemoteAccess,
+                format!("{} answered HTTP {status}: {why}", self.endpoint),
+            )));
+        }
+        let value: Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(_) => {
+                let start: String = text.chars().take(120).collect();
+                return Err(CallError::Refused(Failure::new(
+                    Code::RemoteBadAnswer,
+                    format!(
+                        "{} did not answer {function} with JSON (it began {:?}); is [target] url a Moodle site?",
+                        self.endpoint,
+                        self.token.redact(&start)
+                    ),
+                )));
+            }
+        };
+        if let Some(e) = moodle_error(&value) {
+            let e = MoodleError {
+                message: self.token.redact(&e.message),
+                debuginfo: e.debuginfo.map(|d| self.token.redact(&d)),
+                ..e
+            };
+            return Err(CallError::Moodle(e));
+        }
+        Ok(value)
+    }
+}
+
+/// Whether a function changes the site: everything but Moodle's `get`, `search` and site-info
+/// reads. Counted apart, so a re-run can show that it wrote nothing.
+pub fn is_write(function: &str) -> bool {
+    !(function.contains("_get_") || function.contains("_search_"))
+}
+
+/// The error object of an answer, if it is one.
+pub fn moodle_error(v: &Value) -> Option<MoodleError> {
+    let o = v.as_object()?;
+    let exception = o.get("exception")?.as_str()?.to_string();
+    let text = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+    Some(MoodleError {
+        exception,
+        errorcode: text("errorcode").unwrap_or_default(),
+        message: text("message").unwrap_or_default(),
+        debuginfo: text("debuginfo"),
+    })
+}
+
+impl CallError {
+    /// The failure when this error stops the file, `None` when it concerns the items sent.
+    pub fn stops_the_file(&self) -> Option<Failure> {
+        match self {
+            CallError::Moodle(e) => e.stops_the_file(),
+            CallError::Transport(why) => Some(Failure::new(
+                Code::RemoteUnreachable,
+                format!("Moodle could not be reached ({why}); the file waits in inbox/ for the next run"),
+            )),
+            CallError::Refused(f) => Some(f.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_told_apart_from_answers() {
+        let e: Value = serde_json::from_str(
+            r#"{"exception":"moodle_exception","errorcode":"invalidtoken","message":"Invalid token - token not found"}"#,
+        )
+        .unwrap();
+        let got = moodle_error(&e).unwrap();
+        assert_eq!(got.errorcode, "invalidtoken");
+        assert_eq!(got.stops_the_file().unwrap().code, Code::RemoteAccess);
+        let ok: Value = serde_json::from_str(r#"[{"id":5,"username":"x"}]"#).unwrap();
+        assert!(moodle_error(&ok).is_none());
+        let row: Value = serde_json::from_str(
+            r#"{"exception":"invalid_parameter_exception","errorcode":"invalidparameter","message":"Invalid parameter value detected"}"#,
+        )
+        .unwrap();
+        assert!(moodle_error(&row).unwrap().stops_the_file().is_none());
+    }
+
+    #[test]
+    fn the_token_never_shows() {
+        let t = Token::new("f00dface".into());
+        assert_eq!(format!("{t:?}"), "Token([redacted])");
+        assert_eq!(
+            t.redact("bad wstoken=f00dface here"),
+            "bad wstoken=[token] here"
+        );
+    }
+}

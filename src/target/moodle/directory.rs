@@ -1,0 +1,295 @@
+//! The accounts a run has looked up on the site, found or not, so each is asked for once: by
+//! batches of `core_user_get_users_by_field`, and kept up to date by the run's own writes.
+
+use super::client::{Client, Retry};
+use super::form::Params;
+use super::pool;
+use crate::codes::Failure;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// A field `core_user_get_users_by_field` finds accounts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    Id,
+    Username,
+    Email,
+    Idnumber,
+}
+
+impl Field {
+    fn name(self) -> &'static str {
+        match self {
+            Field::Id => "id",
+            Field::Username => "username",
+            Field::Email => "email",
+            Field::Idnumber => "idnumber",
+        }
+    }
+
+    /// The form a value is compared in: Moodle matches e-mail addresses regardless of case.
+    fn key(self, v: &str) -> String {
+        match self {
+            Field::Email => v.to_lowercase(),
+            _ => v.to_string(),
+        }
+    }
+}
+
+/// The text fields moosync compares and writes, as `get_users_by_field` names them.
+pub const TEXT_FIELDS: [&str; 15] = [
+    "firstname",
+    "lastname",
+    "idnumber",
+    "email",
+    "auth",
+    "institution",
+    "department",
+    "city",
+    "country",
+    "lang",
+    "timezone",
+    "phone1",
+    "phone2",
+    "address",
+    "description",
+];
+
+/// An account as the site holds it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    /// `TEXT_FIELDS` values; a field Moodle left out of its answer is empty.
+    pub text: BTreeMap<&'static str, String>,
+    pub suspended: bool,
+    pub mailformat: Option<i64>,
+    /// Custom profile field values by shortname.
+    pub custom: BTreeMap<String, String>,
+}
+
+impl Account {
+    pub fn from_json(v: &Value) -> Option<Account> {
+        let o = v.as_object()?;
+        let s = |k: &str| match o.get(k) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        let mut text = BTreeMap::new();
+        for f in TEXT_FIELDS {
+            text.insert(f, s(f));
+        }
+        let custom = o
+            .get("customfields")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|c| {
+                        let name = c.get("shortname")?.as_str()?.to_string();
+                        let value = match c.get("value")? {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        Some((name, value))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(Account {
+            id: o.get("id")?.as_i64()?,
+            username: s("username"),
+            text,
+            suspended: matches!(o.get("suspended"), Some(Value::Bool(true)))
+                || o.get("suspended").and_then(Value::as_i64) == Some(1),
+            mailformat: o.get("mailformat").and_then(Value::as_i64),
+            custom,
+        })
+    }
+
+    pub fn email(&self) -> &str {
+        self.text.get("email").map_or("", |s| s.as_str())
+    }
+
+    pub fn idnumber(&self) -> &str {
+        self.text.get("idnumber").map_or("", |s| s.as_str())
+    }
+
+    /// "account id 4 (jdoe, jdoe@example.edu)".
+    pub fn label(&self) -> String {
+        if self.email().is_empty() {
+            format!("account id {} ({})", self.id, self.username)
+        } else {
+            format!(
+                "account id {} ({}, {})",
+                self.id,
+                self.username,
+                self.email()
+            )
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Directory {
+    accounts: HashMap<i64, Account>,
+    index: HashMap<(Field, String), Vec<i64>>,
+    /// Values asked for and not found.
+    absent: HashSet<(Field, String)>,
+}
+
+impl Directory {
+    /// The accounts holding `value` in `field`, when it has been looked up.
+    pub fn find(&self, field: Field, value: &str) -> Option<Vec<&Account>> {
+        let key = (field, field.key(value));
+        if field == Field::Id {
+            if let Some(a) = value
+                .parse()
+                .ok()
+                .and_then(|id: i64| self.accounts.get(&id))
+            {
+                return Some(vec![a]);
+            }
+        }
+        if let Some(ids) = self.index.get(&key) {
+            return Some(ids.iter().filter_map(|i| self.accounts.get(i)).collect());
+        }
+        self.absent.contains(&key).then(Vec::new)
+    }
+
+    /// Keeps `a` as the site now holds it (after a lookup, a create or an update).
+    pub fn put(&mut self, a: Account) {
+        self.forget(a.id);
+        for (field, value) in [
+            (Field::Username, a.username.clone()),
+            (Field::Email, a.email().to_string()),
+            (Field::Idnumber, a.idnumber().to_string()),
+            (Field::Id, a.id.to_string()),
+        ] {
+            if value.is_empty() {
+                continue;
+            }
+            let key = (field, field.key(&value));
+            self.absent.remove(&key);
+            let ids = self.index.entry(key).or_default();
+            if !ids.contains(&a.id) {
+                ids.push(a.id);
+            }
+        }
+        self.accounts.insert(a.id, a);
+    }
+
+    /// Drops an account (deleted, or about to be re-put with new values).
+    pub fn forget(&mut self, id: i64) {
+        let Some(old) = self.accounts.remove(&id) else {
+            return;
+        };
+        for (field, value) in [
+            (Field::Username, old.username.clone()),
+            (Field::Email, old.email().to_string()),
+            (Field::Idnumber, old.idnumber().to_string()),
+            (Field::Id, old.id.to_string()),
+        ] {
+            let key = (field, field.key(&value));
+            if let Some(ids) = self.index.get_mut(&key) {
+                ids.retain(|i| *i != id);
+                if ids.is_empty() {
+                    self.index.remove(&key);
+                    self.absent.insert(key);
+                }
+            }
+        }
+    }
+
+    /// Looks up every value not asked for yet, `batch` values per call, calls in parallel.
+    pub fn fetch(
+        &mut self,
+        client: &Client,
+        parallel: usize,
+        batch: usize,
+        wanted: impl IntoIterator<Item = (Field, String)>,
+    ) -> Result<(), Failure> {
+        let mut seen = HashSet::new();
+        let mut by_field: BTreeMap<&'static str, (Field, Vec<String>)> = BTreeMap::new();
+        for (field, value) in wanted {
+            if value.is_empty() || self.find(field, &value).is_some() {
+                continue;
+            }
+            if seen.insert((field, field.key(&value))) {
+                by_field
+                    .entry(field.name())
+                    .or_insert((field, Vec::new()))
+                    .1
+                    .push(value);
+            }
+        }
+        let mut jobs: Vec<(Field, Vec<String>)> = Vec::new();
+        for (_, (field, values)) in by_field {
+            for chunk in values.chunks(batch.max(1)) {
+                jobs.push((field, chunk.to_vec()));
+            }
+        }
+        let answers = pool::map(&jobs, parallel, |(field, values)| {
+            let mut p = Params::new();
+            p.push("field", field.name());
+            p.list("values", values.iter().cloned());
+            client.call("core_user_get_users_by_field", &p, Retry::Safe)
+        });
+        for ((field, values), answer) in jobs.into_iter().zip(answers) {
+            let answer = answer.map_err(|e| {
+                e.stops_the_file().unwrap_or_else(|| match e {
+                    super::client::CallError::Moodle(m) => Failure::new(
+                        crate::codes::Code::RemoteRejected,
+                        format!(
+                            "Moodle refused a lookup of accounts by {}: {}",
+                            field.name(),
+                            m.describe()
+                        ),
+                    ),
+                    _ => unreachable!("transport faults stop the file"),
+                })
+            })?;
+            for v in answer.as_array().into_iter().flatten() {
+                if let Some(a) = Account::from_json(v) {
+                    self.put(a);
+                }
+            }
+            for v in values {
+                let key = (field, field.key(&v));
+                // An id is indexed like the other fields, so one test serves all four.
+                if !self.index.contains_key(&key) {
+                    self.absent.insert(key);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_is_found_by_every_field_and_follows_its_changes() {
+        let v: Value = serde_json::from_str(
+            r#"{"id":7,"username":"jdoe","fullname":"J Doe","email":"JDoe@Example.edu","idnumber":"S1",
+                "suspended":false,"customfields":[{"type":"text","value":"Maths","name":"Department","shortname":"dept"}]}"#,
+        )
+        .unwrap();
+        let a = Account::from_json(&v).unwrap();
+        assert_eq!(a.custom.get("dept").map(String::as_str), Some("Maths"));
+        let mut d = Directory::default();
+        d.put(a.clone());
+        assert_eq!(d.find(Field::Email, "jdoe@example.EDU").unwrap()[0].id, 7);
+        assert_eq!(d.find(Field::Idnumber, "S1").unwrap()[0].id, 7);
+        assert!(d.find(Field::Username, "other").is_none(), "never asked");
+        let mut renamed = a;
+        renamed.username = "jdoe2".into();
+        d.put(renamed);
+        assert_eq!(d.find(Field::Username, "jdoe"), Some(vec![]));
+        assert_eq!(d.find(Field::Username, "jdoe2").unwrap()[0].id, 7);
+        d.forget(7);
+        assert_eq!(d.find(Field::Id, "7"), Some(vec![]));
+    }
+}

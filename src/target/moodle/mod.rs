@@ -1,0 +1,337 @@
+//! A real Moodle site (4.1 or later) over its REST web services, the supported way for an
+//! outside program to change Moodle. Rows become batched calls; what Moodle refuses fails its
+//! row with Moodle's own words; what no row can fix (token, service, maintenance, the site
+//! unreachable) stops the file, which waits in inbox/.
+
+pub mod client;
+mod directory;
+pub mod form;
+mod pool;
+mod split;
+mod users;
+
+use crate::codes::{Code, Failure};
+use crate::command::Command;
+use crate::config::Config;
+use crate::outcome::{Change, Outcome};
+use client::{Client, Retry, Token};
+use directory::Directory;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// The web-service functions each tool calls, for `check-target` and for a clear error when
+/// the token's service lacks one.
+pub const FUNCTIONS: &[(&str, &[&str])] = &[
+    ("every tool", &["core_webservice_get_site_info"]),
+    (
+        "users",
+        &[
+            "core_user_get_users_by_field",
+            "core_user_create_users",
+            "core_user_update_users",
+            "core_user_delete_users",
+        ],
+    ),
+];
+
+/// Who the token is, and what its service allows.
+#[derive(Debug, Clone)]
+pub struct SiteInfo {
+    pub sitename: String,
+    pub release: String,
+    pub username: String,
+    pub userid: i64,
+    pub functions: HashSet<String>,
+}
+
+impl SiteInfo {
+    /// The functions `tool` needs that the token's service does not offer.
+    pub fn missing(&self, tool: &str) -> Vec<&'static str> {
+        FUNCTIONS
+            .iter()
+            .filter(|(t, _)| *t == tool || *t == "every tool")
+            .flat_map(|(_, f)| f.iter().copied())
+            .filter(|f| !self.functions.contains(*f))
+            .collect()
+    }
+}
+
+/// Reads the token from where the settings say: an environment variable or a file.
+fn read_token(cfg: &Config) -> Result<Token, Failure> {
+    let t = &cfg.target;
+    let bad = |m: String| Failure::new(Code::ConfigInvalid, m);
+    let secret = if !t.token_env.is_empty() {
+        std::env::var(&t.token_env).map_err(|_| {
+            bad(format!(
+                "[target] token_env names the environment variable {}, which is not set; export the web-service token in it",
+                t.token_env
+            ))
+        })?
+    } else {
+        let text = std::fs::read_to_string(&t.token_file).map_err(|e| {
+            bad(format!(
+                "[target] token_file {} cannot be read ({e}); put the web-service token in it",
+                t.token_file
+            ))
+        })?;
+        text.lines().next().unwrap_or("").to_string()
+    };
+    let secret = secret.trim().to_string();
+    if secret.is_empty() {
+        return Err(bad(
+            "the web-service token is empty ([target] token_env / token_file)".into(),
+        ));
+    }
+    Ok(Token::new(secret))
+}
+
+pub struct MoodleTarget {
+    client: Client,
+    cfg: Config,
+    dir: Directory,
+    dry_run: bool,
+    site: Option<SiteInfo>,
+}
+
+impl MoodleTarget {
+    pub fn open(cfg: &Config) -> Result<MoodleTarget, Failure> {
+        let t = &cfg.target;
+        let client = Client::new(
+            &t.url,
+            read_token(cfg)?,
+            t.parallel,
+            Duration::from_secs(t.timeout_seconds),
+            t.retries,
+        );
+        Ok(MoodleTarget {
+            client,
+            cfg: cfg.clone(),
+            dir: Directory::default(),
+            dry_run: false,
+            site: None,
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// `core_webservice_get_site_info`, once per run.
+    pub fn site_info(&mut self) -> Result<SiteInfo, Failure> {
+        if let Some(s) = &self.site {
+            return Ok(s.clone());
+        }
+        let v = self
+            .client
+            .call(
+                "core_webservice_get_site_info",
+                &form::Params::new(),
+                Retry::Safe,
+            )
+            .map_err(|e| {
+                e.stops_the_file().unwrap_or_else(|| match e {
+                    client::CallError::Moodle(m) => Failure::new(
+                        Code::RemoteAccess,
+                        format!(
+                            "Moodle refused core_webservice_get_site_info: {}",
+                            m.describe()
+                        ),
+                    ),
+                    _ => unreachable!("transport faults stop the file"),
+                })
+            })?;
+        let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let functions = v
+            .get("functions")
+            .and_then(Value::as_array)
+            .map(|fs| {
+                fs.iter()
+                    .filter_map(|f| f.get("name").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let info = SiteInfo {
+            sitename: text("sitename"),
+            release: text("release"),
+            username: text("username"),
+            userid: v.get("userid").and_then(Value::as_i64).unwrap_or(0),
+            functions,
+        };
+        self.site = Some(info.clone());
+        Ok(info)
+    }
+
+    fn require(&mut self, tool: &str) -> Result<SiteInfo, Failure> {
+        let info = self.site_info()?;
+        let missing = info.missing(tool);
+        if !missing.is_empty() {
+            return Err(Failure::new(
+                Code::RemoteAccess,
+                format!(
+                    "the token's web service lacks {} needed by the {tool} tool; add them to the service in Moodle (Site administration > Server > Web services > External services); the file waits in inbox/",
+                    missing.join(", ")
+                ),
+            ));
+        }
+        Ok(info)
+    }
+}
+
+/// The first command of a row that moosync cannot yet send to Moodle, if any.
+fn unsupported(cmds: &[Command]) -> Option<Failure> {
+    let op = cmds.iter().find_map(|c| match c {
+        Command::UserUpsert(_) | Command::UserDelete(_) => None,
+        other => Some(op_name(other)),
+    })?;
+    let why = match op {
+        "course_reset" | "meta_link" | "meta_unlink" | "cohort_binding" => {
+            "Moodle has no web service for it; it needs the embedded store or a Moodle-side plugin"
+        }
+        _ => "this version of moosync does not yet send it to Moodle; run it against the embedded store",
+    };
+    Some(Failure::new(
+        Code::RemoteUnsupported,
+        format!("{op} over REST: {why}; the row was not applied"),
+    ))
+}
+
+fn op_name(c: &Command) -> &'static str {
+    match c {
+        Command::UserUpsert(_) => "user_upsert",
+        Command::UserDelete(_) => "user_delete",
+        Command::CourseUpsert(_) => "course_upsert",
+        Command::CourseDelete(_) => "course_delete",
+        Command::CourseCheck(_) => "course_check",
+        Command::CourseReset(_) => "course_reset",
+        Command::MetaLink(_) => "meta_link",
+        Command::MetaUnlink(_) => "meta_unlink",
+        Command::Enrolment(_) => "enrolment",
+        Command::UserGroups(_) => "user_groups",
+        Command::GroupUpsert(_) => "group_upsert",
+        Command::GroupingUpsert(_) => "grouping_upsert",
+        Command::GroupMember(_) => "group_member",
+        Command::CohortUpsert(_) => "cohort_upsert",
+        Command::CohortLeave(_) => "cohort_leave",
+        Command::CohortDelete(_) => "cohort_delete",
+        Command::CohortEmpty(_) => "cohort_empty",
+        Command::CohortBinding(_) => "cohort_binding",
+        Command::UserPicture(_) => "user_picture",
+    }
+}
+
+/// The accounts a user row touches: rows touching one account go in separate waves, so the
+/// second sees what the first did.
+fn account_keys(c: &Command) -> Vec<String> {
+    match c {
+        Command::UserUpsert(u) => {
+            let mut k = vec![format!("u:{}", u.username)];
+            if let Some(o) = u.oldusername.as_deref().filter(|o| !o.is_empty()) {
+                k.push(format!("u:{o}"));
+            }
+            for (p, v) in [("e", u.email.as_deref()), ("i", u.idnumber.as_deref())] {
+                if let Some(v) = v.filter(|v| !v.is_empty()) {
+                    k.push(format!("{p}:{}", v.to_lowercase()));
+                }
+            }
+            if let Some(id) = u.id {
+                k.push(format!("#:{id}"));
+            }
+            k
+        }
+        Command::UserDelete(d) => {
+            let mut k = Vec::new();
+            for (p, v) in [
+                ("u", d.username.as_deref()),
+                ("e", d.email.as_deref()),
+                ("i", d.idnumber.as_deref()),
+            ] {
+                if let Some(v) = v.filter(|v| !v.is_empty()) {
+                    k.push(format!("{p}:{}", v.to_lowercase()));
+                }
+            }
+            if let Some(id) = d.id {
+                k.push(format!("#:{id}"));
+            }
+            k
+        }
+        _ => Vec::new(),
+    }
+}
+
+impl crate::target::Target for MoodleTarget {
+    fn describe(&self) -> String {
+        format!("Moodle {} (REST web services)", self.client.site())
+    }
+
+    fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {
+        self.dry_run = dry_run;
+        self.site_info().map(|_| ())
+    }
+
+    fn apply_batch(&mut self, rows: &mut [Vec<Command>]) -> Result<Vec<Outcome>, Failure> {
+        let mut outcomes: Vec<Option<Outcome>> = (0..rows.len()).map(|_| None).collect();
+        // Waves of user rows in file order, no account twice in one wave.
+        let mut waves: Vec<Vec<usize>> = vec![Vec::new()];
+        let mut keys: HashSet<String> = HashSet::new();
+        for (i, cmds) in rows.iter().enumerate() {
+            if let Some(f) = unsupported(cmds) {
+                outcomes[i] = Some(Outcome::Failed(f));
+                continue;
+            }
+            if cmds.len() != 1 {
+                outcomes[i] = Some(Outcome::Failed(Failure::new(
+                    Code::RemoteUnsupported,
+                    "a row of several account commands is not sent to Moodle: over REST it could not be applied whole or not at all",
+                )));
+                continue;
+            }
+            let k = account_keys(&cmds[0]);
+            if k.iter().any(|k| keys.contains(k)) {
+                waves.push(Vec::new());
+                keys.clear();
+            }
+            keys.extend(k);
+            waves.last_mut().expect("one wave at least").push(i);
+        }
+        if waves.iter().any(|w| !w.is_empty()) {
+            let info = self.require("users")?;
+            let protected = [1, info.userid];
+            for wave in waves.into_iter().filter(|w| !w.is_empty()) {
+                let cmds: Vec<users::UserCmd> = wave
+                    .iter()
+                    .map(|&i| match &rows[i][0] {
+                        Command::UserUpsert(u) => users::UserCmd::Upsert(u),
+                        Command::UserDelete(d) => users::UserCmd::Delete(d),
+                        _ => unreachable!("only account commands reach a wave"),
+                    })
+                    .collect();
+                let ctx = users::Ctx {
+                    client: &self.client,
+                    cfg: &self.cfg,
+                    dry_run: self.dry_run,
+                    protected: &protected,
+                };
+                let done = users::apply(&ctx, &mut self.dir, &cmds)?;
+                for (i, o) in wave.into_iter().zip(done) {
+                    outcomes[i] = Some(o);
+                }
+            }
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.expect("every row settled"))
+            .collect())
+    }
+
+    fn finish_file(&mut self) -> Result<Vec<Change>, Failure> {
+        // A dry run's lookups stay valid; its planned creates were never put in the directory.
+        Ok(Vec::new())
+    }
+
+    fn abort_file(&mut self) {
+        // Moodle's calls are committed as they return; a stopped file's next run finds them
+        // done and leaves them unchanged. The cache may be stale after an error: start over.
+        self.dir = Directory::default();
+    }
+}
