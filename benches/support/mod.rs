@@ -13,6 +13,8 @@ pub struct Measured {
     pub rows: usize,
     pub seconds: f64,
     pub peak_rss_mib: f64,
+    /// moosync's own CPU time (user + system), from wait4.
+    pub cpu_seconds: f64,
 }
 
 impl Measured {
@@ -152,6 +154,10 @@ pub fn measure(
         rows,
         seconds,
         peak_rss_mib: usage.ru_maxrss as f64 / 1024.0, // KiB on Linux
+        cpu_seconds: [usage.ru_utime, usage.ru_stime]
+            .iter()
+            .map(|t| t.tv_sec as f64 + t.tv_usec as f64 / 1e6)
+            .sum(),
     }
 }
 
@@ -187,18 +193,19 @@ fn machine_line() -> String {
 pub fn print_table(runs: &[&Measured]) {
     println!("{}", machine_line());
     println!(
-        "{:<32} {:>9} {:>9} {:>9} {:>8} {:>13}",
-        "run", "rows", "seconds", "rows/s", "µs/row", "peak RSS MiB"
+        "{:<32} {:>9} {:>9} {:>9} {:>8} {:>13} {:>8}",
+        "run", "rows", "seconds", "rows/s", "µs/row", "peak RSS MiB", "CPU s"
     );
     for m in runs {
         println!(
-            "{:<32} {:>9} {:>9.3} {:>9.0} {:>8.2} {:>13.1}",
+            "{:<32} {:>9} {:>9.3} {:>9.0} {:>8.2} {:>13.1} {:>8.2}",
             m.label,
             m.rows,
             m.seconds,
             m.rows_per_sec(),
             m.micros_per_row(),
-            m.peak_rss_mib
+            m.peak_rss_mib,
+            m.cpu_seconds
         );
     }
 }

@@ -2,6 +2,13 @@
 
 mod workdir;
 
+// The fake Moodle REST server (shared with the benches, included by path) and its own tests;
+// the test module needs another name than the support module it tests.
+#[path = "../support/fake_moodle/mod.rs"]
+mod fake_moodle;
+#[path = "fake_moodle.rs"]
+mod fake_moodle_tests;
+
 mod cohorts;
 mod courses;
 mod crash;
@@ -11,6 +18,7 @@ mod files_cmd;
 mod groups;
 mod input;
 mod mail;
+mod moodle;
 mod pictures;
 mod plan_fixtures;
 mod prune;

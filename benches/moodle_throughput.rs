@@ -1,0 +1,138 @@
+//! moosync's own cost when the target is a Moodle site over REST, against the local test
+//! server (tests/support/fake_moodle) answering at once: a users feed created in calls of 100,
+//! the same feed again (lookups only), and a smaller feed with a server delay per call, with
+//! one and with four calls in flight.
+//!
+//! `cargo bench --bench moodle_throughput [-- --rows N]` (default 100,000 rows).
+
+#[path = "../tests/support/fake_moodle/mod.rs"]
+mod fake_moodle;
+mod support;
+
+use fake_moodle::FakeMoodle;
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+use support::{build_cli, fail, init_data_dir, measure, parse_rows, print_table, Measured};
+
+fn write_users(path: &Path, rows: usize) {
+    let mut s = String::with_capacity(rows * 64);
+    s.push_str("username;firstname;lastname;email;city\n");
+    for i in 0..rows {
+        s.push_str(&format!(
+            "user{i:07};First{i};Last{i};user{i:07}@example.edu;City{}\n",
+            i % 200
+        ));
+    }
+    fs::write(path, s).unwrap_or_else(|e| fail(format!("writing CSV: {e}")));
+}
+
+/// A data folder sending to `site`, `parallel` calls at once.
+fn data_for(
+    bin: &Path,
+    site: &FakeMoodle,
+    parallel: usize,
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (tmp, data) = init_data_dir(bin);
+    let token = tmp.path().join("token");
+    fs::write(&token, FakeMoodle::TOKEN).unwrap_or_else(|e| fail(format!("token: {e}")));
+    fs::write(
+        data.join("moosync.toml"),
+        format!(
+            "[target]\nkind = \"moodle\"\nurl = \"{}\"\ntoken_file = \"{}\"\nbatch_size = 100\nparallel = {parallel}\n",
+            site.url(),
+            token.display()
+        ),
+    )
+    .unwrap_or_else(|e| fail(format!("settings: {e}")));
+    (tmp, data)
+}
+
+fn run(
+    bin: &Path,
+    data: &Path,
+    csv: &Path,
+    rows: usize,
+    expect: &str,
+    label: &'static str,
+) -> Measured {
+    fs::copy(csv, data.join("inbox/userimport.csv")).unwrap_or_else(|e| fail(format!("copy: {e}")));
+    measure(bin, data, rows, &[expect.to_string()], label)
+}
+
+fn calls_line(site: &FakeMoodle, rows: usize, label: &str) {
+    let calls = site.calls();
+    let mut by: std::collections::BTreeMap<String, usize> = Default::default();
+    for c in &calls {
+        *by.entry(c.function.clone()).or_default() += 1;
+    }
+    let per = calls.len() as f64 * 1000.0 / rows as f64;
+    println!(
+        "{label}: {} HTTP calls, {per:.1} per 1,000 rows: {by:?}",
+        calls.len()
+    );
+    site.clear_calls();
+}
+
+fn main() {
+    let rows = parse_rows(100_000);
+    let bin = build_cli();
+    let scratch = tempfile::tempdir().unwrap_or_else(|e| fail(format!("temp dir: {e}")));
+    let csv = scratch.path().join("users.csv");
+    write_users(&csv, rows);
+
+    let site = FakeMoodle::start();
+    let (_keep, data) = data_for(&bin, &site, 4);
+    let first = run(
+        &bin,
+        &data,
+        &csv,
+        rows,
+        &format!("{rows} created"),
+        "first run: creates, no delay",
+    );
+    calls_line(&site, rows, "first run");
+    let rerun = run(
+        &bin,
+        &data,
+        &csv,
+        rows,
+        &format!("{rows} unchanged"),
+        "unchanged re-run, no delay",
+    );
+    calls_line(&site, rows, "unchanged re-run");
+    if site.write_calls() != 0 {
+        fail("the unchanged re-run wrote");
+    }
+
+    // A server that takes its time: what the pool of calls in flight buys.
+    let delayed_rows = (rows / 10).max(100);
+    let small = scratch.path().join("small.csv");
+    write_users(&small, delayed_rows);
+    let mut slow = Vec::new();
+    for (parallel, label) in [
+        (1, "20 ms per call, 1 in flight"),
+        (4, "20 ms per call, 4 in flight"),
+    ] {
+        let site = FakeMoodle::start();
+        site.set_delay(Duration::from_millis(20));
+        let (_keep, data) = data_for(&bin, &site, parallel);
+        slow.push(run(
+            &bin,
+            &data,
+            &small,
+            delayed_rows,
+            &format!("{delayed_rows} created"),
+            label,
+        ));
+    }
+    print_table(&[&first, &rerun, &slow[0], &slow[1]]);
+    let per_call = first.seconds / (3.0 * rows as f64 / 100.0);
+    println!(
+        "moosync's own CPU: {:.1} µs per row on the first run, {:.1} on the re-run; \
+         a call of 100 rows took {:.2} ms of wall time with no server delay",
+        first.cpu_seconds * 1e6 / rows as f64,
+        rerun.cpu_seconds * 1e6 / rows as f64,
+        per_call * 1e3,
+    );
+}

@@ -1,0 +1,409 @@
+//! The Moodle REST target end to end: the real moosync binary against a local server that
+//! answers as the recorded Moodle 4.4 site did (tests/support/fake_moodle).
+
+use crate::fake_moodle::{DropWhen, FakeMoodle};
+use crate::workdir::{Output, Workdir};
+
+const TOKEN_VAR: &str = "MOOSYNC_TEST_TOKEN";
+const HEADER: &str = "username;firstname;lastname;email;password\n";
+
+/// A data folder sending to `site`, its token in the environment.
+fn to_moodle(site: &FakeMoodle, extra: &str) -> Workdir {
+    let w = Workdir::new();
+    w.settings(&format!(
+        "[target]\nkind = \"moodle\"\nurl = \"{}\"\ntoken_env = \"{TOKEN_VAR}\"\nretries = 2\n{extra}",
+        site.url()
+    ));
+    w
+}
+
+fn run(w: &Workdir) -> Output {
+    w.moosync_env(&["run", "--quiet"], &[(TOKEN_VAR, FakeMoodle::TOKEN)])
+}
+
+fn users(n: usize, from: usize) -> String {
+    let mut s = String::from(HEADER);
+    for i in from..from + n {
+        s.push_str(&format!(
+            "u{i};First{i};Last{i};u{i}@example.edu;Secret-{i}!\n"
+        ));
+    }
+    s
+}
+
+fn calls_to(site: &FakeMoodle, function: &str) -> usize {
+    site.calls()
+        .iter()
+        .filter(|c| c.function == function)
+        .count()
+}
+
+#[test]
+fn a_users_file_creates_accounts_and_an_unchanged_rerun_only_reads() {
+    let site = FakeMoodle::start();
+    let w = to_moodle(&site, "batch_size = 4\n");
+    w.drop_file("userimport.csv", users(10, 0));
+    run(&w).expect_code(0);
+    for i in 0..10 {
+        let u = site.user(&format!("u{i}")).expect("created");
+        assert_eq!(u["firstname"], format!("First{i}"));
+        assert_eq!(u["email"], format!("u{i}@example.edu"));
+    }
+    // Ten creates in calls of four.
+    assert_eq!(calls_to(&site, "core_user_create_users"), 3);
+    assert!(w.report().contains("10 created"), "{}", w.report());
+
+    site.clear_calls();
+    // The same accounts again without passwords (which Moodle never shows, so are set only
+    // on creation): nothing differs, nothing is written.
+    let mut same = String::from("username;firstname;lastname;email\n");
+    for i in 0..10 {
+        same.push_str(&format!("u{i};First{i};Last{i};u{i}@example.edu\n"));
+    }
+    w.drop_file("userimport.csv", same);
+    run(&w).expect_code(0);
+    assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
+    assert!(w.report().contains("10 unchanged"), "{}", w.report());
+    // Lookups went in batches too.
+    assert!(calls_to(&site, "core_user_get_users_by_field") <= 3 + 1);
+}
+
+#[test]
+fn a_changed_field_is_the_only_one_sent() {
+    let site = FakeMoodle::start();
+    let w = to_moodle(&site, "");
+    w.drop_file("userimport.csv", users(2, 0));
+    run(&w).expect_code(0);
+    site.clear_calls();
+    w.drop_file(
+        "userimport.csv",
+        "username;firstname;lastname;email\nu0;First0;Last0;u0@example.edu\nu1;Renamed;Last1;u1@example.edu\n",
+    );
+    run(&w).expect_code(0);
+    let updates: Vec<_> = site
+        .calls()
+        .into_iter()
+        .filter(|c| c.function == "core_user_update_users")
+        .collect();
+    assert_eq!(updates.len(), 1);
+    let keys: Vec<&str> = updates[0].params.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["users[0][id]", "users[0][firstname]"]);
+    assert_eq!(site.user("u1").unwrap()["firstname"], "Renamed");
+}
+
+#[test]
+fn requests_use_moodles_nested_form_encoding() {
+    let site = FakeMoodle::start();
+    let w = to_moodle(&site, "");
+    w.drop_file(
+        "userimport.csv",
+        "username;firstname;lastname;email;profile_field_dept;suspended\nann;Ann;Smith;ann@example.edu;Maths & Stats;1\n",
+    );
+    run(&w).expect_code(0);
+    let create = site
+        .calls()
+        .into_iter()
+        .find(|c| c.function == "core_user_create_users")
+        .expect("a create call");
+    let has = |k: &str, v: &str| create.params.iter().any(|(pk, pv)| pk == k && pv == v);
+    assert!(has("users[0][username]", "ann"), "{:?}", create.params);
+    assert!(has("users[0][customfields][0][type]", "dept"));
+    assert!(has("users[0][customfields][0][value]", "Maths & Stats"));
+    // No password in the file: Moodle makes one and mails it.
+    assert!(has("users[0][createpassword]", "1"));
+    assert!(create
+        .raw_body
+        .contains("users%5B0%5D%5Bcustomfields%5D%5B0%5D%5Btype%5D=dept"));
+    assert!(create.raw_body.contains("Maths+%26+Stats"));
+    // Created suspended: Moodle's create takes no `suspended`, an update follows.
+    assert_eq!(site.user("ann").unwrap()["suspended"], true);
+}
+
+#[test]
+fn one_bad_row_in_a_batch_is_isolated_and_the_rest_created() {
+    let site = FakeMoodle::start();
+    let w = to_moodle(&site, "batch_size = 100\n");
+    let mut rows = users(20, 0);
+    // Moodle's default password policy refuses it; moosync cannot know the site's policy.
+    rows = rows.replace(
+        "u7;First7;Last7;u7@example.edu;Secret-7!",
+        "u7;First7;Last7;u7@example.edu;weak",
+    );
+    w.drop_file("userimport.csv", rows);
+    run(&w).expect_code(1);
+    assert!(site.user("u7").is_none());
+    for i in (0..20).filter(|i| *i != 7) {
+        assert!(site.user(&format!("u{i}")).is_some(), "u{i} created");
+    }
+    let tryback = String::from_utf8(w.tryback().expect("a tryback")).unwrap();
+    assert_eq!(tryback.lines().count(), 2, "{tryback}");
+    assert!(tryback.contains("u7;"));
+    assert!(w.report().contains("MS-R004"), "{}", w.report());
+    assert!(
+        w.report().contains("Passwords must be at least 8"),
+        "{}",
+        w.report()
+    );
+    // Halving 20 rows down to one: a handful of calls, not one per row.
+    let creates = calls_to(&site, "core_user_create_users");
+    assert!((3..=11).contains(&creates), "{creates} create calls");
+}
+
+#[test]
+fn two_bad_rows_in_a_batch_are_both_isolated() {
+    let site = FakeMoodle::start();
+    let w = to_moodle(&site, "");
+    let rows = users(16, 0)
+        .replace("u2@example.edu;Secret-2!", "u2@example.edu;short")
+        .replace("u13@example.edu;Secret-13!", "u13@example.edu;nodigits");
+    w.drop_file("userimport.csv", rows);
+    run(&w).expect_code(1);
+    assert_eq!(
+        site.users().len(),
+        2 + 14,
+        "guest, admin and the 14 good accounts"
+    );
+    let tryback = String::from_utf8(w.tryback().unwrap()).unwrap();
+    assert!(
+        tryback.contains("u2;") && tryback.contains("u13;"),
+        "{tryback}"
+    );
+}
+
+#[test]
+fn rows_moodle_would_refuse_fail_before_any_call() {
+    let site = FakeMoodle::start();
+    site.add_user(serde_json::json!({
+        "username": "taken", "firstname": "T", "lastname": "T", "email": "taken@example.edu"
+    }));
+    let w = to_moodle(&site, "");
+    w.drop_file(
+        "userimport.csv",
+        format!(
+            "{HEADER}a1;A;One;taken@example.edu;Secret-1!\na2;A;Two;same@example.edu;Secret-2!\na3;A;Three;SAME@example.edu;Secret-3!\na4;A;Four;;Secret-4!\n"
+        ),
+    );
+    run(&w).expect_code(1);
+    let report = w.report();
+    // Another account's address, and one a row above has just taken (a case apart).
+    assert!(report.contains(":2: failed MS-T002"), "{report}");
+    assert!(report.contains(":4: failed MS-T002"), "{report}");
+    assert!(report.contains("email is required"), "{report}");
+    // Only a2 went: one create call, nothing refused by Moodle, nothing halved.
+    assert_eq!(calls_to(&site, "core_user_create_users"), 1);
+    assert!(site.user("a2").is_some());
+}
+
+#[test]
+fn warnings_from_an_update_fail_only_their_rows() {
+    let site = FakeMoodle::start();
+    let ok = site.add_user(serde_json::json!({
+        "username": "keep", "firstname": "K", "lastname": "K", "email": "keep@example.edu"
+    }));
+    let gone = site.add_user(serde_json::json!({
+        "username": "gone", "firstname": "G", "lastname": "G", "email": "gone@example.edu"
+    }));
+    site.delete_user(gone);
+    // By id, Moodle still returns a deleted account (renamed); its update is a warning.
+    let w = to_moodle(&site, "[users]\nidentifier = \"id\"\n");
+    // tool_sync's users columns have no id: a site's own script can match accounts by it.
+    w.script(
+        "users.rhai",
+        "fn row(r) {\n    #{ op: \"user_upsert\", id: parse_int(r.id), username: r.username, firstname: r.firstname, lastname: r.lastname }\n}\n",
+    );
+    w.drop_file(
+        "userimport.csv",
+        format!("id;username;firstname;lastname\n{ok};keep;Kept;K\n{gone};gone;Back;G\n"),
+    );
+    run(&w).expect_code(1);
+    assert_eq!(
+        calls_to(&site, "core_user_update_users"),
+        1,
+        "one call, two items"
+    );
+    assert_eq!(site.user("keep").unwrap()["firstname"], "Kept");
+    let report = w.report();
+    assert!(report.contains("MS-R005"), "{report}");
+    assert!(report.contains("usernotupdateddeleted"), "{report}");
+}
+
+#[test]
+fn a_dropped_lookup_is_retried() {
+    let site = FakeMoodle::start();
+    site.drop_next("core_user_get_users_by_field", DropWhen::BeforeApply, 1);
+    let w = to_moodle(&site, "");
+    w.drop_file("userimport.csv", users(3, 0));
+    run(&w).expect_code(0);
+    assert_eq!(site.users().len(), 2 + 3);
+    site.fail_next_5xx("core_user_get_users_by_field", 1);
+    w.drop_file("userimport.csv", users(3, 0));
+    run(&w).expect_code(0);
+}
+
+#[test]
+fn a_create_whose_answer_was_lost_is_checked_not_sent_again() {
+    let site = FakeMoodle::start();
+    // Moodle creates the accounts, then the connection drops before the answer.
+    site.drop_next("core_user_create_users", DropWhen::AfterApply, 1);
+    let w = to_moodle(&site, "");
+    w.drop_file("userimport.csv", users(3, 0));
+    run(&w).expect_code(0);
+    assert_eq!(
+        calls_to(&site, "core_user_create_users"),
+        1,
+        "never sent twice"
+    );
+    assert_eq!(site.users().len(), 2 + 3);
+    assert!(w.report().contains("3 created"), "{}", w.report());
+}
+
+#[test]
+fn a_create_lost_before_moodle_ran_it_is_sent_again_after_a_check() {
+    let site = FakeMoodle::start();
+    site.drop_next("core_user_create_users", DropWhen::BeforeApply, 1);
+    let w = to_moodle(&site, "");
+    w.drop_file("userimport.csv", users(3, 0));
+    run(&w).expect_code(0);
+    assert_eq!(calls_to(&site, "core_user_create_users"), 2);
+    assert_eq!(site.users().len(), 2 + 3);
+}
+
+/// The file stopped with one error line, the input back in inbox/, no row reported failed.
+fn assert_stopped(w: &Workdir, out: &Output, code: &str) {
+    out.expect_code(2);
+    assert!(
+        out.stdout.contains(code) || out.stderr.contains(code),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(w.join("inbox/userimport.csv").exists(), "the file waits");
+    assert!(!w.report().contains("MS-R004"));
+}
+
+#[test]
+fn maintenance_mode_stops_the_file_with_one_error() {
+    let site = FakeMoodle::start();
+    site.set_maintenance(true);
+    let w = to_moodle(&site, "");
+    w.drop_file("userimport.csv", users(5, 0));
+    let out = run(&w);
+    assert_stopped(&w, &out, "MS-R003");
+    assert_eq!(site.calls().len(), 1, "stopped at the first answer");
+    // The next run, once the site is back, does the work.
+    site.set_maintenance(false);
+    run(&w).expect_code(0);
+    assert_eq!(site.users().len(), 2 + 5);
+}
+
+#[test]
+fn an_invalid_token_stops_the_file() {
+    let site = FakeMoodle::start();
+    let w = to_moodle(&site, "");
+    w.drop_file("userimport.csv", users(2, 0));
+    let out = w.moosync_env(
+        &["run", "--quiet"],
+        &[(TOKEN_VAR, "0123456789abcdef0123456789abcdef")],
+    );
+    assert_stopped(&w, &out, "MS-R002");
+    assert!(out.stdout.contains("invalidtoken") || out.stderr.contains("invalidtoken"));
+    // No token at all: a settings error naming the variable.
+    let out = w.moosync(&["run", "--quiet"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains(TOKEN_VAR), "{}", out.stderr);
+}
+
+#[test]
+fn a_function_missing_from_the_service_is_named() {
+    let site = FakeMoodle::start();
+    site.remove_function("core_user_create_users");
+    let w = to_moodle(&site, "");
+    let check = w.moosync_env(&["check-target"], &[(TOKEN_VAR, FakeMoodle::TOKEN)]);
+    check.expect_code(2);
+    assert!(
+        check
+            .stdout
+            .contains("users: missing core_user_create_users"),
+        "{}",
+        check.stdout
+    );
+    w.drop_file("userimport.csv", users(2, 0));
+    let out = run(&w);
+    assert_stopped(&w, &out, "core_user_create_users");
+}
+
+#[test]
+fn check_target_reports_the_site_and_the_token_user() {
+    let site = FakeMoodle::start();
+    let w = to_moodle(&site, "");
+    let out = w.moosync_env(&["check-target"], &[(TOKEN_VAR, FakeMoodle::TOKEN)]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("users: ok"), "{}", out.stdout);
+    assert!(out.stdout.contains("token of: admin"), "{}", out.stdout);
+}
+
+#[test]
+fn the_token_never_appears_in_any_output() {
+    let site = FakeMoodle::start();
+    let w = to_moodle(&site, "");
+    let mut rows = users(4, 0);
+    rows = rows.replace("Secret-1!", "weak");
+    w.drop_file("userimport.csv", rows);
+    let mut outputs = vec![run(&w)];
+    site.set_maintenance(true);
+    w.drop_file("userimport.csv", users(1, 10));
+    outputs.push(run(&w));
+    outputs.push(w.moosync_env(&["check-target"], &[(TOKEN_VAR, FakeMoodle::TOKEN)]));
+    outputs.push(w.moosync_env(&["status"], &[(TOKEN_VAR, FakeMoodle::TOKEN)]));
+    for o in &outputs {
+        assert!(!o.stdout.contains(FakeMoodle::TOKEN), "{}", o.stdout);
+        assert!(!o.stderr.contains(FakeMoodle::TOKEN), "{}", o.stderr);
+    }
+    for area in ["Reports", "Trybacks", "Archives", "inbox"] {
+        for f in w.files(area) {
+            let bytes = std::fs::read(&f).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains(FakeMoodle::TOKEN), "{}", f.display());
+        }
+    }
+    let state = std::fs::read(w.join("state.db")).unwrap();
+    assert!(!String::from_utf8_lossy(&state).contains(FakeMoodle::TOKEN));
+}
+
+#[test]
+fn a_dry_run_only_reads_and_says_what_it_would_do() {
+    let site = FakeMoodle::start();
+    site.add_user(serde_json::json!({
+        "username": "u0", "firstname": "Old", "lastname": "Last0", "email": "u0@example.edu"
+    }));
+    let w = to_moodle(&site, "");
+    w.drop_file("userimport.csv", users(3, 0));
+    w.moosync_env(
+        &["run", "--quiet", "--dry-run"],
+        &[(TOKEN_VAR, FakeMoodle::TOKEN)],
+    )
+    .expect_code(0);
+    assert_eq!(site.write_calls(), 0);
+    let report = w.report();
+    assert!(report.contains("2 created, 1 updated"), "{report}");
+    assert!(w.join("inbox/userimport.csv").exists());
+}
+
+#[test]
+fn deletes_and_unmapped_commands() {
+    let site = FakeMoodle::start();
+    let w = to_moodle(&site, "");
+    w.drop_file("userimport.csv", users(2, 0));
+    run(&w).expect_code(0);
+    w.drop_file(
+        "userimport.csv",
+        "username;firstname;lastname;deleted\nu0;First0;Last0;1\nnobody;N;N;1\n",
+    );
+    run(&w).expect_code(0);
+    assert!(site.user("u0").is_none());
+    assert!(w.report().contains("1 deleted"), "{}", w.report());
+    // A tool not yet sent over REST fails its rows with a code that says so.
+    w.drop_file("enrols.csv", "rolename;cid;uid\nstudent;C1;u1\n");
+    run(&w).expect_code(1);
+    assert!(w.report().contains("MS-R006"), "{}", w.report());
+}

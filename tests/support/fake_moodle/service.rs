@@ -1,0 +1,298 @@
+//! What `webservice/rest/server.php` does with one request, in Moodle's order: decode the form,
+//! check the token, maintenance mode, that the function exists and is in the token's service,
+//! validate the parameters, run the function, answer JSON with HTTP 200 (errors included).
+//! The test hooks (faults, delay, call log) are applied around that pipeline.
+
+use super::errors;
+use super::form::{self, PArr, PVal};
+use super::http::{Reply, Request};
+use super::params::{self, opt, Desc, Field, Ty};
+use super::recordings::{recording, RECORDED_BASE};
+use super::user_functions as uf;
+use super::users::Site;
+use super::{Call, Drop};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const TOKEN: &str = "f00dfacef00dfacef00dfacef00dface";
+
+/// The switches and counters the test hooks set and read.
+#[derive(Default)]
+pub struct Control {
+    pub maintenance: bool,
+    pub removed: HashSet<String>,
+    pub drops: HashMap<String, (Drop, usize)>,
+    /// Shaped like `drops` so that one `take` serves both.
+    pub fail_5xx: HashMap<String, ((), usize)>,
+    pub delay: Duration,
+    /// (query string, body) of every request: decoded only when `calls()` asks.
+    pub calls: Vec<(String, String)>,
+    pub record_calls: bool,
+    pub write_calls: usize,
+}
+
+pub struct Shared {
+    pub base: String,
+    pub max_input_vars: usize,
+    pub control: Mutex<Control>,
+    pub site: Mutex<Site>,
+    pub stopping: AtomicBool,
+}
+
+/// A function the fake runs: its declared parameters and its body.
+struct WsFunction {
+    name: &'static str,
+    params: &'static [Field],
+    /// The JSON body on success, an exception otherwise.
+    run: fn(&Shared, &params::V<'_>) -> Result<String, Value>,
+}
+
+const SITE_INFO: &[Field] = &[opt(
+    "serviceshortnames",
+    Desc::List(&Desc::Value(Ty::AlphaNumExt)),
+)];
+const GET_COHORTS: &[Field] = &[opt("cohortids", Desc::List(&Desc::Value(Ty::Int)))];
+
+const FUNCTIONS: &[WsFunction] = &[
+    WsFunction {
+        name: "core_webservice_get_site_info",
+        params: SITE_INFO,
+        run: site_info,
+    },
+    WsFunction {
+        name: "core_user_create_users",
+        params: uf::CREATE_USERS,
+        run: |s, p| uf::create_users(&mut s.site.lock().unwrap(), p).map(|v| v.to_string()),
+    },
+    WsFunction {
+        name: "core_user_update_users",
+        params: uf::UPDATE_USERS,
+        run: |s, p| uf::update_users(&mut s.site.lock().unwrap(), p).map(|v| v.to_string()),
+    },
+    WsFunction {
+        name: "core_user_delete_users",
+        params: uf::DELETE_USERS,
+        run: |s, p| uf::delete_users(&mut s.site.lock().unwrap(), p).map(|v| v.to_string()),
+    },
+    WsFunction {
+        name: "core_user_get_users_by_field",
+        params: uf::GET_USERS_BY_FIELD,
+        run: |s, p| uf::get_users_by_field(&s.site.lock().unwrap(), p, &s.base),
+    },
+    // Only its parameter checks (092); the fake has no cohorts, so every lookup is `[]` (057).
+    WsFunction {
+        name: "core_cohort_get_cohorts",
+        params: GET_COHORTS,
+        run: |_, _| Ok("[]".into()),
+    },
+];
+
+/// Real Moodle functions outside the recorded service (labws): calling them is an access
+/// error (086), not an unknown function (087).
+const OTHER_MOODLE_FUNCTIONS: &[&str] = &[
+    "core_course_get_contents",
+    "core_course_get_courses",
+    "core_course_search_courses",
+    "core_course_update_categories",
+    "core_course_delete_categories",
+    "core_enrol_get_users_courses",
+    "core_user_get_course_user_profiles",
+    "core_user_add_user_device",
+    "core_user_view_user_profile",
+    "core_group_delete_groups",
+    "core_group_delete_groupings",
+    "core_group_unassign_grouping",
+    "core_message_send_instant_messages",
+    "core_calendar_get_calendar_events",
+    "core_grades_update_grades",
+    "core_cohort_update_cohort_members",
+    "enrol_self_enrol_user",
+    "enrol_meta_add_instances",
+];
+
+/// The functions of the token's service, as site info lists them (001).
+fn service_functions() -> impl Iterator<Item = &'static str> {
+    recording("001").response["functions"]
+        .as_array()
+        .expect("001 lists functions")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+}
+
+/// The write functions, whose calls `write_calls` counts: by the verb after the component.
+fn is_write(function: &str) -> bool {
+    let verb = function.split('_').nth(2).unwrap_or("");
+    matches!(
+        verb,
+        "create"
+            | "update"
+            | "delete"
+            | "add"
+            | "assign"
+            | "unassign"
+            | "enrol"
+            | "unenrol"
+            | "upload"
+    )
+}
+
+fn site_info(shared: &Shared, _: &params::V) -> Result<String, Value> {
+    let removed = shared.control.lock().unwrap().removed.clone();
+    let recorded = serde_json::to_string(&recording("001").response).unwrap();
+    let mut info: Value =
+        serde_json::from_str(&recorded.replace(RECORDED_BASE, &shared.base)).unwrap();
+    if let Some(list) = info["functions"].as_array_mut() {
+        list.retain(|f| !removed.contains(f["name"].as_str().unwrap_or("")));
+    }
+    Ok(info.to_string())
+}
+
+fn scalar<'a>(root: &PArr<'a>, key: &str) -> &'a str {
+    match root.get(key) {
+        Some(PVal::Str(s)) => s,
+        _ => "",
+    }
+}
+
+/// Uses up one of a per-function fault's remaining times.
+fn take<T: Copy>(map: &mut HashMap<String, (T, usize)>, function: &str) -> Option<T> {
+    let (what, left) = map.get_mut(function)?;
+    let what = *what;
+    *left -= 1;
+    if *left == 0 {
+        map.remove(function);
+    }
+    Some(what)
+}
+
+/// Sleeps in small steps so that dropping the fake does not wait out a long delay.
+fn pause(shared: &Shared, delay: Duration) {
+    let end = Instant::now() + delay;
+    while !shared.stopping.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        if now >= end {
+            break;
+        }
+        std::thread::sleep((end - now).min(Duration::from_millis(20)));
+    }
+}
+
+pub fn handle(shared: &Shared, req: &Request) -> Reply {
+    if req.path() != "/webservice/rest/server.php" {
+        return Reply::send(404, "text/plain", "Not Found".into());
+    }
+    if req.method != "POST" && req.method != "GET" {
+        return Reply::send(405, "text/plain", "Method Not Allowed".into());
+    }
+    // GET and POST are merged, POST winning; PHP caps each at max_input_vars.
+    let raw_body = String::from_utf8_lossy(&req.body);
+    let fields = decode(req.query(), &raw_body, shared.max_input_vars);
+    let mut root = form::php_parse(&fields);
+    let function = scalar(&root, "wsfunction");
+    let (token, format) = (
+        scalar(&root, "wstoken"),
+        scalar(&root, "moodlewsrestformat"),
+    );
+    for key in ["wstoken", "wsfunction", "moodlewsrestformat"] {
+        root.remove(key);
+    }
+    root.entries
+        .retain(|(k, _)| !k.starts_with("moodlewssetting"));
+
+    let mut ctl = shared.control.lock().unwrap();
+    let delay = ctl.delay;
+    if ctl.record_calls {
+        ctl.calls
+            .push((req.query().to_string(), raw_body.to_string()));
+    }
+    // A 503 stands for a proxy or an overloaded PHP pool: Moodle never sees the call.
+    if take(&mut ctl.fail_5xx, function).is_some() {
+        drop(ctl);
+        pause(shared, delay);
+        return Reply::send(503, "text/plain", String::new());
+    }
+    let gate = if token != TOKEN {
+        Err(errors::invalid_token())
+    } else if ctl.maintenance {
+        Err(errors::site_maintenance())
+    } else if function.is_empty() {
+        Err(errors::invalid_parameter()) // "Missing function name"
+    } else if !(FUNCTIONS.iter().any(|f| f.name == function)
+        || service_functions().any(|f| f == function)
+        || OTHER_MOODLE_FUNCTIONS.contains(&function)
+        || ctl.removed.contains(function))
+    {
+        Err(errors::unknown_function())
+    } else if ctl.removed.contains(function) || !service_functions().any(|f| f == function) {
+        Err(errors::access_exception())
+    } else {
+        Ok(())
+    };
+    let mut fault = None;
+    if gate.is_ok() {
+        if is_write(function) {
+            ctl.write_calls += 1;
+        }
+        fault = take(&mut ctl.drops, function);
+    }
+    drop(ctl);
+
+    let answer = gate.and_then(|()| {
+        if fault == Some(Drop::BeforeApply) {
+            return Ok(String::new());
+        }
+        match FUNCTIONS.iter().find(|f| f.name == function) {
+            Some(f) => match params::validate(f.params, &root) {
+                Ok(p) => (f.run)(shared, &p),
+                Err(()) => Err(errors::invalid_parameter()),
+            },
+            None => Err(errors::coding(&format!(
+                "the fake Moodle does not implement {function}"
+            ))),
+        }
+    });
+    pause(shared, delay);
+    if fault.is_some() {
+        return Reply::Hangup;
+    }
+    if format != "json" {
+        // Moodle would answer XML; the fake only speaks JSON and says so in XML's shape.
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<EXCEPTION class=\"coding_exception\">\
+                   <MESSAGE>the fake Moodle only answers moodlewsrestformat=json</MESSAGE></EXCEPTION>\n";
+        return Reply::send(200, "application/xml; charset=utf-8", xml.into());
+    }
+    let body = answer.unwrap_or_else(|error| error.to_string());
+    Reply::send(200, "application/json", body)
+}
+
+/// The form fields of a request: query string first, each part capped at max_input_vars.
+pub fn decode(query: &str, body: &str, max_input_vars: usize) -> Vec<(String, String)> {
+    let mut fields = form::pairs(query, max_input_vars);
+    fields.extend(form::pairs(body, max_input_vars));
+    fields
+}
+
+/// A recorded request as the test hooks show it.
+pub fn call_of(query: &str, raw_body: &str, max_input_vars: usize) -> Call {
+    let fields = decode(query, raw_body, max_input_vars);
+    let first = |key: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
+    let reserved = ["wstoken", "wsfunction", "moodlewsrestformat"];
+    Call {
+        function: first("wsfunction").unwrap_or_default(),
+        token: first("wstoken").unwrap_or_default(),
+        params: fields
+            .iter()
+            .filter(|(k, _)| !reserved.contains(&k.as_str()))
+            .cloned()
+            .collect(),
+        raw_body: raw_body.to_string(),
+    }
+}
