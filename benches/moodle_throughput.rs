@@ -11,9 +11,97 @@ mod support;
 
 use fake_moodle::FakeMoodle;
 use std::fs;
-use std::path::Path;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 use support::{build_cli, fail, init_data_dir, measure, parse_rows, print_table, Measured};
+
+/// Linux keeps a process's peak RSS across fork and exec, so a moosync started by this
+/// process, which holds the test server's 100,000 accounts, would report this process's
+/// peak. Runs are started instead by a copy of this bench launched while it was still small.
+struct Launcher {
+    child: Child,
+    to: ChildStdin,
+    from: BufReader<ChildStdout>,
+}
+
+impl Launcher {
+    fn start() -> Launcher {
+        let mut child =
+            Command::new(std::env::current_exe().unwrap_or_else(|e| fail(e.to_string())))
+                .arg("--launcher")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| fail(format!("launcher: {e}")));
+        let to = child.stdin.take().expect("piped");
+        let from = BufReader::new(child.stdout.take().expect("piped"));
+        Launcher { child, to, from }
+    }
+
+    fn measure(
+        &mut self,
+        bin: &Path,
+        data: &Path,
+        rows: usize,
+        expect: &str,
+        label: &'static str,
+    ) -> Measured {
+        writeln!(
+            self.to,
+            "{}\t{}\t{rows}\t{expect}",
+            bin.display(),
+            data.display()
+        )
+        .unwrap_or_else(|e| fail(format!("launcher: {e}")));
+        let mut line = String::new();
+        self.from
+            .read_line(&mut line)
+            .unwrap_or_else(|e| fail(format!("launcher: {e}")));
+        let f: Vec<f64> = line
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        if f.len() != 3 {
+            fail(format!("{label}: the launcher said {line:?}"));
+        }
+        Measured {
+            label,
+            rows,
+            seconds: f[0],
+            peak_rss_mib: f[1],
+            cpu_seconds: f[2],
+        }
+    }
+}
+
+impl Drop for Launcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The launcher's side: one measured run per request line.
+fn serve_launches() {
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { return };
+        let p: Vec<&str> = line.split('\t').collect();
+        if p.len() != 4 {
+            return;
+        }
+        let rows: usize = p[2].parse().unwrap_or(1);
+        let m = measure(
+            Path::new(p[0]),
+            &PathBuf::from(p[1]),
+            rows,
+            &[p[3].to_string()],
+            "run",
+        );
+        println!("{} {} {}", m.seconds, m.peak_rss_mib, m.cpu_seconds);
+    }
+}
 
 fn write_users(path: &Path, rows: usize) {
     let mut s = String::with_capacity(rows * 64);
@@ -49,6 +137,7 @@ fn data_for(
 }
 
 fn run(
+    launcher: &mut Launcher,
     bin: &Path,
     data: &Path,
     csv: &Path,
@@ -57,7 +146,7 @@ fn run(
     label: &'static str,
 ) -> Measured {
     fs::copy(csv, data.join("inbox/userimport.csv")).unwrap_or_else(|e| fail(format!("copy: {e}")));
-    measure(bin, data, rows, &[expect.to_string()], label)
+    launcher.measure(bin, data, rows, expect, label)
 }
 
 fn calls_line(site: &FakeMoodle, rows: usize, label: &str) {
@@ -75,8 +164,12 @@ fn calls_line(site: &FakeMoodle, rows: usize, label: &str) {
 }
 
 fn main() {
+    if std::env::args().any(|a| a == "--launcher") {
+        return serve_launches();
+    }
     let rows = parse_rows(100_000);
     let bin = build_cli();
+    let mut launcher = Launcher::start();
     let scratch = tempfile::tempdir().unwrap_or_else(|e| fail(format!("temp dir: {e}")));
     let csv = scratch.path().join("users.csv");
     write_users(&csv, rows);
@@ -84,6 +177,7 @@ fn main() {
     let site = FakeMoodle::start();
     let (_keep, data) = data_for(&bin, &site, 4);
     let first = run(
+        &mut launcher,
         &bin,
         &data,
         &csv,
@@ -93,6 +187,7 @@ fn main() {
     );
     calls_line(&site, rows, "first run");
     let rerun = run(
+        &mut launcher,
         &bin,
         &data,
         &csv,
@@ -118,6 +213,7 @@ fn main() {
         site.set_delay(Duration::from_millis(20));
         let (_keep, data) = data_for(&bin, &site, parallel);
         slow.push(run(
+            &mut launcher,
             &bin,
             &data,
             &small,

@@ -60,8 +60,9 @@ pub const TEXT_FIELDS: [&str; 15] = [
 pub struct Account {
     pub id: i64,
     pub username: String,
-    /// `TEXT_FIELDS` values; a field Moodle left out of its answer is empty.
-    pub text: BTreeMap<&'static str, String>,
+    /// `TEXT_FIELDS` values in that order; a field Moodle left out of its answer is empty.
+    /// An array, not a map: a run may hold tens of thousands of accounts.
+    pub text: [String; 15],
     pub suspended: bool,
     pub mailformat: Option<i64>,
     /// Custom profile field values by shortname.
@@ -76,10 +77,7 @@ impl Account {
             Some(Value::Number(n)) => n.to_string(),
             _ => String::new(),
         };
-        let mut text = BTreeMap::new();
-        for f in TEXT_FIELDS {
-            text.insert(f, s(f));
-        }
+        let text = TEXT_FIELDS.map(s);
         let custom = o
             .get("customfields")
             .and_then(Value::as_array)
@@ -107,12 +105,26 @@ impl Account {
         })
     }
 
+    /// The value of one of `TEXT_FIELDS`.
+    pub fn field(&self, name: &str) -> &str {
+        TEXT_FIELDS
+            .iter()
+            .position(|f| *f == name)
+            .map_or("", |i| self.text[i].as_str())
+    }
+
+    pub fn set_field(&mut self, name: &str, value: String) {
+        if let Some(i) = TEXT_FIELDS.iter().position(|f| *f == name) {
+            self.text[i] = value;
+        }
+    }
+
     pub fn email(&self) -> &str {
-        self.text.get("email").map_or("", |s| s.as_str())
+        &self.text[3]
     }
 
     pub fn idnumber(&self) -> &str {
-        self.text.get("idnumber").map_or("", |s| s.as_str())
+        &self.text[2]
     }
 
     /// "account id 4 (jdoe, jdoe@example.edu)".
@@ -139,6 +151,12 @@ pub struct Directory {
 }
 
 impl Directory {
+    /// Accounts held; the target starts over past a bound, so memory stays flat on a large
+    /// file (a later row for an account forgotten is simply looked up again).
+    pub fn held(&self) -> usize {
+        self.accounts.len()
+    }
+
     /// The accounts holding `value` in `field`, when it has been looked up.
     pub fn find(&self, field: Field, value: &str) -> Option<Vec<&Account>> {
         let key = (field, field.key(value));
@@ -233,7 +251,16 @@ impl Directory {
             let mut p = Params::new();
             p.push("field", field.name());
             p.list("values", values.iter().cloned());
-            client.call("core_user_get_users_by_field", &p, Retry::Safe)
+            // Parsed on the worker: the accounts are far smaller than the answer's JSON tree.
+            client
+                .call("core_user_get_users_by_field", &p, Retry::Safe)
+                .map(|v| {
+                    v.as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Account::from_json)
+                        .collect::<Vec<_>>()
+                })
         });
         for ((field, values), answer) in jobs.into_iter().zip(answers) {
             let answer = answer.map_err(|e| {
@@ -249,10 +276,8 @@ impl Directory {
                     _ => unreachable!("transport faults stop the file"),
                 })
             })?;
-            for v in answer.as_array().into_iter().flatten() {
-                if let Some(a) = Account::from_json(v) {
-                    self.put(a);
-                }
+            for a in answer {
+                self.put(a);
             }
             for v in values {
                 let key = (field, field.key(&v));

@@ -35,6 +35,10 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Accounts kept between batches (about 1 KB each): a users file of a million rows looks each
+/// account up once anyway, and an enrolment file's repeats mostly fall within a batch.
+const MAX_CACHED_ACCOUNTS: usize = 20_000;
+
 /// Who the token is, and what its service allows.
 #[derive(Debug, Clone)]
 pub struct SiteInfo {
@@ -270,6 +274,9 @@ impl crate::target::Target for MoodleTarget {
     }
 
     fn apply_batch(&mut self, rows: &mut [Vec<Command>]) -> Result<Vec<Outcome>, Failure> {
+        if self.dir.held() > MAX_CACHED_ACCOUNTS {
+            self.dir = Directory::default();
+        }
         let mut outcomes: Vec<Option<Outcome>> = (0..rows.len()).map(|_| None).collect();
         // Waves of user rows in file order, no account twice in one wave.
         let mut waves: Vec<Vec<usize>> = vec![Vec::new()];

@@ -118,10 +118,7 @@ pub fn apply(ctx: &Ctx, dir: &mut Directory, rows: &[UserCmd]) -> Result<Vec<Out
     let mut wanted = Vec::new();
     for (r, f) in rows.iter().zip(&found) {
         if let (UserCmd::Upsert(u), Ok(acc)) = (r, f) {
-            let changes = |field: &str, v: &str| {
-                acc.as_ref()
-                    .is_none_or(|a| a.text.get(field).map(String::as_str) != Some(v))
-            };
+            let changes = |field: &str, v: &str| acc.as_ref().is_none_or(|a| a.field(field) != v);
             if acc.as_ref().is_some_and(|a| a.username != u.username) {
                 wanted.push((Field::Username, u.username.clone()));
             }
@@ -442,9 +439,9 @@ fn plan_create(
         if !value.is_empty() {
             item.push(*field, value.clone());
         }
-        account.text.insert(field, value);
+        account.set_field(field, value);
     }
-    let auth = account.text.get("auth").cloned().unwrap_or_default();
+    let auth = account.field("auth").to_string();
     match u.password.as_deref().filter(|p| !p.is_empty()) {
         Some(p) => {
             item.push("password", p);
@@ -496,10 +493,10 @@ fn plan_update(
     }
     for (field, v) in TEXT_FIELDS.iter().zip(new_text(u)) {
         if let Some(v) = v {
-            if a.text.get(field) != Some(v) {
+            if a.field(field) != v.as_str() {
                 item.push(*field, v.clone());
                 fields.push(field.to_string());
-                after.text.insert(field, v.clone());
+                after.set_field(field, v.clone());
             }
         }
     }
