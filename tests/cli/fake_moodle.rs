@@ -261,8 +261,10 @@ fn update_warnings_and_the_invalid_response_caveat() {
     assert_eq!(call(&m, UPDATE, &weak)["errorcode"], "invalidresponse");
     assert_eq!(m.user("b").unwrap()["suspended"], true);
     assert_eq!(m.user("a").unwrap()["password"], "");
-    // Lookups: email case-insensitive, usernames must be clean.
+    // Lookups: email exact, as on the recorded PostgreSQL site; usernames must be clean.
     let found = call(&m, BY_FIELD, "field=email&values[0]=a@EXAMPLE.com");
+    assert_eq!(found, serde_json::json!([]));
+    let found = call(&m, BY_FIELD, "field=email&values[0]=A@Example.com");
     assert_eq!(found[0]["idnumber"], "A1");
     let upper = call(&m, BY_FIELD, "field=username&values[0]=A");
     assert_eq!(upper["errorcode"], "invalidparameter");

@@ -4,6 +4,7 @@
 use super::client::{Client, Retry};
 use super::form::Params;
 use super::pool;
+use super::split;
 use crate::codes::Failure;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -64,6 +65,9 @@ pub struct Account {
     /// An array, not a map: a run may hold tens of thousands of accounts.
     pub text: [String; 15],
     pub suspended: bool,
+    /// Moodle's lookups by id still return a deleted account, with no flag: its e-mail is
+    /// then the md5 of its old username (delete_user).
+    pub deleted: bool,
     pub mailformat: Option<i64>,
     /// Custom profile field values by shortname.
     pub custom: BTreeMap<String, String>,
@@ -94,7 +98,13 @@ impl Account {
                     .collect()
             })
             .unwrap_or_default();
+        let email = &text[3];
+        let deleted = email.len() == 32
+            && email
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         Some(Account {
+            deleted,
             id: o.get("id")?.as_i64()?,
             username: s("username"),
             text,
@@ -148,6 +158,8 @@ pub struct Directory {
     index: HashMap<(Field, String), Vec<i64>>,
     /// Values asked for and not found.
     absent: HashSet<(Field, String)>,
+    /// Values Moodle refused to look up, with its words.
+    refused: HashMap<(Field, String), String>,
 }
 
 impl Directory {
@@ -155,6 +167,13 @@ impl Directory {
     /// file (a later row for an account forgotten is simply looked up again).
     pub fn held(&self) -> usize {
         self.accounts.len()
+    }
+
+    /// Why Moodle refused to look `value` up, if it did.
+    pub fn refused(&self, field: Field, value: &str) -> Option<&str> {
+        self.refused
+            .get(&(field, field.key(value)))
+            .map(String::as_str)
     }
 
     /// The accounts holding `value` in `field`, when it has been looked up.
@@ -233,12 +252,18 @@ impl Directory {
             if value.is_empty() || self.find(field, &value).is_some() {
                 continue;
             }
-            if seen.insert((field, field.key(&value))) {
-                by_field
+            if seen.insert((field, value.clone())) {
+                let list = &mut by_field
                     .entry(field.name())
                     .or_insert((field, Vec::new()))
-                    .1
-                    .push(value);
+                    .1;
+                // Moodle matches e-mails exactly on PostgreSQL: the address as written and
+                // lower-cased (how most sites store them) are both asked for.
+                let lower = value.to_lowercase();
+                if field == Field::Email && lower != value && seen.insert((field, lower.clone())) {
+                    list.push(lower);
+                }
+                list.push(value);
             }
         }
         let mut jobs: Vec<(Field, Vec<String>)> = Vec::new();
@@ -247,42 +272,46 @@ impl Directory {
                 jobs.push((field, chunk.to_vec()));
             }
         }
+        // A refused lookup is halved like a refused write: one value Moodle will not look up
+        // (an id whose account was purged) fails only the rows that want it.
         let answers = pool::map(&jobs, parallel, |(field, values)| {
-            let mut p = Params::new();
-            p.push("field", field.name());
-            p.list("values", values.iter().cloned());
+            let send = |r: std::ops::Range<usize>| {
+                let mut p = Params::new();
+                p.push("field", field.name());
+                p.list("values", values[r].iter().cloned());
+                // Raw texts (a description as stored, not formatted for display).
+                p.push("moodlewssettingraw", "1");
+                client.call("core_user_get_users_by_field", &p, Retry::Safe)
+            };
             // Parsed on the worker: the accounts are far smaller than the answer's JSON tree.
-            client
-                .call("core_user_get_users_by_field", &p, Retry::Safe)
-                .map(|v| {
-                    v.as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Account::from_json)
-                        .collect::<Vec<_>>()
-                })
+            split::send_split(values.len(), &send).map(|pieces| {
+                pieces
+                    .into_iter()
+                    .map(|piece| match piece.answer {
+                        Ok(v) => Ok(v
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Account::from_json)
+                            .collect::<Vec<_>>()),
+                        Err(m) => Err((values[piece.items.start].clone(), m.describe())),
+                    })
+                    .collect::<Vec<_>>()
+            })
         });
         for ((field, values), answer) in jobs.into_iter().zip(answers) {
-            let answer = answer.map_err(|e| {
-                e.stops_the_file().unwrap_or_else(|| match e {
-                    super::client::CallError::Moodle(m) => Failure::new(
-                        crate::codes::Code::RemoteRejected,
-                        format!(
-                            "Moodle refused a lookup of accounts by {}: {}",
-                            field.name(),
-                            m.describe()
-                        ),
-                    ),
-                    _ => unreachable!("transport faults stop the file"),
-                })
-            })?;
-            for a in answer {
-                self.put(a);
+            for piece in answer? {
+                match piece {
+                    Ok(accounts) => accounts.into_iter().for_each(|a| self.put(a)),
+                    Err((value, why)) => {
+                        self.refused.insert((field, field.key(&value)), why);
+                    }
+                }
             }
             for v in values {
                 let key = (field, field.key(&v));
                 // An id is indexed like the other fields, so one test serves all four.
-                if !self.index.contains_key(&key) {
+                if !self.index.contains_key(&key) && !self.refused.contains_key(&key) {
                     self.absent.insert(key);
                 }
             }

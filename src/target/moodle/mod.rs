@@ -49,18 +49,6 @@ pub struct SiteInfo {
     pub functions: HashSet<String>,
 }
 
-impl SiteInfo {
-    /// The functions `tool` needs that the token's service does not offer.
-    pub fn missing(&self, tool: &str) -> Vec<&'static str> {
-        FUNCTIONS
-            .iter()
-            .filter(|(t, _)| *t == tool || *t == "every tool")
-            .flat_map(|(_, f)| f.iter().copied())
-            .filter(|f| !self.functions.contains(*f))
-            .collect()
-    }
-}
-
 /// Reads the token from where the settings say: an environment variable or a file.
 fn read_token(cfg: &Config) -> Result<Token, Failure> {
     let t = &cfg.target;
@@ -163,21 +151,6 @@ impl MoodleTarget {
             functions,
         };
         self.site = Some(info.clone());
-        Ok(info)
-    }
-
-    fn require(&mut self, tool: &str) -> Result<SiteInfo, Failure> {
-        let info = self.site_info()?;
-        let missing = info.missing(tool);
-        if !missing.is_empty() {
-            return Err(Failure::new(
-                Code::RemoteAccess,
-                format!(
-                    "the token's web service lacks {} needed by the {tool} tool; add them to the service in Moodle (Site administration > Server > Web services > External services); the file waits in inbox/",
-                    missing.join(", ")
-                ),
-            ));
-        }
         Ok(info)
     }
 }
@@ -302,8 +275,15 @@ impl crate::target::Target for MoodleTarget {
             waves.last_mut().expect("one wave at least").push(i);
         }
         if waves.iter().any(|w| !w.is_empty()) {
-            let info = self.require("users")?;
-            let protected = [1, info.userid];
+            let info = self.site_info()?;
+            if !info.functions.contains("core_user_get_users_by_field") {
+                return Err(Failure::new(
+                    Code::RemoteAccess,
+                    "the token's web service lacks core_user_get_users_by_field, which every users file needs; add it to the service in Moodle (Site administration > Server > Web services > External services); the file waits in inbox/",
+                ));
+            }
+            // The guest, the first admin (as the embedded store) and the token's own user.
+            let protected = [1, 2, info.userid];
             for wave in waves.into_iter().filter(|w| !w.is_empty()) {
                 let cmds: Vec<users::UserCmd> = wave
                     .iter()
@@ -318,6 +298,7 @@ impl crate::target::Target for MoodleTarget {
                     cfg: &self.cfg,
                     dry_run: self.dry_run,
                     protected: &protected,
+                    functions: &info.functions,
                 };
                 let done = users::apply(&ctx, &mut self.dir, &cmds)?;
                 for (i, o) in wave.into_iter().zip(done) {

@@ -22,6 +22,8 @@ pub struct Ctx<'a> {
     pub dry_run: bool,
     /// The guest account and the token's own user: never changed or deleted by a feed.
     pub protected: &'a [i64],
+    /// The functions the token's service offers.
+    pub functions: &'a HashSet<String>,
 }
 
 pub enum UserCmd<'a> {
@@ -80,8 +82,20 @@ fn rename_of(u: &UserFields) -> Option<&str> {
         .filter(|o| !o.is_empty() && *o != u.username)
 }
 
-/// Applies a wave of user rows (no account twice) and returns one outcome per row.
+/// Applies user rows in file order and returns one outcome per row. Rows go in waves of
+/// calls; a row touching an account an earlier row of its wave touches waits for the next
+/// wave, so it sees what that row did, as it would in the embedded store.
 pub fn apply(ctx: &Ctx, dir: &mut Directory, rows: &[UserCmd]) -> Result<Vec<Outcome>, Failure> {
+    let mut out = Vec::with_capacity(rows.len());
+    while out.len() < rows.len() {
+        out.extend(apply_wave(ctx, dir, &rows[out.len()..])?);
+    }
+    Ok(out)
+}
+
+/// Applies the longest prefix of `rows` in which no account is touched twice (at least one
+/// row); returns its outcomes.
+fn apply_wave(ctx: &Ctx, dir: &mut Directory, rows: &[UserCmd]) -> Result<Vec<Outcome>, Failure> {
     let t = &ctx.cfg.target;
     let ident = ctx.cfg.users.identifier;
     // 1. Find every row's account.
@@ -134,6 +148,36 @@ pub fn apply(ctx: &Ctx, dir: &mut Directory, rows: &[UserCmd]) -> Result<Vec<Out
         }
     }
     dir.fetch(ctx.client, t.parallel, t.batch_size, wanted)?;
+    // The wave ends before the first row whose account, or an account holding a name or
+    // address it gives, an earlier row of the wave already touches (renames, deletes).
+    let mut touched: HashSet<i64> = HashSet::new();
+    let mut cut = rows.len();
+    for (i, (r, f)) in rows.iter().zip(&found).enumerate() {
+        let mut ids: Vec<i64> = f
+            .as_ref()
+            .ok()
+            .and_then(|a| a.as_ref())
+            .map(|a| a.id)
+            .into_iter()
+            .collect();
+        if let UserCmd::Upsert(u) = r {
+            for (field, v) in [
+                (Field::Username, Some(u.username.as_str())),
+                (Field::Email, u.email.as_deref()),
+                (Field::Idnumber, u.idnumber.as_deref()),
+            ] {
+                if let Some(v) = v.filter(|v| !v.is_empty()) {
+                    ids.extend(dir.find(field, v).unwrap_or_default().iter().map(|a| a.id));
+                }
+            }
+        }
+        if i > 0 && ids.iter().any(|id| touched.contains(id)) {
+            cut = i;
+            break;
+        }
+        touched.extend(ids);
+    }
+    let (rows, found) = (&rows[..cut], found.into_iter().take(cut));
     // 3. Plan each row; two rows of the wave may not claim one name or address.
     let mut claimed: HashSet<(Field, String)> = HashSet::new();
     let plans: Vec<Plan> = rows
@@ -212,7 +256,27 @@ fn existing(ctx: &Ctx, dir: &Directory, r: &UserCmd) -> Result<Option<Account>, 
             (key, true)
         }
     };
-    let matches = dir.find(key.0, &key.1).unwrap_or_default();
+    if let Some(why) = dir.refused(key.0, &key.1) {
+        return Err(failed(
+            Code::RemoteRejected,
+            format!(
+                "Moodle refused to look up the account with {} '{}': {why}",
+                field_name(key.0),
+                key.1
+            ),
+        ));
+    }
+    let matches: Vec<&Account> = dir.find(key.0, &key.1).unwrap_or_default();
+    // Found by id only, a deleted account is gone for a feed, as in the embedded store.
+    if let [a] = matches.as_slice() {
+        if a.deleted {
+            return Err(if deleting {
+                Outcome::Skipped(format!("account id {} is already deleted", a.id))
+            } else {
+                failed(Code::NotFound, format!("account id {} was deleted; Moodle does not revive deleted accounts, so create a new one (without the id)", a.id))
+            });
+        }
+    }
     if matches.len() > 1 {
         let ids: Vec<String> = matches
             .iter()
@@ -600,6 +664,9 @@ fn updated(a: &Account, renamed_from: Option<String>, fields: Vec<String>) -> Ou
     Outcome::Applied(changes)
 }
 
+/// Form fields per call, under PHP's max_input_vars as Moodle requires it set.
+const MAX_FIELDS: usize = 4000;
+
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Create,
@@ -647,9 +714,40 @@ fn execute(ctx: &Ctx, dir: &mut Directory, plans: Vec<Plan>) -> Result<Vec<Outco
     };
     let mut jobs: Vec<(Kind, Vec<usize>)> = Vec::new();
     for k in [Kind::Create, Kind::Update, Kind::Delete] {
-        for chunk in of(k).chunks(batch) {
-            jobs.push((k, chunk.to_vec()));
+        let rows = of(k);
+        if rows.is_empty() {
+            continue;
         }
+        // Only what the file does must be in the service: a feed without deletes runs
+        // on a service without core_user_delete_users.
+        let function = match k {
+            Kind::Create => "core_user_create_users",
+            Kind::Update => "core_user_update_users",
+            Kind::Delete => "core_user_delete_users",
+        };
+        if !ctx.functions.contains(function) {
+            return Err(Failure::new(
+                Code::RemoteAccess,
+                format!("the token's web service lacks {function}, which this file needs; add it to the service in Moodle (Site administration > Server > Web services > External services); the file waits in inbox/"),
+            ));
+        }
+        // PHP drops form fields past max_input_vars (Moodle asks for at least 5,000), and
+        // Moodle then never sees them: a call stays under 4,000 fields whatever batch_size.
+        let mut chunk: Vec<usize> = Vec::new();
+        let mut fields = 0;
+        for i in rows {
+            let n = match &plans[i] {
+                Plan::Create { item, .. } | Plan::Update { item, .. } => item.0.len(),
+                _ => 1,
+            };
+            if !chunk.is_empty() && (chunk.len() >= batch || fields + n > MAX_FIELDS) {
+                jobs.push((k, std::mem::take(&mut chunk)));
+                fields = 0;
+            }
+            chunk.push(i);
+            fields += n;
+        }
+        jobs.push((k, chunk));
     }
     let results = pool::map(&jobs, ctx.cfg.target.parallel, |(kind, rows)| {
         send_job(ctx, &plans, *kind, rows)

@@ -138,6 +138,12 @@ impl FakeMoodle {
         self.shared.site.lock().unwrap()
     }
 
+    /// While on, error answers quote the token sent (in `message` and `debuginfo`): the
+    /// client must keep it out of everything it writes.
+    pub fn quote_token_in_errors(&self, on: bool) {
+        self.control().quote_token = on;
+    }
+
     /// While on, every call with a valid token answers `sitemaintenance`.
     pub fn set_maintenance(&self, on: bool) {
         self.control().maintenance = on;

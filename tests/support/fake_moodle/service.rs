@@ -32,6 +32,8 @@ pub struct Control {
     pub calls: Vec<(String, String)>,
     pub record_calls: bool,
     pub write_calls: usize,
+    /// Error messages quote the token the call sent, as a debugging site's traces can.
+    pub quote_token: bool,
 }
 
 pub struct Shared {
@@ -264,7 +266,15 @@ pub fn handle(shared: &Shared, req: &Request) -> Reply {
                    <MESSAGE>the fake Moodle only answers moodlewsrestformat=json</MESSAGE></EXCEPTION>\n";
         return Reply::send(200, "application/xml; charset=utf-8", xml.into());
     }
-    let body = answer.unwrap_or_else(|error| error.to_string());
+    let quote = shared.control.lock().unwrap().quote_token;
+    let body = answer.unwrap_or_else(|mut error| {
+        if quote {
+            let m = error["message"].as_str().unwrap_or("").to_string();
+            error["message"] = serde_json::json!(format!("{m} (wstoken={token})"));
+            error["debuginfo"] = serde_json::json!(format!("called with wstoken={token}"));
+        }
+        error.to_string()
+    });
     Reply::send(200, "application/json", body)
 }
 

@@ -280,7 +280,14 @@ pub fn get_users_by_field(site: &Site, p: &V, base: &str) -> Result<String, Valu
                     .filter(|id| site.get(*id).is_some()),
             ),
             "username" => ids.extend(site.id_by_username(value)),
-            "email" => ids.extend(site.ids_by_email_ci(value)),
+            // An exact match, as on the recorded PostgreSQL site (MySQL's collation would
+            // ignore case).
+            "email" => ids.extend(
+                site.ids_by_email_ci(value)
+                    .iter()
+                    .copied()
+                    .filter(|id| site.get(*id).is_some_and(|u| u.get("email") == value)),
+            ),
             _ => ids.extend(site.ids_by_idnumber(value)),
         }
     }
