@@ -51,6 +51,8 @@ pub struct TargetConfig {
     pub timeout_seconds: u64,
     /// Tries after the first, for calls safe to repeat (reads; writes checked first).
     pub retries: u32,
+    /// Role shortname to id on the site: no web service lists roles.
+    pub roles: std::collections::BTreeMap<String, i64>,
 }
 
 impl Default for TargetConfig {
@@ -64,6 +66,20 @@ impl Default for TargetConfig {
             parallel: 4,
             timeout_seconds: 60,
             retries: 3,
+            // A fresh Moodle's role ids (install order).
+            roles: [
+                ("manager", 1),
+                ("coursecreator", 2),
+                ("editingteacher", 3),
+                ("teacher", 4),
+                ("student", 5),
+                ("guest", 6),
+                ("user", 7),
+                ("frontpage", 8),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
         }
     }
 }

@@ -66,6 +66,26 @@ pub struct UserFields {
     pub password_hash: Option<String>,
 }
 
+/// An account's text fields (Moodle's `user` columns and web-service keys alike), in the
+/// order `UserFields::text_values` gives them; `description` may be NULL in Moodle.
+pub const USER_TEXT_FIELDS: [&str; 15] = [
+    "firstname",
+    "lastname",
+    "idnumber",
+    "email",
+    "auth",
+    "institution",
+    "department",
+    "city",
+    "country",
+    "lang",
+    "timezone",
+    "phone1",
+    "phone2",
+    "address",
+    "description",
+];
+
 /// The account to soft-delete, found by the configured identifier field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,6 +129,27 @@ fn check_email(email: &str) -> Result<(), Failure> {
 }
 
 impl UserFields {
+    /// The values of `USER_TEXT_FIELDS`, in that order.
+    pub fn text_values(&self) -> [Option<&String>; 15] {
+        [
+            self.firstname.as_ref(),
+            self.lastname.as_ref(),
+            self.idnumber.as_ref(),
+            self.email.as_ref(),
+            self.auth.as_ref(),
+            self.institution.as_ref(),
+            self.department.as_ref(),
+            self.city.as_ref(),
+            self.country.as_ref(),
+            self.lang.as_ref(),
+            self.timezone.as_ref(),
+            self.phone1.as_ref(),
+            self.phone2.as_ref(),
+            self.address.as_ref(),
+            self.description.as_ref(),
+        ]
+    }
+
     /// The text fields with the width of their column in Moodle's user table (install.xml),
     /// checked so a long value fails its row here rather than being cut or refused by Moodle.
     fn sized_fields(&self) -> [(&'static str, Option<&String>, usize); 12] {

@@ -19,7 +19,7 @@ pub enum Field {
 }
 
 impl Field {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Field::Id => "id",
             Field::Username => "username",
@@ -38,23 +38,7 @@ impl Field {
 }
 
 /// The text fields moosync compares and writes, as `get_users_by_field` names them.
-pub const TEXT_FIELDS: [&str; 15] = [
-    "firstname",
-    "lastname",
-    "idnumber",
-    "email",
-    "auth",
-    "institution",
-    "department",
-    "city",
-    "country",
-    "lang",
-    "timezone",
-    "phone1",
-    "phone2",
-    "address",
-    "description",
-];
+pub use crate::command::USER_TEXT_FIELDS as TEXT_FIELDS;
 
 /// An account as the site holds it.
 #[derive(Debug, Clone, Default, PartialEq)]

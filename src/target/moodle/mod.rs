@@ -5,6 +5,7 @@
 
 pub mod client;
 mod directory;
+mod enrolments;
 pub mod form;
 mod pool;
 mod split;
@@ -31,6 +32,17 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
             "core_user_create_users",
             "core_user_update_users",
             "core_user_delete_users",
+        ],
+    ),
+    (
+        "enrolments",
+        &[
+            "core_course_get_courses_by_field",
+            "core_enrol_get_enrolled_users",
+            "enrol_manual_enrol_users",
+            "enrol_manual_unenrol_users",
+            "core_role_assign_roles",
+            "core_role_unassign_roles",
         ],
     ),
 ];
@@ -82,6 +94,7 @@ pub struct MoodleTarget {
     client: Client,
     cfg: Config,
     dir: Directory,
+    courses: enrolments::Courses,
     dry_run: bool,
     site: Option<SiteInfo>,
 }
@@ -100,6 +113,7 @@ impl MoodleTarget {
             client,
             cfg: cfg.clone(),
             dir: Directory::default(),
+            courses: enrolments::Courses::default(),
             dry_run: false,
             site: None,
         })
@@ -158,7 +172,7 @@ impl MoodleTarget {
 /// The first command of a row that moosync cannot yet send to Moodle, if any.
 fn unsupported(cmds: &[Command]) -> Option<Failure> {
     let op = cmds.iter().find_map(|c| match c {
-        Command::UserUpsert(_) | Command::UserDelete(_) => None,
+        Command::UserUpsert(_) | Command::UserDelete(_) | Command::Enrolment(_) => None,
         other => Some(op_name(other)),
     })?;
     let why = match op {
@@ -232,6 +246,7 @@ fn account_keys(c: &Command) -> Vec<String> {
             }
             k
         }
+        Command::Enrolment(e) => vec![format!("en:{}:{}", e.user, e.course)],
         _ => Vec::new(),
     }
 }
@@ -279,30 +294,55 @@ impl crate::target::Target for MoodleTarget {
             if !info.functions.contains("core_user_get_users_by_field") {
                 return Err(Failure::new(
                     Code::RemoteAccess,
-                    "the token's web service lacks core_user_get_users_by_field, which every users file needs; add it to the service in Moodle (Site administration > Server > Web services > External services); the file waits in inbox/",
+                    "the token's web service lacks core_user_get_users_by_field, which users and enrolment files need; add it to the service in Moodle (Site administration > Server > Web services > External services); the file waits in inbox/",
                 ));
             }
             // The guest, the first admin (as the embedded store) and the token's own user.
             let protected = [1, 2, info.userid];
             for wave in waves.into_iter().filter(|w| !w.is_empty()) {
-                let cmds: Vec<users::UserCmd> = wave
+                let (enrol_rows, user_rows): (Vec<usize>, Vec<usize>) = wave
+                    .into_iter()
+                    .partition(|&i| matches!(rows[i][0], Command::Enrolment(_)));
+                let cmds: Vec<users::UserCmd> = user_rows
                     .iter()
                     .map(|&i| match &rows[i][0] {
                         Command::UserUpsert(u) => users::UserCmd::Upsert(u),
                         Command::UserDelete(d) => users::UserCmd::Delete(d),
-                        _ => unreachable!("only account commands reach a wave"),
+                        _ => unreachable!("only account commands are left"),
                     })
                     .collect();
-                let ctx = users::Ctx {
-                    client: &self.client,
-                    cfg: &self.cfg,
-                    dry_run: self.dry_run,
-                    protected: &protected,
-                    functions: &info.functions,
-                };
-                let done = users::apply(&ctx, &mut self.dir, &cmds)?;
-                for (i, o) in wave.into_iter().zip(done) {
-                    outcomes[i] = Some(o);
+                if !cmds.is_empty() {
+                    let ctx = users::Ctx {
+                        client: &self.client,
+                        cfg: &self.cfg,
+                        dry_run: self.dry_run,
+                        protected: &protected,
+                        functions: &info.functions,
+                    };
+                    let done = users::apply(&ctx, &mut self.dir, &cmds)?;
+                    for (i, o) in user_rows.into_iter().zip(done) {
+                        outcomes[i] = Some(o);
+                    }
+                }
+                let enrols: Vec<&crate::command::Enrolment> = enrol_rows
+                    .iter()
+                    .filter_map(|&i| match &rows[i][0] {
+                        Command::Enrolment(e) => Some(e),
+                        _ => None,
+                    })
+                    .collect();
+                if !enrols.is_empty() {
+                    let ctx = enrolments::Ctx {
+                        client: &self.client,
+                        cfg: &self.cfg,
+                        dry_run: self.dry_run,
+                        functions: &info.functions,
+                    };
+                    let done =
+                        enrolments::apply(&ctx, &mut self.dir, &mut self.courses, &enrols)?;
+                    for (i, o) in enrol_rows.into_iter().zip(done) {
+                        outcomes[i] = Some(o);
+                    }
                 }
             }
         }
@@ -314,6 +354,8 @@ impl crate::target::Target for MoodleTarget {
 
     fn finish_file(&mut self) -> Result<Vec<Change>, Failure> {
         // A dry run's lookups stay valid; its planned creates were never put in the directory.
+        // Participants are read again per file: another file or a person may have changed them.
+        self.courses = enrolments::Courses::default();
         Ok(Vec::new())
     }
 
@@ -321,5 +363,6 @@ impl crate::target::Target for MoodleTarget {
         // Moodle's calls are committed as they return; a stopped file's next run finds them
         // done and leaves them unchanged. The cache may be stale after an error: start over.
         self.dir = Directory::default();
+        self.courses = enrolments::Courses::default();
     }
 }

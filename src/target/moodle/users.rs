@@ -403,26 +403,6 @@ fn collisions(
     Ok(())
 }
 
-fn new_text(u: &UserFields) -> [Option<&String>; 15] {
-    [
-        u.firstname.as_ref(),
-        u.lastname.as_ref(),
-        u.idnumber.as_ref(),
-        u.email.as_ref(),
-        u.auth.as_ref(),
-        u.institution.as_ref(),
-        u.department.as_ref(),
-        u.city.as_ref(),
-        u.country.as_ref(),
-        u.lang.as_ref(),
-        u.timezone.as_ref(),
-        u.phone1.as_ref(),
-        u.phone2.as_ref(),
-        u.address.as_ref(),
-        u.description.as_ref(),
-    ]
-}
-
 /// Auth plugins that keep passwords in Moodle: a new account needs one, or one generated.
 fn internal_auth(auth: &str) -> bool {
     matches!(auth, "manual" | "email")
@@ -492,7 +472,7 @@ fn plan_create(
         ("city", d.default_city.as_str()),
         ("timezone", d.default_timezone.as_str()),
     ];
-    for (field, v) in TEXT_FIELDS.iter().zip(new_text(u)) {
+    for (field, v) in TEXT_FIELDS.iter().zip(u.text_values()) {
         let value = match v {
             Some(v) => v.clone(),
             None => defaults
@@ -555,7 +535,7 @@ fn plan_update(
         fields.push("username".to_string());
         after.username = u.username.clone();
     }
-    for (field, v) in TEXT_FIELDS.iter().zip(new_text(u)) {
+    for (field, v) in TEXT_FIELDS.iter().zip(u.text_values()) {
         if let Some(v) = v {
             if a.field(field) != v.as_str() {
                 item.push(*field, v.clone());

@@ -5,7 +5,7 @@ use super::error::{row, RowError};
 use super::{password, Ctx};
 use crate::codes::Code;
 use crate::command::moodle_rules::clean_username;
-use crate::command::{UserDelete, UserFields};
+use crate::command::{UserDelete, UserFields, USER_TEXT_FIELDS};
 use crate::config::UserIdentifier;
 use crate::outcome::{Action, Change};
 use md5::{Digest, Md5};
@@ -38,25 +38,6 @@ const BY_EMAIL: &str =
     select_user!("lower(email) = lower(?1) AND +deleted = 0 AND +mnethostid = 1");
 const BY_ID: &str = select_user!("id = ?1 AND +deleted = 0 AND +mnethostid = 1");
 
-/// Text columns compared and written in this order; `description` may be NULL in Moodle.
-const TEXT_COLUMNS: [&str; 15] = [
-    "firstname",
-    "lastname",
-    "idnumber",
-    "email",
-    "auth",
-    "institution",
-    "department",
-    "city",
-    "country",
-    "lang",
-    "timezone",
-    "phone1",
-    "phone2",
-    "address",
-    "description",
-];
-
 struct Stored {
     id: i64,
     username: String,
@@ -83,26 +64,6 @@ fn read_stored(r: &rusqlite::Row) -> rusqlite::Result<Stored> {
         mailformat: r.get(20)?,
         suspended: r.get::<_, i64>(21)? != 0,
     })
-}
-
-fn new_text(u: &UserFields) -> [Option<&String>; 15] {
-    [
-        u.firstname.as_ref(),
-        u.lastname.as_ref(),
-        u.idnumber.as_ref(),
-        u.email.as_ref(),
-        u.auth.as_ref(),
-        u.institution.as_ref(),
-        u.department.as_ref(),
-        u.city.as_ref(),
-        u.country.as_ref(),
-        u.lang.as_ref(),
-        u.timezone.as_ref(),
-        u.phone1.as_ref(),
-        u.phone2.as_ref(),
-        u.address.as_ref(),
-        u.description.as_ref(),
-    ]
 }
 
 fn find_where(conn: &Connection, sql: &str, value: Value) -> Result<Vec<Stored>, RowError> {
@@ -404,7 +365,7 @@ fn update(
         cols.push("username");
         vals.push(Value::Text(u.username.clone()));
     }
-    for ((col, new), old) in TEXT_COLUMNS.iter().zip(new_text(u)).zip(&s.text) {
+    for ((col, new), old) in USER_TEXT_FIELDS.iter().zip(u.text_values()).zip(&s.text) {
         if let Some(v) = new {
             if v != old {
                 cols.push(col);

@@ -1,0 +1,418 @@
+//! Enrolments over REST: manual enrolments and role assignments in courses. Courses are
+//! looked up once per run, and who is enrolled with which roles once per course, so a row
+//! that changes nothing sends nothing. Moodle's web services enrol only through the manual
+//! method.
+
+use super::client::{CallError, Client, Retry};
+use super::directory::{Directory, Field};
+use super::form::Params;
+use super::pool;
+use super::split::send_split;
+use crate::codes::{Code, Failure};
+use crate::command::Enrolment;
+use crate::config::{Config, CourseIdentifier, EnrolCmd, UserIdentifier};
+use crate::outcome::{Action, Change, Outcome};
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Courses and their participants as the run has seen them.
+#[derive(Default)]
+pub struct Courses {
+    ids: HashMap<(CourseIdentifier, String), Option<i64>>,
+    /// Per course: user id -> the ids of the roles held in the course.
+    enrolled: HashMap<i64, HashMap<i64, BTreeSet<i64>>>,
+}
+
+pub struct Ctx<'a> {
+    pub client: &'a Client,
+    pub cfg: &'a Config,
+    pub dry_run: bool,
+    pub functions: &'a HashSet<String>,
+}
+
+/// The one call a row comes to.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Call {
+    Enrol,
+    Unenrol,
+    Assign,
+    Unassign,
+}
+
+impl Call {
+    fn function(self) -> &'static str {
+        match self {
+            Call::Enrol => "enrol_manual_enrol_users",
+            Call::Unenrol => "enrol_manual_unenrol_users",
+            Call::Assign => "core_role_assign_roles",
+            Call::Unassign => "core_role_unassign_roles",
+        }
+    }
+
+    fn list(self) -> &'static str {
+        match self {
+            Call::Enrol | Call::Unenrol => "enrolments",
+            Call::Assign => "assignments",
+            Call::Unassign => "unassignments",
+        }
+    }
+}
+
+struct Planned {
+    call: Call,
+    item: Params,
+    user: i64,
+    course: i64,
+    role: Option<i64>,
+    change: Change,
+}
+
+fn user_field(f: UserIdentifier) -> Field {
+    match f {
+        UserIdentifier::Username => Field::Username,
+        UserIdentifier::Idnumber => Field::Idnumber,
+        UserIdentifier::Email => Field::Email,
+        UserIdentifier::Id => Field::Id,
+    }
+}
+
+fn failed(code: Code, msg: String) -> Result<Option<Planned>, Outcome> {
+    Err(Outcome::Failed(Failure::new(code, msg)))
+}
+
+fn stop_or(e: CallError, what: &str) -> Failure {
+    e.stops_the_file().unwrap_or_else(|| match e {
+        CallError::Moodle(m) => Failure::new(
+            Code::RemoteRejected,
+            format!("Moodle refused {what}: {}", m.describe()),
+        ),
+        _ => unreachable!("transport faults stop the file"),
+    })
+}
+
+impl Courses {
+    /// Looks up the courses not seen yet (one call each, in parallel), then who is enrolled
+    /// in each course found.
+    fn fetch(&mut self, ctx: &Ctx, wanted: Vec<(CourseIdentifier, String)>) -> Result<(), Failure> {
+        let mut new: Vec<(CourseIdentifier, String)> = wanted
+            .into_iter()
+            .filter(|k| !self.ids.contains_key(k))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        new.sort_by(|a, b| a.1.cmp(&b.1));
+        let found = pool::map(&new, ctx.cfg.target.parallel, |(by, value)| {
+            let mut p = Params::new();
+            p.push("field", by.column()).push("value", value.clone());
+            ctx.client
+                .call("core_course_get_courses_by_field", &p, Retry::Safe)
+                .map(|v| {
+                    let courses = v.get("courses").and_then(Value::as_array);
+                    // Exact: Moodle matches the column, the answer is what it found.
+                    courses
+                        .into_iter()
+                        .flatten()
+                        .find(|c| match by {
+                            CourseIdentifier::Id => {
+                                c.get("id").and_then(Value::as_i64).map(|i| i.to_string()).as_deref()
+                                    == Some(value.as_str())
+                            }
+                            _ => c.get(by.column()).and_then(Value::as_str) == Some(value.as_str()),
+                        })
+                        .and_then(|c| c.get("id").and_then(Value::as_i64))
+                })
+        });
+        let mut ids = Vec::new();
+        for (key, id) in new.into_iter().zip(found) {
+            let id = id.map_err(|e| stop_or(e, "a course lookup"))?;
+            if let Some(id) = id {
+                ids.push(id);
+            }
+            self.ids.insert(key, id);
+        }
+        let ids: Vec<i64> = ids
+            .into_iter()
+            .filter(|id| !self.enrolled.contains_key(id))
+            .collect();
+        let lists = pool::map(&ids, ctx.cfg.target.parallel, |id| {
+            let mut p = Params::new();
+            p.push("courseid", id.to_string())
+                .push("options[0][name]", "userfields")
+                .push("options[0][value]", "id,roles");
+            ctx.client
+                .call("core_enrol_get_enrolled_users", &p, Retry::Safe)
+        });
+        for (id, list) in ids.into_iter().zip(lists) {
+            let list = list.map_err(|e| stop_or(e, "the list of a course's participants"))?;
+            let mut who = HashMap::new();
+            for u in list.as_array().into_iter().flatten() {
+                let Some(uid) = u.get("id").and_then(Value::as_i64) else {
+                    continue;
+                };
+                let roles = u
+                    .get("roles")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r.get("roleid").and_then(Value::as_i64))
+                    .collect();
+                who.insert(uid, roles);
+            }
+            self.enrolled.insert(id, who);
+        }
+        Ok(())
+    }
+}
+
+/// Applies enrolment rows with no (user, course) twice; one outcome per row.
+pub fn apply(
+    ctx: &Ctx,
+    dir: &mut Directory,
+    courses: &mut Courses,
+    rows: &[&Enrolment],
+) -> Result<Vec<Outcome>, Failure> {
+    let t = &ctx.cfg.target;
+    let e_cfg = &ctx.cfg.enrolments;
+    let user_key = |e: &Enrolment| (user_field(e.user_by.unwrap_or(e_cfg.user_identifier)), e.user.clone());
+    let course_key = |e: &Enrolment| (e.course_by.unwrap_or(e_cfg.course_identifier), e.course.clone());
+    dir.fetch(ctx.client, t.parallel, t.batch_size, rows.iter().map(|e| user_key(e)))?;
+    courses.fetch(ctx, rows.iter().map(|e| course_key(e)).collect())?;
+    let plans: Vec<Result<Option<Planned>, Outcome>> = rows
+        .iter()
+        .map(|e| plan(ctx, dir, courses, e, user_key(e), course_key(e)))
+        .collect();
+    if ctx.dry_run {
+        return Ok(plans.into_iter().map(settled_without_call).collect());
+    }
+    // One list of calls per function, in calls of batch_size, split where Moodle refuses.
+    let mut jobs: Vec<(Call, Vec<usize>)> = Vec::new();
+    let mut by_call: std::collections::BTreeMap<Call, Vec<usize>> = Default::default();
+    for (i, p) in plans.iter().enumerate() {
+        if let Ok(Some(p)) = p {
+            by_call.entry(p.call).or_default().push(i);
+        }
+    }
+    for (call, rows) in by_call {
+        if !ctx.functions.contains(call.function()) {
+            return Err(Failure::new(
+                Code::RemoteAccess,
+                format!("the token's web service lacks {}, which this file needs; add it to the service in Moodle (Site administration > Server > Web services > External services); the file waits in inbox/", call.function()),
+            ));
+        }
+        for chunk in rows.chunks(t.batch_size.max(1)) {
+            jobs.push((call, chunk.to_vec()));
+        }
+    }
+    let results = pool::map(&jobs, t.parallel, |(call, these)| {
+        let send = |r: std::ops::Range<usize>| {
+            let mut p = Params::new();
+            for (n, &i) in these[r].iter().enumerate() {
+                if let Ok(Some(planned)) = &plans[i] {
+                    p.item(call.list(), n, &planned.item);
+                }
+            }
+            // Each call sends the whole wanted state: sending it twice is sending it once.
+            ctx.client.call(call.function(), &p, Retry::Safe)
+        };
+        send_split(these.len(), &send)
+    });
+    let mut outcomes: Vec<Option<Outcome>> = (0..plans.len()).map(|_| None).collect();
+    for ((call, these), result) in jobs.iter().zip(results) {
+        for piece in result? {
+            for &i in &these[piece.items.clone()] {
+                let Ok(Some(p)) = &plans[i] else { continue };
+                outcomes[i] = Some(match &piece.answer {
+                    Err(m) => Outcome::Failed(Failure::new(
+                        Code::RemoteRejected,
+                        format!("Moodle refused the row: {}", m.describe()),
+                    )),
+                    Ok(_) => {
+                        record(courses, *call, p);
+                        Outcome::Applied(vec![p.change.clone()])
+                    }
+                });
+            }
+        }
+    }
+    Ok(plans
+        .into_iter()
+        .zip(outcomes)
+        .map(|(p, o)| match (p, o) {
+            (_, Some(o)) => o,
+            (p, None) => settled_without_call(p),
+        })
+        .collect())
+}
+
+fn settled_without_call(p: Result<Option<Planned>, Outcome>) -> Outcome {
+    match p {
+        Err(o) => o,
+        Ok(None) => unreachable!("a row without a call is settled by plan()"),
+        Ok(Some(p)) => Outcome::Applied(vec![p.change]),
+    }
+}
+
+/// Keeps the participants' cache true to what a call did.
+fn record(courses: &mut Courses, call: Call, p: &Planned) {
+    let who = courses.enrolled.entry(p.course).or_default();
+    match call {
+        Call::Enrol | Call::Assign => {
+            let roles = who.entry(p.user).or_default();
+            roles.extend(p.role);
+        }
+        Call::Unenrol => {
+            who.remove(&p.user);
+        }
+        Call::Unassign => {
+            if let (Some(roles), Some(r)) = (who.get_mut(&p.user), p.role) {
+                roles.remove(&r);
+            }
+        }
+    }
+}
+
+fn plan(
+    ctx: &Ctx,
+    dir: &Directory,
+    courses: &Courses,
+    e: &Enrolment,
+    (uf, uv): (Field, String),
+    (cf, cv): (CourseIdentifier, String),
+) -> Result<Option<Planned>, Outcome> {
+    let label = format!("{} in {}", e.user, e.course);
+    let users = dir.find(uf, &uv).unwrap_or_default();
+    let user = match users.as_slice() {
+        [a] if !a.deleted => a.id,
+        [] | [_] => {
+            return failed(
+                Code::NotFound,
+                format!("no account has {} '{uv}'; the users file must create it first", uf.name()),
+            )
+        }
+        many => {
+            return failed(
+                Code::AmbiguousMatch,
+                format!("{} accounts match '{uv}'; make the value unique or change [enrolments] user_identifier", many.len()),
+            )
+        }
+    };
+    let Some(course) = courses.ids.get(&(cf, cv.clone())).copied().flatten() else {
+        return failed(
+            Code::NotFound,
+            format!("no course has {} '{cv}' (or the token's user cannot see it)", cf.column()),
+        );
+    };
+    if course == 1 {
+        return failed(Code::SiteCourse, "the site course (front page) cannot be changed by a feed".into());
+    }
+    let role = match e.role.as_deref().filter(|r| !r.is_empty()) {
+        Some(r) => match ctx.cfg.target.roles.get(r) {
+            Some(id) => Some(*id),
+            None => {
+                return failed(
+                    Code::UnknownRole,
+                    format!("no role '{r}' in [target.roles]; list the site's role shortnames and ids there"),
+                )
+            }
+        },
+        None => None,
+    };
+    let cmd = match e.cmd.as_deref() {
+        Some("del") => EnrolCmd::Del,
+        Some("shift") => EnrolCmd::Shift,
+        Some(_) => EnrolCmd::Add,
+        None => ctx.cfg.enrolments.default_cmd,
+    };
+    let method = e.method.as_deref().filter(|m| !m.is_empty());
+    if method.is_some_and(|m| m != "manual") {
+        return failed(
+            Code::RemoteUnsupported,
+            format!("enrolling through '{}' over REST: Moodle's web services enrol only through the manual method; use enrol = manual, or the embedded store", method.unwrap_or("")),
+        );
+    }
+    if cmd == EnrolCmd::Shift {
+        return failed(
+            Code::RemoteUnsupported,
+            "shift over REST: this version of moosync does not yet send it to Moodle; run it against the embedded store".into(),
+        );
+    }
+    let held = courses.enrolled.get(&course).and_then(|w| w.get(&user));
+    let has_role = |r: i64| held.is_some_and(|h| h.contains(&r));
+    // Already as the row wants: no call.
+    let unchanged = || -> Result<Option<Planned>, Outcome> {
+        Err(Outcome::Applied(vec![Change::new(Action::Unchanged, "enrolment", user, label.clone())]))
+    };
+    let mut item = Params::new();
+    let planned = |call: Call, item: Params, action: Action, entity: &'static str| Planned {
+        call,
+        item,
+        user,
+        course,
+        role,
+        change: Change::new(action, entity, user, label.clone()),
+    };
+    match (cmd, method) {
+        (EnrolCmd::Add, Some(_)) => {
+            let Some(r) = role else {
+                return failed(Code::MissingValue, "a role is needed to enrol through Moodle's web services (enrol_manual_enrol_users assigns one)".into());
+            };
+            let dated = e.timestart.is_some() || e.timeend.is_some() || e.suspended.is_some();
+            match held {
+                // Moodle does not say an enrolment's dates or status: a row giving them is
+                // always sent, with the whole state, as a re-send resets what it leaves out.
+                Some(_) if !dated && has_role(r) => unchanged(),
+                Some(_) if !dated => {
+                    item.push("roleid", r.to_string())
+                        .push("userid", user.to_string())
+                        .push("contextlevel", "course")
+                        .push("instanceid", course.to_string());
+                    Ok(Some(planned(Call::Assign, item, Action::Updated, "role_assignment")))
+                }
+                _ => {
+                    item.push("roleid", r.to_string())
+                        .push("userid", user.to_string())
+                        .push("courseid", course.to_string());
+                    if let Some(t) = e.timestart {
+                        item.push("timestart", t.to_string());
+                    }
+                    if let Some(t) = e.timeend {
+                        item.push("timeend", t.to_string());
+                    }
+                    if let Some(s) = e.suspended {
+                        item.push("suspend", if s { "1" } else { "0" });
+                    }
+                    let action = if held.is_some() { Action::Updated } else { Action::Created };
+                    Ok(Some(planned(Call::Enrol, item, action, "enrolment")))
+                }
+            }
+        }
+        (EnrolCmd::Del, Some(_)) => {
+            if held.is_none() {
+                return Err(Outcome::Skipped(format!("{label}: not enrolled")));
+            }
+            item.push("userid", user.to_string()).push("courseid", course.to_string());
+            Ok(Some(planned(Call::Unenrol, item, Action::Deleted, "enrolment")))
+        }
+        // Without a method: a role assignment in the course context.
+        (_, None) => {
+            let Some(r) = role else {
+                return failed(Code::MissingValue, "a row without an enrol method assigns or removes a role: give one".into());
+            };
+            let adding = cmd == EnrolCmd::Add;
+            if adding == has_role(r) {
+                return unchanged();
+            }
+            item.push("roleid", r.to_string())
+                .push("userid", user.to_string())
+                .push("contextlevel", "course")
+                .push("instanceid", course.to_string());
+            let (call, action) = if adding {
+                (Call::Assign, Action::Created)
+            } else {
+                (Call::Unassign, Action::Deleted)
+            };
+            Ok(Some(planned(call, item, action, "role_assignment")))
+        }
+        (EnrolCmd::Shift, _) => unreachable!("refused above"),
+    }
+}
