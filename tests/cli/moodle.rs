@@ -446,7 +446,106 @@ fn deletes_and_unmapped_commands() {
     assert!(site.user("u0").is_none());
     assert!(w.report().contains("1 deleted"), "{}", w.report());
     // A tool not yet sent over REST fails its rows with a code that says so.
-    w.drop_file("enrols.csv", "rolename;cid;uid\nstudent;C1;u1\n");
+    w.drop_file("groups.csv", "courseid;name\nC1;G1\n");
     run(&w).expect_code(1);
     assert!(w.report().contains("MS-R006"), "{}", w.report());
+}
+
+/// A site with two accounts and the courses given (shortname, has a manual instance).
+fn site_with_courses(courses: &[(&str, bool)]) -> FakeMoodle {
+    let site = FakeMoodle::start();
+    for u in ["ann", "bob"] {
+        site.add_user(serde_json::json!({
+            "username": u, "firstname": u, "lastname": "L", "email": format!("{u}@example.edu")
+        }));
+    }
+    for (c, manual) in courses {
+        site.add_course(c, "", *manual);
+    }
+    site
+}
+
+#[test]
+fn enrolments_go_through_the_manual_method_and_an_unchanged_rerun_only_reads() {
+    let site = site_with_courses(&[("C1", true)]);
+    let w = to_moodle(&site, "");
+    let file =
+        "rolename;cid;uid;enrol;starttime\nstudent;C1;ann;;\nstudent;C1;bob;manual;2026-09-01\n";
+    w.drop_file("enrols.csv", file);
+    run(&w).expect_code(0);
+    let ann = site.enrolment("ann", "C1").expect("enrolled");
+    assert_eq!(ann["roles"], serde_json::json!(["student"]));
+    assert_eq!(
+        site.enrolment("bob", "C1").unwrap()["timestart"],
+        1788220800
+    );
+    assert_eq!(
+        calls_to(&site, "enrol_manual_enrol_users"),
+        1,
+        "two rows, one call"
+    );
+    site.clear_calls();
+    // Again, without dates (Moodle does not show them, so a dated row is always sent).
+    w.drop_file(
+        "enrols.csv",
+        "rolename;cid;uid;enrol\nstudent;C1;ann;\nstudent;C1;bob;manual\n",
+    );
+    run(&w).expect_code(0);
+    assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
+    assert!(w.report().contains("2 unchanged"), "{}", w.report());
+    // A second role for an enrolled user is a role assignment, not a re-enrolment that
+    // would reset the enrolment's dates.
+    w.drop_file("enrols.csv", "rolename;cid;uid;enrol\nteacher;C1;bob;\n");
+    run(&w).expect_code(0);
+    assert_eq!(calls_to(&site, "core_role_assign_roles"), 1);
+    assert_eq!(calls_to(&site, "enrol_manual_enrol_users"), 0);
+    let bob = site.enrolment("bob", "C1").unwrap();
+    assert_eq!(bob["roles"], serde_json::json!(["student", "teacher"]));
+    assert_eq!(bob["timestart"], 1788220800);
+    // del unenrols; a second del has nothing to do.
+    w.drop_file(
+        "enrols.csv",
+        "cmd;rolename;cid;uid;enrol\ndel;student;C1;ann;\ndel;student;C1;ann;\n",
+    );
+    run(&w).expect_code(0);
+    assert!(site.enrolment("ann", "C1").is_none());
+    assert_eq!(calls_to(&site, "enrol_manual_unenrol_users"), 1);
+}
+
+#[test]
+fn a_course_moodle_refuses_fails_only_its_rows() {
+    let site = site_with_courses(&[("C1", true), ("NOMANUAL", false)]);
+    let w = to_moodle(&site, "");
+    w.drop_file(
+        "enrols.csv",
+        "rolename;cid;uid;enrol\nstudent;C1;ann;\nstudent;NOMANUAL;bob;\nstudent;C1;bob;\nstudent;NOPE;ann;\nstudent;C1;nobody;\nstudent;C1;ann;self\n",
+    );
+    run(&w).expect_code(1);
+    assert!(site.enrolment("ann", "C1").is_some());
+    assert!(site.enrolment("bob", "C1").is_some());
+    assert!(site.enrolment("bob", "NOMANUAL").is_none());
+    let report = w.report();
+    assert!(report.contains(":3: failed MS-R004"), "{report}");
+    assert!(report.contains("wsnoinstance"), "{report}");
+    assert!(report.contains(":5: failed MS-T009"), "{report}");
+    assert!(report.contains(":6: failed MS-T009"), "{report}");
+    assert!(report.contains(":7: failed MS-R006"), "{report}");
+}
+
+#[test]
+fn role_only_rows_assign_and_remove_roles() {
+    let site = site_with_courses(&[("C1", true)]);
+    let w = to_moodle(&site, "");
+    w.drop_file("enrols.csv", "rolename;cid;uid\neditingteacher;C1;ann\n");
+    run(&w).expect_code(0);
+    let ann = site.enrolment("ann", "C1").unwrap();
+    assert_eq!(ann["enrolled"], false);
+    assert_eq!(ann["roles"], serde_json::json!(["editingteacher"]));
+    w.drop_file(
+        "enrols.csv",
+        "cmd;rolename;cid;uid\ndel;editingteacher;C1;ann\n",
+    );
+    run(&w).expect_code(0);
+    assert!(site.enrolment("ann", "C1").is_none());
+    assert_eq!(calls_to(&site, "core_role_unassign_roles"), 1);
 }

@@ -114,7 +114,10 @@ impl Courses {
                         .flatten()
                         .find(|c| match by {
                             CourseIdentifier::Id => {
-                                c.get("id").and_then(Value::as_i64).map(|i| i.to_string()).as_deref()
+                                c.get("id")
+                                    .and_then(Value::as_i64)
+                                    .map(|i| i.to_string())
+                                    .as_deref()
                                     == Some(value.as_str())
                             }
                             _ => c.get(by.column()).and_then(Value::as_str) == Some(value.as_str()),
@@ -173,9 +176,24 @@ pub fn apply(
 ) -> Result<Vec<Outcome>, Failure> {
     let t = &ctx.cfg.target;
     let e_cfg = &ctx.cfg.enrolments;
-    let user_key = |e: &Enrolment| (user_field(e.user_by.unwrap_or(e_cfg.user_identifier)), e.user.clone());
-    let course_key = |e: &Enrolment| (e.course_by.unwrap_or(e_cfg.course_identifier), e.course.clone());
-    dir.fetch(ctx.client, t.parallel, t.batch_size, rows.iter().map(|e| user_key(e)))?;
+    let user_key = |e: &Enrolment| {
+        (
+            user_field(e.user_by.unwrap_or(e_cfg.user_identifier)),
+            e.user.clone(),
+        )
+    };
+    let course_key = |e: &Enrolment| {
+        (
+            e.course_by.unwrap_or(e_cfg.course_identifier),
+            e.course.clone(),
+        )
+    };
+    dir.fetch(
+        ctx.client,
+        t.parallel,
+        t.batch_size,
+        rows.iter().map(|e| user_key(e)),
+    )?;
     courses.fetch(ctx, rows.iter().map(|e| course_key(e)).collect())?;
     let plans: Vec<Result<Option<Planned>, Outcome>> = rows
         .iter()
@@ -299,11 +317,17 @@ fn plan(
     let Some(course) = courses.ids.get(&(cf, cv.clone())).copied().flatten() else {
         return failed(
             Code::NotFound,
-            format!("no course has {} '{cv}' (or the token's user cannot see it)", cf.column()),
+            format!(
+                "no course has {} '{cv}' (or the token's user cannot see it)",
+                cf.column()
+            ),
         );
     };
     if course == 1 {
-        return failed(Code::SiteCourse, "the site course (front page) cannot be changed by a feed".into());
+        return failed(
+            Code::SiteCourse,
+            "the site course (front page) cannot be changed by a feed".into(),
+        );
     }
     let role = match e.role.as_deref().filter(|r| !r.is_empty()) {
         Some(r) => match ctx.cfg.target.roles.get(r) {
@@ -340,7 +364,12 @@ fn plan(
     let has_role = |r: i64| held.is_some_and(|h| h.contains(&r));
     // Already as the row wants: no call.
     let unchanged = || -> Result<Option<Planned>, Outcome> {
-        Err(Outcome::Applied(vec![Change::new(Action::Unchanged, "enrolment", user, label.clone())]))
+        Err(Outcome::Applied(vec![Change::new(
+            Action::Unchanged,
+            "enrolment",
+            user,
+            label.clone(),
+        )]))
     };
     let mut item = Params::new();
     let planned = |call: Call, item: Params, action: Action, entity: &'static str| Planned {
@@ -366,7 +395,12 @@ fn plan(
                         .push("userid", user.to_string())
                         .push("contextlevel", "course")
                         .push("instanceid", course.to_string());
-                    Ok(Some(planned(Call::Assign, item, Action::Updated, "role_assignment")))
+                    Ok(Some(planned(
+                        Call::Assign,
+                        item,
+                        Action::Updated,
+                        "role_assignment",
+                    )))
                 }
                 _ => {
                     item.push("roleid", r.to_string())
@@ -381,7 +415,11 @@ fn plan(
                     if let Some(s) = e.suspended {
                         item.push("suspend", if s { "1" } else { "0" });
                     }
-                    let action = if held.is_some() { Action::Updated } else { Action::Created };
+                    let action = if held.is_some() {
+                        Action::Updated
+                    } else {
+                        Action::Created
+                    };
                     Ok(Some(planned(Call::Enrol, item, action, "enrolment")))
                 }
             }
@@ -390,16 +428,28 @@ fn plan(
             if held.is_none() {
                 return Err(Outcome::Skipped(format!("{label}: not enrolled")));
             }
-            item.push("userid", user.to_string()).push("courseid", course.to_string());
-            Ok(Some(planned(Call::Unenrol, item, Action::Deleted, "enrolment")))
+            item.push("userid", user.to_string())
+                .push("courseid", course.to_string());
+            Ok(Some(planned(
+                Call::Unenrol,
+                item,
+                Action::Deleted,
+                "enrolment",
+            )))
         }
         // Without a method: a role assignment in the course context.
         (_, None) => {
             let Some(r) = role else {
-                return failed(Code::MissingValue, "a row without an enrol method assigns or removes a role: give one".into());
+                return failed(
+                    Code::MissingValue,
+                    "a row without an enrol method assigns or removes a role: give one".into(),
+                );
             };
+            // Moodle lists the roles of enrolled users only: a role held without an
+            // enrolment is not seen, so removing one is always sent (it is harmless when
+            // the role is not held), and so is giving one to a user not enrolled.
             let adding = cmd == EnrolCmd::Add;
-            if adding == has_role(r) {
+            if (adding && has_role(r)) || (!adding && held.is_some() && !has_role(r)) {
                 return unchanged();
             }
             item.push("roleid", r.to_string())

@@ -338,8 +338,7 @@ impl crate::target::Target for MoodleTarget {
                         dry_run: self.dry_run,
                         functions: &info.functions,
                     };
-                    let done =
-                        enrolments::apply(&ctx, &mut self.dir, &mut self.courses, &enrols)?;
+                    let done = enrolments::apply(&ctx, &mut self.dir, &mut self.courses, &enrols)?;
                     for (i, o) in enrol_rows.into_iter().zip(done) {
                         outcomes[i] = Some(o);
                     }

@@ -36,6 +36,13 @@ pub fn invalid_user() -> Value {
     recording("021").response.clone()
 }
 
+/// `dml_missing_record_exception` / `invalidrecord` for a missing row of `table` (063's shape).
+pub fn invalid_record(table: &str) -> Value {
+    let mut body = recording("063").response.clone();
+    body["message"] = json!(format!("Can't find data record in database table {table}."));
+    body
+}
+
 pub fn site_maintenance() -> Value {
     exception(
         "moodle_exception",

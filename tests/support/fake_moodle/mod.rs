@@ -2,8 +2,9 @@
 //! tests and the benchmarks, faithful to the team's recordings of a real Moodle 4.4dev
 //! (tests/fixtures/moodle-rest/, see ../shared/moodle-rest/README.md): same error bodies,
 //! same warning shapes, same batch semantics, same parameter strictness. It models the user
-//! functions (create, update, delete, get_users_by_field) and site info; the other functions
-//! of the recorded service answer a `coding_exception` saying the fake lacks them.
+//! functions (create, update, delete, get_users_by_field), site info, course lookups, manual
+//! enrolments and course role assignments (`courses`); the other functions of the recorded
+//! service answer a `coding_exception` saying the fake lacks them.
 //!
 //! ```ignore
 //! #[path = "../support/fake_moodle/mod.rs"]
@@ -24,6 +25,7 @@
 
 mod checks;
 mod client;
+mod courses;
 mod errors;
 mod form;
 mod http;
@@ -114,7 +116,13 @@ impl FakeMoodle {
             stopping: Default::default(),
         });
         // Fail now, not inside a connection thread, if the recordings are missing.
-        for number in ["001", "004", "008", "011", "021", "086", "087", "088"] {
+        let needed = [
+            "001", "004", "008", "011", "021", "032", "039", "041", "042", "044",
+        ];
+        for number in needed
+            .into_iter()
+            .chain(["049", "063", "086", "087", "088"])
+        {
             recording(number);
         }
         let handler_state = shared.clone();
@@ -277,6 +285,23 @@ impl FakeMoodle {
             "add_user needs a username"
         );
         self.site().insert(user)
+    }
+
+    /// Adds a course in category 1 (ids from 2; course 1 is the site course "moodle"), with
+    /// an enabled manual enrolment instance when `manual`. Its context id is 1000 + its id.
+    /// Returns the id.
+    pub fn add_course(&self, shortname: &str, idnumber: &str, manual: bool) -> i64 {
+        self.site().courses.add(shortname, idnumber, manual)
+    }
+
+    /// The enrolment of `username` in the course `shortname`:
+    /// `{"enrolled": true, "status": 0|1, "timestart", "timeend", "roles": [shortnames, sorted]}`,
+    /// or `{"enrolled": false, "roles": [...]}` for roles held without an enrolment, or None.
+    pub fn enrolment(&self, username: &str, shortname: &str) -> Option<Value> {
+        let site = self.site();
+        let user = site.id_by_username(username)?;
+        let course = site.courses.by_shortname(shortname)?.id;
+        courses::enrolment_json(&site, course, user)
     }
 
     /// Opens a keep-alive connection to the fake (see `client`).

@@ -3,6 +3,7 @@
 //! validate the parameters, run the function, answer JSON with HTTP 200 (errors included).
 //! The test hooks (faults, delay, call log) are applied around that pipeline.
 
+use super::courses;
 use super::errors;
 use super::form::{self, PArr, PVal};
 use super::http::{Reply, Request};
@@ -83,6 +84,36 @@ const FUNCTIONS: &[WsFunction] = &[
         name: "core_user_get_users_by_field",
         params: uf::GET_USERS_BY_FIELD,
         run: |s, p| uf::get_users_by_field(&s.site.lock().unwrap(), p, &s.base),
+    },
+    WsFunction {
+        name: "core_course_get_courses_by_field",
+        params: courses::GET_COURSES_BY_FIELD,
+        run: |s, p| courses::get_courses_by_field(&s.site.lock().unwrap(), p, &s.base),
+    },
+    WsFunction {
+        name: "enrol_manual_enrol_users",
+        params: courses::ENROL_USERS,
+        run: |s, p| courses::enrol_users(&mut s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "enrol_manual_unenrol_users",
+        params: courses::UNENROL_USERS,
+        run: |s, p| courses::unenrol_users(&mut s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_enrol_get_enrolled_users",
+        params: courses::GET_ENROLLED_USERS,
+        run: |s, p| courses::get_enrolled_users(&s.site.lock().unwrap(), p, &s.base),
+    },
+    WsFunction {
+        name: "core_role_assign_roles",
+        params: courses::ASSIGN_ROLES,
+        run: |s, p| courses::assign_roles(&mut s.site.lock().unwrap(), p, true),
+    },
+    WsFunction {
+        name: "core_role_unassign_roles",
+        params: courses::UNASSIGN_ROLES,
+        run: |s, p| courses::assign_roles(&mut s.site.lock().unwrap(), p, false),
     },
     // Only its parameter checks (092); the fake has no cohorts, so every lookup is `[]` (057).
     WsFunction {

@@ -158,6 +158,8 @@ pub struct Site {
     next_id: i64,
     /// (shortname, name) of the custom profile fields, all of datatype `text`.
     pub profile_fields: Vec<(String, String)>,
+    /// Courses, enrolments and course role assignments (see `courses`).
+    pub courses: super::courses::Courses,
 }
 
 pub fn now() -> i64 {
@@ -176,6 +178,7 @@ impl Site {
             by_idnumber: HashMap::new(),
             next_id: first_user_id.max(ADMIN_ID + 1),
             profile_fields,
+            courses: Default::default(),
         };
         let mut guest = User {
             id: GUEST_ID,
@@ -327,6 +330,7 @@ impl Site {
         }
         let new_username = format!("{stem}.{time}");
         let md5 = md5_hex(&old_username);
+        self.courses.forget_user(id);
         self.update(id, |u| {
             u.deleted = true;
             u.set("username", new_username);
