@@ -393,7 +393,7 @@ pub struct GroupsConfig {
 }
 
 /// The field that identifies a cohort.
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Hash, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum CohortIdentifier {
     #[default]

@@ -564,3 +564,211 @@ fn enrolment_rules_beyond_the_recordings() {
     assert_eq!(found("field=idnumber&value=c-1")[0]["id"], c);
     assert_eq!(call(&m, COURSES, "field=fullname&value=C"), rec("004"));
 }
+
+/// The recorded ids of one kind of object mapped to the fake's.
+type IdMap = HashMap<&'static str, HashMap<i64, i64>>;
+
+/// The kind of id a recorded parameter holds (`type`: the item's `...type][type]` sent just
+/// before its `[value]`).
+fn id_kind(key: &str, value_type: &str) -> Option<&'static str> {
+    let typed = |k: &'static str| (value_type == "id").then_some(k);
+    match key {
+        k if k.ends_with("[categorytype][value]") => typed("category"),
+        k if k.ends_with("[cohorttype][value]") => typed("cohort"),
+        k if k.ends_with("[usertype][value]") => typed("user"),
+        k if k.ends_with("[cohortid]") || k.starts_with("cohortids[") => Some("cohort"),
+        k if k.starts_with("cohorts[") && k.ends_with("[id]") => Some("cohort"),
+        k if k.ends_with("[userid]") => Some("user"),
+        k if k.ends_with("courseid]") || k == "courseid" => Some("course"),
+        k if k.ends_with("[groupid]") || k.starts_with("groupids[") => Some("group"),
+        k if k.ends_with("[groupingid]") => Some("grouping"),
+        _ => None,
+    }
+}
+
+/// Recorded ids in an answer of `function` mapped to the fake's (unknown ones kept).
+fn map_answer(v: &mut Value, function: &str, ids: &IdMap) {
+    let own = match function {
+        f if f.contains("grouping") => "grouping",
+        f if f.starts_with("core_group") => "group",
+        _ => "cohort",
+    };
+    let map = |kind: &str, n: &mut Value| {
+        if let Some(id) = n.as_i64().and_then(|id| ids[kind].get(&id)) {
+            *n = json!(id);
+        }
+    };
+    match v {
+        Value::Array(items) => items.iter_mut().for_each(|i| map_answer(i, function, ids)),
+        Value::Object(m) => m.iter_mut().for_each(|(k, val)| match k.as_str() {
+            "id" => map(own, val),
+            "courseid" => map("course", val),
+            "cohortid" => map("cohort", val),
+            "groupid" => map("group", val),
+            "userids" => val
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .for_each(|u| map("user", u)),
+            _ => map_answer(val, function, ids),
+        }),
+        _ => {}
+    }
+}
+
+/// 051–078 on a fake seeded like the recorded site: rc_alice, rc_bob, rc_ivan; the
+/// categories rc_Top and rc_Child; rc_C1 with rc_alice and rc_bob enrolled (038).
+#[test]
+fn replays_the_recorded_cohort_and_group_session_051_to_078() {
+    let m = FakeMoodle::start();
+    let person = |u: &str, first: &str| {
+        json!({"username": format!("rc_{u}"), "firstname": first, "lastname": "Rc-Tester",
+               "email": format!("rc_{u}@example.com"), "idnumber": format!("rc_id_{u}")})
+    };
+    let users = [
+        (4533, "alice", "Alicia"),
+        (4534, "bob", "Bob"),
+        (4536, "ivan", "Ivan"),
+    ];
+    let users = users.map(|(r, u, first)| (r, m.add_user(person(u, first))));
+    let top = m.add_category("rc_Top Category", "rc_cat_top", 0);
+    let child = m.add_category("rc_Child Category", "rc_cat_child", top);
+    let c1 = m.add_course("rc_C1", "rc_c1", true);
+    let enrol = format!(
+        "enrolments[0][roleid]=5&enrolments[0][userid]={}&enrolments[0][courseid]={c1}\
+         &enrolments[1][roleid]=5&enrolments[1][userid]={}&enrolments[1][courseid]={c1}",
+        users[0].1, users[1].1
+    );
+    assert_eq!(call(&m, ENROL, &enrol), Value::Null);
+    m.clear_calls();
+    let ids: IdMap = HashMap::from([
+        ("user", HashMap::from(users)),
+        ("category", HashMap::from([(5, top), (6, child)])),
+        ("course", HashMap::from([(7, c1)])),
+        ("cohort", HashMap::from([(5, 1), (6, 2), (7, 3)])),
+        ("group", HashMap::from([(3, 1), (4, 2)])),
+        ("grouping", HashMap::from([(2, 1)])),
+    ]);
+    for n in 51..=78 {
+        let number = format!("{n:03}");
+        let rec = recording(&number);
+        let mut params = rec.params.clone();
+        let mut value_type = String::new();
+        for (k, v) in params.iter_mut() {
+            let kind = id_kind(k, &value_type);
+            if let Some(id) = kind.and_then(|kind| ids[kind].get(&v.parse().ok()?)) {
+                *v = id.to_string();
+            }
+            value_type = if k.ends_with("[type]") {
+                v.clone()
+            } else {
+                String::new()
+            };
+        }
+        let got = m.call(&rec.function, &pairs(&params));
+        let mut want = rec.response.clone();
+        map_answer(&mut want, &rec.function, &ids);
+        assert_eq!(got, want, "recording {number}: {}", rec.case);
+    }
+    // What the recordings imply: 061 removed rc_bob, 064 moved rc_coh_cat, 066 deleted the
+    // cohort without idnumber, 073 was rolled back, 075 emptied rc_Group A.
+    let sys = json!({"id": 1, "name": "rc_System Cohort", "idnumber": "rc_coh_sys",
+                     "description": "rc_ corpus system cohort", "visible": true,
+                     "contextid": 1, "members": ["rc_alice"]});
+    assert_eq!(m.cohort("rc_coh_sys"), Some(sys));
+    let cat = m.cohort("rc_coh_cat").unwrap();
+    assert_eq!(
+        (&cat["contextid"], &cat["visible"]),
+        (&json!(500 + child), &json!(false))
+    );
+    assert_eq!(m.cohort(""), None);
+    let a = json!({"id": 1, "name": "rc_Group A", "idnumber": "rc_grp_a",
+                   "description": "First rc_ group", "members": []});
+    assert_eq!(m.group("rc_C1", "rc_Group A"), Some(a));
+    let grouping = json!({"id": 1, "name": "rc_Grouping 1", "idnumber": "rc_gpg_1",
+                          "groups": ["rc_Group A", "rc_Group B"]});
+    assert_eq!(m.grouping("rc_C1", "rc_Grouping 1"), Some(grouping));
+    assert_eq!(
+        m.write_calls(),
+        19,
+        "creates, updates, deletes, adds, assigns"
+    );
+}
+
+#[test]
+fn cohort_and_group_rules_beyond_the_recordings() {
+    let m = FakeMoodle::start();
+    let a = m.add_user(json!({"username": "a", "email": "a@example.com", "lastname": "Z"}));
+    let b = m.add_user(json!({"username": "b", "email": "b@example.com", "lastname": "Y"}));
+    let (top, c) = (m.add_category("Top", "top", 0), m.add_course("C", "", true));
+    let child = m.add_category("Child", "child", top);
+    let cohort = |i: usize, ty: &str, value: &str, idnumber: &str| {
+        let k = format!("cohorts[{i}]");
+        format!("{k}[categorytype][type]={ty}&{k}[categorytype][value]={value}&{k}[name]=N{idnumber}&{k}[idnumber]={idnumber}")
+    };
+    let create = |params: String| call(&m, "core_cohort_create_cohorts", &params);
+    // All or nothing: an unknown category, a bad type or an in-batch duplicate fail the call.
+    for bad in [
+        cohort(1, "idnumber", "nope", "x2"),
+        cohort(1, "name", "Top", "x2"),
+        cohort(1, "system", "", "x1"),
+    ] {
+        assert_eq!(
+            create(format!("{}&{bad}", cohort(0, "system", "", "x1"))),
+            rec("004")
+        );
+    }
+    assert_eq!(m.cohort("x1"), None);
+    let made = create(format!(
+        "{}&{}",
+        cohort(0, "id", &child.to_string(), "k"),
+        cohort(1, "system", "", "s")
+    ));
+    assert_eq!(made[1]["id"], 2, "{made}");
+    // Searching from the child category: its own, or also its parents' (system).
+    let search = |includes: &str| {
+        let q = format!("query=n&context[contextlevel]=coursecat&context[instanceid]={child}&includes={includes}");
+        let found = call(&m, "core_cohort_search_cohorts", &q)["cohorts"].clone();
+        found.as_array().unwrap().len()
+    };
+    assert_eq!((search("self"), search("parents")), (1, 2));
+    // Members: by id or username (idnumber unsupported); ordered by last name; deleting a
+    // user takes them out.
+    let member = |i: usize, user_type: &str, value: &str| {
+        let k = format!("members[{i}]");
+        format!("{k}[cohorttype][type]=idnumber&{k}[cohorttype][value]=s&{k}[usertype][type]={user_type}&{k}[usertype][value]={value}")
+    };
+    let add = format!(
+        "{}&{}&{}",
+        member(0, "id", &a.to_string()),
+        member(1, "username", "b"),
+        member(2, "email", "x")
+    );
+    let warned = call(&m, "core_cohort_add_cohort_members", &add);
+    assert_eq!(
+        warned["warnings"][0]["message"],
+        "invalid parameter: usertype=email"
+    );
+    let members = call(&m, "core_cohort_get_cohort_members", "cohortids[0]=2");
+    assert_eq!(members[0]["userids"], json!([b, a]));
+    m.delete_user(b);
+    assert_eq!(m.cohort("s").unwrap()["members"], json!(["a"]));
+    // Groups: unenrolling takes the user out; a taken idnumber or a missing course fails.
+    let enrolment = format!("enrolments[0][userid]={a}&enrolments[0][courseid]={c}");
+    call(&m, ENROL, &format!("{enrolment}&enrolments[0][roleid]=5"));
+    let group = |name: &str, idnumber: &str, course: i64| {
+        let q = format!("groups[0][courseid]={course}&groups[0][name]={name}&groups[0][description]=&groups[0][idnumber]={idnumber}");
+        call(&m, "core_group_create_groups", &q)
+    };
+    assert_eq!(group("G", "g", c)[0]["id"], 1);
+    assert_eq!(group("H", "g", c)["errorcode"], "idnumbertaken");
+    assert_eq!(
+        group("H", "", 999)["errorcode"],
+        "errorcoursecontextnotvalid"
+    );
+    let join = format!("members[0][groupid]=1&members[0][userid]={a}");
+    assert_eq!(call(&m, "core_group_add_group_members", &join), Value::Null);
+    assert_eq!(m.group("C", "G").unwrap()["members"], json!(["a"]));
+    call(&m, UNENROL, &enrolment);
+    assert_eq!(m.group("C", "G").unwrap()["members"], json!([]));
+}

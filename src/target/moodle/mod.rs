@@ -4,6 +4,7 @@
 //! unreachable) stops the file, which waits in inbox/.
 
 pub mod client;
+mod cohorts;
 mod directory;
 mod enrolments;
 pub mod form;
@@ -43,6 +44,19 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
             "enrol_manual_unenrol_users",
             "core_role_assign_roles",
             "core_role_unassign_roles",
+        ],
+    ),
+    (
+        "cohorts",
+        &[
+            "core_cohort_search_cohorts",
+            "core_cohort_get_cohorts",
+            "core_cohort_get_cohort_members",
+            "core_cohort_create_cohorts",
+            "core_cohort_update_cohorts",
+            "core_cohort_delete_cohorts",
+            "core_cohort_add_cohort_members",
+            "core_cohort_delete_cohort_members",
         ],
     ),
 ];
@@ -95,6 +109,7 @@ pub struct MoodleTarget {
     cfg: Config,
     dir: Directory,
     courses: enrolments::Courses,
+    cohorts: cohorts::Cohorts,
     dry_run: bool,
     site: Option<SiteInfo>,
 }
@@ -114,6 +129,7 @@ impl MoodleTarget {
             cfg: cfg.clone(),
             dir: Directory::default(),
             courses: enrolments::Courses::default(),
+            cohorts: cohorts::Cohorts::default(),
             dry_run: false,
             site: None,
         })
@@ -172,7 +188,13 @@ impl MoodleTarget {
 /// The first command of a row that moosync cannot yet send to Moodle, if any.
 fn unsupported(cmds: &[Command]) -> Option<Failure> {
     let op = cmds.iter().find_map(|c| match c {
-        Command::UserUpsert(_) | Command::UserDelete(_) | Command::Enrolment(_) => None,
+        Command::UserUpsert(_)
+        | Command::UserDelete(_)
+        | Command::Enrolment(_)
+        | Command::CohortUpsert(_)
+        | Command::CohortLeave(_)
+        | Command::CohortDelete(_)
+        | Command::CohortEmpty(_) => None,
         other => Some(op_name(other)),
     })?;
     let why = match op {
@@ -247,6 +269,9 @@ fn account_keys(c: &Command) -> Vec<String> {
             k
         }
         Command::Enrolment(e) => vec![format!("en:{}:{}", e.user, e.course)],
+        Command::CohortUpsert(c) => vec![format!("co:{}", c.cohort)],
+        Command::CohortLeave(c) => vec![format!("co:{}", c.cohort)],
+        Command::CohortDelete(c) | Command::CohortEmpty(c) => vec![format!("co:{}", c.cohort)],
         _ => Vec::new(),
     }
 }
@@ -300,6 +325,29 @@ impl crate::target::Target for MoodleTarget {
             // The guest, the first admin (as the embedded store) and the token's own user.
             let protected = [1, 2, info.userid];
             for wave in waves.into_iter().filter(|w| !w.is_empty()) {
+                let (cohort_rows, wave): (Vec<usize>, Vec<usize>) =
+                    wave.into_iter().partition(|&i| {
+                        matches!(
+                            rows[i][0],
+                            Command::CohortUpsert(_)
+                                | Command::CohortLeave(_)
+                                | Command::CohortDelete(_)
+                                | Command::CohortEmpty(_)
+                        )
+                    });
+                if !cohort_rows.is_empty() {
+                    let ctx = cohorts::Ctx {
+                        client: &self.client,
+                        cfg: &self.cfg,
+                        dry_run: self.dry_run,
+                        functions: &info.functions,
+                    };
+                    let cmds: Vec<&Command> = cohort_rows.iter().map(|&i| &rows[i][0]).collect();
+                    let done = cohorts::apply(&ctx, &mut self.dir, &mut self.cohorts, &cmds)?;
+                    for (i, o) in cohort_rows.into_iter().zip(done) {
+                        outcomes[i] = Some(o);
+                    }
+                }
                 let (enrol_rows, user_rows): (Vec<usize>, Vec<usize>) = wave
                     .into_iter()
                     .partition(|&i| matches!(rows[i][0], Command::Enrolment(_)));
@@ -355,6 +403,7 @@ impl crate::target::Target for MoodleTarget {
         // A dry run's lookups stay valid; its planned creates were never put in the directory.
         // Participants are read again per file: another file or a person may have changed them.
         self.courses = enrolments::Courses::default();
+        self.cohorts = cohorts::Cohorts::default();
         Ok(Vec::new())
     }
 
@@ -363,5 +412,6 @@ impl crate::target::Target for MoodleTarget {
         // done and leaves them unchanged. The cache may be stale after an error: start over.
         self.dir = Directory::default();
         self.courses = enrolments::Courses::default();
+        self.cohorts = cohorts::Cohorts::default();
     }
 }

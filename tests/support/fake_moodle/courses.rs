@@ -293,7 +293,8 @@ pub fn enrol_users(site: &mut Site, p: &V) -> Outcome {
 }
 
 /// One transaction: course (invalidrecord) → manual instance (044) → user exists (deleted
-/// ones too). Unenrolling ends the user's only enrolment, so all their course roles go.
+/// ones too). Unenrolling ends the user's only enrolment, so all their course roles and
+/// group memberships go.
 pub fn unenrol_users(site: &mut Site, p: &V) -> Outcome {
     let mut plan = Vec::new();
     for item in p.list("enrolments") {
@@ -312,6 +313,7 @@ pub fn unenrol_users(site: &mut Site, p: &V) -> Outcome {
     for key in plan {
         if site.courses.enrolments.remove(&key).is_some() {
             site.courses.unassign(key, None);
+            site.groups.forget_user(key.1, Some(key.0));
         }
     }
     Ok("null".into())

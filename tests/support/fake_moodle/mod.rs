@@ -3,8 +3,9 @@
 //! (tests/fixtures/moodle-rest/, see ../shared/moodle-rest/README.md): same error bodies,
 //! same warning shapes, same batch semantics, same parameter strictness. It models the user
 //! functions (create, update, delete, get_users_by_field), site info, course lookups, manual
-//! enrolments and course role assignments (`courses`); the other functions of the recorded
-//! service answer a `coding_exception` saying the fake lacks them.
+//! enrolments and course role assignments (`courses`), cohorts in system or category
+//! contexts (`cohorts`), course groups and groupings (`groups`); the other functions of the
+//! recorded service answer a `coding_exception` saying the fake lacks them.
 //!
 //! ```ignore
 //! #[path = "../support/fake_moodle/mod.rs"]
@@ -25,9 +26,11 @@
 
 mod checks;
 mod client;
+mod cohorts;
 mod courses;
 mod errors;
 mod form;
+mod groups;
 mod http;
 mod params;
 mod recordings;
@@ -302,6 +305,40 @@ impl FakeMoodle {
         let user = site.id_by_username(username)?;
         let course = site.courses.by_shortname(shortname)?.id;
         courses::enrolment_json(&site, course, user)
+    }
+
+    /// Adds a course category (`parent` 0: top level; category 1 "Category 1" exists, ids
+    /// from 2), for cohorts to live in. Its context id is 500 + its id. Returns the id.
+    pub fn add_category(&self, name: &str, idnumber: &str, parent: i64) -> i64 {
+        self.site().cohorts.add_category(name, idnumber, parent)
+    }
+
+    /// The cohort with this idnumber: `{"id", "name", "idnumber", "description", "visible"
+    /// (bool), "contextid" (1 = system), "members": [usernames, sorted]}`, or None.
+    pub fn cohort(&self, idnumber: &str) -> Option<Value> {
+        let site = self.site();
+        let c = site.cohorts.by_idnumber(idnumber)?;
+        Some(cohorts::cohort_hook(&site, c))
+    }
+
+    /// The group `name` of the course `course_shortname`: `{"id", "name", "idnumber",
+    /// "description", "members": [usernames, sorted]}`, or None.
+    pub fn group(&self, course_shortname: &str, name: &str) -> Option<Value> {
+        let site = self.site();
+        let course = site.courses.by_shortname(course_shortname)?.id;
+        let mut all = site.groups.groups.values();
+        let g = all.find(|g| g.courseid == course && g.name == name)?;
+        Some(groups::group_hook(&site, g))
+    }
+
+    /// The grouping `name` of the course `course_shortname`: `{"id", "name", "idnumber",
+    /// "groups": [group names, sorted]}`, or None.
+    pub fn grouping(&self, course_shortname: &str, name: &str) -> Option<Value> {
+        let site = self.site();
+        let course = site.courses.by_shortname(course_shortname)?.id;
+        let mut all = site.groups.groupings.values();
+        let g = all.find(|g| g.courseid == course && g.name == name)?;
+        Some(groups::grouping_hook(&site, g))
     }
 
     /// Opens a keep-alive connection to the fake (see `client`).

@@ -3,9 +3,11 @@
 //! validate the parameters, run the function, answer JSON with HTTP 200 (errors included).
 //! The test hooks (faults, delay, call log) are applied around that pipeline.
 
+use super::cohorts;
 use super::courses;
 use super::errors;
 use super::form::{self, PArr, PVal};
+use super::groups;
 use super::http::{Reply, Request};
 use super::params::{self, opt, Desc, Field, Ty};
 use super::recordings::{recording, RECORDED_BASE};
@@ -57,7 +59,6 @@ const SITE_INFO: &[Field] = &[opt(
     "serviceshortnames",
     Desc::List(&Desc::Value(Ty::AlphaNumExt)),
 )];
-const GET_COHORTS: &[Field] = &[opt("cohortids", Desc::List(&Desc::Value(Ty::Int)))];
 
 const FUNCTIONS: &[WsFunction] = &[
     WsFunction {
@@ -115,11 +116,85 @@ const FUNCTIONS: &[WsFunction] = &[
         params: courses::UNASSIGN_ROLES,
         run: |s, p| courses::assign_roles(&mut s.site.lock().unwrap(), p, false),
     },
-    // Only its parameter checks (092); the fake has no cohorts, so every lookup is `[]` (057).
+    WsFunction {
+        name: "core_cohort_create_cohorts",
+        params: cohorts::CREATE_COHORTS,
+        run: |s, p| cohorts::create_cohorts(&mut s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_cohort_update_cohorts",
+        params: cohorts::UPDATE_COHORTS,
+        run: |s, p| cohorts::update_cohorts(&mut s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_cohort_delete_cohorts",
+        params: cohorts::DELETE_COHORTS,
+        run: |s, p| cohorts::delete_cohorts(&mut s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_cohort_search_cohorts",
+        params: cohorts::SEARCH_COHORTS,
+        run: |s, p| cohorts::search_cohorts(&s.site.lock().unwrap(), p),
+    },
     WsFunction {
         name: "core_cohort_get_cohorts",
-        params: GET_COHORTS,
-        run: |_, _| Ok("[]".into()),
+        params: cohorts::GET_COHORTS,
+        run: |s, p| cohorts::get_cohorts(&s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_cohort_add_cohort_members",
+        params: cohorts::ADD_MEMBERS,
+        run: |s, p| cohorts::add_cohort_members(&mut s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_cohort_delete_cohort_members",
+        params: cohorts::DELETE_MEMBERS,
+        run: |s, p| cohorts::delete_cohort_members(&mut s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_cohort_get_cohort_members",
+        params: cohorts::GET_MEMBERS,
+        run: |s, p| cohorts::get_cohort_members(&s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_group_create_groups",
+        params: groups::CREATE_GROUPS,
+        run: |s, p| groups::create_groups(&mut s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_group_get_course_groups",
+        params: groups::COURSE,
+        run: |s, p| groups::get_course_groups(&s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_group_add_group_members",
+        params: groups::MEMBERS,
+        run: |s, p| groups::change_group_members(&mut s.site.lock().unwrap(), p, true),
+    },
+    WsFunction {
+        name: "core_group_delete_group_members",
+        params: groups::MEMBERS,
+        run: |s, p| groups::change_group_members(&mut s.site.lock().unwrap(), p, false),
+    },
+    WsFunction {
+        name: "core_group_get_group_members",
+        params: groups::GET_MEMBERS,
+        run: |s, p| groups::get_group_members(&s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_group_create_groupings",
+        params: groups::CREATE_GROUPINGS,
+        run: |s, p| groups::create_groupings(&mut s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_group_get_course_groupings",
+        params: groups::COURSE,
+        run: |s, p| groups::get_course_groupings(&s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_group_assign_grouping",
+        params: groups::ASSIGN_GROUPING,
+        run: |s, p| groups::assign_grouping(&mut s.site.lock().unwrap(), p),
     },
 ];
 

@@ -160,6 +160,10 @@ pub struct Site {
     pub profile_fields: Vec<(String, String)>,
     /// Courses, enrolments and course role assignments (see `courses`).
     pub courses: super::courses::Courses,
+    /// Categories and cohorts (see `cohorts`).
+    pub cohorts: super::cohorts::Cohorts,
+    /// Course groups and groupings (see `groups`).
+    pub groups: super::groups::Groups,
 }
 
 pub fn now() -> i64 {
@@ -179,6 +183,8 @@ impl Site {
             next_id: first_user_id.max(ADMIN_ID + 1),
             profile_fields,
             courses: Default::default(),
+            cohorts: Default::default(),
+            groups: Default::default(),
         };
         let mut guest = User {
             id: GUEST_ID,
@@ -331,6 +337,8 @@ impl Site {
         let new_username = format!("{stem}.{time}");
         let md5 = md5_hex(&old_username);
         self.courses.forget_user(id);
+        self.cohorts.forget_user(id);
+        self.groups.forget_user(id, None);
         self.update(id, |u| {
             u.deleted = true;
             u.set("username", new_username);
