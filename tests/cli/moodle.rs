@@ -596,3 +596,46 @@ fn cohort_rows_moodle_cannot_take() {
     assert!(w.report().contains("MS-R006"), "{}", w.report());
     assert!(w.report().contains("no web service"), "{}", w.report());
 }
+
+#[test]
+fn groups_groupings_and_members_and_an_unchanged_rerun_only_reads() {
+    let site = site_with_courses(&[("C1", true)]);
+    let w = to_moodle(&site, "");
+    w.drop_file("enrols.csv", "rolename;cid;uid;enrol\nstudent;C1;ann;\n");
+    run(&w).expect_code(0);
+    let defs = "courseid;name;type;idnumber;description\nC1;Group A;group;GA;First\nC1;Set 1;grouping;S1;\n";
+    w.drop_file("groups.csv", defs);
+    run(&w).expect_code(0);
+    assert_eq!(site.group("C1", "Group A").unwrap()["idnumber"], "GA");
+    assert!(site.grouping("C1", "Set 1").is_some());
+    let members = "courseid;groupid;userid\nC1;Group A;ann\nC1;Group A;bob\nC1;No Such;ann\n";
+    w.drop_file("groupmembers.csv", members);
+    run(&w).expect_code(1);
+    assert_eq!(
+        site.group("C1", "Group A").unwrap()["members"],
+        serde_json::json!(["ann"])
+    );
+    let report = w.report();
+    // bob is not enrolled: said before Moodle's wordless refusal.
+    assert!(report.contains(":3: failed MS-T009"), "{report}");
+    assert!(report.contains("not enrolled"), "{report}");
+    assert!(report.contains(":4: failed MS-T009"), "{report}");
+    site.clear_calls();
+    w.drop_file("groups.csv", defs);
+    run(&w).expect_code(0);
+    w.drop_file(
+        "groupmembers.csv",
+        "courseid;groupid;userid\nC1;Group A;ann\n",
+    );
+    run(&w).expect_code(0);
+    assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
+    w.drop_file(
+        "groupmembers.csv",
+        "cmd;courseid;groupid;userid\ndel;C1;Group A;ann\n",
+    );
+    run(&w).expect_code(0);
+    assert_eq!(
+        site.group("C1", "Group A").unwrap()["members"],
+        serde_json::json!([])
+    );
+}

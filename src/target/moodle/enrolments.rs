@@ -67,7 +67,7 @@ struct Planned {
     change: Change,
 }
 
-fn user_field(f: UserIdentifier) -> Field {
+pub(super) fn user_field(f: UserIdentifier) -> Field {
     match f {
         UserIdentifier::Username => Field::Username,
         UserIdentifier::Idnumber => Field::Idnumber,
@@ -93,7 +93,11 @@ fn stop_or(e: CallError, what: &str) -> Failure {
 impl Courses {
     /// Looks up the courses not seen yet (one call each, in parallel), then who is enrolled
     /// in each course found.
-    fn fetch(&mut self, ctx: &Ctx, wanted: Vec<(CourseIdentifier, String)>) -> Result<(), Failure> {
+    pub(super) fn fetch(
+        &mut self,
+        ctx: &Ctx,
+        wanted: Vec<(CourseIdentifier, String)>,
+    ) -> Result<(), Failure> {
         let mut new: Vec<(CourseIdentifier, String)> = wanted
             .into_iter()
             .filter(|k| !self.ids.contains_key(k))
@@ -164,6 +168,20 @@ impl Courses {
             self.enrolled.insert(id, who);
         }
         Ok(())
+    }
+}
+
+impl Courses {
+    /// The id of a course looked up, if it exists.
+    pub(super) fn id(&self, by: CourseIdentifier, value: &str) -> Option<i64> {
+        self.ids.get(&(by, value.to_string())).copied().flatten()
+    }
+
+    /// Whether the user is enrolled in the course (as the participants list read said).
+    pub(super) fn is_enrolled(&self, course: i64, user: i64) -> bool {
+        self.enrolled
+            .get(&course)
+            .is_some_and(|w| w.contains_key(&user))
     }
 }
 

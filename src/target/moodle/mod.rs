@@ -8,6 +8,7 @@ mod cohorts;
 mod directory;
 mod enrolments;
 pub mod form;
+mod groups;
 mod pool;
 mod split;
 mod users;
@@ -57,6 +58,20 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
             "core_cohort_delete_cohorts",
             "core_cohort_add_cohort_members",
             "core_cohort_delete_cohort_members",
+        ],
+    ),
+    (
+        "groups",
+        &[
+            "core_course_get_courses_by_field",
+            "core_enrol_get_enrolled_users",
+            "core_group_get_course_groups",
+            "core_group_get_course_groupings",
+            "core_group_get_group_members",
+            "core_group_create_groups",
+            "core_group_create_groupings",
+            "core_group_add_group_members",
+            "core_group_delete_group_members",
         ],
     ),
 ];
@@ -110,6 +125,7 @@ pub struct MoodleTarget {
     dir: Directory,
     courses: enrolments::Courses,
     cohorts: cohorts::Cohorts,
+    groups: groups::Groups,
     dry_run: bool,
     site: Option<SiteInfo>,
 }
@@ -130,6 +146,7 @@ impl MoodleTarget {
             dir: Directory::default(),
             courses: enrolments::Courses::default(),
             cohorts: cohorts::Cohorts::default(),
+            groups: groups::Groups::default(),
             dry_run: false,
             site: None,
         })
@@ -194,7 +211,10 @@ fn unsupported(cmds: &[Command]) -> Option<Failure> {
         | Command::CohortUpsert(_)
         | Command::CohortLeave(_)
         | Command::CohortDelete(_)
-        | Command::CohortEmpty(_) => None,
+        | Command::CohortEmpty(_)
+        | Command::GroupUpsert(_)
+        | Command::GroupingUpsert(_)
+        | Command::GroupMember(_) => None,
         other => Some(op_name(other)),
     })?;
     let why = match op {
@@ -272,6 +292,13 @@ fn account_keys(c: &Command) -> Vec<String> {
         Command::CohortUpsert(c) => vec![format!("co:{}", c.cohort)],
         Command::CohortLeave(c) => vec![format!("co:{}", c.cohort)],
         Command::CohortDelete(c) | Command::CohortEmpty(c) => vec![format!("co:{}", c.cohort)],
+        // A course's groups are read once per wave: a group and its members wait for the
+        // wave after the one creating it.
+        Command::GroupUpsert(g) | Command::GroupingUpsert(g) => vec![format!("gr:{}", g.course)],
+        Command::GroupMember(m) => vec![
+            format!("gm:{}:{}:{}", m.course, m.group, m.user),
+            format!("gr:{}", m.course),
+        ],
         _ => Vec::new(),
     }
 }
@@ -348,6 +375,34 @@ impl crate::target::Target for MoodleTarget {
                         outcomes[i] = Some(o);
                     }
                 }
+                let (group_rows, wave): (Vec<usize>, Vec<usize>) =
+                    wave.into_iter().partition(|&i| {
+                        matches!(
+                            rows[i][0],
+                            Command::GroupUpsert(_)
+                                | Command::GroupingUpsert(_)
+                                | Command::GroupMember(_)
+                        )
+                    });
+                if !group_rows.is_empty() {
+                    let ctx = enrolments::Ctx {
+                        client: &self.client,
+                        cfg: &self.cfg,
+                        dry_run: self.dry_run,
+                        functions: &info.functions,
+                    };
+                    let cmds: Vec<&Command> = group_rows.iter().map(|&i| &rows[i][0]).collect();
+                    let done = groups::apply(
+                        &ctx,
+                        &mut self.dir,
+                        &mut self.courses,
+                        &mut self.groups,
+                        &cmds,
+                    )?;
+                    for (i, o) in group_rows.into_iter().zip(done) {
+                        outcomes[i] = Some(o);
+                    }
+                }
                 let (enrol_rows, user_rows): (Vec<usize>, Vec<usize>) = wave
                     .into_iter()
                     .partition(|&i| matches!(rows[i][0], Command::Enrolment(_)));
@@ -404,6 +459,7 @@ impl crate::target::Target for MoodleTarget {
         // Participants are read again per file: another file or a person may have changed them.
         self.courses = enrolments::Courses::default();
         self.cohorts = cohorts::Cohorts::default();
+        self.groups = groups::Groups::default();
         Ok(Vec::new())
     }
 
@@ -413,5 +469,6 @@ impl crate::target::Target for MoodleTarget {
         self.dir = Directory::default();
         self.courses = enrolments::Courses::default();
         self.cohorts = cohorts::Cohorts::default();
+        self.groups = groups::Groups::default();
     }
 }
