@@ -446,7 +446,7 @@ fn deletes_and_unmapped_commands() {
     assert!(site.user("u0").is_none());
     assert!(w.report().contains("1 deleted"), "{}", w.report());
     // A tool not yet sent over REST fails its rows with a code that says so.
-    w.drop_file("groups.csv", "courseid;name\nC1;G1\n");
+    w.drop_file("uploadcourses.csv", "shortname;fullname\nC9;Course nine\n");
     run(&w).expect_code(1);
     assert!(w.report().contains("MS-R006"), "{}", w.report());
 }
