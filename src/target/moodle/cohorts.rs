@@ -2,14 +2,15 @@
 //! cohort is looked up once per run and its members once per file, so a row that changes
 //! nothing sends nothing. Binding a cohort to a course has no web service (MS-R006).
 
+use super::calls;
 use super::client::{CallError, Client, Retry};
 use super::directory::{Directory, Field};
+use super::enrolments::user_field;
 use super::form::Params;
 use super::pool;
-use super::split::send_split;
 use crate::codes::{Code, Failure};
 use crate::command::{CategoryBy, CohortLeave, CohortRef, CohortUpsert, Command};
-use crate::config::{CohortIdentifier, Config, UserIdentifier};
+use crate::config::{CohortIdentifier, Config};
 use crate::outcome::{Action, Change, Outcome};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -47,7 +48,7 @@ enum Call {
     Delete,
 }
 
-impl Call {
+impl calls::CallKind for Call {
     fn function(self) -> &'static str {
         match self {
             Call::Create => "core_cohort_create_cohorts",
@@ -55,6 +56,23 @@ impl Call {
             Call::AddMembers => "core_cohort_add_cohort_members",
             Call::DeleteMembers => "core_cohort_delete_cohort_members",
             Call::Delete => "core_cohort_delete_cohorts",
+        }
+    }
+
+    fn list(self) -> &'static str {
+        match self {
+            Call::Create | Call::Update => "cohorts",
+            Call::AddMembers | Call::DeleteMembers => "members",
+            Call::Delete => "cohortids",
+        }
+    }
+
+    /// Creates are not sent twice blindly; the rest set a state.
+    fn retry(self) -> Retry {
+        if self == Call::Create {
+            Retry::Never
+        } else {
+            Retry::Safe
         }
     }
 }
@@ -73,25 +91,6 @@ struct Plan {
     joined: Option<i64>,
     left: Vec<i64>,
     deleted: bool,
-}
-
-fn user_field(f: UserIdentifier) -> Field {
-    match f {
-        UserIdentifier::Username => Field::Username,
-        UserIdentifier::Idnumber => Field::Idnumber,
-        UserIdentifier::Email => Field::Email,
-        UserIdentifier::Id => Field::Id,
-    }
-}
-
-fn stop_or(e: CallError, what: &str) -> Failure {
-    e.stops_the_file().unwrap_or_else(|| match e {
-        CallError::Moodle(m) => Failure::new(
-            Code::RemoteRejected,
-            format!("Moodle refused {what}: {}", m.describe()),
-        ),
-        _ => unreachable!("transport faults stop the file"),
-    })
 }
 
 fn cohort_of(v: &Value, system: bool) -> Option<Cohort> {
@@ -198,7 +197,7 @@ impl Cohorts {
         });
         let mut ids = Vec::new();
         for (key, found) in new.into_iter().zip(answers) {
-            let found = found.map_err(|e| stop_or(e, "a cohort lookup"))?;
+            let found = found.map_err(|e| calls::stop_or(e, "a cohort lookup"))?;
             ids.extend(found.iter().map(|c| c.id));
             self.found.insert(key, found);
         }
@@ -211,7 +210,7 @@ impl Cohorts {
             let v = ctx
                 .client
                 .call("core_cohort_get_cohort_members", &p, Retry::Safe)
-                .map_err(|e| stop_or(e, "a cohort's member list"))?;
+                .map_err(|e| calls::stop_or(e, "a cohort's member list"))?;
             for m in v.as_array().into_iter().flatten() {
                 let Some(id) = m.get("cohortid").and_then(Value::as_i64) else {
                     continue;
@@ -315,66 +314,39 @@ pub fn apply(
             Call::Delete,
         ],
     ] {
-        let mut jobs: Vec<(Call, Vec<(usize, usize)>)> = Vec::new();
-        for call in phase {
-            let items: Vec<(usize, usize)> = plans
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| outcomes[*i].is_none())
-                .filter_map(|(i, p)| p.as_ref().ok().map(|p| (i, p)))
-                .flat_map(|(i, p)| {
-                    p.items
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, it)| it.call == call)
-                        .map(move |(k, _)| (i, k))
+        // A cohort's delete is its id in `cohortids`, a list of scalars.
+        let deletes: Vec<(usize, Params)> = plans
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                p.as_ref().ok().filter(|p| p.deleted).map(|p| {
+                    let mut f = Params::new();
+                    f.push("", p.cohort.to_string());
+                    (i, f)
                 })
-                .collect();
-            if items.is_empty() {
-                continue;
-            }
-            if !ctx.functions.contains(call.function()) {
-                return Err(Failure::new(
-                    Code::RemoteAccess,
-                    format!("the token's web service lacks {}, which this file needs; add it to the service in Moodle (Site administration > Server > Web services > External services); the file waits in inbox/", call.function()),
-                ));
-            }
-            for chunk in items.chunks(t.batch_size.max(1)) {
-                jobs.push((call, chunk.to_vec()));
-            }
-        }
-        let results = pool::map(&jobs, t.parallel, |(call, items)| {
-            let send = |r: std::ops::Range<usize>| {
-                let mut p = Params::new();
-                for (n, (i, k)) in items[r].iter().enumerate() {
-                    if let Ok(plan) = &plans[*i] {
-                        let list = match call {
-                            Call::Create | Call::Update => "cohorts",
-                            Call::AddMembers | Call::DeleteMembers => "members",
-                            Call::Delete => "cohortids",
-                        };
-                        if *call == Call::Delete {
-                            p.push(format!("cohortids[{n}]"), plan.cohort.to_string());
-                        } else {
-                            p.item(list, n, &plan.items[*k].fields);
+            })
+            .collect();
+        let mut rows: Vec<(usize, Call, &Params)> = Vec::new();
+        for call in phase {
+            for (i, p) in plans.iter().enumerate() {
+                let Ok(p) = p else { continue };
+                if outcomes[i].is_some() {
+                    continue;
+                }
+                for it in p.items.iter().filter(|it| it.call == call) {
+                    if call == Call::Delete {
+                        if let Some((_, f)) = deletes.iter().find(|(d, _)| *d == i) {
+                            rows.push((i, call, f));
                         }
+                    } else {
+                        rows.push((i, call, &it.fields));
                     }
                 }
-                // Creates are checked by the idnumber Moodle then holds; the rest set a state.
-                ctx.client.call(
-                    call.function(),
-                    &p,
-                    if *call == Call::Create {
-                        Retry::Never
-                    } else {
-                        Retry::Safe
-                    },
-                )
-            };
-            send_split(items.len(), &send)
-        });
-        for ((call, items), result) in jobs.iter().zip(results) {
-            for piece in result? {
+            }
+        }
+        let sent = calls::send(ctx.client, ctx.functions, t.batch_size, t.parallel, rows)?;
+        for (call, items, pieces) in &sent {
+            for piece in pieces {
                 let failed = match &piece.answer {
                     Err(m) => Some(format!("Moodle refused the row: {}", m.describe())),
                     // add_cohort_members reports per item, without saying which: a warning
@@ -399,7 +371,7 @@ pub fn apply(
                 };
                 match (failed, piece.items.len()) {
                     (Some(why), 1) => {
-                        let (i, _) = items[piece.items.start];
+                        let i = items[piece.items.start];
                         let code = if piece.answer.is_err() {
                             Code::RemoteRejected
                         } else {
@@ -410,8 +382,7 @@ pub fn apply(
                     // A warning in a call of several does not say which item: the members
                     // are read back, and the rows whose member is missing carry the warnings.
                     (Some(why), _) => {
-                        let these: Vec<usize> =
-                            items[piece.items.clone()].iter().map(|(i, _)| *i).collect();
+                        let these: Vec<usize> = items[piece.items.clone()].to_vec();
                         let ids: Vec<i64> = these
                             .iter()
                             .filter_map(|i| {
@@ -429,7 +400,7 @@ pub fn apply(
                         let v = ctx
                             .client
                             .call("core_cohort_get_cohort_members", &p, Retry::Safe)
-                            .map_err(|e| stop_or(e, "a cohort's member list"))?;
+                            .map_err(|e| calls::stop_or(e, "a cohort's member list"))?;
                         let now: HashMap<i64, HashSet<i64>> = v
                             .as_array()
                             .into_iter()
@@ -461,7 +432,7 @@ pub fn apply(
                     (None, _) => {
                         if *call == Call::Create {
                             // The new ids, in the order sent.
-                            for (n, (i, _)) in items[piece.items.clone()].iter().enumerate() {
+                            for (n, i) in items[piece.items.clone()].iter().enumerate() {
                                 let id = piece
                                     .answer
                                     .as_ref()

@@ -3,11 +3,11 @@
 //! that changes nothing sends nothing. Moodle's web services enrol only through the manual
 //! method.
 
-use super::client::{CallError, Client, Retry};
+use super::calls;
+use super::client::{Client, Retry};
 use super::directory::{Directory, Field};
 use super::form::Params;
 use super::pool;
-use super::split::send_split;
 use crate::codes::{Code, Failure};
 use crate::command::Enrolment;
 use crate::config::{Config, CourseIdentifier, EnrolCmd, UserIdentifier};
@@ -39,7 +39,7 @@ enum Call {
     Unassign,
 }
 
-impl Call {
+impl calls::CallKind for Call {
     fn function(self) -> &'static str {
         match self {
             Call::Enrol => "enrol_manual_enrol_users",
@@ -78,16 +78,6 @@ pub(super) fn user_field(f: UserIdentifier) -> Field {
 
 fn failed(code: Code, msg: String) -> Result<Option<Planned>, Outcome> {
     Err(Outcome::Failed(Failure::new(code, msg)))
-}
-
-fn stop_or(e: CallError, what: &str) -> Failure {
-    e.stops_the_file().unwrap_or_else(|| match e {
-        CallError::Moodle(m) => Failure::new(
-            Code::RemoteRejected,
-            format!("Moodle refused {what}: {}", m.describe()),
-        ),
-        _ => unreachable!("transport faults stop the file"),
-    })
 }
 
 impl Courses {
@@ -131,7 +121,7 @@ impl Courses {
         });
         let mut ids = Vec::new();
         for (key, id) in new.into_iter().zip(found) {
-            let id = id.map_err(|e| stop_or(e, "a course lookup"))?;
+            let id = id.map_err(|e| calls::stop_or(e, "a course lookup"))?;
             if let Some(id) = id {
                 ids.push(id);
             }
@@ -150,7 +140,8 @@ impl Courses {
                 .call("core_enrol_get_enrolled_users", &p, Retry::Safe)
         });
         for (id, list) in ids.into_iter().zip(lists) {
-            let list = list.map_err(|e| stop_or(e, "the list of a course's participants"))?;
+            let list =
+                list.map_err(|e| calls::stop_or(e, "the list of a course's participants"))?;
             let mut who = HashMap::new();
             for u in list.as_array().into_iter().flatten() {
                 let Some(uid) = u.get("id").and_then(Value::as_i64) else {
@@ -220,41 +211,25 @@ pub fn apply(
     if ctx.dry_run {
         return Ok(plans.into_iter().map(settled_without_call).collect());
     }
-    // One list of calls per function, in calls of batch_size, split where Moodle refuses.
-    let mut jobs: Vec<(Call, Vec<usize>)> = Vec::new();
-    let mut by_call: std::collections::BTreeMap<Call, Vec<usize>> = Default::default();
-    for (i, p) in plans.iter().enumerate() {
-        if let Ok(Some(p)) = p {
-            by_call.entry(p.call).or_default().push(i);
-        }
-    }
-    for (call, rows) in by_call {
-        if !ctx.functions.contains(call.function()) {
-            return Err(Failure::new(
-                Code::RemoteAccess,
-                format!("the token's web service lacks {}, which this file needs; add it to the service in Moodle (Site administration > Server > Web services > External services); the file waits in inbox/", call.function()),
-            ));
-        }
-        for chunk in rows.chunks(t.batch_size.max(1)) {
-            jobs.push((call, chunk.to_vec()));
-        }
-    }
-    let results = pool::map(&jobs, t.parallel, |(call, these)| {
-        let send = |r: std::ops::Range<usize>| {
-            let mut p = Params::new();
-            for (n, &i) in these[r].iter().enumerate() {
-                if let Ok(Some(planned)) = &plans[i] {
-                    p.item(call.list(), n, &planned.item);
-                }
-            }
-            // Each call sends the whole wanted state: sending it twice is sending it once.
-            ctx.client.call(call.function(), &p, Retry::Safe)
-        };
-        send_split(these.len(), &send)
-    });
+    // One list of calls per function, in calls of batch_size, split where Moodle refuses;
+    // each call sends the whole wanted state, so sending it twice is sending it once.
+    let sent = calls::send(
+        ctx.client,
+        ctx.functions,
+        t.batch_size,
+        t.parallel,
+        plans
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| match p {
+                Ok(Some(p)) => Some((i, p.call, &p.item)),
+                _ => None,
+            })
+            .collect(),
+    )?;
     let mut outcomes: Vec<Option<Outcome>> = (0..plans.len()).map(|_| None).collect();
-    for ((call, these), result) in jobs.iter().zip(results) {
-        for piece in result? {
+    for (call, these, pieces) in &sent {
+        for piece in pieces {
             for &i in &these[piece.items.clone()] {
                 let Ok(Some(p)) = &plans[i] else { continue };
                 outcomes[i] = Some(match &piece.answer {

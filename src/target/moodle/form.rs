@@ -25,9 +25,14 @@ impl Params {
         self
     }
 
-    /// Appends every field of `item` as `prefix[index][key]`.
+    /// Appends every field of `item` as `prefix[index][key]`; a field with an empty key is
+    /// a list's scalar, `prefix[index]` (`cohortids[0]=5`).
     pub fn item(&mut self, prefix: &str, index: usize, item: &Params) -> &mut Self {
         for (k, v) in &item.0 {
+            if k.is_empty() {
+                self.0.push((format!("{prefix}[{index}]"), v.clone()));
+                continue;
+            }
             // A nested key (`customfields][0][type`) is written with its own brackets.
             let key = match k.split_once('[') {
                 Some((head, rest)) => format!("{prefix}[{index}][{head}][{rest}"),

@@ -3,12 +3,12 @@
 //! members added and removed. A course's groups, groupings and members are read once per
 //! file, so a row that changes nothing sends nothing.
 
+use super::calls;
 use super::client::{CallError, Retry};
 use super::directory::Directory;
 use super::enrolments::{self, user_field, Courses};
 use super::form::Params;
 use super::pool;
-use super::split::send_split;
 use crate::codes::{Code, Failure};
 use crate::command::{Command, GroupMember, GroupUpsert};
 use crate::config::GroupIdentifier;
@@ -45,16 +45,6 @@ struct Course {
 #[derive(Default)]
 pub struct Groups {
     courses: HashMap<i64, Course>,
-}
-
-fn stop_or(e: CallError, what: &str) -> Failure {
-    e.stops_the_file().unwrap_or_else(|| match e {
-        CallError::Moodle(m) => Failure::new(
-            Code::RemoteRejected,
-            format!("Moodle refused {what}: {}", m.describe()),
-        ),
-        _ => unreachable!("transport faults stop the file"),
-    })
 }
 
 fn named(v: &Value) -> Vec<Named> {
@@ -120,7 +110,7 @@ impl Groups {
             })
         });
         for (id, course) in new.into_iter().zip(read) {
-            let course = course.map_err(|e| stop_or(e, "a course's groups"))?;
+            let course = course.map_err(|e| calls::stop_or(e, "a course's groups"))?;
             self.courses.insert(id, course);
         }
         Ok(())
@@ -135,7 +125,7 @@ enum Call {
     DeleteMembers,
 }
 
-impl Call {
+impl calls::CallKind for Call {
     fn function(self) -> &'static str {
         match self {
             Call::CreateGroups => "core_group_create_groups",
@@ -150,6 +140,14 @@ impl Call {
             Call::CreateGroups => "groups",
             Call::CreateGroupings => "groupings",
             Call::AddMembers | Call::DeleteMembers => "members",
+        }
+    }
+
+    /// Creates are not sent twice blindly; memberships set a state.
+    fn retry(self) -> Retry {
+        match self {
+            Call::CreateGroups | Call::CreateGroupings => Retry::Never,
+            _ => Retry::Safe,
         }
     }
 }
@@ -210,44 +208,20 @@ pub fn apply(
             })
             .collect());
     }
-    let mut by_call: std::collections::BTreeMap<Call, Vec<usize>> = Default::default();
-    for (i, p) in plans.iter().enumerate() {
-        if let Ok(p) = p {
-            by_call.entry(p.call).or_default().push(i);
-        }
-    }
-    let mut jobs = Vec::new();
-    for (call, rows) in by_call {
-        if !ctx.functions.contains(call.function()) {
-            return Err(Failure::new(
-                Code::RemoteAccess,
-                format!("the token's web service lacks {}, which this file needs; add it to the service in Moodle (Site administration > Server > Web services > External services); the file waits in inbox/", call.function()),
-            ));
-        }
-        for chunk in rows.chunks(t.batch_size.max(1)) {
-            jobs.push((call, chunk.to_vec()));
-        }
-    }
-    let results = pool::map(&jobs, t.parallel, |(call, these)| {
-        let send = |r: std::ops::Range<usize>| {
-            let mut p = Params::new();
-            for (n, &i) in these[r].iter().enumerate() {
-                if let Ok(plan) = &plans[i] {
-                    p.item(call.list(), n, &plan.item);
-                }
-            }
-            // Creates are not sent twice blindly; memberships and assignments set a state.
-            let retry = match call {
-                Call::CreateGroups | Call::CreateGroupings => Retry::Never,
-                _ => Retry::Safe,
-            };
-            ctx.client.call(call.function(), &p, retry)
-        };
-        send_split(these.len(), &send)
-    });
+    let sent = calls::send(
+        ctx.client,
+        ctx.functions,
+        t.batch_size,
+        t.parallel,
+        plans
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.as_ref().ok().map(|p| (i, p.call, &p.item)))
+            .collect(),
+    )?;
     let mut outcomes: Vec<Option<Outcome>> = (0..plans.len()).map(|_| None).collect();
-    for ((_, these), result) in jobs.iter().zip(results) {
-        for piece in result? {
+    for (_, these, pieces) in &sent {
+        for piece in pieces {
             for (n, &i) in these[piece.items.clone()].iter().enumerate() {
                 let Ok(plan) = &plans[i] else { continue };
                 outcomes[i] = Some(match &piece.answer {

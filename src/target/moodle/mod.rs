@@ -3,6 +3,7 @@
 //! row with Moodle's own words; what no row can fix (token, service, maintenance, the site
 //! unreachable) stops the file, which waits in inbox/.
 
+mod calls;
 pub mod client;
 mod cohorts;
 mod directory;

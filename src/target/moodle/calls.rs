@@ -1,0 +1,84 @@
+//! What the tools share to send their rows: the check that the token's service has a
+//! function, one error for what stops the file, and rows sent by function in calls of
+//! `batch_size`, several at once, each split where Moodle refuses it.
+
+use super::client::{CallError, Client, Retry};
+use super::form::Params;
+use super::pool;
+use super::split::{send_split, Piece};
+use crate::codes::{Code, Failure};
+use std::collections::{BTreeMap, HashSet};
+
+/// Fails the file when the token's service lacks `function`, naming it.
+pub fn require(functions: &HashSet<String>, function: &str) -> Result<(), Failure> {
+    if functions.contains(function) {
+        return Ok(());
+    }
+    Err(Failure::new(
+        Code::RemoteAccess,
+        format!("the token's web service lacks {function}, which this file needs; add it to the service in Moodle (Site administration > Server > Web services > External services); the file waits in inbox/"),
+    ))
+}
+
+/// The failure for an error of a read the rows depend on: the file stops, or (a refusal)
+/// the file stops with Moodle's words.
+pub fn stop_or(e: CallError, what: &str) -> Failure {
+    e.stops_the_file().unwrap_or_else(|| match e {
+        CallError::Moodle(m) => Failure::new(
+            Code::RemoteRejected,
+            format!("Moodle refused {what}: {}", m.describe()),
+        ),
+        _ => unreachable!("transport faults stop the file"),
+    })
+}
+
+/// How a tool's kind of call is sent.
+pub trait CallKind: Copy + Ord + Send + Sync {
+    fn function(self) -> &'static str;
+    /// The list parameter its items go in (`users`, `enrolments`, `members`…).
+    fn list(self) -> &'static str;
+    /// Whether a call may be sent again after a lost answer: creates are not.
+    fn retry(self) -> Retry {
+        Retry::Safe
+    }
+}
+
+/// One call as sent: its kind, the rows of its items in order, and what became of each piece.
+pub type Sent<K> = (K, Vec<usize>, Vec<Piece>);
+
+/// Sends `rows` (row index, kind, item) grouped by kind, `batch` per call, `parallel` at
+/// once. Returns, per call sent, its kind, its rows, and what became of each piece.
+pub fn send<K: CallKind>(
+    client: &Client,
+    functions: &HashSet<String>,
+    batch: usize,
+    parallel: usize,
+    rows: Vec<(usize, K, &Params)>,
+) -> Result<Vec<Sent<K>>, Failure> {
+    let mut by_kind: BTreeMap<K, Vec<(usize, &Params)>> = BTreeMap::new();
+    for (i, k, item) in rows {
+        by_kind.entry(k).or_default().push((i, item));
+    }
+    let mut jobs = Vec::new();
+    for (k, items) in by_kind {
+        require(functions, k.function())?;
+        for chunk in items.chunks(batch.max(1)) {
+            jobs.push((k, chunk.to_vec()));
+        }
+    }
+    let results = pool::map(&jobs, parallel, |(k, items)| {
+        let call = |r: std::ops::Range<usize>| {
+            let mut p = Params::new();
+            for (n, (_, item)) in items[r].iter().enumerate() {
+                p.item(k.list(), n, item);
+            }
+            client.call(k.function(), &p, k.retry())
+        };
+        send_split(items.len(), &call)
+    });
+    let mut out = Vec::with_capacity(jobs.len());
+    for ((k, items), pieces) in jobs.into_iter().zip(results) {
+        out.push((k, items.into_iter().map(|(i, _)| i).collect(), pieces?));
+    }
+    Ok(out)
+}
