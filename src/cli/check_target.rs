@@ -20,7 +20,7 @@ fn check_target(data: &Path) -> Result<i32, Failure> {
         );
         return Ok(exit::OK);
     }
-    let mut target = MoodleTarget::open(&s.cfg)?;
+    let mut target = MoodleTarget::open(&s.cfg, &s.area.state_path())?;
     let info = target.site_info()?;
     say!(
         "site: {} ({}), Moodle {}",

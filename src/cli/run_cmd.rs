@@ -126,7 +126,7 @@ pub(super) fn run_files(
     }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let run_id = state.start_run(&command, args.dry_run)?;
-    let mut target = match crate::target::open(&s.area.store_path(), &s.cfg) {
+    let mut target = match crate::target::open(&s.area.store_path(), &s.area.state_path(), &s.cfg) {
         Ok(t) => t,
         Err(f) => {
             let _ = state.finish_run(run_id, exit::INPUT_ERROR);

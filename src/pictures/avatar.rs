@@ -32,6 +32,17 @@ pub enum Format {
     Gif,
 }
 
+impl Format {
+    /// The file extension and mimetype of an image of this format, as fed.
+    pub fn file_type(self) -> (&'static str, &'static str) {
+        match self {
+            Format::Jpeg => ("jpg", "image/jpeg"),
+            Format::Png => ("png", "image/png"),
+            Format::Gif => ("gif", "image/gif"),
+        }
+    }
+}
+
 /// The format of `bytes` by its magic bytes alone; a file's extension is never trusted.
 pub fn sniff(bytes: &[u8]) -> Option<Format> {
     if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {

@@ -34,10 +34,15 @@ pub trait Target {
     fn abort_file(&mut self);
 }
 
-/// The target the settings name: the embedded store at `store`, or a Moodle site.
-pub fn open(store: &std::path::Path, cfg: &Config) -> Result<Box<dyn Target>, Failure> {
+/// The target the settings name: the embedded store at `store`, or a Moodle site (which
+/// keeps what it must remember of the site in the run's `state` database).
+pub fn open(
+    store: &std::path::Path,
+    state: &std::path::Path,
+    cfg: &Config,
+) -> Result<Box<dyn Target>, Failure> {
     Ok(match cfg.target.kind {
         TargetKind::Embedded => Box::new(sqlite::SqliteTarget::open(store, cfg)?),
-        TargetKind::Moodle => Box::new(moodle::MoodleTarget::open(cfg)?),
+        TargetKind::Moodle => Box::new(moodle::MoodleTarget::open(cfg, state)?),
     })
 }

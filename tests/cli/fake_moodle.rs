@@ -3,7 +3,7 @@
 //! time aside), so the fake cannot drift from the real site unnoticed. Then its test hooks.
 
 use crate::fake_moodle::{encode_form, recording, DropWhen, FakeMoodle, RECORDED_BASE};
-use crate::fake_moodle::{Call, Response};
+use crate::fake_moodle::{Call, Response, USER_CONTEXT_BASE};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io;
@@ -771,4 +771,132 @@ fn cohort_and_group_rules_beyond_the_recordings() {
     assert_eq!(m.group("C", "G").unwrap()["members"], json!(["a"]));
     call(&m, UNENROL, &enrolment);
     assert_eq!(m.group("C", "G").unwrap()["members"], json!([]));
+}
+
+/// A PNG of `len` bytes as far as the magic bytes go (the fake reads no further).
+fn png(len: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.resize(len, 0);
+    bytes
+}
+
+fn md5_of(bytes: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn replays_the_recorded_picture_session_081_to_085() {
+    let moodle = FakeMoodle::start();
+    let alice = moodle.add_user(json!({"username": "rc_alice", "firstname": "Alicia",
+        "lastname": "Rc-Tester", "email": "rc_alice.new@example.com", "idnumber": "rc_id_alice",
+        "city": "Oxford", "country": "GB", "customfields": {"dept": "Physics"}}));
+    let mut r = Replay {
+        moodle,
+        ids: HashMap::from([(4533, alice)]),
+    };
+    let (want, got) = r.send("081");
+    assert_eq!(got, want, "081");
+    let image = png(1330);
+    let files: &[(&str, &[u8])] = &[("rc_avatar.png", &image)];
+
+    // 085: a bad token, in upload.php's own error shape; nothing stored or counted.
+    let resp = r.moodle.connect().upload(BAD_TOKEN, 0, files).unwrap();
+    assert_eq!(resp.status, recording("085").http_status);
+    assert_eq!(resp.json(), recording("085").response);
+    assert_eq!(r.moodle.write_calls(), 0);
+
+    // 082: the draft, with a new item id.
+    let resp = r
+        .moodle
+        .connect()
+        .upload(FakeMoodle::TOKEN, 0, files)
+        .unwrap();
+    assert_eq!(
+        (resp.status, resp.header("content-type")),
+        (200, Some("application/json; charset=utf-8"))
+    );
+    let got = resp.json();
+    let itemid = got[0]["itemid"].as_i64().unwrap();
+    r.ids.insert(329636129, itemid);
+    let mut want = recording("082").response.clone();
+    r.normalise(&mut want, true);
+    assert_eq!(got, want, "082");
+    let last = r.moodle.calls().pop().unwrap();
+    assert_eq!(last.function, "webservice_upload");
+    assert_eq!(last.params[..2], recording("082").params[..2]);
+    assert_eq!(
+        last.params[2],
+        ("file_1".into(), "rc_avatar.png (1330 bytes)".into())
+    );
+    assert_eq!(r.moodle.write_calls(), 1);
+
+    // 083 then 084: the picture, then pluginfile.php URLs with rev = picture.
+    let (draft, user) = (itemid.to_string(), alice.to_string());
+    let got = r.moodle.call(
+        "core_user_update_picture",
+        &[("draftitemid", &draft), ("userid", &user)],
+    );
+    let picture = r.moodle.user("rc_alice").unwrap()["picture"]
+        .as_i64()
+        .unwrap();
+    assert!(picture > 0);
+    let url = r.moodle.url();
+    let fix = |v: &Value| -> Value {
+        let text = v.to_string().replace(RECORDED_BASE, &url);
+        let text = text.replace("/4553/", &format!("/{}/", USER_CONTEXT_BASE + alice));
+        serde_json::from_str(&text.replace("rev=40", &format!("rev={picture}"))).unwrap()
+    };
+    assert_eq!(got, fix(&recording("083").response), "083");
+    let (want, got) = r.send("084");
+    assert_eq!(got, fix(&want), "084");
+    assert_eq!(r.moodle.picture_md5("rc_alice"), Some(md5_of(&image)));
+    assert_eq!(r.moodle.write_calls(), 2);
+}
+
+#[test]
+fn picture_rules_beyond_the_recordings() {
+    let m = FakeMoodle::start();
+    let bob = m.add_user(json!({"username": "bob", "email": "b@example.com"}));
+    let sue = m.add_user(json!({"username": "sue", "suspended": 1}));
+    let upload = |name: &str, bytes: &[u8]| {
+        let resp = m.connect().upload(FakeMoodle::TOKEN, 0, &[(name, bytes)]);
+        resp.unwrap().json()[0]["itemid"]
+            .as_i64()
+            .unwrap()
+            .to_string()
+    };
+    let set = |draft: &str, user: i64, delete: &str| {
+        let user = user.to_string();
+        let p = [
+            ("draftitemid", draft),
+            ("delete", delete),
+            ("userid", &user),
+        ];
+        m.call("core_user_update_picture", &p)
+    };
+    let failed = json!({"success": false, "warnings": []});
+    // Not an image by its magic bytes, or no such draft: nothing changes.
+    let text = upload("notes.png", b"just some text");
+    assert_eq!(set(&text, bob, "0"), failed);
+    assert_eq!(set("12345", bob, "0"), failed);
+    assert_eq!(m.picture_md5("bob"), None);
+    // Inactive or missing targets are exceptions.
+    let gif = upload("a.gif", b"GIF89a....");
+    assert_eq!(set(&gif, sue, "0")["errorcode"], "suspended");
+    assert_eq!(set(&gif, 999_999, "0")["errorcode"], "invaliduser");
+    // A GIF works; delete=1 goes back to the theme image, and a second delete changes nothing.
+    assert_eq!(set(&gif, bob, "0")["success"], true);
+    assert_eq!(m.picture_md5("bob"), Some(md5_of(b"GIF89a....")));
+    let gone = set("0", bob, "1");
+    assert_eq!(gone["success"], true);
+    assert!(gone["profileimageurl"]
+        .as_str()
+        .unwrap()
+        .ends_with("/theme/image.php/boost/core/1795587339/u/f1"));
+    assert_eq!(m.picture_md5("bob"), None);
+    assert_eq!(set("0", bob, "1"), failed);
 }

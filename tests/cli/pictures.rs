@@ -21,11 +21,11 @@ fn encoded(format: image::ImageFormat, w: u32, h: u32, colour: [u8; 3]) -> Vec<u
     out.into_inner()
 }
 
-fn png(colour: [u8; 3]) -> Vec<u8> {
+pub(crate) fn png(colour: [u8; 3]) -> Vec<u8> {
     encoded(image::ImageFormat::Png, 300, 200, colour)
 }
 
-fn jpeg() -> Vec<u8> {
+pub(crate) fn jpeg() -> Vec<u8> {
     encoded(image::ImageFormat::Jpeg, 640, 480, [10, 20, 200])
 }
 
@@ -34,7 +34,7 @@ fn gif() -> Vec<u8> {
 }
 
 /// A zip of (name, bytes) entries, as an SIS would send it.
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);

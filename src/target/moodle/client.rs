@@ -257,6 +257,103 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Puts one file in the token user's draft area (`webservice/upload.php`, multipart),
+    /// returning the draft item id to pass on. Sending it twice only makes a second draft.
+    pub fn upload(&self, filename: &str, mimetype: &str, bytes: &[u8]) -> Result<i64, CallError> {
+        let mut attempt = 0;
+        loop {
+            match self.upload_once(filename, mimetype, bytes) {
+                Err(CallError::Transport(_)) if attempt < self.retries => {
+                    attempt += 1;
+                    std::thread::sleep(self.backoff * 2u32.pow(attempt.min(6) - 1));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn upload_once(&self, filename: &str, mimetype: &str, bytes: &[u8]) -> Result<i64, CallError> {
+        // A boundary that cannot occur in the image: long, and checked.
+        let mut boundary = String::from("moosync-boundary-7f3a9c1e5b2d4086");
+        while bytes
+            .windows(boundary.len())
+            .any(|w| w == boundary.as_bytes())
+        {
+            boundary.push('x');
+        }
+        let mut body = Vec::with_capacity(bytes.len() + 512);
+        for (name, value) in [
+            ("token", self.token.0.as_str()),
+            ("filearea", "draft"),
+            ("itemid", "0"),
+        ] {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+            );
+        }
+        let safe_name: String = filename
+            .chars()
+            .filter(|c| *c != '"' && *c != '\r' && *c != '\n')
+            .collect();
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file_1\"; filename=\"{safe_name}\"\r\nContent-Type: {mimetype}\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        let sent = self
+            .agent
+            .post(&format!("{}/webservice/upload.php", self.site))
+            .header(
+                "Content-Type",
+                &format!("multipart/form-data; boundary={boundary}"),
+            )
+            .send(&body[..]);
+        let mut response =
+            sent.map_err(|e| CallError::Transport(self.token.redact(&e.to_string())))?;
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| CallError::Transport(self.token.redact(&e.to_string())))?;
+        if status >= 500 {
+            return Err(CallError::Transport(format!(
+                "HTTP {status} from webservice/upload.php"
+            )));
+        }
+        let v: Value = serde_json::from_str(&text).map_err(|_| {
+            CallError::Refused(Failure::new(
+                Code::RemoteBadAnswer,
+                format!(
+                    "{}/webservice/upload.php did not answer with JSON (HTTP {status})",
+                    self.site
+                ),
+            ))
+        })?;
+        // upload.php has its own error shape: {error, errorcode, …}.
+        if let Some(code) = v.get("errorcode").and_then(Value::as_str) {
+            let message = v.get("error").and_then(Value::as_str).unwrap_or("");
+            return Err(CallError::Moodle(MoodleError {
+                exception: "upload".into(),
+                errorcode: code.to_string(),
+                message: self.token.redact(message),
+                debuginfo: None,
+            }));
+        }
+        v.get(0)
+            .and_then(|f| f.get("itemid"))
+            .and_then(|i| i.as_i64().or_else(|| i.as_str().and_then(|s| s.parse().ok())))
+            .ok_or_else(|| {
+                CallError::Refused(Failure::new(
+                    Code::RemoteBadAnswer,
+                    "webservice/upload.php answered without a draft item id; is the service allowed to upload files (\"Can upload files\")?",
+                ))
+            })
+    }
+}
+
 /// Whether a function changes the site: everything but Moodle's `get`, `search` and site-info
 /// reads. Counted apart, so a re-run can show that it wrote nothing.
 pub fn is_write(function: &str) -> bool {

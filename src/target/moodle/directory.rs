@@ -52,6 +52,8 @@ pub struct Account {
     /// Moodle's lookups by id still return a deleted account, with no flag: its e-mail is
     /// then the md5 of its old username (delete_user).
     pub deleted: bool,
+    /// Whether Moodle shows a picture of its own for the account (not the theme's default).
+    pub has_picture: bool,
     pub mailformat: Option<i64>,
     /// Custom profile field values by shortname.
     pub custom: BTreeMap<String, String>,
@@ -87,8 +89,13 @@ impl Account {
             && email
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let has_picture = o
+            .get("profileimageurl")
+            .and_then(Value::as_str)
+            .is_some_and(|u| u.contains("/pluginfile.php/"));
         Some(Account {
             deleted,
+            has_picture,
             id: o.get("id")?.as_i64()?,
             username: s("username"),
             text,

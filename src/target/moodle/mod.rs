@@ -10,6 +10,7 @@ mod directory;
 mod enrolments;
 pub mod form;
 mod groups;
+mod pictures;
 mod pool;
 mod split;
 mod users;
@@ -28,6 +29,10 @@ use std::time::Duration;
 /// the token's service lacks one.
 pub const FUNCTIONS: &[(&str, &[&str])] = &[
     ("every tool", &["core_webservice_get_site_info"]),
+    (
+        "pictures",
+        &["core_user_get_users_by_field", "core_user_update_picture"],
+    ),
     (
         "users",
         &[
@@ -127,12 +132,13 @@ pub struct MoodleTarget {
     courses: enrolments::Courses,
     cohorts: cohorts::Cohorts,
     groups: groups::Groups,
+    sent: pictures::Sent,
     dry_run: bool,
     site: Option<SiteInfo>,
 }
 
 impl MoodleTarget {
-    pub fn open(cfg: &Config) -> Result<MoodleTarget, Failure> {
+    pub fn open(cfg: &Config, state: &std::path::Path) -> Result<MoodleTarget, Failure> {
         let t = &cfg.target;
         let client = Client::new(
             &t.url,
@@ -148,6 +154,7 @@ impl MoodleTarget {
             courses: enrolments::Courses::default(),
             cohorts: cohorts::Cohorts::default(),
             groups: groups::Groups::default(),
+            sent: pictures::Sent::open(state)?,
             dry_run: false,
             site: None,
         })
@@ -215,7 +222,8 @@ fn unsupported(cmds: &[Command]) -> Option<Failure> {
         | Command::CohortEmpty(_)
         | Command::GroupUpsert(_)
         | Command::GroupingUpsert(_)
-        | Command::GroupMember(_) => None,
+        | Command::GroupMember(_)
+        | Command::UserPicture(_) => None,
         other => Some(op_name(other)),
     })?;
     let why = match op {
@@ -296,6 +304,7 @@ fn account_keys(c: &Command) -> Vec<String> {
         // A course's groups are read once per wave: a group and its members wait for the
         // wave after the one creating it.
         Command::GroupUpsert(g) | Command::GroupingUpsert(g) => vec![format!("gr:{}", g.course)],
+        Command::UserPicture(p) => vec![format!("pic:{}", p.user)],
         Command::GroupMember(m) => vec![
             format!("gm:{}:{}:{}", m.course, m.group, m.user),
             format!("gr:{}", m.course),
@@ -401,6 +410,28 @@ impl crate::target::Target for MoodleTarget {
                         &cmds,
                     )?;
                     for (i, o) in group_rows.into_iter().zip(done) {
+                        outcomes[i] = Some(o);
+                    }
+                }
+                let (picture_rows, wave): (Vec<usize>, Vec<usize>) = wave
+                    .into_iter()
+                    .partition(|&i| matches!(rows[i][0], Command::UserPicture(_)));
+                if !picture_rows.is_empty() {
+                    let ctx = pictures::Ctx {
+                        client: &self.client,
+                        cfg: &self.cfg,
+                        dry_run: self.dry_run,
+                        functions: &info.functions,
+                    };
+                    let cmds: Vec<&crate::command::UserPicture> = picture_rows
+                        .iter()
+                        .filter_map(|&i| match &rows[i][0] {
+                            Command::UserPicture(p) => Some(p),
+                            _ => None,
+                        })
+                        .collect();
+                    let done = pictures::apply(&ctx, &mut self.dir, &self.sent, &cmds)?;
+                    for (i, o) in picture_rows.into_iter().zip(done) {
                         outcomes[i] = Some(o);
                     }
                 }

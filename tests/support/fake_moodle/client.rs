@@ -84,6 +84,49 @@ impl Conn {
         self.send_raw(format!("{head}{body}").as_bytes())
     }
 
+    /// POSTs `multipart/form-data` to upload.php: `token`, `filearea=draft`, `itemid`, then
+    /// one part `file_N` per (filename, bytes), as 082 was sent.
+    pub fn upload(
+        &mut self,
+        token: &str,
+        itemid: i64,
+        files: &[(&str, &[u8])],
+    ) -> io::Result<Response> {
+        let boundary = "fakemoodleboundary7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        let item = itemid.to_string();
+        for (name, value) in [("token", token), ("filearea", "draft"), ("itemid", &item)] {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (i, (filename, bytes)) in files.iter().enumerate() {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"file_{}\"; \
+                     filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+                    i + 1
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let head = format!(
+            "POST /webservice/upload.php HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+             Content-Type: multipart/form-data; boundary={boundary}\r\n\
+             Content-Length: {}\r\nConnection: keep-alive\r\n\r\n",
+            body.len()
+        );
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(&body);
+        self.send_raw(&bytes)
+    }
+
     /// Sends bytes as they are (any framing) and reads one response.
     pub fn send_raw(&mut self, bytes: &[u8]) -> io::Result<Response> {
         self.writer.write_all(bytes)?;

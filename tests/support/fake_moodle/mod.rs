@@ -4,8 +4,9 @@
 //! same warning shapes, same batch semantics, same parameter strictness. It models the user
 //! functions (create, update, delete, get_users_by_field), site info, course lookups, manual
 //! enrolments and course role assignments (`courses`), cohorts in system or category
-//! contexts (`cohorts`), course groups and groupings (`groups`); the other functions of the
-//! recorded service answer a `coding_exception` saying the fake lacks them.
+//! contexts (`cohorts`), course groups and groupings (`groups`), and draft uploads to
+//! `POST {base}/webservice/upload.php` with `core_user_update_picture` (`files`); the other
+//! functions of the recorded service answer a `coding_exception` saying the fake lacks them.
 //!
 //! ```ignore
 //! #[path = "../support/fake_moodle/mod.rs"]
@@ -29,6 +30,7 @@ mod client;
 mod cohorts;
 mod courses;
 mod errors;
+mod files;
 mod form;
 mod groups;
 mod http;
@@ -39,6 +41,7 @@ mod user_functions;
 mod users;
 
 pub use client::{encode_form, Conn, Response};
+pub use files::USER_CONTEXT_BASE;
 pub use recordings::{recording, Recording, RECORDED_BASE};
 
 use serde_json::Value;
@@ -66,7 +69,9 @@ pub struct Call {
     /// The decoded form fields in order (query string first), minus wstoken, wsfunction and
     /// moodlewsrestformat: directly comparable with a recording's `params`.
     pub params: Vec<(String, String)>,
-    /// The body as received (still URL-encoded).
+    /// The body as received (still URL-encoded; an upload's multipart body read as UTF-8,
+    /// lossily). Uploads are logged as function `webservice_upload` with params `filearea`,
+    /// `itemid`, ... and each file part as (`file_1`, "<filename> (<n> bytes)").
     pub raw_body: String,
     pub token: String,
 }
@@ -124,7 +129,7 @@ impl FakeMoodle {
         ];
         for number in needed
             .into_iter()
-            .chain(["049", "063", "086", "087", "088"])
+            .chain(["049", "063", "085", "086", "087", "088"])
         {
             recording(number);
         }
@@ -198,7 +203,10 @@ impl FakeMoodle {
         let c = self.control();
         c.calls
             .iter()
-            .map(|(query, body)| service::call_of(query, body, max))
+            .map(|logged| match logged {
+                service::Logged::Form(query, body) => service::call_of(query, body, max),
+                service::Logged::Upload(call) => call.clone(),
+            })
             .collect()
     }
 
@@ -339,6 +347,17 @@ impl FakeMoodle {
         let mut all = site.groups.groupings.values();
         let g = all.find(|g| g.courseid == course && g.name == name)?;
         Some(groups::grouping_hook(&site, g))
+    }
+
+    /// The MD5 hex of the image `core_user_update_picture` last set as the user's picture,
+    /// or None when the user has none (never set, deleted, or deleted with `delete=1`).
+    pub fn picture_md5(&self, username: &str) -> Option<String> {
+        let site = self.site();
+        let user = site.get(site.id_by_username(username)?)?;
+        if matches!(user.get("picture"), "" | "0") {
+            return None;
+        }
+        site.files.pictures.get(&user.id).cloned()
     }
 
     /// Opens a keep-alive connection to the fake (see `client`).

@@ -6,6 +6,7 @@
 use super::cohorts;
 use super::courses;
 use super::errors;
+use super::files;
 use super::form::{self, PArr, PVal};
 use super::groups;
 use super::http::{Reply, Request};
@@ -22,6 +23,12 @@ use std::time::{Duration, Instant};
 
 pub const TOKEN: &str = "f00dfacef00dfacef00dfacef00dface";
 
+/// One request in the call log.
+pub enum Logged {
+    Form(String, String),
+    Upload(Call),
+}
+
 /// The switches and counters the test hooks set and read.
 #[derive(Default)]
 pub struct Control {
@@ -31,8 +38,9 @@ pub struct Control {
     /// Shaped like `drops` so that one `take` serves both.
     pub fail_5xx: HashMap<String, ((), usize)>,
     pub delay: Duration,
-    /// (query string, body) of every request: decoded only when `calls()` asks.
-    pub calls: Vec<(String, String)>,
+    /// Every request: server.php's kept as (query string, body), decoded only when
+    /// `calls()` asks.
+    pub calls: Vec<Logged>,
     pub record_calls: bool,
     pub write_calls: usize,
     /// Error messages quote the token the call sent, as a debugging site's traces can.
@@ -85,6 +93,11 @@ const FUNCTIONS: &[WsFunction] = &[
         name: "core_user_get_users_by_field",
         params: uf::GET_USERS_BY_FIELD,
         run: |s, p| uf::get_users_by_field(&s.site.lock().unwrap(), p, &s.base),
+    },
+    WsFunction {
+        name: "core_user_update_picture",
+        params: files::UPDATE_PICTURE,
+        run: |s, p| files::update_picture(&mut s.site.lock().unwrap(), p, &s.base),
     },
     WsFunction {
         name: "core_course_get_courses_by_field",
@@ -266,7 +279,7 @@ fn scalar<'a>(root: &PArr<'a>, key: &str) -> &'a str {
 }
 
 /// Uses up one of a per-function fault's remaining times.
-fn take<T: Copy>(map: &mut HashMap<String, (T, usize)>, function: &str) -> Option<T> {
+pub fn take<T: Copy>(map: &mut HashMap<String, (T, usize)>, function: &str) -> Option<T> {
     let (what, left) = map.get_mut(function)?;
     let what = *what;
     *left -= 1;
@@ -277,7 +290,7 @@ fn take<T: Copy>(map: &mut HashMap<String, (T, usize)>, function: &str) -> Optio
 }
 
 /// Sleeps in small steps so that dropping the fake does not wait out a long delay.
-fn pause(shared: &Shared, delay: Duration) {
+pub fn pause(shared: &Shared, delay: Duration) {
     let end = Instant::now() + delay;
     while !shared.stopping.load(Ordering::Relaxed) {
         let now = Instant::now();
@@ -289,6 +302,9 @@ fn pause(shared: &Shared, delay: Duration) {
 }
 
 pub fn handle(shared: &Shared, req: &Request) -> Reply {
+    if req.path() == "/webservice/upload.php" {
+        return files::handle_upload(shared, req);
+    }
     if req.path() != "/webservice/rest/server.php" {
         return Reply::send(404, "text/plain", "Not Found".into());
     }
@@ -314,7 +330,7 @@ pub fn handle(shared: &Shared, req: &Request) -> Reply {
     let delay = ctl.delay;
     if ctl.record_calls {
         ctl.calls
-            .push((req.query().to_string(), raw_body.to_string()));
+            .push(Logged::Form(req.query().to_string(), raw_body.to_string()));
     }
     // A 503 stands for a proxy or an overloaded PHP pool: Moodle never sees the call.
     if take(&mut ctl.fail_5xx, function).is_some() {

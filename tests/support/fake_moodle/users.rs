@@ -164,6 +164,8 @@ pub struct Site {
     pub cohorts: super::cohorts::Cohorts,
     /// Course groups and groupings (see `groups`).
     pub groups: super::groups::Groups,
+    /// Draft files and user pictures (see `files`).
+    pub files: super::files::Files,
 }
 
 pub fn now() -> i64 {
@@ -185,6 +187,7 @@ impl Site {
             courses: Default::default(),
             cohorts: Default::default(),
             groups: Default::default(),
+            files: Default::default(),
         };
         let mut guest = User {
             id: GUEST_ID,
@@ -339,6 +342,7 @@ impl Site {
         self.courses.forget_user(id);
         self.cohorts.forget_user(id);
         self.groups.forget_user(id, None);
+        self.files.pictures.remove(&id);
         self.update(id, |u| {
             u.deleted = true;
             u.set("username", new_username);
@@ -379,7 +383,7 @@ impl Site {
     pub fn details<'a>(&'a self, u: &'a User, base: &str) -> Details<'a> {
         let num = |k: &str| u.get(k).parse::<i64>().unwrap_or(0);
         let description = Some(u.get("description")).filter(|d| !d.is_empty());
-        let image = format!("{base}/theme/image.php/boost/core/1795587339/u/");
+        let (big, small) = super::files::image_urls(base, u.id, u.get("picture"));
         Details {
             id: u.id,
             username: u.get("username"),
@@ -407,8 +411,8 @@ impl Site {
             descriptionformat: description.map(|_| num("descriptionformat")),
             city: u.get("city"),
             country: u.get("country"),
-            profileimageurlsmall: format!("{image}f2"),
-            profileimageurl: format!("{image}f1"),
+            profileimageurlsmall: small,
+            profileimageurl: big,
             customfields: self
                 .profile_fields
                 .iter()
@@ -494,8 +498,12 @@ pub struct CustomField<'a> {
 }
 
 fn md5_hex(s: &str) -> String {
+    md5_hex_bytes(s.as_bytes())
+}
+
+pub fn md5_hex_bytes(bytes: &[u8]) -> String {
     use md5::{Digest, Md5};
-    Md5::digest(s.as_bytes())
+    Md5::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
