@@ -445,8 +445,8 @@ fn deletes_and_unmapped_commands() {
     run(&w).expect_code(0);
     assert!(site.user("u0").is_none());
     assert!(w.report().contains("1 deleted"), "{}", w.report());
-    // A tool not yet sent over REST fails its rows with a code that says so.
-    w.drop_file("uploadcourses.csv", "shortname;fullname\nC9;Course nine\n");
+    // A command Moodle has no web service for fails its rows with a code that says so.
+    w.drop_file("metacourses.csv", "master;meta\nC1;C2\n");
     run(&w).expect_code(1);
     assert!(w.report().contains("MS-R006"), "{}", w.report());
 }
@@ -682,4 +682,62 @@ fn pictures_are_uploaded_then_set_and_the_same_image_is_not_sent_again() {
     run(&w).expect_code(0);
     assert_eq!(calls_to(&site, "webservice_upload"), 1);
     assert_eq!(site.picture_md5("ann"), Some(hex(&green)));
+}
+
+#[test]
+fn courses_in_category_paths_updates_and_deletes() {
+    let site = site_with_courses(&[]);
+    let w = to_moodle(&site, "");
+    let file =
+        "shortname;fullname;category;idnumber\nC1;Course one;Top/Child;IDC1\nC2;Course two;Top;\n";
+    w.drop_file("uploadcourses.csv", file);
+    run(&w).expect_code(0);
+    let c1 = site.course("C1").expect("created");
+    assert_eq!(c1["category_path"], "Top/Child");
+    assert_eq!(c1["idnumber"], "IDC1");
+    assert_eq!(site.course("C2").unwrap()["category_path"], "Top");
+    assert_eq!(
+        calls_to(&site, "core_course_create_categories"),
+        2,
+        "Top once, Child once"
+    );
+    // Again: the courses exist and updates are off; nothing is written.
+    site.clear_calls();
+    w.drop_file("uploadcourses.csv", file);
+    run(&w).expect_code(0);
+    assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
+    // With updates on, only what differs is sent.
+    w.settings(&format!(
+        "[target]\nkind = \"moodle\"\nurl = \"{}\"\ntoken_env = \"{TOKEN_VAR}\"\n[courses]\nupdate_existing = true\n",
+        site.url()
+    ));
+    w.drop_file(
+        "uploadcourses.csv",
+        "shortname;fullname;category;idnumber\nC1;Course one, renamed;Top/Child;IDC1\nC2;Course two;Top;\n",
+    );
+    run(&w).expect_code(0);
+    assert_eq!(
+        site.course("C1").unwrap()["fullname"],
+        "Course one, renamed"
+    );
+    let updates: Vec<_> = site
+        .calls()
+        .into_iter()
+        .filter(|c| c.function == "core_course_update_courses")
+        .collect();
+    assert_eq!(updates.len(), 1);
+    let keys: Vec<&str> = updates[0].params.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["courses[0][id]", "courses[0][fullname]"]);
+    // A delete file, headerless; a course already gone is skipped.
+    w.drop_file("deletecourses.csv", "C2\nC2\nNOPE\n");
+    run(&w).expect_code(0);
+    assert!(site.course("C2").is_none());
+    assert!(w.report().contains("1 deleted"), "{}", w.report());
+    // What the course web services do not set fails its row.
+    w.drop_file(
+        "uploadcourses.csv",
+        "shortname;fullname;template\nC3;Three;C1\n",
+    );
+    run(&w).expect_code(1);
+    assert!(w.report().contains("MS-R006"), "{}", w.report());
 }

@@ -6,6 +6,7 @@
 mod calls;
 pub mod client;
 mod cohorts;
+mod courses;
 mod directory;
 mod enrolments;
 pub mod form;
@@ -29,6 +30,17 @@ use std::time::Duration;
 /// the token's service lacks one.
 pub const FUNCTIONS: &[(&str, &[&str])] = &[
     ("every tool", &["core_webservice_get_site_info"]),
+    (
+        "courses",
+        &[
+            "core_course_get_courses_by_field",
+            "core_course_get_categories",
+            "core_course_create_categories",
+            "core_course_create_courses",
+            "core_course_update_courses",
+            "core_course_delete_courses",
+        ],
+    ),
     (
         "pictures",
         &["core_user_get_users_by_field", "core_user_update_picture"],
@@ -132,6 +144,7 @@ pub struct MoodleTarget {
     courses: enrolments::Courses,
     cohorts: cohorts::Cohorts,
     groups: groups::Groups,
+    catalogue: courses::Catalogue,
     sent: pictures::Sent,
     dry_run: bool,
     site: Option<SiteInfo>,
@@ -154,6 +167,7 @@ impl MoodleTarget {
             courses: enrolments::Courses::default(),
             cohorts: cohorts::Cohorts::default(),
             groups: groups::Groups::default(),
+            catalogue: courses::Catalogue::default(),
             sent: pictures::Sent::open(state)?,
             dry_run: false,
             site: None,
@@ -223,7 +237,10 @@ fn unsupported(cmds: &[Command]) -> Option<Failure> {
         | Command::GroupUpsert(_)
         | Command::GroupingUpsert(_)
         | Command::GroupMember(_)
-        | Command::UserPicture(_) => None,
+        | Command::UserPicture(_)
+        | Command::CourseUpsert(_)
+        | Command::CourseDelete(_)
+        | Command::CourseCheck(_) => None,
         other => Some(op_name(other)),
     })?;
     let why = match op {
@@ -305,6 +322,16 @@ fn account_keys(c: &Command) -> Vec<String> {
         // wave after the one creating it.
         Command::GroupUpsert(g) | Command::GroupingUpsert(g) => vec![format!("gr:{}", g.course)],
         Command::UserPicture(p) => vec![format!("pic:{}", p.user)],
+        // Any two course rows of a file may share a category path: one at a time per wave
+        // would be slow, so rows naming the same course wait; categories are cached.
+        Command::CourseUpsert(c) => [&c.shortname, &c.idnumber]
+            .into_iter()
+            .flatten()
+            .map(|v| format!("c:{v}"))
+            .chain(c.id.map(|i| format!("c:#{i}")))
+            .collect(),
+        Command::CourseDelete(c) => vec![format!("c:{}", c.course)],
+        Command::CourseCheck(c) => vec![format!("c:{}", c.course)],
         Command::GroupMember(m) => vec![
             format!("gm:{}:{}:{}", m.course, m.group, m.user),
             format!("gr:{}", m.course),
@@ -413,6 +440,28 @@ impl crate::target::Target for MoodleTarget {
                         outcomes[i] = Some(o);
                     }
                 }
+                let (course_rows, wave): (Vec<usize>, Vec<usize>) =
+                    wave.into_iter().partition(|&i| {
+                        matches!(
+                            rows[i][0],
+                            Command::CourseUpsert(_)
+                                | Command::CourseDelete(_)
+                                | Command::CourseCheck(_)
+                        )
+                    });
+                if !course_rows.is_empty() {
+                    let ctx = courses::Ctx {
+                        client: &self.client,
+                        cfg: &self.cfg,
+                        dry_run: self.dry_run,
+                        functions: &info.functions,
+                    };
+                    let cmds: Vec<&Command> = course_rows.iter().map(|&i| &rows[i][0]).collect();
+                    let done = courses::apply(&ctx, &mut self.catalogue, &cmds)?;
+                    for (i, o) in course_rows.into_iter().zip(done) {
+                        outcomes[i] = Some(o);
+                    }
+                }
                 let (picture_rows, wave): (Vec<usize>, Vec<usize>) = wave
                     .into_iter()
                     .partition(|&i| matches!(rows[i][0], Command::UserPicture(_)));
@@ -492,6 +541,7 @@ impl crate::target::Target for MoodleTarget {
         self.courses = enrolments::Courses::default();
         self.cohorts = cohorts::Cohorts::default();
         self.groups = groups::Groups::default();
+        self.catalogue = courses::Catalogue::default();
         Ok(Vec::new())
     }
 
@@ -502,5 +552,6 @@ impl crate::target::Target for MoodleTarget {
         self.courses = enrolments::Courses::default();
         self.cohorts = cohorts::Cohorts::default();
         self.groups = groups::Groups::default();
+        self.catalogue = courses::Catalogue::default();
     }
 }

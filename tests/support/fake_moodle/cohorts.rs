@@ -1,7 +1,7 @@
-//! Course categories (only as cohort contexts) and cohorts (moodle.md §2.19–2.26): the
+//! Course categories (their tree; the `core_course_*_categories` functions are in
+//! `categories`) and cohorts (moodle.md §2.19–2.26): the
 //! `core_cohort_*` functions with the recordings' shapes (051–067). Contexts: the system is 1,
-//! category N is `CATEGORY_CONTEXT_BASE + N`, course N is `courses::COURSE_CONTEXT_BASE + N`
-//! (every course sits in category 1).
+//! category N is `CATEGORY_CONTEXT_BASE + N`, course N is `courses::COURSE_CONTEXT_BASE + N`.
 
 use super::courses::COURSE_CONTEXT_BASE;
 use super::errors;
@@ -22,6 +22,11 @@ pub struct Category {
     pub idnumber: String,
     /// 0 for a top-level category.
     pub parent: i64,
+    pub description: String,
+    pub descriptionformat: i64,
+    /// Inherited from the parent when created.
+    pub visible: bool,
+    pub timemodified: i64,
 }
 
 pub struct Cohort {
@@ -50,6 +55,10 @@ impl Default for Cohorts {
             name: "Category 1".into(),
             idnumber: String::new(),
             parent: 0,
+            description: String::new(),
+            descriptionformat: 1,
+            visible: true,
+            timemodified: 0,
         };
         Cohorts {
             categories: BTreeMap::from([(1, misc)]),
@@ -64,17 +73,72 @@ impl Cohorts {
             parent == 0 || self.categories.contains_key(&parent),
             "no category {parent}"
         );
+        self.insert_category(name, idnumber, parent, "", 1)
+    }
+
+    /// A new category at the end of its siblings, hidden if its parent is; returns its id.
+    pub fn insert_category(
+        &mut self,
+        name: &str,
+        idnumber: &str,
+        parent: i64,
+        description: &str,
+        descriptionformat: i64,
+    ) -> i64 {
         let id = self.categories.keys().last().map_or(1, |last| last + 1);
         assert!(id < 500, "the fake Moodle models fewer than 500 categories");
-        let (name, idnumber) = (name.to_string(), idnumber.to_string());
+        let visible = self.categories.get(&parent).is_none_or(|p| p.visible);
         let category = Category {
             id,
-            name,
-            idnumber,
+            name: name.to_string(),
+            idnumber: idnumber.to_string(),
             parent,
+            description: description.to_string(),
+            descriptionformat,
+            visible,
+            timemodified: super::users::now(),
         };
         self.categories.insert(id, category);
         id
+    }
+
+    /// The ids from the top-level category down to `id` (empty for 0 or an unknown id).
+    pub fn ancestry(&self, id: i64) -> Vec<i64> {
+        let mut out = vec![];
+        let mut current = id;
+        while let Some(c) = self.categories.get(&current) {
+            out.push(current);
+            current = c.parent;
+        }
+        out.reverse();
+        out
+    }
+
+    /// The names from the top down to `id`, joined by "/" ("" for 0 or an unknown id).
+    pub fn category_path(&self, id: i64) -> String {
+        let names: Vec<&str> = self
+            .ancestry(id)
+            .iter()
+            .map(|a| self.categories[a].name.as_str())
+            .collect();
+        names.join("/")
+    }
+
+    /// `sortorder` as `fix_course_sortorder` lays it out: 10000 apart in tree order
+    /// (siblings by id), so category 1 alone is 10000.
+    pub fn sortorder(&self, id: i64) -> i64 {
+        fn walk(cats: &Cohorts, parent: i64, out: &mut Vec<i64>) {
+            for c in cats.categories.values().filter(|c| c.parent == parent) {
+                out.push(c.id);
+                walk(cats, c.id, out);
+            }
+        }
+        let mut order = vec![];
+        walk(self, 0, &mut order);
+        order
+            .iter()
+            .position(|c| *c == id)
+            .map_or(0, |i| 10000 * (i as i64 + 1))
     }
 
     pub fn forget_user(&mut self, user: i64) {
@@ -87,11 +151,12 @@ impl Cohorts {
         self.list.values().find(|c| c.idnumber == idnumber)
     }
 
-    /// The parent contexts of a system, category or course context, nearest first.
-    fn parents(&self, context: i64) -> Vec<i64> {
+    /// The parent contexts of a system, category or course context (of a course in
+    /// `course_category`), nearest first.
+    fn parents(&self, context: i64, course_category: i64) -> Vec<i64> {
         let mut category = match context {
             SYSTEM_CONTEXT => return vec![],
-            c if c > COURSE_CONTEXT_BASE => 1,
+            c if c > COURSE_CONTEXT_BASE => course_category,
             c => self.categories[&(c - CATEGORY_CONTEXT_BASE)].parent,
         };
         let mut out = vec![];
@@ -342,7 +407,11 @@ pub fn search_cohorts(site: &Site, p: &V) -> Outcome {
         "parents" => {
             let mut out = matching(Some(&[context]), from * num);
             if context != SYSTEM_CONTEXT {
-                out.extend(matching(Some(&site.cohorts.parents(context)), from));
+                let course = site.courses.list.get(&(context - COURSE_CONTEXT_BASE));
+                let parents = site
+                    .cohorts
+                    .parents(context, course.map_or(1, |c| c.categoryid));
+                out.extend(matching(Some(&parents), from));
             }
             out
         }

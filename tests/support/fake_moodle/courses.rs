@@ -1,11 +1,12 @@
-//! Courses, manual enrolments and course role assignments (moodle.md §2.11, §2.15–2.18):
+//! Courses, manual enrolments and course role assignments (moodle.md §2.8–2.11, §2.15–2.18):
+//! `core_course_create_courses`, `core_course_update_courses`, `core_course_delete_courses`,
 //! `core_course_get_courses_by_field`, `enrol_manual_enrol_users`, `enrol_manual_unenrol_users`,
 //! `core_enrol_get_enrolled_users`, `core_role_assign_roles` and `core_role_unassign_roles`,
-//! with the recordings' error bodies (032–050, 079–080). Every course sits in category 1 and
-//! has at most one enrolment instance, a manual one; only course contexts are modelled.
+//! with the recordings' bodies (028–050, 079–080). A course has at most one enrolment
+//! instance, a manual one; only course contexts are modelled.
 
 use super::errors;
-use super::params::{opt, req, v, Desc, Field, Ty, V};
+use super::params::{def, opt, php_trim, req, v, Desc, Field, Ty, V};
 use super::recordings::{recording, RECORDED_BASE};
 use super::users::Site;
 use serde_json::{json, Map, Value};
@@ -40,9 +41,38 @@ pub fn role_shortname(id: i64) -> Option<&'static str> {
 pub struct Course {
     pub id: i64,
     pub shortname: String,
+    pub fullname: String,
     pub idnumber: String,
+    /// 0 for the site course.
+    pub categoryid: i64,
+    pub summary: String,
+    pub summaryformat: i64,
+    pub format: String,
+    /// 0 or 1.
+    pub visible: i64,
+    pub startdate: i64,
+    pub enddate: i64,
     /// Whether the course has an enabled manual enrolment instance.
     pub manual: bool,
+}
+
+impl Course {
+    fn new(id: i64, shortname: &str, idnumber: &str, manual: bool) -> Course {
+        Course {
+            id,
+            shortname: shortname.to_string(),
+            fullname: shortname.to_string(),
+            idnumber: idnumber.to_string(),
+            categoryid: 1,
+            summary: String::new(),
+            summaryformat: 1,
+            format: "topics".into(),
+            visible: 1,
+            startdate: 0,
+            enddate: 0,
+            manual,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,35 +89,33 @@ pub struct Courses {
     pub list: BTreeMap<i64, Course>,
     pub enrolments: BTreeMap<(i64, i64), Enrolment>,
     pub roles: BTreeMap<(i64, i64), BTreeSet<i64>>,
+    /// Ids are never reused (a sequence).
+    pub next_id: i64,
 }
 
 impl Default for Courses {
     fn default() -> Courses {
         let site = Course {
-            id: SITE_COURSE,
-            shortname: "moodle".into(),
-            idnumber: String::new(),
-            manual: false,
+            fullname: "Moodle".into(),
+            categoryid: 0,
+            format: "site".into(),
+            ..Course::new(SITE_COURSE, "moodle", "", false)
         };
         Courses {
             list: BTreeMap::from([(SITE_COURSE, site)]),
             enrolments: BTreeMap::new(),
             roles: BTreeMap::new(),
+            next_id: 2,
         }
     }
 }
 
 impl Courses {
     pub fn add(&mut self, shortname: &str, idnumber: &str, manual: bool) -> i64 {
-        let id = self.list.keys().last().map_or(2, |last| last + 1).max(2);
-        let (shortname, idnumber) = (shortname.to_string(), idnumber.to_string());
-        let course = Course {
-            id,
-            shortname,
-            idnumber,
-            manual,
-        };
-        self.list.insert(id, course);
+        let id = self.next_id;
+        self.next_id += 1;
+        self.list
+            .insert(id, Course::new(id, shortname, idnumber, manual));
         id
     }
 
@@ -158,51 +186,47 @@ fn live_user(site: &Site, id: i64) -> bool {
 }
 
 /// One course as get_courses_by_field shows it to the admin: 032's first course with this
-/// course's values.
-fn course_json(c: &Course, base: &str) -> Value {
+/// course's values. Its sortorder: its category's plus its rank there by id.
+fn course_json(site: &Site, c: &Course, base: &str) -> Value {
     let mut out = recording("032").response["courses"][0].clone();
-    let name = if c.id == SITE_COURSE {
-        "Moodle"
-    } else {
-        &c.shortname
-    };
     let image = format!(
         "{RECORDED_BASE}/pluginfile.php/{}/course/generated/course.svg",
         COURSE_CONTEXT_BASE + c.id
     );
+    let category = site.cohorts.categories.get(&c.categoryid);
+    let siblings = site
+        .courses
+        .list
+        .values()
+        .filter(|o| o.categoryid == c.categoryid);
+    let rank = siblings.take_while(|o| o.id <= c.id).count() as i64;
+    let sortorder = match c.id {
+        SITE_COURSE => 1,
+        _ => site.cohorts.sortorder(c.categoryid) + rank,
+    };
     for (k, val) in [
         ("id", json!(c.id)),
-        ("fullname", json!(name)),
-        ("displayname", json!(name)),
+        ("fullname", json!(c.fullname)),
+        ("displayname", json!(c.fullname)),
         ("shortname", json!(c.shortname)),
         ("courseimage", json!(image.replace(RECORDED_BASE, base))),
-        ("categoryid", json!(if c.id == SITE_COURSE { 0 } else { 1 })),
+        ("categoryid", json!(c.categoryid)),
         (
             "categoryname",
-            json!(if c.id == SITE_COURSE {
-                ""
-            } else {
-                "Category 1"
-            }),
+            json!(category.map_or("", |k| k.name.as_str())),
         ),
-        ("sortorder", json!(10000 + c.id)),
-        ("summary", json!("")),
+        ("sortorder", json!(sortorder)),
+        ("summary", json!(c.summary)),
+        ("summaryformat", json!(c.summaryformat)),
         (
             "enrollmentmethods",
             json!(if c.manual { vec!["manual"] } else { vec![] }),
         ),
         ("idnumber", json!(c.idnumber)),
-        (
-            "format",
-            json!(if c.id == SITE_COURSE {
-                "site"
-            } else {
-                "topics"
-            }),
-        ),
-        ("startdate", json!(0)),
-        ("enddate", json!(0)),
-        ("visible", json!(1)),
+        ("format", json!(c.format)),
+        ("startdate", json!(c.startdate)),
+        ("enddate", json!(c.enddate)),
+        ("visible", json!(c.visible)),
     ] {
         out[k] = val;
     }
@@ -223,12 +247,10 @@ pub fn get_courses_by_field(site: &Site, p: &V, base: &str) -> Outcome {
         }
         "shortname" => all.filter(|c| c.shortname == value).collect(),
         "idnumber" => all.filter(|c| c.idnumber == value).collect(),
-        "category" => all
-            .filter(|c| c.id != SITE_COURSE && as_int(value) == 1)
-            .collect(),
+        "category" => all.filter(|c| c.categoryid == as_int(value)).collect(),
         _ => return Err(errors::invalid_parameter()), // "Invalid field name"
     };
-    let courses: Vec<Value> = found.into_iter().map(|c| course_json(c, base)).collect();
+    let courses: Vec<Value> = found.iter().map(|c| course_json(site, c, base)).collect();
     Ok(json!({"courses": courses, "warnings": []}).to_string())
 }
 
@@ -495,4 +517,262 @@ pub fn enrolment_json(site: &Site, course: i64, user: i64) -> Option<Value> {
         None if !roles.is_empty() => Some(json!({"enrolled": false, "roles": roles})),
         None => None,
     }
+}
+
+const FORMAT_OPTION: &[Field] = &[req("name", v(Ty::AlphaNumExt)), req("value", v(Ty::Raw))];
+const COURSE_FIELD: &[Field] = &[
+    req("shortname", v(Ty::AlphaNumExt)),
+    req("value", v(Ty::Raw)),
+];
+const FORMAT_OPTIONS: Desc = Desc::List(&Desc::Struct(FORMAT_OPTION));
+const COURSE_FIELDS: Desc = Desc::List(&Desc::Struct(COURSE_FIELD));
+const NEW_COURSE: &[Field] = &[
+    req("fullname", v(Ty::Text)),
+    req("shortname", v(Ty::Text)),
+    req("categoryid", v(Ty::Int)),
+    opt("idnumber", v(Ty::Raw)),
+    opt("summary", v(Ty::Raw)),
+    def("summaryformat", v(Ty::Int), "1"),
+    def("format", v(Ty::Plugin), "topics"),
+    def("showgrades", v(Ty::Int), "1"),
+    def("newsitems", v(Ty::Int), "5"),
+    opt("startdate", v(Ty::Int)),
+    opt("enddate", v(Ty::Int)),
+    opt("numsections", v(Ty::Int)),
+    def("maxbytes", v(Ty::Int), "0"),
+    def("showreports", v(Ty::Int), "0"),
+    opt("visible", v(Ty::Int)),
+    opt("hiddensections", v(Ty::Int)),
+    def("groupmode", v(Ty::Int), "0"),
+    def("groupmodeforce", v(Ty::Int), "0"),
+    def("defaultgroupingid", v(Ty::Int), "0"),
+    opt("enablecompletion", v(Ty::Int)),
+    opt("completionnotify", v(Ty::Int)),
+    opt("lang", v(Ty::AlphaNumExt)),
+    opt("forcetheme", v(Ty::Plugin)),
+    opt("courseformatoptions", FORMAT_OPTIONS),
+    opt("customfields", COURSE_FIELDS),
+];
+const CHANGED_COURSE: &[Field] = &[
+    req("id", v(Ty::Int)),
+    opt("fullname", v(Ty::Text)),
+    opt("shortname", v(Ty::Text)),
+    opt("categoryid", v(Ty::Int)),
+    opt("idnumber", v(Ty::Raw)),
+    opt("summary", v(Ty::Raw)),
+    opt("summaryformat", v(Ty::Int)),
+    opt("format", v(Ty::Plugin)),
+    opt("showgrades", v(Ty::Int)),
+    opt("newsitems", v(Ty::Int)),
+    opt("startdate", v(Ty::Int)),
+    opt("enddate", v(Ty::Int)),
+    opt("numsections", v(Ty::Int)),
+    opt("maxbytes", v(Ty::Int)),
+    opt("showreports", v(Ty::Int)),
+    opt("visible", v(Ty::Int)),
+    opt("hiddensections", v(Ty::Int)),
+    opt("groupmode", v(Ty::Int)),
+    opt("groupmodeforce", v(Ty::Int)),
+    opt("defaultgroupingid", v(Ty::Int)),
+    opt("enablecompletion", v(Ty::Int)),
+    opt("completionnotify", v(Ty::Int)),
+    opt("lang", v(Ty::AlphaNumExt)),
+    opt("forcetheme", v(Ty::Plugin)),
+    opt("courseformatoptions", FORMAT_OPTIONS),
+    opt("customfields", COURSE_FIELDS),
+];
+
+pub const CREATE_COURSES: &[Field] = &[req("courses", Desc::List(&Desc::Struct(NEW_COURSE)))];
+pub const UPDATE_COURSES: &[Field] = &[req("courses", Desc::List(&Desc::Struct(CHANGED_COURSE)))];
+pub const DELETE_COURSES: &[Field] = &[req("courseids", Desc::List(&Desc::Value(Ty::Int)))];
+
+/// `errorinvalidparam` for a blank fullname or shortname.
+fn blank_name(item: &V) -> Result<(), Value> {
+    for key in ["fullname", "shortname"] {
+        if item.str(key).is_some_and(|s| php_trim(s).is_empty()) {
+            let message = format!("The param \"{key}\" is invalid.");
+            return Err(errors::exception(
+                "moodle_exception",
+                "errorinvalidparam",
+                &message,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `create_course`/`update_course`'s checks against the other courses (`others`, which
+/// excludes the course itself): shortname (029), non-empty idnumber, then the dates.
+fn check_course<'a>(
+    mut others: impl Iterator<Item = &'a Course> + Clone,
+    shortname: &str,
+    idnumber: &str,
+    (startdate, enddate): (i64, i64),
+) -> Result<(), Value> {
+    if others.clone().any(|c| c.shortname == shortname) {
+        let mut body = recording("029").response.clone();
+        body["message"] = json!(format!(
+            "Short name is already used for another course ({shortname})"
+        ));
+        return Err(body);
+    }
+    if !idnumber.is_empty() && others.any(|c| c.idnumber == idnumber) {
+        let message = format!("ID number is already used for another course ({idnumber})");
+        return Err(errors::exception(
+            "moodle_exception",
+            "courseidnumbertaken",
+            &message,
+        ));
+    }
+    if enddate != 0 && enddate < startdate {
+        return Err(errors::exception(
+            "moodle_exception",
+            "enddatebeforestartdate",
+            "The course end date must be after the start date.",
+        ));
+    }
+    Ok(())
+}
+
+/// One transaction; per course: category context (030), blank names, then `create_course`'s
+/// checks, earlier courses of the batch included. `visible` defaults to the category's.
+/// Every new course gets an enabled manual enrolment instance.
+pub fn create_courses(site: &mut Site, p: &V) -> Outcome {
+    let mut created: Vec<Course> = Vec::new();
+    for item in p.list("courses") {
+        let field = |key: &str| item.str(key).unwrap_or("");
+        let category = int(item, "categoryid");
+        let Some(cat) = site.cohorts.categories.get(&category) else {
+            let mut body = recording("030").response.clone();
+            let message = body["message"].as_str().unwrap_or("").to_string();
+            body["message"] = json!(message.replace("id:999999", &format!("id:{category}")));
+            return Err(body);
+        };
+        blank_name(item)?;
+        let dates = (int(item, "startdate"), int(item, "enddate"));
+        let others = site.courses.list.values().chain(created.iter());
+        check_course(others, field("shortname"), field("idnumber"), dates)?;
+        let visible = item.str("visible").map_or(i64::from(cat.visible), |_| {
+            i64::from(int(item, "visible") != 0)
+        });
+        let id = site.courses.next_id + created.len() as i64;
+        created.push(Course {
+            fullname: field("fullname").into(),
+            categoryid: category,
+            summary: field("summary").into(),
+            summaryformat: int(item, "summaryformat"),
+            format: field("format").into(),
+            visible,
+            startdate: dates.0,
+            enddate: dates.1,
+            ..Course::new(id, field("shortname"), field("idnumber"), true)
+        });
+    }
+    site.courses.next_id += created.len() as i64;
+    let answer: Vec<Value> = created
+        .iter()
+        .map(|c| json!({"id": c.id, "shortname": c.shortname}))
+        .collect();
+    site.courses
+        .list
+        .extend(created.into_iter().map(|c| (c.id, c)));
+    Ok(Value::Array(answer).to_string())
+}
+
+/// One course of update_courses: the course (031's `invalidrecord`), blank names, the
+/// checks of `check_course` on the changed values, then a new category must exist.
+fn update_course(site: &mut Site, item: &V) -> Result<(), Value> {
+    let id = int(item, "id");
+    let Some(old) = site.courses.list.get(&id) else {
+        return Err(errors::invalid_record("course"));
+    };
+    blank_name(item)?;
+    let text = |key: &str, was: &str| item.str(key).unwrap_or(was).to_string();
+    let number = |key: &str, was: i64| item.str(key).map_or(was, |_| int(item, key));
+    let (shortname, idnumber) = (text("shortname", ""), text("idnumber", ""));
+    let dates = (
+        number("startdate", old.startdate),
+        number("enddate", old.enddate),
+    );
+    let others = site.courses.list.values().filter(|c| c.id != id);
+    check_course(others, &shortname, &idnumber, dates)?;
+    let category = match number("categoryid", 0) {
+        0 => old.categoryid,
+        c => c,
+    };
+    if !site.cohorts.categories.contains_key(&category) && category != old.categoryid {
+        return Err(errors::invalid_record("course_categories"));
+    }
+    let c = Course {
+        id,
+        fullname: text("fullname", &old.fullname),
+        idnumber: text("idnumber", &old.idnumber),
+        categoryid: category,
+        summary: text("summary", &old.summary),
+        summaryformat: number("summaryformat", old.summaryformat),
+        format: text("format", &old.format),
+        visible: i64::from(number("visible", old.visible) != 0),
+        startdate: dates.0,
+        enddate: dates.1,
+        manual: old.manual,
+        shortname: text("shortname", &old.shortname),
+    };
+    site.courses.list.insert(id, c);
+    Ok(())
+}
+
+/// A warning of update_courses or delete_courses (031, 037).
+fn course_warning(id: i64, code: &str, message: &str) -> Value {
+    json!({"item": "course", "itemid": id, "warningcode": code, "message": message})
+}
+
+/// No transaction: each course that fails becomes a warning with the exception's errorcode
+/// and message (031); the others are updated.
+pub fn update_courses(site: &mut Site, p: &V) -> Outcome {
+    let mut warnings = Vec::new();
+    for item in p.list("courses") {
+        if let Err(e) = update_course(site, item) {
+            let (code, message) = (e["errorcode"].as_str(), e["message"].as_str());
+            let (code, message) = (code.unwrap_or(""), message.unwrap_or(""));
+            warnings.push(course_warning(int(item, "id"), code, message));
+        }
+    }
+    Ok(json!({ "warnings": warnings }).to_string())
+}
+
+/// No transaction: an unknown id is `unknowncourseidnumber` (037), the site course
+/// `cannotdeletecourse` (Moodle's message, id glued on). Deleting takes the course's
+/// enrolments, role assignments, groups and groupings with it.
+pub fn delete_courses(site: &mut Site, p: &V) -> Outcome {
+    let mut warnings = Vec::new();
+    for item in p.list("courseids") {
+        let id = item.as_str().parse().unwrap_or(0);
+        if !site.courses.list.contains_key(&id) {
+            let message = format!("Unknown course ID {id}");
+            warnings.push(course_warning(id, "unknowncourseidnumber", &message));
+            continue;
+        }
+        if id == SITE_COURSE {
+            let message = format!("You do not have the permission to delete this course{id}");
+            warnings.push(course_warning(id, "cannotdeletecourse", &message));
+            continue;
+        }
+        let courses = &mut site.courses;
+        courses.list.remove(&id);
+        courses.enrolments.retain(|(c, _), _| *c != id);
+        courses.roles.retain(|(c, _), _| *c != id);
+        site.groups.groups.retain(|_, g| g.courseid != id);
+        site.groups.groupings.retain(|_, g| g.courseid != id);
+    }
+    Ok(json!({ "warnings": warnings }).to_string())
+}
+
+/// The `course` test hook's view.
+pub fn course_hook(site: &Site, c: &Course) -> Value {
+    json!({
+        "id": c.id, "shortname": c.shortname, "fullname": c.fullname, "idnumber": c.idnumber,
+        "categoryid": c.categoryid, "category_path": site.cohorts.category_path(c.categoryid),
+        "visible": c.visible, "format": c.format, "startdate": c.startdate,
+        "enddate": c.enddate, "summary": c.summary,
+    })
 }

@@ -2,9 +2,9 @@
 //! tests and the benchmarks, faithful to the team's recordings of a real Moodle 4.4dev
 //! (tests/fixtures/moodle-rest/, see ../shared/moodle-rest/README.md): same error bodies,
 //! same warning shapes, same batch semantics, same parameter strictness. It models the user
-//! functions (create, update, delete, get_users_by_field), site info, course lookups, manual
-//! enrolments and course role assignments (`courses`), cohorts in system or category
-//! contexts (`cohorts`), course groups and groupings (`groups`), and draft uploads to
+//! functions (create, update, delete, get_users_by_field), site info, courses (create,
+//! update, delete, lookups), manual enrolments and course role assignments (`courses`),
+//! course categories (`categories`), cohorts in system or category contexts (`cohorts`), course groups and groupings (`groups`), and draft uploads to
 //! `POST {base}/webservice/upload.php` with `core_user_update_picture` (`files`); the other
 //! functions of the recorded service answer a `coding_exception` saying the fake lacks them.
 //!
@@ -25,6 +25,7 @@
 
 #![allow(dead_code, unused_imports)] // each includer uses a different part
 
+mod categories;
 mod checks;
 mod client;
 mod cohorts;
@@ -127,10 +128,9 @@ impl FakeMoodle {
         let needed = [
             "001", "004", "008", "011", "021", "032", "039", "041", "042", "044",
         ];
-        for number in needed
-            .into_iter()
-            .chain(["049", "063", "085", "086", "087", "088"])
-        {
+        for number in needed.into_iter().chain([
+            "025", "029", "030", "049", "063", "085", "086", "087", "088",
+        ]) {
             recording(number);
         }
         let handler_state = shared.clone();
@@ -298,11 +298,27 @@ impl FakeMoodle {
         self.site().insert(user)
     }
 
-    /// Adds a course in category 1 (ids from 2; course 1 is the site course "moodle"), with
+    /// Adds a course in category 1 (ids from 2, never reused; course 1 is the site course
+    /// "moodle"), with fullname = shortname, format topics, visible, no dates, and
     /// an enabled manual enrolment instance when `manual`. Its context id is 1000 + its id.
     /// Returns the id.
     pub fn add_course(&self, shortname: &str, idnumber: &str, manual: bool) -> i64 {
         self.site().courses.add(shortname, idnumber, manual)
+    }
+
+    /// The course with this shortname: `{"id", "shortname", "fullname", "idnumber",
+    /// "categoryid", "category_path" (names from the top, joined by "/"), "visible" (0/1),
+    /// "format", "startdate", "enddate", "summary"}`, or None.
+    pub fn course(&self, shortname: &str) -> Option<Value> {
+        let site = self.site();
+        let c = site.courses.by_shortname(shortname)?;
+        Some(courses::course_hook(&site, c))
+    }
+
+    /// The names of category `id` and its ancestors from the top, joined by "/" (e.g.
+    /// "Top/Child"); "" for 0 or an unknown id.
+    pub fn category_path(&self, id: i64) -> String {
+        self.site().cohorts.category_path(id)
     }
 
     /// The enrolment of `username` in the course `shortname`:
@@ -316,7 +332,7 @@ impl FakeMoodle {
     }
 
     /// Adds a course category (`parent` 0: top level; category 1 "Category 1" exists, ids
-    /// from 2), for cohorts to live in. Its context id is 500 + its id. Returns the id.
+    /// from 2; hidden if its parent is), for cohorts and courses to live in. Its context id is 500 + its id. Returns the id.
     pub fn add_category(&self, name: &str, idnumber: &str, parent: i64) -> i64 {
         self.site().cohorts.add_category(name, idnumber, parent)
     }

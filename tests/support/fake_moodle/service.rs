@@ -3,6 +3,7 @@
 //! validate the parameters, run the function, answer JSON with HTTP 200 (errors included).
 //! The test hooks (faults, delay, call log) are applied around that pipeline.
 
+use super::categories;
 use super::cohorts;
 use super::courses;
 use super::errors;
@@ -118,6 +119,31 @@ const FUNCTIONS: &[WsFunction] = &[
         name: "core_enrol_get_enrolled_users",
         params: courses::GET_ENROLLED_USERS,
         run: |s, p| courses::get_enrolled_users(&s.site.lock().unwrap(), p, &s.base),
+    },
+    WsFunction {
+        name: "core_course_create_categories",
+        params: categories::CREATE_CATEGORIES,
+        run: |s, p| categories::create_categories(&mut s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_course_get_categories",
+        params: categories::GET_CATEGORIES,
+        run: |s, p| categories::get_categories(&s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_course_create_courses",
+        params: courses::CREATE_COURSES,
+        run: |s, p| courses::create_courses(&mut s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_course_update_courses",
+        params: courses::UPDATE_COURSES,
+        run: |s, p| courses::update_courses(&mut s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_course_delete_courses",
+        params: courses::DELETE_COURSES,
+        run: |s, p| courses::delete_courses(&mut s.site.lock().unwrap(), p),
     },
     WsFunction {
         name: "core_role_assign_roles",

@@ -1,0 +1,520 @@
+//! Courses over REST: created in their category (a path's missing levels created first),
+//! updated where they differ (with `[courses] update_existing`), deleted, and checked.
+//! Templates, sections, teachers and the self and guest methods have no web service that
+//! sets them as the embedded store does: a row asking for them fails (MS-R006).
+
+use super::calls::{self, CallKind};
+use super::client::{CallError, Client, Retry};
+use super::form::Params;
+use super::pool;
+use crate::codes::{Code, Failure};
+use crate::command::{Command, CourseCheck, CourseFields, CourseRef};
+use crate::config::{CategoryIdentifier, Config, CourseIdentifier};
+use crate::outcome::{Action, Change, Outcome};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+
+pub struct Ctx<'a> {
+    pub client: &'a Client,
+    pub cfg: &'a Config,
+    pub dry_run: bool,
+    pub functions: &'a HashSet<String>,
+}
+
+/// A course as `core_course_get_courses_by_field` shows it.
+#[derive(Debug, Clone, Default)]
+struct Record {
+    id: i64,
+    shortname: String,
+    fullname: String,
+    idnumber: String,
+    category: i64,
+    summary: String,
+    format: String,
+    visible: bool,
+    startdate: i64,
+    enddate: i64,
+}
+
+impl Record {
+    fn from_json(v: &Value) -> Option<Record> {
+        let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let n = |k: &str| v.get(k).and_then(Value::as_i64).unwrap_or(0);
+        Some(Record {
+            id: v.get("id")?.as_i64()?,
+            shortname: s("shortname"),
+            fullname: s("fullname"),
+            idnumber: s("idnumber"),
+            category: n("categoryid"),
+            summary: s("summary"),
+            format: s("format"),
+            visible: n("visible") != 0 || v.get("visible").and_then(Value::as_bool) == Some(true),
+            startdate: n("startdate"),
+            enddate: n("enddate"),
+        })
+    }
+}
+
+/// Courses and categories as the run has seen them.
+#[derive(Default)]
+pub struct Catalogue {
+    courses: HashMap<(CourseIdentifier, String), Option<Record>>,
+    /// (parent id, name) -> category ids; (0, idnumber) under the key `#idnumber`.
+    categories: HashMap<(i64, String), Vec<i64>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Call {
+    Create,
+    Update,
+    Delete,
+}
+
+impl CallKind for Call {
+    fn function(self) -> &'static str {
+        match self {
+            Call::Create => "core_course_create_courses",
+            Call::Update => "core_course_update_courses",
+            Call::Delete => "core_course_delete_courses",
+        }
+    }
+
+    fn list(self) -> &'static str {
+        match self {
+            Call::Create | Call::Update => "courses",
+            Call::Delete => "courseids",
+        }
+    }
+
+    fn retry(self) -> Retry {
+        // A create sent twice would fail on its own shortname: not sent blindly again.
+        if self == Call::Create {
+            Retry::Never
+        } else {
+            Retry::Safe
+        }
+    }
+}
+
+struct Plan {
+    call: Call,
+    item: Params,
+    change: Change,
+}
+
+fn key_of(ctx: &Ctx, cmd: &Command) -> Option<(CourseIdentifier, String)> {
+    let by = ctx.cfg.courses.identifier;
+    match cmd {
+        Command::CourseUpsert(c) => {
+            let v = match by {
+                CourseIdentifier::Shortname => c.shortname.clone(),
+                CourseIdentifier::Idnumber => c.idnumber.clone(),
+                CourseIdentifier::Id => c.id.map(|i| i.to_string()),
+            }?;
+            Some((by, v))
+        }
+        Command::CourseDelete(CourseRef { course })
+        | Command::CourseCheck(CourseCheck { course, .. }) => Some((by, course.clone())),
+        _ => None,
+    }
+}
+
+impl Catalogue {
+    fn fetch_courses(
+        &mut self,
+        ctx: &Ctx,
+        keys: Vec<(CourseIdentifier, String)>,
+    ) -> Result<(), Failure> {
+        let mut new: Vec<(CourseIdentifier, String)> = keys
+            .into_iter()
+            .filter(|k| !self.courses.contains_key(k))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        new.sort_by(|a, b| a.1.cmp(&b.1));
+        let found = pool::map(&new, ctx.cfg.target.parallel, |(by, value)| {
+            let mut p = Params::new();
+            p.push("field", by.column()).push("value", value.clone());
+            let v = ctx
+                .client
+                .call("core_course_get_courses_by_field", &p, Retry::Safe)?;
+            Ok::<_, CallError>(
+                v.get("courses")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Record::from_json)
+                    .find(|r| match by {
+                        CourseIdentifier::Shortname => r.shortname == *value,
+                        CourseIdentifier::Idnumber => r.idnumber == *value,
+                        CourseIdentifier::Id => r.id.to_string() == *value,
+                    }),
+            )
+        });
+        for (k, r) in new.into_iter().zip(found) {
+            let r = r.map_err(|e| calls::stop_or(e, "a course lookup"))?;
+            self.courses.insert(k, r);
+        }
+        Ok(())
+    }
+
+    /// The categories under `parent` named `name`, asked once.
+    fn children(&mut self, ctx: &Ctx, parent: i64, name: &str) -> Result<Vec<i64>, Failure> {
+        if let Some(ids) = self.categories.get(&(parent, name.to_string())) {
+            return Ok(ids.clone());
+        }
+        let mut p = Params::new();
+        p.push("criteria[0][key]", "name")
+            .push("criteria[0][value]", name)
+            .push("criteria[1][key]", "parent")
+            .push("criteria[1][value]", parent.to_string())
+            .push("addsubcategories", "0");
+        let v = ctx
+            .client
+            .call("core_course_get_categories", &p, Retry::Safe)
+            .map_err(|e| calls::stop_or(e, "a category lookup"))?;
+        let ids: Vec<i64> = v
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c.get("name").and_then(Value::as_str) == Some(name))
+            .filter_map(|c| c.get("id").and_then(Value::as_i64))
+            .collect();
+        self.categories
+            .insert((parent, name.to_string()), ids.clone());
+        Ok(ids)
+    }
+
+    /// The category a row names, created level by level when its path is missing (not in a
+    /// dry run, where a missing level is a category to come: id 0).
+    fn category(&mut self, ctx: &Ctx, wanted: &str) -> Result<i64, Failure> {
+        let bad = |m: String| Failure::new(Code::CategoryUnresolved, m);
+        match ctx.cfg.courses.category_identifier {
+            CategoryIdentifier::Id => wanted.trim().parse().map_err(|_| {
+                bad(format!(
+                    "category '{wanted}' is not an id ([courses] category_identifier = \"id\")"
+                ))
+            }),
+            CategoryIdentifier::Idnumber => {
+                let key = (0, format!("#{wanted}"));
+                if let Some(ids) = self.categories.get(&key) {
+                    return ids
+                        .first()
+                        .copied()
+                        .ok_or_else(|| bad(format!("no category has idnumber '{wanted}'")));
+                }
+                let mut p = Params::new();
+                p.push("criteria[0][key]", "idnumber")
+                    .push("criteria[0][value]", wanted)
+                    .push("addsubcategories", "0");
+                let v = ctx
+                    .client
+                    .call("core_course_get_categories", &p, Retry::Safe)
+                    .map_err(|e| calls::stop_or(e, "a category lookup"))?;
+                let ids: Vec<i64> = v
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c.get("id").and_then(Value::as_i64))
+                    .collect();
+                self.categories.insert(key, ids.clone());
+                ids.first()
+                    .copied()
+                    .ok_or_else(|| bad(format!("no category has idnumber '{wanted}'")))
+            }
+            CategoryIdentifier::Path => {
+                let levels: Vec<&str> = wanted.split('/').map(str::trim).collect();
+                if levels.iter().any(|l| l.is_empty()) {
+                    return Err(bad(format!("category path '{wanted}' has an empty level")));
+                }
+                let mut parent = 0;
+                for level in levels {
+                    let ids = self.children(ctx, parent, level)?;
+                    parent = match ids.as_slice() {
+                        [id] => *id,
+                        [] => {
+                            if ctx.dry_run {
+                                return Ok(0);
+                            }
+                            calls::require(ctx.functions, "core_course_create_categories")?;
+                            let mut p = Params::new();
+                            p.push("categories[0][name]", level).push("categories[0][parent]", parent.to_string());
+                            let v = ctx.client.call("core_course_create_categories", &p, Retry::Never).map_err(|e| calls::stop_or(e, "creating a category"))?;
+                            let id = v.get(0).and_then(|c| c.get("id")).and_then(Value::as_i64).ok_or_else(|| bad(format!("Moodle did not answer the id of the new category '{level}'")))?;
+                            self.categories.insert((parent, level.to_string()), vec![id]);
+                            id
+                        }
+                        many => {
+                            return Err(Failure::new(
+                                Code::AmbiguousMatch,
+                                format!("{} categories named '{level}' under the same parent; the path '{wanted}' is ambiguous", many.len()),
+                            ))
+                        }
+                    };
+                }
+                Ok(parent)
+            }
+        }
+    }
+}
+
+/// Applies course rows (no course twice); one outcome per row.
+pub fn apply(ctx: &Ctx, cat: &mut Catalogue, rows: &[&Command]) -> Result<Vec<Outcome>, Failure> {
+    let t = &ctx.cfg.target;
+    cat.fetch_courses(ctx, rows.iter().filter_map(|c| key_of(ctx, c)).collect())?;
+    let mut plans: Vec<Result<Plan, Outcome>> = Vec::with_capacity(rows.len());
+    for c in rows {
+        plans.push(plan(ctx, cat, c));
+    }
+    if ctx.dry_run {
+        return Ok(plans
+            .into_iter()
+            .map(|p| p.map_or_else(|o| o, |p| Outcome::Applied(vec![p.change])))
+            .collect());
+    }
+    let sent = calls::send(
+        ctx.client,
+        ctx.functions,
+        t.batch_size,
+        t.parallel,
+        plans
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.as_ref().ok().map(|p| (i, p.call, &p.item)))
+            .collect(),
+    )?;
+    let mut outcomes: Vec<Option<Outcome>> = (0..plans.len()).map(|_| None).collect();
+    for (call, these, pieces) in &sent {
+        for piece in pieces {
+            let warnings: Vec<&Value> = piece
+                .answer
+                .as_ref()
+                .ok()
+                .and_then(|v| v.get("warnings"))
+                .and_then(Value::as_array)
+                .map(|w| w.iter().collect())
+                .unwrap_or_default();
+            for (n, &i) in these[piece.items.clone()].iter().enumerate() {
+                let Ok(plan) = &plans[i] else { continue };
+                outcomes[i] = Some(match &piece.answer {
+                    Err(m) => Outcome::Failed(Failure::new(
+                        Code::RemoteRejected,
+                        format!("Moodle refused the row: {}", m.describe()),
+                    )),
+                    Ok(v) => {
+                        // Update and delete answer warnings by course id.
+                        let warned = warnings.iter().find(|w| {
+                            w.get("itemid").and_then(Value::as_i64) == Some(plan.change.id)
+                        });
+                        match warned {
+                            Some(w) => {
+                                let text = |k: &str| {
+                                    w.get(k).and_then(Value::as_str).unwrap_or("").to_string()
+                                };
+                                Outcome::Failed(Failure::new(
+                                    Code::RemoteWarning,
+                                    format!(
+                                        "Moodle did not apply the row: {}: {}",
+                                        text("warningcode"),
+                                        text("message")
+                                    ),
+                                ))
+                            }
+                            None => {
+                                let mut change = plan.change.clone();
+                                if *call == Call::Create {
+                                    change.id = v
+                                        .get(n)
+                                        .and_then(|c| c.get("id"))
+                                        .and_then(Value::as_i64)
+                                        .unwrap_or(0);
+                                }
+                                Outcome::Applied(vec![change])
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+    // What was written is looked up again when named again.
+    cat.courses.clear();
+    Ok(plans
+        .into_iter()
+        .zip(outcomes)
+        .map(|(p, o)| match (p, o) {
+            (_, Some(o)) => o,
+            (Err(o), None) => o,
+            (Ok(p), None) => Outcome::Applied(vec![p.change]),
+        })
+        .collect())
+}
+
+fn plan(ctx: &Ctx, cat: &mut Catalogue, cmd: &Command) -> Result<Plan, Outcome> {
+    let fail = |code, m: String| Err(Outcome::Failed(Failure::new(code, m)));
+    let Some(key) = key_of(ctx, cmd) else {
+        return fail(
+            Code::MissingValue,
+            format!(
+                "the row gives no {} ([courses] identifier)",
+                ctx.cfg.courses.identifier.column()
+            ),
+        );
+    };
+    let found = cat.courses.get(&key).cloned().flatten();
+    if found.as_ref().is_some_and(|r| r.id == 1) {
+        return fail(
+            Code::SiteCourse,
+            "the site course (front page) cannot be changed by a feed".into(),
+        );
+    }
+    match cmd {
+        Command::CourseCheck(c) => match found {
+            None => fail(
+                Code::NotFound,
+                format!(
+                    "no course has {} '{}'{}",
+                    key.0.column(),
+                    key.1,
+                    c.description
+                        .as_deref()
+                        .filter(|d| !d.is_empty())
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default()
+                ),
+            ),
+            Some(r) => Err(Outcome::Applied(vec![Change {
+                action: Action::Found,
+                entity: "course",
+                id: r.id,
+                label: r.shortname.clone(),
+                fields: vec![
+                    format!("fullname {}", r.fullname),
+                    format!(
+                        "idnumber {}",
+                        if r.idnumber.is_empty() {
+                            "-"
+                        } else {
+                            &r.idnumber
+                        }
+                    ),
+                    format!("category id {}", r.category),
+                    (if r.visible { "visible" } else { "hidden" }).to_string(),
+                ],
+            }])),
+        },
+        Command::CourseDelete(_) => match found {
+            None => Err(Outcome::Skipped(format!(
+                "no course has {} '{}' to delete (already deleted, or never created)",
+                key.0.column(),
+                key.1
+            ))),
+            Some(r) => {
+                let mut item = Params::new();
+                item.push("", r.id.to_string());
+                Ok(Plan {
+                    call: Call::Delete,
+                    item,
+                    change: Change::new(Action::Deleted, "course", r.id, r.shortname),
+                })
+            }
+        },
+        Command::CourseUpsert(c) => upsert(ctx, cat, c, found, &key),
+        _ => unreachable!("only course commands come here"),
+    }
+}
+
+fn upsert(
+    ctx: &Ctx,
+    cat: &mut Catalogue,
+    c: &CourseFields,
+    found: Option<Record>,
+    key: &(CourseIdentifier, String),
+) -> Result<Plan, Outcome> {
+    let fail = |code, m: String| Err(Outcome::Failed(Failure::new(code, m)));
+    let unsupported = [
+        ("template", c.template.is_some()),
+        ("topic<N> sections", !c.sections.is_empty()),
+        ("teacher<N> accounts", !c.teachers.is_empty()),
+        ("self", c.self_enrol.is_some()),
+        ("guest", c.guest_enrol.is_some()),
+    ];
+    if let Some((what, _)) = unsupported.iter().find(|(_, on)| *on) {
+        return fail(
+            Code::RemoteUnsupported,
+            format!("{what} over REST: Moodle's course web services do not set it as the embedded store does; leave the column empty, or run the file against the embedded store"),
+        );
+    }
+    let category = match c.category.as_deref().filter(|s| !s.is_empty()) {
+        Some(wanted) => Some(cat.category(ctx, wanted).map_err(Outcome::Failed)?),
+        None => None,
+    };
+    let mut item = Params::new();
+    let bool01 = |b: bool| if b { "1" } else { "0" };
+    match found {
+        None if key.0 == CourseIdentifier::Id => fail(Code::NotFound, format!("no course has id {}; with [courses] identifier = \"id\" only existing courses can be updated", key.1)),
+        None => {
+            let (Some(shortname), Some(fullname)) = (c.shortname.as_deref(), c.fullname.as_deref()) else {
+                return fail(Code::MissingValue, "a new course needs a shortname and a fullname".into());
+            };
+            item.push("fullname", fullname).push("shortname", shortname);
+            // Moodle requires a category: the first one (Moodle's default) when the row has none.
+            item.push("categoryid", category.unwrap_or(1).to_string());
+            for (k, v) in [("idnumber", &c.idnumber), ("summary", &c.summary), ("lang", &c.lang)] {
+                if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                    item.push(k, v);
+                }
+            }
+            item.push("format", c.format.clone().unwrap_or_else(|| ctx.cfg.courses.default_format.clone()));
+            if let Some(v) = c.visible {
+                item.push("visible", bool01(v));
+            }
+            for (k, v) in [("startdate", c.startdate), ("enddate", c.enddate), ("groupmode", c.groupmode), ("newsitems", c.newsitems), ("maxbytes", c.maxbytes)] {
+                if let Some(v) = v {
+                    item.push(k, v.to_string());
+                }
+            }
+            for (k, v) in [("groupmodeforce", c.groupmodeforce), ("showgrades", c.showgrades), ("enablecompletion", c.enablecompletion)] {
+                if let Some(v) = v {
+                    item.push(k, bool01(v));
+                }
+            }
+            Ok(Plan { call: Call::Create, item, change: Change::new(Action::Created, "course", 0, shortname) })
+        }
+        Some(r) if !ctx.cfg.courses.update_existing => Err(Outcome::Skipped(format!("course {} already exists; updates are off ([courses] update_existing)", r.shortname))),
+        Some(r) => {
+            let mut fields = Vec::new();
+            item.push("id", r.id.to_string());
+            for (k, new, old) in [
+                ("fullname", c.fullname.as_deref(), r.fullname.as_str()),
+                ("shortname", c.shortname.as_deref(), r.shortname.as_str()),
+                ("idnumber", c.idnumber.as_deref(), r.idnumber.as_str()),
+                ("summary", c.summary.as_deref(), r.summary.as_str()),
+                ("format", c.format.as_deref(), r.format.as_str()),
+            ] {
+                if let Some(v) = new.filter(|v| !v.is_empty() && *v != old) {
+                    item.push(k, v);
+                    fields.push(k.to_string());
+                }
+            }
+            if let Some(cid) = category.filter(|cid| *cid != r.category && *cid != 0) {
+                item.push("categoryid", cid.to_string());
+                fields.push("category".into());
+            }
+            if let Some(v) = c.visible.filter(|v| *v != r.visible) {
+                item.push("visible", bool01(v));
+                fields.push("visible".into());
+            }
+            for (k, new, old) in [("startdate", c.startdate, r.startdate), ("enddate", c.enddate, r.enddate)] {
+                if let Some(v) = new.filter(|v| *v != old) {
+                    item.push(k, v.to_string());
+                    fields.push(k.to_string());
+                }
+            }
+            if fields.is_empty() {
+                return Err(Outcome::Applied(vec![Change::new(Action::Unchanged, "course", r.id, r.shortname)]));
+            }
+            Ok(Plan { call: Call::Update, item, change: Change { action: Action::Updated, entity: "course", id: r.id, label: r.shortname, fields } })
+        }
+    }
+}
