@@ -741,3 +741,66 @@ fn courses_in_category_paths_updates_and_deletes() {
     run(&w).expect_code(1);
     assert!(w.report().contains("MS-R006"), "{}", w.report());
 }
+
+#[test]
+fn a_users_row_with_course_and_cohort_columns_goes_command_by_command() {
+    let site = site_with_courses(&[("C1", true)]);
+    let w = to_moodle(&site, "");
+    w.drop_file(
+        "userimport.csv",
+        "username;firstname;lastname;email;course1;role1;cohortid\n\
+         new1;N;One;new1@example.edu;C1;student;Y9\n\
+         new2;N;Two;new2@example.edu;NOPE;student;\n",
+    );
+    run(&w).expect_code(1);
+    assert_eq!(
+        site.enrolment("new1", "C1").unwrap()["roles"],
+        serde_json::json!(["student"])
+    );
+    assert_eq!(
+        site.cohort("Y9").unwrap()["members"],
+        serde_json::json!(["new1"])
+    );
+    // Not all or nothing over REST: the account is made, the enrolment fails, and the row's
+    // tryback line replays as unchanged what went through.
+    assert!(site.user("new2").is_some());
+    assert!(w.report().contains(":3: failed MS-T009"), "{}", w.report());
+    site.clear_calls();
+    w.drop_file(
+        "userimport.csv",
+        "username;firstname;lastname;email;course1;role1\nnew1;N;One;new1@example.edu;C1;student\n",
+    );
+    run(&w).expect_code(0);
+    assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
+}
+
+#[test]
+fn an_enrolment_row_with_group_commands_enrols_then_files_into_groups() {
+    let site = site_with_courses(&[("C1", true)]);
+    let w = to_moodle(&site, "");
+    w.drop_file("groups.csv", "courseid;name\nC1;Red\nC1;Blue\n");
+    run(&w).expect_code(0);
+    w.drop_file(
+        "enrols.csv",
+        "rolename;cid;uid;enrol;gcmd;g1;g2\nstudent;C1;ann;;gadd;Red;Blue\nstudent;C1;bob;;gadd;Green;\n",
+    );
+    run(&w).expect_code(1);
+    assert_eq!(
+        site.group("C1", "Red").unwrap()["members"],
+        serde_json::json!(["ann"])
+    );
+    assert_eq!(
+        site.group("C1", "Blue").unwrap()["members"],
+        serde_json::json!(["ann"])
+    );
+    assert!(w.report().contains(":3: failed MS-T009"), "{}", w.report());
+    w.drop_file(
+        "enrols.csv",
+        "rolename;cid;uid;enrol;gcmd;g1\nstudent;C1;ann;;gdel;Blue\n",
+    );
+    run(&w).expect_code(0);
+    assert_eq!(
+        site.group("C1", "Blue").unwrap()["members"],
+        serde_json::json!([])
+    );
+}

@@ -156,6 +156,8 @@ struct Plan {
     call: Call,
     item: Params,
     changes: Vec<Change>,
+    /// More memberships of the same row (a user's groups named by `g1`…`g9`).
+    more: Vec<Params>,
 }
 
 fn course_key(ctx: &enrolments::Ctx, cmd: &Command) -> (crate::config::CourseIdentifier, String) {
@@ -163,6 +165,10 @@ fn course_key(ctx: &enrolments::Ctx, cmd: &Command) -> (crate::config::CourseIde
     match cmd {
         Command::GroupUpsert(g) | Command::GroupingUpsert(g) => (by, g.course.clone()),
         Command::GroupMember(m) => (by, m.course.clone()),
+        Command::UserGroups(g) => (
+            g.course_by.unwrap_or(ctx.cfg.enrolments.course_identifier),
+            g.course.clone(),
+        ),
         _ => unreachable!("only group commands come here"),
     }
 }
@@ -183,6 +189,10 @@ pub fn apply(
         t.batch_size,
         rows.iter().filter_map(|c| match c {
             Command::GroupMember(m) => Some((uf, m.user.clone())),
+            Command::UserGroups(g) => Some((
+                user_field(g.user_by.unwrap_or(ctx.cfg.enrolments.user_identifier)),
+                g.user.clone(),
+            )),
             _ => None,
         }),
     )?;
@@ -216,7 +226,12 @@ pub fn apply(
         plans
             .iter()
             .enumerate()
-            .filter_map(|(i, p)| p.as_ref().ok().map(|p| (i, p.call, &p.item)))
+            .filter_map(|(i, p)| p.as_ref().ok().map(|p| (i, p)))
+            .flat_map(|(i, p)| {
+                std::iter::once(&p.item)
+                    .chain(&p.more)
+                    .map(move |item| (i, p.call, item))
+            })
             .collect(),
     )?;
     let mut outcomes: Vec<Option<Outcome>> = (0..plans.len()).map(|_| None).collect();
@@ -224,6 +239,10 @@ pub fn apply(
         for piece in pieces {
             for (n, &i) in these[piece.items.clone()].iter().enumerate() {
                 let Ok(plan) = &plans[i] else { continue };
+                // A row of several memberships keeps its first failure.
+                if matches!(outcomes[i], Some(Outcome::Failed(_))) {
+                    continue;
+                }
                 outcomes[i] = Some(match &piece.answer {
                     Err(m) => Outcome::Failed(Failure::new(
                         Code::RemoteRejected,
@@ -282,8 +301,103 @@ fn plan(
             upsert(course, &key, known, g, grouping)
         }
         Command::GroupMember(m) => member(ctx, dir, courses, course, &key, known, m),
+        Command::UserGroups(g) => user_groups(ctx, dir, courses, course, &key, known, g),
         _ => unreachable!("only group commands come here"),
     }
+}
+
+/// A user's groups named by an enrolment row (`gcmd` with `g1`…`g9`) or a users row
+/// (`group<N>`): added to or taken out of groups the course has.
+fn user_groups(
+    ctx: &enrolments::Ctx,
+    dir: &Directory,
+    courses: &Courses,
+    course: i64,
+    shortname: &str,
+    known: &Course,
+    g: &crate::command::UserGroups,
+) -> Result<Plan, Outcome> {
+    let fail = |code, msg: String| Err(Outcome::Failed(Failure::new(code, msg)));
+    let uf = user_field(g.user_by.unwrap_or(ctx.cfg.enrolments.user_identifier));
+    let user = match dir.find(uf, &g.user).unwrap_or_default().as_slice() {
+        [a] if !a.deleted => a.id,
+        _ => {
+            return fail(
+                Code::NotFound,
+                format!("no account has {} '{}'", uf.name(), g.user),
+            )
+        }
+    };
+    if g.cmd == "replace" {
+        return fail(
+            Code::RemoteUnsupported,
+            "greplace over REST: Moodle does not say which groups moosync put the user in, so it cannot tell which to leave; use gadd and gdel, or the embedded store".into(),
+        );
+    }
+    let adding = g.cmd != "del";
+    if adding && !courses.is_enrolled(course, user) {
+        return fail(
+            Code::NotFound,
+            format!("{} is not enrolled in {shortname}: Moodle takes only enrolled users into groups; enrol them first", g.user),
+        );
+    }
+    let mut items = Vec::new();
+    let mut changes = Vec::new();
+    for name in &g.groups {
+        let Some(group) = known.groups.iter().find(|x| x.name == *name) else {
+            if adding && g.create {
+                return fail(
+                    Code::RemoteUnsupported,
+                    format!("group '{name}' of {shortname} does not exist: creating it from an enrolment or users row over REST is not sent yet; create it with a groups file first"),
+                );
+            }
+            return fail(
+                Code::NotFound,
+                format!("course {shortname} has no group named '{name}'"),
+            );
+        };
+        let member = known
+            .members
+            .get(&group.id)
+            .is_some_and(|m| m.contains(&user));
+        if member == adding {
+            continue;
+        }
+        let mut item = Params::new();
+        item.push("groupid", group.id.to_string())
+            .push("userid", user.to_string());
+        items.push(item);
+        let action = if adding {
+            Action::Created
+        } else {
+            Action::Deleted
+        };
+        changes.push(Change::new(
+            action,
+            "group_member",
+            user,
+            format!("{} in group {name} of {shortname}", g.user),
+        ));
+    }
+    if items.is_empty() {
+        return Err(Outcome::Applied(vec![Change::new(
+            Action::Unchanged,
+            "group_member",
+            user,
+            format!("{} in the groups of {shortname}", g.user),
+        )]));
+    }
+    let item = items.remove(0);
+    Ok(Plan {
+        call: if adding {
+            Call::AddMembers
+        } else {
+            Call::DeleteMembers
+        },
+        item,
+        changes,
+        more: items,
+    })
 }
 
 fn upsert(
@@ -345,6 +459,7 @@ fn upsert(
         item.push("idnumber", i);
     }
     Ok(Plan {
+        more: Vec::new(),
         call: if grouping {
             Call::CreateGroupings
         } else {
@@ -405,6 +520,7 @@ fn member(
                 return Err(Outcome::Skipped(format!("{label}: not a member")));
             }
             Ok(Plan {
+                more: Vec::new(),
                 call: Call::DeleteMembers,
                 item,
                 changes: vec![Change::new(Action::Deleted, "group_member", user, label)],
@@ -423,6 +539,7 @@ fn member(
                 );
             }
             Ok(Plan {
+                more: Vec::new(),
                 call: Call::AddMembers,
                 item,
                 changes: vec![Change::new(Action::Created, "group_member", user, label)],

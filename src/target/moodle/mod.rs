@@ -224,150 +224,16 @@ impl MoodleTarget {
     }
 }
 
-/// The first command of a row that moosync cannot yet send to Moodle, if any.
-fn unsupported(cmds: &[Command]) -> Option<Failure> {
-    let op = cmds.iter().find_map(|c| match c {
-        Command::UserUpsert(_)
-        | Command::UserDelete(_)
-        | Command::Enrolment(_)
-        | Command::CohortUpsert(_)
-        | Command::CohortLeave(_)
-        | Command::CohortDelete(_)
-        | Command::CohortEmpty(_)
-        | Command::GroupUpsert(_)
-        | Command::GroupingUpsert(_)
-        | Command::GroupMember(_)
-        | Command::UserPicture(_)
-        | Command::CourseUpsert(_)
-        | Command::CourseDelete(_)
-        | Command::CourseCheck(_) => None,
-        other => Some(op_name(other)),
-    })?;
-    let why = match op {
-        "course_reset" | "meta_link" | "meta_unlink" | "cohort_binding" => {
-            "Moodle has no web service for it; it needs the embedded store or a Moodle-side plugin"
-        }
-        _ => "this version of moosync does not yet send it to Moodle; run it against the embedded store",
-    };
-    Some(Failure::new(
-        Code::RemoteUnsupported,
-        format!("{op} over REST: {why}; the row was not applied"),
-    ))
-}
-
-fn op_name(c: &Command) -> &'static str {
-    match c {
-        Command::UserUpsert(_) => "user_upsert",
-        Command::UserDelete(_) => "user_delete",
-        Command::CourseUpsert(_) => "course_upsert",
-        Command::CourseDelete(_) => "course_delete",
-        Command::CourseCheck(_) => "course_check",
-        Command::CourseReset(_) => "course_reset",
-        Command::MetaLink(_) => "meta_link",
-        Command::MetaUnlink(_) => "meta_unlink",
-        Command::Enrolment(_) => "enrolment",
-        Command::UserGroups(_) => "user_groups",
-        Command::GroupUpsert(_) => "group_upsert",
-        Command::GroupingUpsert(_) => "grouping_upsert",
-        Command::GroupMember(_) => "group_member",
-        Command::CohortUpsert(_) => "cohort_upsert",
-        Command::CohortLeave(_) => "cohort_leave",
-        Command::CohortDelete(_) => "cohort_delete",
-        Command::CohortEmpty(_) => "cohort_empty",
-        Command::CohortBinding(_) => "cohort_binding",
-        Command::UserPicture(_) => "user_picture",
-    }
-}
-
-/// The accounts a user row touches: rows touching one account go in separate waves, so the
-/// second sees what the first did.
-fn account_keys(c: &Command) -> Vec<String> {
-    match c {
-        Command::UserUpsert(u) => {
-            let mut k = vec![format!("u:{}", u.username)];
-            if let Some(o) = u.oldusername.as_deref().filter(|o| !o.is_empty()) {
-                k.push(format!("u:{o}"));
-            }
-            for (p, v) in [("e", u.email.as_deref()), ("i", u.idnumber.as_deref())] {
-                if let Some(v) = v.filter(|v| !v.is_empty()) {
-                    k.push(format!("{p}:{}", v.to_lowercase()));
-                }
-            }
-            if let Some(id) = u.id {
-                k.push(format!("#:{id}"));
-            }
-            k
-        }
-        Command::UserDelete(d) => {
-            let mut k = Vec::new();
-            for (p, v) in [
-                ("u", d.username.as_deref()),
-                ("e", d.email.as_deref()),
-                ("i", d.idnumber.as_deref()),
-            ] {
-                if let Some(v) = v.filter(|v| !v.is_empty()) {
-                    k.push(format!("{p}:{}", v.to_lowercase()));
-                }
-            }
-            if let Some(id) = d.id {
-                k.push(format!("#:{id}"));
-            }
-            k
-        }
-        Command::Enrolment(e) => vec![format!("en:{}:{}", e.user, e.course)],
-        Command::CohortUpsert(c) => vec![format!("co:{}", c.cohort)],
-        Command::CohortLeave(c) => vec![format!("co:{}", c.cohort)],
-        Command::CohortDelete(c) | Command::CohortEmpty(c) => vec![format!("co:{}", c.cohort)],
-        // A course's groups are read once per wave: a group and its members wait for the
-        // wave after the one creating it.
-        Command::GroupUpsert(g) | Command::GroupingUpsert(g) => vec![format!("gr:{}", g.course)],
-        Command::UserPicture(p) => vec![format!("pic:{}", p.user)],
-        // Any two course rows of a file may share a category path: one at a time per wave
-        // would be slow, so rows naming the same course wait; categories are cached.
-        Command::CourseUpsert(c) => [&c.shortname, &c.idnumber]
-            .into_iter()
-            .flatten()
-            .map(|v| format!("c:{v}"))
-            .chain(c.id.map(|i| format!("c:#{i}")))
-            .collect(),
-        Command::CourseDelete(c) => vec![format!("c:{}", c.course)],
-        Command::CourseCheck(c) => vec![format!("c:{}", c.course)],
-        Command::GroupMember(m) => vec![
-            format!("gm:{}:{}:{}", m.course, m.group, m.user),
-            format!("gr:{}", m.course),
-        ],
-        _ => Vec::new(),
-    }
-}
-
-impl crate::target::Target for MoodleTarget {
-    fn describe(&self) -> String {
-        format!("Moodle {} (REST web services)", self.client.site())
-    }
-
-    fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {
-        self.dry_run = dry_run;
-        self.site_info().map(|_| ())
-    }
-
-    fn apply_batch(&mut self, rows: &mut [Vec<Command>]) -> Result<Vec<Outcome>, Failure> {
-        if self.dir.held() > MAX_CACHED_ACCOUNTS {
-            self.dir = Directory::default();
-        }
+impl MoodleTarget {
+    /// Applies one command of each row given (a row without one is skipped), in waves in
+    /// which no account, course or cohort is touched twice.
+    fn apply_layer(&mut self, rows: &[Vec<Command>]) -> Result<Vec<Option<Outcome>>, Failure> {
         let mut outcomes: Vec<Option<Outcome>> = (0..rows.len()).map(|_| None).collect();
-        // Waves of user rows in file order, no account twice in one wave.
+        // Waves in file order, no key twice in one wave.
         let mut waves: Vec<Vec<usize>> = vec![Vec::new()];
         let mut keys: HashSet<String> = HashSet::new();
         for (i, cmds) in rows.iter().enumerate() {
-            if let Some(f) = unsupported(cmds) {
-                outcomes[i] = Some(Outcome::Failed(f));
-                continue;
-            }
-            if cmds.len() != 1 {
-                outcomes[i] = Some(Outcome::Failed(Failure::new(
-                    Code::RemoteUnsupported,
-                    "a row of several account commands is not sent to Moodle: over REST it could not be applied whole or not at all",
-                )));
+            if cmds.is_empty() {
                 continue;
             }
             let k = account_keys(&cmds[0]);
@@ -419,6 +285,7 @@ impl crate::target::Target for MoodleTarget {
                             Command::GroupUpsert(_)
                                 | Command::GroupingUpsert(_)
                                 | Command::GroupMember(_)
+                                | Command::UserGroups(_)
                         )
                     });
                 if !group_rows.is_empty() {
@@ -529,9 +396,182 @@ impl crate::target::Target for MoodleTarget {
                 }
             }
         }
+        Ok(outcomes)
+    }
+}
+
+/// The first command of a row that moosync cannot yet send to Moodle, if any.
+fn unsupported(cmds: &[Command]) -> Option<Failure> {
+    let op = cmds.iter().find_map(|c| match c {
+        Command::UserUpsert(_)
+        | Command::UserDelete(_)
+        | Command::Enrolment(_)
+        | Command::CohortUpsert(_)
+        | Command::CohortLeave(_)
+        | Command::CohortDelete(_)
+        | Command::CohortEmpty(_)
+        | Command::GroupUpsert(_)
+        | Command::GroupingUpsert(_)
+        | Command::GroupMember(_)
+        | Command::UserGroups(_)
+        | Command::UserPicture(_)
+        | Command::CourseUpsert(_)
+        | Command::CourseDelete(_)
+        | Command::CourseCheck(_) => None,
+        other => Some(op_name(other)),
+    })?;
+    let why = match op {
+        "course_reset" | "meta_link" | "meta_unlink" | "cohort_binding" => {
+            "Moodle has no web service for it; it needs the embedded store or a Moodle-side plugin"
+        }
+        _ => "this version of moosync does not yet send it to Moodle; run it against the embedded store",
+    };
+    Some(Failure::new(
+        Code::RemoteUnsupported,
+        format!("{op} over REST: {why}; the row was not applied"),
+    ))
+}
+
+fn op_name(c: &Command) -> &'static str {
+    match c {
+        Command::UserUpsert(_) => "user_upsert",
+        Command::UserDelete(_) => "user_delete",
+        Command::CourseUpsert(_) => "course_upsert",
+        Command::CourseDelete(_) => "course_delete",
+        Command::CourseCheck(_) => "course_check",
+        Command::CourseReset(_) => "course_reset",
+        Command::MetaLink(_) => "meta_link",
+        Command::MetaUnlink(_) => "meta_unlink",
+        Command::Enrolment(_) => "enrolment",
+        Command::UserGroups(_) => "user_groups",
+        Command::GroupUpsert(_) => "group_upsert",
+        Command::GroupingUpsert(_) => "grouping_upsert",
+        Command::GroupMember(_) => "group_member",
+        Command::CohortUpsert(_) => "cohort_upsert",
+        Command::CohortLeave(_) => "cohort_leave",
+        Command::CohortDelete(_) => "cohort_delete",
+        Command::CohortEmpty(_) => "cohort_empty",
+        Command::CohortBinding(_) => "cohort_binding",
+        Command::UserPicture(_) => "user_picture",
+    }
+}
+
+/// The accounts a user row touches: rows touching one account go in separate waves, so the
+/// second sees what the first did.
+fn account_keys(c: &Command) -> Vec<String> {
+    match c {
+        Command::UserUpsert(u) => {
+            let mut k = vec![format!("u:{}", u.username)];
+            if let Some(o) = u.oldusername.as_deref().filter(|o| !o.is_empty()) {
+                k.push(format!("u:{o}"));
+            }
+            for (p, v) in [("e", u.email.as_deref()), ("i", u.idnumber.as_deref())] {
+                if let Some(v) = v.filter(|v| !v.is_empty()) {
+                    k.push(format!("{p}:{}", v.to_lowercase()));
+                }
+            }
+            if let Some(id) = u.id {
+                k.push(format!("#:{id}"));
+            }
+            k
+        }
+        Command::UserDelete(d) => {
+            let mut k = Vec::new();
+            for (p, v) in [
+                ("u", d.username.as_deref()),
+                ("e", d.email.as_deref()),
+                ("i", d.idnumber.as_deref()),
+            ] {
+                if let Some(v) = v.filter(|v| !v.is_empty()) {
+                    k.push(format!("{p}:{}", v.to_lowercase()));
+                }
+            }
+            if let Some(id) = d.id {
+                k.push(format!("#:{id}"));
+            }
+            k
+        }
+        Command::Enrolment(e) => vec![format!("en:{}:{}", e.user, e.course)],
+        Command::CohortUpsert(c) => vec![format!("co:{}", c.cohort)],
+        Command::CohortLeave(c) => vec![format!("co:{}", c.cohort)],
+        Command::CohortDelete(c) | Command::CohortEmpty(c) => vec![format!("co:{}", c.cohort)],
+        // A course's groups are read once per wave: a group and its members wait for the
+        // wave after the one creating it.
+        Command::GroupUpsert(g) | Command::GroupingUpsert(g) => vec![format!("gr:{}", g.course)],
+        Command::UserPicture(p) => vec![format!("pic:{}", p.user)],
+        // Any two course rows of a file may share a category path: one at a time per wave
+        // would be slow, so rows naming the same course wait; categories are cached.
+        Command::CourseUpsert(c) => [&c.shortname, &c.idnumber]
+            .into_iter()
+            .flatten()
+            .map(|v| format!("c:{v}"))
+            .chain(c.id.map(|i| format!("c:#{i}")))
+            .collect(),
+        Command::CourseDelete(c) => vec![format!("c:{}", c.course)],
+        Command::CourseCheck(c) => vec![format!("c:{}", c.course)],
+        Command::UserGroups(g) => vec![
+            format!("gr:{}", g.course),
+            format!("ug:{}:{}", g.user, g.course),
+        ],
+        Command::GroupMember(m) => vec![
+            format!("gm:{}:{}:{}", m.course, m.group, m.user),
+            format!("gr:{}", m.course),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+impl crate::target::Target for MoodleTarget {
+    fn describe(&self) -> String {
+        format!("Moodle {} (REST web services)", self.client.site())
+    }
+
+    fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {
+        self.dry_run = dry_run;
+        self.site_info().map(|_| ())
+    }
+
+    fn apply_batch(&mut self, rows: &mut [Vec<Command>]) -> Result<Vec<Outcome>, Failure> {
+        if self.dir.held() > MAX_CACHED_ACCOUNTS {
+            self.dir = Directory::default();
+        }
+        let mut outcomes: Vec<Option<Outcome>> = (0..rows.len()).map(|_| None).collect();
+        for (i, cmds) in rows.iter().enumerate() {
+            if let Some(f) = unsupported(cmds) {
+                outcomes[i] = Some(Outcome::Failed(f));
+            }
+        }
+        // A row of several commands (an account and its enrolments) goes command by command:
+        // every row's first command, then every row's second, so the account exists before
+        // it is enrolled. Over REST such a row is not all or nothing: a later command that
+        // fails leaves the earlier ones applied, and the row's tryback line replays as
+        // unchanged what went through.
+        let mut applied: Vec<Vec<Change>> = (0..rows.len()).map(|_| Vec::new()).collect();
+        let depth = rows.iter().map(Vec::len).max().unwrap_or(0);
+        for layer in 0..depth {
+            let cur: Vec<Vec<Command>> = rows
+                .iter()
+                .zip(&outcomes)
+                .map(|(cmds, o)| match (o, cmds.get(layer)) {
+                    (None, Some(c)) => vec![c.clone()],
+                    _ => Vec::new(),
+                })
+                .collect();
+            let done = self.apply_layer(&cur)?;
+            for (i, o) in done.into_iter().enumerate() {
+                match o {
+                    None => {}
+                    Some(o) if rows[i].len() == 1 => outcomes[i] = Some(o),
+                    Some(Outcome::Applied(changes)) => applied[i].extend(changes),
+                    Some(Outcome::Skipped(_)) => {}
+                    Some(failed) => outcomes[i] = Some(failed),
+                }
+            }
+        }
         Ok(outcomes
             .into_iter()
-            .map(|o| o.expect("every row settled"))
+            .zip(applied)
+            .map(|(o, changes)| o.unwrap_or(Outcome::Applied(changes)))
             .collect())
     }
 
