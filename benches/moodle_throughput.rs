@@ -163,6 +163,28 @@ fn calls_line(site: &FakeMoodle, rows: usize, label: &str) {
     site.clear_calls();
 }
 
+/// A zip of `n` small PNG pictures named after the accounts.
+fn picture_zip(n: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..n {
+        let img = image::RgbImage::from_pixel(64, 64, image::Rgb([i as u8, 90, 200]));
+        let mut png = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut png, image::ImageFormat::Png)
+            .unwrap_or_else(|e| fail(format!("png: {e}")));
+        z.start_file(
+            format!("user{i:07}.png"),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap_or_else(|e| fail(format!("zip: {e}")));
+        z.write_all(png.get_ref())
+            .unwrap_or_else(|e| fail(format!("zip: {e}")));
+    }
+    z.finish()
+        .unwrap_or_else(|e| fail(format!("zip: {e}")))
+        .into_inner()
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--launcher") {
         return serve_launches();
@@ -221,6 +243,51 @@ fn main() {
             &format!("{delayed_rows} created"),
             label,
         ));
+    }
+    // HTTP calls per 1,000 rows of each tool's file, first run and unchanged re-run, on a
+    // site with 1,000 accounts and 10 courses.
+    let n = 1000;
+    let site = FakeMoodle::start();
+    site.record_calls(true);
+    for i in 0..n {
+        site.add_user(serde_json::json!({
+            "username": format!("user{i:07}"), "firstname": "F", "lastname": "L",
+            "email": format!("user{i:07}@example.edu")
+        }));
+    }
+    let (_keep, data) = data_for(&bin, &site, 4);
+    let mut courses = String::from("shortname;fullname;category\n");
+    for i in 0..n {
+        courses.push_str(&format!("K{i:04};Course {i};Top/Sub{}\n", i % 10));
+    }
+    let mut enrols = String::from("rolename;cid;uid;enrol\n");
+    let mut cohorts = String::from("cname;cidnumber;userid\n");
+    let mut groups = String::from("courseid;name\n");
+    let mut members = String::from("courseid;groupid;userid\n");
+    for c in 0..10 {
+        groups.push_str(&format!("K{c:04};Group {c}\n"));
+    }
+    for i in 0..n {
+        enrols.push_str(&format!("student;K{:04};user{i:07};\n", i % 10));
+        cohorts.push_str(&format!("Year {0};Y{0};user{i:07}\n", i % 10));
+        members.push_str(&format!("K{:04};Group {};user{i:07}\n", i % 10, i % 10));
+    }
+    let pictures = n / 5;
+    let zip = picture_zip(pictures);
+    for (file, bytes, rows) in [
+        ("uploadcourses.csv", courses.into_bytes(), n),
+        ("enrols.csv", enrols.into_bytes(), n),
+        ("cohorts.csv", cohorts.into_bytes(), n),
+        ("groups.csv", groups.into_bytes(), 10),
+        ("groupmembers.csv", members.into_bytes(), n),
+        ("userpictures_bench.zip", zip, pictures),
+    ] {
+        for pass in ["first run", "unchanged re-run"] {
+            fs::write(data.join("inbox").join(file), &bytes)
+                .unwrap_or_else(|e| fail(format!("{file}: {e}")));
+            launcher.measure(&bin, &data, rows, "", "run");
+            calls_line(&site, rows, &format!("{file}, {pass}"));
+        }
     }
     print_table(&[&first, &rerun, &slow[0], &slow[1]]);
     let per_call = first.seconds / (3.0 * rows as f64 / 100.0);

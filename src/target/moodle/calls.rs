@@ -9,6 +9,9 @@ use super::split::{send_split, Piece};
 use crate::codes::{Code, Failure};
 use std::collections::{BTreeMap, HashSet};
 
+/// Form fields per call, under PHP's max_input_vars as Moodle requires it set.
+pub const MAX_FIELDS: usize = 4000;
+
 /// Fails the file when the token's service lacks `function`, naming it.
 pub fn require(functions: &HashSet<String>, function: &str) -> Result<(), Failure> {
     if functions.contains(function) {
@@ -62,8 +65,21 @@ pub fn send<K: CallKind>(
     let mut jobs = Vec::new();
     for (k, items) in by_kind {
         require(functions, k.function())?;
-        for chunk in items.chunks(batch.max(1)) {
-            jobs.push((k, chunk.to_vec()));
+        // PHP drops form fields past max_input_vars (Moodle asks for at least 5,000) without
+        // a word: a call stays under 4,000 fields whatever batch_size.
+        let mut chunk = Vec::new();
+        let mut fields = 0;
+        for (i, item) in items {
+            let n = item.0.len().max(1);
+            if !chunk.is_empty() && (chunk.len() >= batch.max(1) || fields + n > MAX_FIELDS) {
+                jobs.push((k, std::mem::take(&mut chunk)));
+                fields = 0;
+            }
+            chunk.push((i, item));
+            fields += n;
+        }
+        if !chunk.is_empty() {
+            jobs.push((k, chunk));
         }
     }
     let results = pool::map(&jobs, parallel, |(k, items)| {

@@ -190,6 +190,11 @@ impl Client {
         body.push_str("&wsfunction=");
         escape_into(function, &mut body);
         body.push_str("&moodlewsrestformat=json");
+        // Reads answer texts as stored, not formatted for display (`&` not `&amp;`), so
+        // they compare with the file's values.
+        if !is_write(function) {
+            body.push_str("&moodlewssettingraw=1");
+        }
         params.encode_into(&mut body);
         self.calls.fetch_add(1, Ordering::Relaxed);
         if is_write(function) {
@@ -338,6 +343,20 @@ impl Client {
             return Err(CallError::Moodle(MoodleError {
                 exception: "upload".into(),
                 errorcode: code.to_string(),
+                message: self.token.redact(message),
+                debuginfo: None,
+            }));
+        }
+        // A file the site refused (too large, a name taken) comes back as its own error.
+        if let Some(kind) = v
+            .get(0)
+            .and_then(|f| f.get("errortype"))
+            .and_then(Value::as_str)
+        {
+            let message = v[0].get("error").and_then(Value::as_str).unwrap_or("");
+            return Err(CallError::Moodle(MoodleError {
+                exception: "upload".into(),
+                errorcode: kind.to_string(),
                 message: self.token.redact(message),
                 debuginfo: None,
             }));

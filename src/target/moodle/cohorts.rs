@@ -69,7 +69,7 @@ impl calls::CallKind for Call {
 
     /// Creates are not sent twice blindly; the rest set a state.
     fn retry(self) -> Retry {
-        if self == Call::Create {
+        if matches!(self, Call::Create | Call::Delete) {
             Retry::Never
         } else {
             Retry::Safe
@@ -274,6 +274,8 @@ pub fn apply(
         ctx,
         rows.iter().filter_map(|c| key_of(c, ctx.cfg)).collect(),
     )?;
+    // A cohort several rows of the wave create is created by the first; the others join it.
+    let mut creating: HashSet<(CohortIdentifier, String)> = HashSet::new();
     let plans: Vec<Result<Plan, Outcome>> = rows
         .iter()
         .map(|c| {
@@ -289,7 +291,7 @@ pub fn apply(
                 },
                 None => None,
             };
-            plan(ctx, cohorts, c, member)
+            plan(ctx, cohorts, &mut creating, c, member)
         })
         .collect();
     if ctx.dry_run {
@@ -354,20 +356,22 @@ pub fn apply(
                     Ok(v) => v
                         .get("warnings")
                         .and_then(Value::as_array)
-                        .filter(|w| !w.is_empty())
                         .map(|w| {
-                            let text = |k: &str| {
-                                w[0].get(k)
-                                    .and_then(Value::as_str)
-                                    .unwrap_or("")
-                                    .to_string()
-                            };
-                            format!(
-                                "Moodle did not apply the row: warning {}: {}",
-                                text("warningcode"),
-                                text("message")
-                            )
-                        }),
+                            // Code 3, "already a member", is what the row wanted.
+                            w.iter()
+                                .filter(|x| {
+                                    x.get("warningcode").and_then(Value::as_str) != Some("3")
+                                })
+                                .map(|x| {
+                                    let text = |k: &str| {
+                                        x.get(k).and_then(Value::as_str).unwrap_or("").to_string()
+                                    };
+                                    format!("warning {}: {}", text("warningcode"), text("message"))
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                        .filter(|w| !w.is_empty())
+                        .map(|w| format!("Moodle did not apply the row: {}", w.join("; "))),
                 };
                 match (failed, piece.items.len()) {
                     (Some(why), 1) => {
@@ -503,7 +507,13 @@ fn category_type(c: &CohortUpsert) -> Params {
     p
 }
 
-fn plan(ctx: &Ctx, cohorts: &Cohorts, cmd: &Command, member: Option<i64>) -> Result<Plan, Outcome> {
+fn plan(
+    ctx: &Ctx,
+    cohorts: &Cohorts,
+    creating: &mut HashSet<(CohortIdentifier, String)>,
+    cmd: &Command,
+    member: Option<i64>,
+) -> Result<Plan, Outcome> {
     let fail = |code, msg: String| Outcome::Failed(Failure::new(code, msg));
     let key = key_of(cmd, ctx.cfg).expect("cohort commands have a key");
     let found = cohorts.one(&key).map_err(Outcome::Failed)?.cloned();
@@ -552,19 +562,27 @@ fn plan(ctx: &Ctx, cohorts: &Cohorts, cmd: &Command, member: Option<i64>) -> Res
                     let Some(idnumber) = idnumber else {
                         return Err(fail(Code::MissingValue, format!("cohort '{name}' does not exist, and Moodle's web services create a cohort only with an idnumber of its own (cidnumber)")));
                     };
-                    let mut f = category_type(c);
-                    f.push("name", name.clone())
-                        .push("idnumber", idnumber.clone());
-                    if let Some(d) = c.description.as_deref().filter(|d| !d.is_empty()) {
-                        f.push("description", d);
+                    if !creating.insert(key.clone()) {
+                        join_by_idnumber = Some(idnumber);
+                    } else {
+                        let mut f = category_type(c);
+                        f.push("name", name.clone())
+                            .push("idnumber", idnumber.clone());
+                        if let Some(d) = c.description.as_deref().filter(|d| !d.is_empty()) {
+                            f.push("description", d);
+                        }
+                        plan.items.push(Item {
+                            call: Call::Create,
+                            fields: f,
+                        });
+                        plan.changes.push(Change::new(
+                            Action::Created,
+                            "cohort",
+                            0,
+                            idnumber.clone(),
+                        ));
+                        join_by_idnumber = Some(idnumber);
                     }
-                    plan.items.push(Item {
-                        call: Call::Create,
-                        fields: f,
-                    });
-                    plan.changes
-                        .push(Change::new(Action::Created, "cohort", 0, idnumber.clone()));
-                    join_by_idnumber = Some(idnumber);
                 }
                 Some(found) if c.update => {
                     let mut fields = Vec::new();

@@ -87,11 +87,12 @@ impl CallKind for Call {
     }
 
     fn retry(self) -> Retry {
-        // A create sent twice would fail on its own shortname: not sent blindly again.
-        if self == Call::Create {
-            Retry::Never
-        } else {
+        // A create or delete sent twice would fail on its own effect: neither is sent
+        // blindly again (a lost answer stops the file; the next run looks before it writes).
+        if self == Call::Update {
             Retry::Safe
+        } else {
+            Retry::Never
         }
     }
 }
@@ -264,7 +265,18 @@ pub fn apply(ctx: &Ctx, cat: &mut Catalogue, rows: &[&Command]) -> Result<Vec<Ou
     cat.fetch_courses(ctx, rows.iter().filter_map(|c| key_of(ctx, c)).collect())?;
     let mut plans: Vec<Result<Plan, Outcome>> = Vec::with_capacity(rows.len());
     for c in rows {
-        plans.push(plan(ctx, cat, c));
+        let p = plan(ctx, cat, c);
+        // A category lookup or creation that met the site down, in maintenance or refusing
+        // the token stops the file like any other call.
+        if let Err(Outcome::Failed(f)) = &p {
+            if matches!(
+                f.code,
+                Code::RemoteUnreachable | Code::RemoteAccess | Code::RemoteMaintenance
+            ) {
+                return Err(f.clone());
+            }
+        }
+        plans.push(p);
     }
     if ctx.dry_run {
         return Ok(plans

@@ -207,6 +207,13 @@ impl Directory {
         self.accounts.insert(a.id, a);
     }
 
+    /// Records that the account now has a picture of its own.
+    pub fn set_has_picture(&mut self, id: i64) {
+        if let Some(a) = self.accounts.get_mut(&id) {
+            a.has_picture = true;
+        }
+    }
+
     /// Drops an account (deleted, or about to be re-put with new values).
     pub fn forget(&mut self, id: i64) {
         let Some(old) = self.accounts.remove(&id) else {
@@ -270,8 +277,6 @@ impl Directory {
                 let mut p = Params::new();
                 p.push("field", field.name());
                 p.list("values", values[r].iter().cloned());
-                // Raw texts (a description as stored, not formatted for display).
-                p.push("moodlewssettingraw", "1");
                 client.call("core_user_get_users_by_field", &p, Retry::Safe)
             };
             // Parsed on the worker: the accounts are far smaller than the answer's JSON tree.

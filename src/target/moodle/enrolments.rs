@@ -267,9 +267,14 @@ fn settled_without_call(p: Result<Option<Planned>, Outcome>) -> Outcome {
 fn record(courses: &mut Courses, call: Call, p: &Planned) {
     let who = courses.enrolled.entry(p.course).or_default();
     match call {
-        Call::Enrol | Call::Assign => {
-            let roles = who.entry(p.user).or_default();
-            roles.extend(p.role);
+        Call::Enrol => {
+            who.entry(p.user).or_default().extend(p.role);
+        }
+        // A role given without an enrolment does not make its holder a participant.
+        Call::Assign => {
+            if let (Some(roles), Some(r)) = (who.get_mut(&p.user), p.role) {
+                roles.insert(r);
+            }
         }
         Call::Unenrol => {
             who.remove(&p.user);
@@ -375,8 +380,9 @@ fn plan(
     };
     match (cmd, method) {
         (EnrolCmd::Add, Some(_)) => {
-            let Some(r) = role else {
-                return failed(Code::MissingValue, "a role is needed to enrol through Moodle's web services (enrol_manual_enrol_users assigns one)".into());
+            // No role: the manual method's default, student on a fresh site (as the store).
+            let Some(r) = role.or_else(|| ctx.cfg.target.roles.get("student").copied()) else {
+                return failed(Code::MissingValue, "a role is needed to enrol through Moodle's web services, and [target.roles] has no student".into());
             };
             let dated = e.timestart.is_some() || e.timeend.is_some() || e.suspended.is_some();
             match held {

@@ -154,6 +154,7 @@ impl calls::CallKind for Call {
 
 struct Plan {
     call: Call,
+    course: i64,
     item: Params,
     changes: Vec<Change>,
     /// More memberships of the same row (a user's groups named by `g1`…`g9`).
@@ -261,8 +262,39 @@ pub fn apply(
             }
         }
     }
-    // What was written is read again by the next file.
-    groups.courses.clear();
+    // Memberships follow what was sent; a course where a group was made is read again.
+    for (i, o) in outcomes.iter().enumerate() {
+        let (Some(Outcome::Applied(_)), Ok(plan)) = (o, &plans[i]) else {
+            continue;
+        };
+        let course = plan.course;
+        match plan.call {
+            Call::CreateGroups | Call::CreateGroupings => {
+                groups.courses.remove(&course);
+            }
+            Call::AddMembers | Call::DeleteMembers => {
+                for item in std::iter::once(&plan.item).chain(&plan.more) {
+                    let field = |k: &str| {
+                        item.0
+                            .iter()
+                            .find(|(n, _)| n == k)
+                            .and_then(|(_, v)| v.parse::<i64>().ok())
+                    };
+                    let (Some(g), Some(u)) = (field("groupid"), field("userid")) else {
+                        continue;
+                    };
+                    if let Some(c) = groups.courses.get_mut(&course) {
+                        let set = c.members.entry(g).or_default();
+                        if plan.call == Call::AddMembers {
+                            set.insert(u);
+                        } else {
+                            set.remove(&u);
+                        }
+                    }
+                }
+            }
+        }
+    }
     Ok(plans
         .into_iter()
         .zip(outcomes)
@@ -389,6 +421,7 @@ fn user_groups(
     }
     let item = items.remove(0);
     Ok(Plan {
+        course,
         call: if adding {
             Call::AddMembers
         } else {
@@ -459,6 +492,7 @@ fn upsert(
         item.push("idnumber", i);
     }
     Ok(Plan {
+        course,
         more: Vec::new(),
         call: if grouping {
             Call::CreateGroupings
@@ -520,6 +554,7 @@ fn member(
                 return Err(Outcome::Skipped(format!("{label}: not a member")));
             }
             Ok(Plan {
+                course,
                 more: Vec::new(),
                 call: Call::DeleteMembers,
                 item,
@@ -539,6 +574,7 @@ fn member(
                 );
             }
             Ok(Plan {
+                course,
                 more: Vec::new(),
                 call: Call::AddMembers,
                 item,

@@ -168,7 +168,9 @@ impl MoodleTarget {
             cohorts: cohorts::Cohorts::default(),
             groups: groups::Groups::default(),
             catalogue: courses::Catalogue::default(),
-            sent: pictures::Sent::open(state)?,
+            // Beside state.db, not in it: the run's journal holds state.db's write lock while
+            // a file runs.
+            sent: pictures::Sent::open(&state.with_file_name("remote.db"))?,
             dry_run: false,
             site: None,
         })
@@ -492,12 +494,23 @@ fn account_keys(c: &Command) -> Vec<String> {
             k
         }
         Command::Enrolment(e) => vec![format!("en:{}:{}", e.user, e.course)],
-        Command::CohortUpsert(c) => vec![format!("co:{}", c.cohort)],
+        // Members joining one cohort share a wave (its creation, if any, goes first in it);
+        // a row changing the cohort itself has it to itself.
+        Command::CohortUpsert(c) => match &c.member {
+            Some(m) if !c.update || (c.name.is_none() && c.description.is_none()) => {
+                vec![format!("com:{}:{m}", c.cohort)]
+            }
+            _ => vec![format!("co:{}", c.cohort)],
+        },
         Command::CohortLeave(c) => vec![format!("co:{}", c.cohort)],
         Command::CohortDelete(c) | Command::CohortEmpty(c) => vec![format!("co:{}", c.cohort)],
-        // A course's groups are read once per wave: a group and its members wait for the
-        // wave after the one creating it.
-        Command::GroupUpsert(g) | Command::GroupingUpsert(g) => vec![format!("gr:{}", g.course)],
+        // Group definitions and memberships come from different files (or layers of a row),
+        // so a wave needs only to keep one group, or one user's memberships, to one row.
+        Command::GroupUpsert(g) | Command::GroupingUpsert(g) => vec![format!(
+            "gr:{}:{}",
+            g.course,
+            g.name.as_deref().or(g.idnumber.as_deref()).unwrap_or("")
+        )],
         Command::UserPicture(p) => vec![format!("pic:{}", p.user)],
         // Any two course rows of a file may share a category path: one at a time per wave
         // would be slow, so rows naming the same course wait; categories are cached.
@@ -509,14 +522,8 @@ fn account_keys(c: &Command) -> Vec<String> {
             .collect(),
         Command::CourseDelete(c) => vec![format!("c:{}", c.course)],
         Command::CourseCheck(c) => vec![format!("c:{}", c.course)],
-        Command::UserGroups(g) => vec![
-            format!("gr:{}", g.course),
-            format!("ug:{}:{}", g.user, g.course),
-        ],
-        Command::GroupMember(m) => vec![
-            format!("gm:{}:{}:{}", m.course, m.group, m.user),
-            format!("gr:{}", m.course),
-        ],
+        Command::UserGroups(g) => vec![format!("gm:{}:{}", g.course, g.user)],
+        Command::GroupMember(m) => vec![format!("gm:{}:{}", m.course, m.user)],
         _ => Vec::new(),
     }
 }
@@ -547,6 +554,7 @@ impl crate::target::Target for MoodleTarget {
         // fails leaves the earlier ones applied, and the row's tryback line replays as
         // unchanged what went through.
         let mut applied: Vec<Vec<Change>> = (0..rows.len()).map(|_| Vec::new()).collect();
+        let mut skipped: Vec<Option<String>> = (0..rows.len()).map(|_| None).collect();
         let depth = rows.iter().map(Vec::len).max().unwrap_or(0);
         for layer in 0..depth {
             let cur: Vec<Vec<Command>> = rows
@@ -563,7 +571,7 @@ impl crate::target::Target for MoodleTarget {
                     None => {}
                     Some(o) if rows[i].len() == 1 => outcomes[i] = Some(o),
                     Some(Outcome::Applied(changes)) => applied[i].extend(changes),
-                    Some(Outcome::Skipped(_)) => {}
+                    Some(Outcome::Skipped(why)) => skipped[i] = Some(why),
                     Some(failed) => outcomes[i] = Some(failed),
                 }
             }
@@ -571,7 +579,13 @@ impl crate::target::Target for MoodleTarget {
         Ok(outcomes
             .into_iter()
             .zip(applied)
-            .map(|(o, changes)| o.unwrap_or(Outcome::Applied(changes)))
+            .zip(skipped)
+            .map(|((o, changes), skip)| match (o, skip) {
+                (Some(o), _) => o,
+                // Every command had nothing to do: the row is skipped, as in the store.
+                (None, Some(why)) if changes.is_empty() => Outcome::Skipped(why),
+                (None, _) => Outcome::Applied(changes),
+            })
             .collect())
     }
 

@@ -127,6 +127,7 @@ pub fn apply(
             (Ok(u), Ok(v)) => {
                 if v.as_ref().and_then(|v| v.get("success")).and_then(Value::as_bool) == Some(true) {
                     sent.record(&site, u.user, &u.md5)?;
+                    dir.set_has_picture(u.user);
                     Outcome::Applied(vec![u.change])
                 } else {
                     Outcome::Failed(Failure::new(

@@ -644,8 +644,7 @@ fn updated(a: &Account, renamed_from: Option<String>, fields: Vec<String>) -> Ou
     Outcome::Applied(changes)
 }
 
-/// Form fields per call, under PHP's max_input_vars as Moodle requires it set.
-const MAX_FIELDS: usize = 4000;
+use super::calls::MAX_FIELDS;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
