@@ -55,6 +55,9 @@ impl Record {
     }
 }
 
+/// Distinct courses looked up one by one; more are read in one call for all.
+const MANY: usize = 20;
+
 /// Courses and categories as the run has seen them.
 #[derive(Default)]
 pub struct Catalogue {
@@ -133,6 +136,36 @@ impl Catalogue {
             .into_iter()
             .collect();
         new.sort_by(|a, b| a.1.cmp(&b.1));
+        // Moodle looks courses up one value per call (but by id): past a few, one call for
+        // every course of the site is cheaper.
+        if new.len() > MANY {
+            let mut p = Params::new();
+            p.push("field", "").push("value", "");
+            let v = ctx
+                .client
+                .call("core_course_get_courses_by_field", &p, Retry::Safe)
+                .map_err(|e| calls::stop_or(e, "the list of courses"))?;
+            let all: Vec<Record> = v
+                .get("courses")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Record::from_json)
+                .collect();
+            let mut index: HashMap<(CourseIdentifier, String), &Record> = HashMap::new();
+            for r in &all {
+                index.insert((CourseIdentifier::Shortname, r.shortname.clone()), r);
+                index.insert((CourseIdentifier::Id, r.id.to_string()), r);
+                if !r.idnumber.is_empty() {
+                    index.insert((CourseIdentifier::Idnumber, r.idnumber.clone()), r);
+                }
+            }
+            for key in new {
+                let r = index.get(&key).map(|r| (*r).clone());
+                self.courses.insert(key, r);
+            }
+            return Ok(());
+        }
         let found = pool::map(&new, ctx.cfg.target.parallel, |(by, value)| {
             let mut p = Params::new();
             p.push("field", by.column()).push("value", value.clone());

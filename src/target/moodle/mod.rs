@@ -23,7 +23,7 @@ use crate::outcome::{Change, Outcome};
 use client::{Client, Retry, Token};
 use directory::Directory;
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// The web-service functions each tool calls, for `check-target` and for a clear error when
@@ -233,17 +233,31 @@ impl MoodleTarget {
         let mut outcomes: Vec<Option<Outcome>> = (0..rows.len()).map(|_| None).collect();
         // Waves in file order, no key twice in one wave.
         let mut waves: Vec<Vec<usize>> = vec![Vec::new()];
-        let mut keys: HashSet<String> = HashSet::new();
+        // Key -> whether a row of the wave holds it exclusively (see `account_keys`).
+        let mut keys: HashMap<String, bool> = HashMap::new();
         for (i, cmds) in rows.iter().enumerate() {
             if cmds.is_empty() {
                 continue;
             }
             let k = account_keys(&cmds[0]);
-            if k.iter().any(|k| keys.contains(k)) {
+            let conflict = k.iter().any(|k| match k.strip_prefix('~') {
+                Some(shared) => keys.get(shared) == Some(&true),
+                None => keys.contains_key(k.as_str()),
+            });
+            if conflict {
                 waves.push(Vec::new());
                 keys.clear();
             }
-            keys.extend(k);
+            for k in k {
+                match k.strip_prefix('~') {
+                    Some(shared) => {
+                        keys.entry(shared.to_string()).or_insert(false);
+                    }
+                    None => {
+                        keys.insert(k, true);
+                    }
+                }
+            }
             waves.last_mut().expect("one wave at least").push(i);
         }
         if waves.iter().any(|w| !w.is_empty()) {
@@ -458,8 +472,9 @@ fn op_name(c: &Command) -> &'static str {
     }
 }
 
-/// The accounts a user row touches: rows touching one account go in separate waves, so the
-/// second sees what the first did.
+/// What a row touches: rows touching one thing go in separate waves, so the second sees
+/// what the first did. A key starting with `~` is shared: rows holding it may share a wave,
+/// but not with a row holding it plainly (exclusively).
 fn account_keys(c: &Command) -> Vec<String> {
     match c {
         Command::UserUpsert(u) => {
@@ -494,15 +509,16 @@ fn account_keys(c: &Command) -> Vec<String> {
             k
         }
         Command::Enrolment(e) => vec![format!("en:{}:{}", e.user, e.course)],
-        // Members joining one cohort share a wave (its creation, if any, goes first in it);
-        // a row changing the cohort itself has it to itself.
-        Command::CohortUpsert(c) => match &c.member {
-            Some(m) if !c.update || (c.name.is_none() && c.description.is_none()) => {
-                vec![format!("com:{}:{m}", c.cohort)]
-            }
-            _ => vec![format!("co:{}", c.cohort)],
-        },
-        Command::CohortLeave(c) => vec![format!("co:{}", c.cohort)],
+        // Rows on members of one cohort share a wave (its creation, if any, goes first in
+        // it); a delete or an empty has the cohort to itself. `~` marks a shared key.
+        Command::CohortUpsert(c) => vec![
+            format!("~co:{}", c.cohort),
+            format!("cm:{}:{}", c.cohort, c.member.as_deref().unwrap_or("")),
+        ],
+        Command::CohortLeave(c) => vec![
+            format!("~co:{}", c.cohort),
+            format!("cm:{}:{}", c.cohort, c.member),
+        ],
         Command::CohortDelete(c) | Command::CohortEmpty(c) => vec![format!("co:{}", c.cohort)],
         // Group definitions and memberships come from different files (or layers of a row),
         // so a wave needs only to keep one group, or one user's memberships, to one row.
