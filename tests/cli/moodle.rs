@@ -804,3 +804,24 @@ fn an_enrolment_row_with_group_commands_enrols_then_files_into_groups() {
         serde_json::json!([])
     );
 }
+
+#[test]
+fn a_courses_teachers_are_enrolled_after_it_is_created() {
+    let site = site_with_courses(&[]);
+    let w = to_moodle(&site, "");
+    w.drop_file(
+        "uploadcourses.csv",
+        "shortname;fullname;teacher1_account;teacher2_account;teacher2_role\nT1;Taught;ann;bob;teacher\n",
+    );
+    run(&w).expect_code(0);
+    assert!(site.course("T1").is_some());
+    let ann = site.enrolment("ann", "T1").expect("enrolled");
+    assert_eq!(ann["roles"], serde_json::json!(["editingteacher"]));
+    assert_eq!(
+        site.enrolment("bob", "T1").unwrap()["roles"],
+        serde_json::json!(["teacher"])
+    );
+    let report = w.report();
+    assert!(report.contains("created course T1"), "{report}");
+    assert!(report.contains("created enrolment ann in T1"), "{report}");
+}

@@ -480,7 +480,6 @@ fn upsert(
     let unsupported = [
         ("template", c.template.is_some()),
         ("topic<N> sections", !c.sections.is_empty()),
-        ("teacher<N> accounts", !c.teachers.is_empty()),
         ("self", c.self_enrol.is_some()),
         ("guest", c.guest_enrol.is_some()),
     ];

@@ -416,6 +416,37 @@ impl MoodleTarget {
     }
 }
 
+/// Moves a course row's `teacher<N>` accounts out of its course command into enrolment
+/// commands after it (by the course's own identifier), as the embedded store enrols them.
+fn teachers_as_enrolments(cmds: &mut Vec<Command>, cfg: &Config) {
+    let Some(Command::CourseUpsert(c)) = cmds.first_mut() else {
+        return;
+    };
+    if c.teachers.is_empty() {
+        return;
+    }
+    let by = cfg.courses.identifier;
+    let key = match by {
+        crate::config::CourseIdentifier::Shortname => c.shortname.clone(),
+        crate::config::CourseIdentifier::Idnumber => c.idnumber.clone(),
+        crate::config::CourseIdentifier::Id => c.id.map(|i| i.to_string()),
+    };
+    let Some(course) = key else { return };
+    let teachers = std::mem::take(&mut c.teachers);
+    for t in teachers {
+        cmds.push(Command::Enrolment(crate::command::Enrolment {
+            user: t.account,
+            course: course.clone(),
+            cmd: Some("add".into()),
+            role: Some(t.role.unwrap_or_else(|| cfg.courses.teacher_role.clone())),
+            method: Some("manual".into()),
+            user_by: Some(cfg.courses.teacher_identifier),
+            course_by: Some(by),
+            ..Default::default()
+        }));
+    }
+}
+
 /// The first command of a row that moosync cannot yet send to Moodle, if any.
 fn unsupported(cmds: &[Command]) -> Option<Failure> {
     let op = cmds.iter().find_map(|c| match c {
@@ -569,6 +600,13 @@ impl crate::target::Target for MoodleTarget {
         // it is enrolled. Over REST such a row is not all or nothing: a later command that
         // fails leaves the earlier ones applied, and the row's tryback line replays as
         // unchanged what went through.
+        // A course's teachers are manual enrolments, sent after the course as the row's next
+        // commands.
+        for (cmds, o) in rows.iter_mut().zip(&outcomes) {
+            if o.is_none() {
+                teachers_as_enrolments(cmds, &self.cfg);
+            }
+        }
         let mut applied: Vec<Vec<Change>> = (0..rows.len()).map(|_| Vec::new()).collect();
         let mut skipped: Vec<Option<String>> = (0..rows.len()).map(|_| None).collect();
         let depth = rows.iter().map(Vec::len).max().unwrap_or(0);
