@@ -2,6 +2,7 @@
 //! and deletes sent in calls of `[target] batch_size`, several at once. Only what differs
 //! from what the site holds is written; a re-run of an unchanged file only reads.
 
+use super::calls::MAX_FIELDS;
 use super::client::{CallError, Client, Retry};
 use super::directory::{Account, Directory, Field, TEXT_FIELDS};
 use super::form::Params;
@@ -643,8 +644,6 @@ fn updated(a: &Account, renamed_from: Option<String>, fields: Vec<String>) -> Ou
     });
     Outcome::Applied(changes)
 }
-
-use super::calls::MAX_FIELDS;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
