@@ -23,8 +23,8 @@ pub struct Ctx<'a> {
 
 /// A course as `core_course_get_courses_by_field` shows it.
 #[derive(Debug, Clone, Default)]
-struct Record {
-    id: i64,
+pub(super) struct Record {
+    pub(super) id: i64,
     shortname: String,
     fullname: String,
     idnumber: String,
@@ -123,71 +123,105 @@ fn key_of(ctx: &Ctx, cmd: &Command) -> Option<(CourseIdentifier, String)> {
     }
 }
 
+/// How a row names a course: the field and its value.
+pub(super) type CourseKey = (CourseIdentifier, String);
+
+/// Finds courses by (field, value), each distinct key once. Moodle looks courses up one
+/// value per call: past a few, one call for every course of the site is cheaper.
+pub(super) fn look_up(
+    client: &Client,
+    parallel: usize,
+    keys: impl IntoIterator<Item = (CourseIdentifier, String)>,
+) -> Result<Vec<(CourseKey, Option<Record>)>, Failure> {
+    let mut new: Vec<(CourseIdentifier, String)> = keys
+        .into_iter()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    new.sort_by(|a, b| a.1.cmp(&b.1));
+    let matches = |r: &Record, by: CourseIdentifier, value: &str| match by {
+        CourseIdentifier::Shortname => r.shortname == value,
+        CourseIdentifier::Idnumber => r.idnumber == value,
+        CourseIdentifier::Id => r.id.to_string() == value,
+    };
+    let records = |v: &Value| -> Vec<Record> {
+        v.get("courses")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Record::from_json)
+            .collect()
+    };
+    if new.len() > MANY {
+        let mut p = Params::new();
+        p.push("field", "").push("value", "");
+        let v = client
+            .call("core_course_get_courses_by_field", &p, Retry::Safe)
+            .map_err(|e| calls::stop_or(e, "the list of courses"))?;
+        let all = records(&v);
+        let mut index: HashMap<(CourseIdentifier, String), &Record> = HashMap::new();
+        for r in &all {
+            index.insert((CourseIdentifier::Shortname, r.shortname.clone()), r);
+            index.insert((CourseIdentifier::Id, r.id.to_string()), r);
+            if !r.idnumber.is_empty() {
+                index.insert((CourseIdentifier::Idnumber, r.idnumber.clone()), r);
+            }
+        }
+        return Ok(new
+            .into_iter()
+            .map(|key| {
+                let r = index.get(&key).map(|r| (*r).clone());
+                (key, r)
+            })
+            .collect());
+    }
+    let found = pool::map(&new, parallel, |(by, value)| {
+        let mut p = Params::new();
+        p.push("field", by.column()).push("value", value.clone());
+        let v = client.call("core_course_get_courses_by_field", &p, Retry::Safe)?;
+        // Exact: Moodle matches the column, the answer is what it found.
+        Ok::<_, CallError>(records(&v).into_iter().find(|r| matches(r, *by, value)))
+    });
+    new.into_iter()
+        .zip(found)
+        .map(|(k, r)| Ok((k, r.map_err(|e| calls::stop_or(e, "a course lookup"))?)))
+        .collect()
+}
+
+/// The ids of the categories matching all `criteria` (without their subcategories) that
+/// `keep` accepts.
+fn categories_where(
+    ctx: &Ctx,
+    criteria: &[(&str, &str)],
+    keep: impl Fn(&Value) -> bool,
+) -> Result<Vec<i64>, Failure> {
+    let mut p = Params::new();
+    for (n, (key, value)) in criteria.iter().enumerate() {
+        p.push(format!("criteria[{n}][key]"), *key)
+            .push(format!("criteria[{n}][value]"), *value);
+    }
+    p.push("addsubcategories", "0");
+    let v = ctx
+        .client
+        .call("core_course_get_categories", &p, Retry::Safe)
+        .map_err(|e| calls::stop_or(e, "a category lookup"))?;
+    Ok(v.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| keep(c))
+        .filter_map(|c| c.get("id").and_then(Value::as_i64))
+        .collect())
+}
+
 impl Catalogue {
     fn fetch_courses(
         &mut self,
         ctx: &Ctx,
         keys: Vec<(CourseIdentifier, String)>,
     ) -> Result<(), Failure> {
-        let mut new: Vec<(CourseIdentifier, String)> = keys
-            .into_iter()
-            .filter(|k| !self.courses.contains_key(k))
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        new.sort_by(|a, b| a.1.cmp(&b.1));
-        // Moodle looks courses up one value per call (but by id): past a few, one call for
-        // every course of the site is cheaper.
-        if new.len() > MANY {
-            let mut p = Params::new();
-            p.push("field", "").push("value", "");
-            let v = ctx
-                .client
-                .call("core_course_get_courses_by_field", &p, Retry::Safe)
-                .map_err(|e| calls::stop_or(e, "the list of courses"))?;
-            let all: Vec<Record> = v
-                .get("courses")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Record::from_json)
-                .collect();
-            let mut index: HashMap<(CourseIdentifier, String), &Record> = HashMap::new();
-            for r in &all {
-                index.insert((CourseIdentifier::Shortname, r.shortname.clone()), r);
-                index.insert((CourseIdentifier::Id, r.id.to_string()), r);
-                if !r.idnumber.is_empty() {
-                    index.insert((CourseIdentifier::Idnumber, r.idnumber.clone()), r);
-                }
-            }
-            for key in new {
-                let r = index.get(&key).map(|r| (*r).clone());
-                self.courses.insert(key, r);
-            }
-            return Ok(());
-        }
-        let found = pool::map(&new, ctx.cfg.target.parallel, |(by, value)| {
-            let mut p = Params::new();
-            p.push("field", by.column()).push("value", value.clone());
-            let v = ctx
-                .client
-                .call("core_course_get_courses_by_field", &p, Retry::Safe)?;
-            Ok::<_, CallError>(
-                v.get("courses")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Record::from_json)
-                    .find(|r| match by {
-                        CourseIdentifier::Shortname => r.shortname == *value,
-                        CourseIdentifier::Idnumber => r.idnumber == *value,
-                        CourseIdentifier::Id => r.id.to_string() == *value,
-                    }),
-            )
-        });
-        for (k, r) in new.into_iter().zip(found) {
-            let r = r.map_err(|e| calls::stop_or(e, "a course lookup"))?;
-            self.courses.insert(k, r);
+        let new = keys.into_iter().filter(|k| !self.courses.contains_key(k));
+        for (key, r) in look_up(ctx.client, ctx.cfg.target.parallel, new)? {
+            self.courses.insert(key, r);
         }
         Ok(())
     }
@@ -197,23 +231,10 @@ impl Catalogue {
         if let Some(ids) = self.categories.get(&(parent, name.to_string())) {
             return Ok(ids.clone());
         }
-        let mut p = Params::new();
-        p.push("criteria[0][key]", "name")
-            .push("criteria[0][value]", name)
-            .push("criteria[1][key]", "parent")
-            .push("criteria[1][value]", parent.to_string())
-            .push("addsubcategories", "0");
-        let v = ctx
-            .client
-            .call("core_course_get_categories", &p, Retry::Safe)
-            .map_err(|e| calls::stop_or(e, "a category lookup"))?;
-        let ids: Vec<i64> = v
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|c| c.get("name").and_then(Value::as_str) == Some(name))
-            .filter_map(|c| c.get("id").and_then(Value::as_i64))
-            .collect();
+        let parent_id = parent.to_string();
+        let ids = categories_where(ctx, &[("name", name), ("parent", &parent_id)], |c| {
+            c.get("name").and_then(Value::as_str) == Some(name)
+        })?;
         self.categories
             .insert((parent, name.to_string()), ids.clone());
         Ok(ids)
@@ -237,20 +258,7 @@ impl Catalogue {
                         .copied()
                         .ok_or_else(|| bad(format!("no category has idnumber '{wanted}'")));
                 }
-                let mut p = Params::new();
-                p.push("criteria[0][key]", "idnumber")
-                    .push("criteria[0][value]", wanted)
-                    .push("addsubcategories", "0");
-                let v = ctx
-                    .client
-                    .call("core_course_get_categories", &p, Retry::Safe)
-                    .map_err(|e| calls::stop_or(e, "a category lookup"))?;
-                let ids: Vec<i64> = v
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|c| c.get("id").and_then(Value::as_i64))
-                    .collect();
+                let ids = categories_where(ctx, &[("idnumber", wanted)], |_| true)?;
                 self.categories.insert(key, ids.clone());
                 ids.first()
                     .copied()

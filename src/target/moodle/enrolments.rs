@@ -88,43 +88,11 @@ impl Courses {
         ctx: &Ctx,
         wanted: Vec<(CourseIdentifier, String)>,
     ) -> Result<(), Failure> {
-        let mut new: Vec<(CourseIdentifier, String)> = wanted
-            .into_iter()
-            .filter(|k| !self.ids.contains_key(k))
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        new.sort_by(|a, b| a.1.cmp(&b.1));
-        let found = pool::map(&new, ctx.cfg.target.parallel, |(by, value)| {
-            let mut p = Params::new();
-            p.push("field", by.column()).push("value", value.clone());
-            ctx.client
-                .call("core_course_get_courses_by_field", &p, Retry::Safe)
-                .map(|v| {
-                    let courses = v.get("courses").and_then(Value::as_array);
-                    // Exact: Moodle matches the column, the answer is what it found.
-                    courses
-                        .into_iter()
-                        .flatten()
-                        .find(|c| match by {
-                            CourseIdentifier::Id => {
-                                c.get("id")
-                                    .and_then(Value::as_i64)
-                                    .map(|i| i.to_string())
-                                    .as_deref()
-                                    == Some(value.as_str())
-                            }
-                            _ => c.get(by.column()).and_then(Value::as_str) == Some(value.as_str()),
-                        })
-                        .and_then(|c| c.get("id").and_then(Value::as_i64))
-                })
-        });
+        let new = wanted.into_iter().filter(|k| !self.ids.contains_key(k));
         let mut ids = Vec::new();
-        for (key, id) in new.into_iter().zip(found) {
-            let id = id.map_err(|e| calls::stop_or(e, "a course lookup"))?;
-            if let Some(id) = id {
-                ids.push(id);
-            }
+        for (key, r) in super::courses::look_up(ctx.client, ctx.cfg.target.parallel, new)? {
+            let id = r.map(|r| r.id);
+            ids.extend(id);
             self.ids.insert(key, id);
         }
         let ids: Vec<i64> = ids
