@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
-bin=target/release/moosync
+bin="${CARGO_TARGET_DIR:-target}/release/moosync"
 data=demo-data
 rm -rf "$data"
 "$bin" --data "$data" init >/dev/null
