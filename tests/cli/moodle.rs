@@ -825,3 +825,67 @@ fn a_courses_teachers_are_enrolled_after_it_is_created() {
     assert!(report.contains("created course T1"), "{report}");
     assert!(report.contains("created enrolment ann in T1"), "{report}");
 }
+
+#[test]
+fn shift_gives_the_new_role_then_takes_the_others_away() {
+    let site = site_with_courses(&[("C1", true)]);
+    let w = to_moodle(&site, "");
+    w.drop_file(
+        "enrols.csv",
+        "rolename;cid;uid;enrol\nstudent;C1;ann;manual\nteacher;C1;ann;\nstudent;C1;bob;manual\n",
+    );
+    run(&w).expect_code(0);
+    site.clear_calls();
+    w.drop_file(
+        "enrols.csv",
+        "cmd;rolename;cid;uid;enrol\nshift;editingteacher;C1;ann;manual\nshift;student;C1;bob;\nshift;;C1;bob;\n",
+    );
+    run(&w).expect_code(1);
+    let ann = site.enrolment("ann", "C1").unwrap();
+    assert_eq!(ann["roles"], serde_json::json!(["editingteacher"]));
+    assert_eq!(ann["enrolled"], true);
+    // bob holds student only: nothing to do.
+    assert_eq!(
+        site.enrolment("bob", "C1").unwrap()["roles"],
+        serde_json::json!(["student"])
+    );
+    assert_eq!(calls_to(&site, "core_role_assign_roles"), 1);
+    assert_eq!(
+        calls_to(&site, "core_role_unassign_roles"),
+        1,
+        "ann's two old roles in one call"
+    );
+    let report = w.report();
+    assert!(report.contains("roles removed 2"), "{report}");
+    assert!(report.contains(":4: failed MS-V003"), "{report}");
+    // Again: already so, only reads.
+    site.clear_calls();
+    w.drop_file(
+        "enrols.csv",
+        "cmd;rolename;cid;uid;enrol\nshift;editingteacher;C1;ann;manual\n",
+    );
+    run(&w).expect_code(0);
+    assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
+}
+
+#[test]
+fn a_refused_new_role_leaves_the_old_ones() {
+    let site = site_with_courses(&[("C1", true)]);
+    let w = to_moodle(
+        &site,
+        "[target.roles]\nstudent = 5\nteacher = 4\nbogus = 99\n",
+    );
+    w.drop_file(
+        "enrols.csv",
+        "rolename;cid;uid;enrol\nstudent;C1;ann;manual\n",
+    );
+    run(&w).expect_code(0);
+    w.drop_file("enrols.csv", "cmd;rolename;cid;uid\nshift;bogus;C1;ann\n");
+    run(&w).expect_code(1);
+    assert_eq!(
+        site.enrolment("ann", "C1").unwrap()["roles"],
+        serde_json::json!(["student"])
+    );
+    assert_eq!(calls_to(&site, "core_role_unassign_roles"), 0);
+    assert!(w.report().contains(":2: failed MS-R004"), "{}", w.report());
+}

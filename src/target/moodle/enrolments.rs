@@ -59,8 +59,11 @@ impl calls::CallKind for Call {
 }
 
 struct Planned {
-    call: Call,
+    /// None for a `shift` that only takes roles away.
+    call: Option<Call>,
     item: Params,
+    /// A `shift`'s other roles in the course, taken away once its own call succeeded.
+    unassign: Vec<(i64, Params)>,
     user: i64,
     course: i64,
     role: Option<i64>,
@@ -190,28 +193,43 @@ pub fn apply(
             .iter()
             .enumerate()
             .filter_map(|(i, p)| match p {
-                Ok(Some(p)) => Some((i, p.call, &p.item)),
+                Ok(Some(Planned {
+                    call: Some(call),
+                    item,
+                    ..
+                })) => Some((i, *call, item)),
                 _ => None,
             })
             .collect(),
     )?;
     let mut outcomes: Vec<Option<Outcome>> = (0..plans.len()).map(|_| None).collect();
-    for (call, these, pieces) in &sent {
-        for piece in pieces {
-            for &i in &these[piece.items.clone()] {
-                let Ok(Some(p)) = &plans[i] else { continue };
-                outcomes[i] = Some(match &piece.answer {
-                    Err(m) => Outcome::Failed(Failure::new(
-                        Code::RemoteRejected,
-                        format!("Moodle refused the row: {}", m.describe()),
-                    )),
-                    Ok(_) => {
-                        record(courses, *call, p);
-                        Outcome::Applied(vec![p.change.clone()])
-                    }
-                });
-            }
-        }
+    settle(courses, &plans, &mut outcomes, &sent, |p, _| p.role);
+    // A shift's other roles go once its new role is given: never a user left with none
+    // because the new one was refused.
+    let second: Vec<(usize, Call, &Params)> = plans
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !matches!(outcomes[*i], Some(Outcome::Failed(_))))
+        .filter_map(|(i, p)| match p {
+            Ok(Some(p)) => Some((i, p)),
+            _ => None,
+        })
+        .flat_map(|(i, p)| {
+            p.unassign
+                .iter()
+                .map(move |(_, item)| (i, Call::Unassign, item))
+        })
+        .collect();
+    if !second.is_empty() {
+        let sent = calls::send(ctx.client, ctx.functions, t.batch_size, t.parallel, second)?;
+        // The n-th unassignment of a row is its n-th other role.
+        let mut nth: HashMap<usize, usize> = HashMap::new();
+        let mut role_of = |p: &Planned, i: usize| {
+            let n = nth.entry(i).or_default();
+            *n += 1;
+            p.unassign.get(*n - 1).map(|(r, _)| *r)
+        };
+        settle(courses, &plans, &mut outcomes, &sent, |p, i| role_of(p, i));
     }
     Ok(plans
         .into_iter()
@@ -223,6 +241,38 @@ pub fn apply(
         .collect())
 }
 
+/// Turns what Moodle answered into the rows' outcomes, and keeps the participants' cache
+/// true to what was done. A row's first failure is kept.
+fn settle(
+    courses: &mut Courses,
+    plans: &[Result<Option<Planned>, Outcome>],
+    outcomes: &mut [Option<Outcome>],
+    sent: &[calls::Sent<Call>],
+    mut role: impl FnMut(&Planned, usize) -> Option<i64>,
+) {
+    for (call, these, pieces) in sent {
+        for piece in pieces {
+            for &i in &these[piece.items.clone()] {
+                let Ok(Some(p)) = &plans[i] else { continue };
+                let r = role(p, i);
+                if matches!(outcomes[i], Some(Outcome::Failed(_))) {
+                    continue;
+                }
+                outcomes[i] = Some(match &piece.answer {
+                    Err(m) => Outcome::Failed(Failure::new(
+                        Code::RemoteRejected,
+                        format!("Moodle refused the row: {}", m.describe()),
+                    )),
+                    Ok(_) => {
+                        record(courses, *call, p, r);
+                        Outcome::Applied(vec![p.change.clone()])
+                    }
+                });
+            }
+        }
+    }
+}
+
 fn settled_without_call(p: Result<Option<Planned>, Outcome>) -> Outcome {
     match p {
         Err(o) => o,
@@ -232,15 +282,15 @@ fn settled_without_call(p: Result<Option<Planned>, Outcome>) -> Outcome {
 }
 
 /// Keeps the participants' cache true to what a call did.
-fn record(courses: &mut Courses, call: Call, p: &Planned) {
+fn record(courses: &mut Courses, call: Call, p: &Planned, role: Option<i64>) {
     let who = courses.enrolled.entry(p.course).or_default();
     match call {
         Call::Enrol => {
-            who.entry(p.user).or_default().extend(p.role);
+            who.entry(p.user).or_default().extend(role);
         }
         // A role given without an enrolment does not make its holder a participant.
         Call::Assign => {
-            if let (Some(roles), Some(r)) = (who.get_mut(&p.user), p.role) {
+            if let (Some(roles), Some(r)) = (who.get_mut(&p.user), role) {
                 roles.insert(r);
             }
         }
@@ -248,7 +298,7 @@ fn record(courses: &mut Courses, call: Call, p: &Planned) {
             who.remove(&p.user);
         }
         Call::Unassign => {
-            if let (Some(roles), Some(r)) = (who.get_mut(&p.user), p.role) {
+            if let (Some(roles), Some(r)) = (who.get_mut(&p.user), role) {
                 roles.remove(&r);
             }
         }
@@ -320,56 +370,76 @@ fn plan(
             format!("enrolling through '{}' over REST: Moodle's web services enrol only through the manual method; use enrol = manual, or the embedded store", method.unwrap_or("")),
         );
     }
-    if cmd == EnrolCmd::Shift {
+    if cmd == EnrolCmd::Shift && role.is_none() {
         return failed(
-            Code::RemoteUnsupported,
-            "shift over REST: this version of moosync does not yet send it to Moodle; run it against the embedded store".into(),
+            Code::MissingValue,
+            "shift needs a role: the role that replaces the user's roles in the course".into(),
         );
     }
     let held = courses.enrolled.get(&course).and_then(|w| w.get(&user));
     let has_role = |r: i64| held.is_some_and(|h| h.contains(&r));
-    // Already as the row wants: no call.
-    let unchanged = || -> Result<Option<Planned>, Outcome> {
-        Err(Outcome::Applied(vec![Change::new(
-            Action::Unchanged,
-            "enrolment",
-            user,
-            label.clone(),
-        )]))
+    // A shift takes away every other role Moodle lists for the user in the course.
+    let others = |keep: i64| -> Vec<(i64, Params)> {
+        if cmd != EnrolCmd::Shift {
+            return Vec::new();
+        }
+        held.into_iter()
+            .flatten()
+            .filter(|r| **r != keep)
+            .map(|r| (*r, assignment(*r, user, course)))
+            .collect()
     };
-    let mut item = Params::new();
-    let planned = |call: Call, item: Params, action: Action, entity: &'static str| Planned {
-        call,
-        item,
-        user,
-        course,
-        role,
-        change: Change::new(action, entity, user, label.clone()),
+    let entity_of = |call: Option<Call>| match call {
+        Some(Call::Enrol | Call::Unenrol) => "enrolment",
+        _ => "role_assignment",
+    };
+    let planned = |call: Option<Call>,
+                   item: Params,
+                   action: Action,
+                   role: i64,
+                   unassign: Vec<(i64, Params)>| {
+        let mut change = Change::new(action, entity_of(call), user, label.clone());
+        if !unassign.is_empty() {
+            change
+                .fields
+                .push(format!("roles removed {}", unassign.len()));
+        }
+        Ok(Some(Planned {
+            call,
+            item,
+            unassign,
+            user,
+            course,
+            role: Some(role),
+            change,
+        }))
     };
     match (cmd, method) {
-        (EnrolCmd::Add, Some(_)) => {
+        (EnrolCmd::Add | EnrolCmd::Shift, Some(_)) => {
             // No role: the manual method's default, student on a fresh site (as the store).
             let Some(r) = role.or_else(|| ctx.cfg.target.roles.get("student").copied()) else {
                 return failed(Code::MissingValue, "a role is needed to enrol through Moodle's web services, and [target.roles] has no student".into());
             };
+            let unassign = others(r);
             let dated = e.timestart.is_some() || e.timeend.is_some() || e.suspended.is_some();
             match held {
                 // Moodle does not say an enrolment's dates or status: a row giving them is
                 // always sent, with the whole state, as a re-send resets what it leaves out.
-                Some(_) if !dated && has_role(r) => unchanged(),
-                Some(_) if !dated => {
-                    item.push("roleid", r.to_string())
-                        .push("userid", user.to_string())
-                        .push("contextlevel", "course")
-                        .push("instanceid", course.to_string());
-                    Ok(Some(planned(
-                        Call::Assign,
-                        item,
-                        Action::Updated,
-                        "role_assignment",
-                    )))
+                Some(_) if !dated && has_role(r) && unassign.is_empty() => {
+                    unchanged(user, &label, "enrolment")
                 }
+                Some(_) if !dated && has_role(r) => {
+                    planned(None, Params::new(), Action::Updated, r, unassign)
+                }
+                Some(_) if !dated => planned(
+                    Some(Call::Assign),
+                    assignment(r, user, course),
+                    Action::Updated,
+                    r,
+                    unassign,
+                ),
                 _ => {
+                    let mut item = Params::new();
                     item.push("roleid", r.to_string())
                         .push("userid", user.to_string())
                         .push("courseid", course.to_string());
@@ -387,7 +457,7 @@ fn plan(
                     } else {
                         Action::Created
                     };
-                    Ok(Some(planned(Call::Enrol, item, action, "enrolment")))
+                    planned(Some(Call::Enrol), item, action, r, unassign)
                 }
             }
         }
@@ -395,14 +465,18 @@ fn plan(
             if held.is_none() {
                 return Err(Outcome::Skipped(format!("{label}: not enrolled")));
             }
+            let mut item = Params::new();
             item.push("userid", user.to_string())
                 .push("courseid", course.to_string());
-            Ok(Some(planned(
-                Call::Unenrol,
+            Ok(Some(Planned {
+                call: Some(Call::Unenrol),
                 item,
-                Action::Deleted,
-                "enrolment",
-            )))
+                unassign: Vec::new(),
+                user,
+                course,
+                role,
+                change: Change::new(Action::Deleted, "enrolment", user, label),
+            }))
         }
         // Without a method: a role assignment in the course context.
         (_, None) => {
@@ -415,21 +489,42 @@ fn plan(
             // Moodle lists the roles of enrolled users only: a role held without an
             // enrolment is not seen, so removing one is always sent (it is harmless when
             // the role is not held), and so is giving one to a user not enrolled.
-            let adding = cmd == EnrolCmd::Add;
-            if (adding && has_role(r)) || (!adding && held.is_some() && !has_role(r)) {
-                return unchanged();
-            }
-            item.push("roleid", r.to_string())
-                .push("userid", user.to_string())
-                .push("contextlevel", "course")
-                .push("instanceid", course.to_string());
-            let (call, action) = if adding {
-                (Call::Assign, Action::Created)
-            } else {
-                (Call::Unassign, Action::Deleted)
+            let unassign = others(r);
+            let (call, action) = match cmd {
+                EnrolCmd::Del if held.is_some() && !has_role(r) => {
+                    return unchanged(user, &label, "role_assignment")
+                }
+                EnrolCmd::Del => (Some(Call::Unassign), Action::Deleted),
+                _ if !has_role(r) => (Some(Call::Assign), Action::Created),
+                EnrolCmd::Shift if !unassign.is_empty() => (None, Action::Updated),
+                _ => return unchanged(user, &label, "role_assignment"),
             };
-            Ok(Some(planned(call, item, action, "role_assignment")))
+            let item = if call.is_some() {
+                assignment(r, user, course)
+            } else {
+                Params::new()
+            };
+            planned(call, item, action, r, unassign)
         }
-        (EnrolCmd::Shift, _) => unreachable!("refused above"),
     }
+}
+
+/// A role in a course's context, as core_role_assign_roles and unassign_roles take it.
+fn assignment(role: i64, user: i64, course: i64) -> Params {
+    let mut item = Params::new();
+    item.push("roleid", role.to_string())
+        .push("userid", user.to_string())
+        .push("contextlevel", "course")
+        .push("instanceid", course.to_string());
+    item
+}
+
+/// Already as the row wants: no call.
+fn unchanged(user: i64, label: &str, entity: &'static str) -> Result<Option<Planned>, Outcome> {
+    Err(Outcome::Applied(vec![Change::new(
+        Action::Unchanged,
+        entity,
+        user,
+        label.to_string(),
+    )]))
 }
