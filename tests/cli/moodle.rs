@@ -889,3 +889,98 @@ fn a_refused_new_role_leaves_the_old_ones() {
     assert_eq!(calls_to(&site, "core_role_unassign_roles"), 0);
     assert!(w.report().contains(":2: failed MS-R004"), "{}", w.report());
 }
+
+/// Makes `user` a member of `group` of course C1 as a teacher would by hand.
+fn join_by_hand(site: &FakeMoodle, group: &str, user: &str) {
+    let g = site.group("C1", group).unwrap()["id"].to_string();
+    let u = site.user(user).unwrap()["id"].to_string();
+    site.call(
+        "core_group_add_group_members",
+        &[("members[0][groupid]", &g), ("members[0][userid]", &u)],
+    );
+}
+
+fn members(site: &FakeMoodle, group: &str) -> serde_json::Value {
+    site.group("C1", group).unwrap()["members"].clone()
+}
+
+#[test]
+fn shift_and_greplace_leave_only_the_groups_moosync_put_the_user_in() {
+    let site = site_with_courses(&[("C1", true)]);
+    let w = to_moodle(&site, "");
+    w.drop_file(
+        "enrols.csv",
+        "rolename;cid;uid;enrol\nstudent;C1;ann;\nstudent;C1;bob;\n",
+    );
+    run(&w).expect_code(0);
+    w.drop_file(
+        "groups.csv",
+        "courseid;name\nC1;Red\nC1;Blue\nC1;Green\nC1;Tutors\n",
+    );
+    run(&w).expect_code(0);
+    w.drop_file(
+        "groupmembers.csv",
+        "courseid;groupid;userid\nC1;Red;ann\nC1;Red;bob\n",
+    );
+    run(&w).expect_code(0);
+    // A teacher's own grouping, which no feed made.
+    join_by_hand(&site, "Tutors", "ann");
+    w.drop_file(
+        "groupmembers.csv",
+        "cmd;courseid;groupid;userid\nshift;C1;Blue;ann\n",
+    );
+    run(&w).expect_code(0);
+    assert_eq!(members(&site, "Red"), serde_json::json!(["bob"]));
+    assert_eq!(members(&site, "Blue"), serde_json::json!(["ann"]));
+    assert_eq!(members(&site, "Tutors"), serde_json::json!(["ann"]));
+    // greplace from an enrolment row: into Green, out of Blue, Tutors kept.
+    w.drop_file(
+        "enrols.csv",
+        "rolename;cid;uid;enrol;gcmd;g1\nstudent;C1;ann;;greplace;Green\n",
+    );
+    run(&w).expect_code(0);
+    assert_eq!(members(&site, "Blue"), serde_json::json!([]));
+    assert_eq!(members(&site, "Green"), serde_json::json!(["ann"]));
+    assert_eq!(members(&site, "Tutors"), serde_json::json!(["ann"]));
+    // Already so: only reads.
+    site.clear_calls();
+    run_again(
+        &w,
+        "enrols.csv",
+        "rolename;cid;uid;enrol;gcmd;g1\nstudent;C1;ann;;greplace;Green\n",
+    );
+    assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
+}
+
+fn run_again(w: &Workdir, name: &str, body: &str) {
+    w.drop_file(name, body);
+    run(w).expect_code(0);
+}
+
+#[test]
+fn gaddcreate_makes_a_missing_group_once_then_fills_it() {
+    let site = site_with_courses(&[("C1", true)]);
+    let w = to_moodle(&site, "");
+    w.drop_file(
+        "enrols.csv",
+        "rolename;cid;uid;enrol;gcmd;g1;g2\nstudent;C1;ann;;gaddcreate;New;\nstudent;C1;bob;;gaddcreate;New;Other\n",
+    );
+    let out = w.moosync_env(&["run", "--dry-run"], &[(TOKEN_VAR, FakeMoodle::TOKEN)]);
+    out.expect_code(0);
+    assert!(site.group("C1", "New").is_none(), "a dry run makes nothing");
+    assert_eq!(site.write_calls(), 0);
+    run(&w).expect_code(0);
+    assert_eq!(members(&site, "New"), serde_json::json!(["ann", "bob"]));
+    assert_eq!(members(&site, "Other"), serde_json::json!(["bob"]));
+    assert_eq!(
+        calls_to(&site, "core_group_create_groups"),
+        1,
+        "both groups in one call"
+    );
+    let report = w.report();
+    assert_eq!(
+        report.matches("created group New in C1").count(),
+        1,
+        "{report}"
+    );
+}

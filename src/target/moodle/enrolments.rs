@@ -180,6 +180,15 @@ pub fn apply(
         .map(|e| plan(ctx, dir, courses, e, user_key(e), course_key(e)))
         .collect();
     if ctx.dry_run {
+        // The run's later commands (a row's groups) see the enrolments it would make.
+        for p in plans.iter().filter_map(|p| p.as_ref().ok()?.as_ref()) {
+            if let Some(call) = p.call {
+                record(courses, call, p, p.role);
+            }
+            for (r, _) in &p.unassign {
+                record(courses, Call::Unassign, p, Some(*r));
+            }
+        }
         return Ok(plans.into_iter().map(settled_without_call).collect());
     }
     // One list of calls per function, in calls of batch_size, split where Moodle refuses;

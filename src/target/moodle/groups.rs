@@ -8,6 +8,7 @@ use super::client::{CallError, Retry};
 use super::directory::Directory;
 use super::enrolments::{self, user_field, Courses};
 use super::form::Params;
+use super::ledger::Ledger;
 use super::pool;
 use crate::codes::{Code, Failure};
 use crate::command::{Command, GroupMember, GroupUpsert};
@@ -153,12 +154,33 @@ impl calls::CallKind for Call {
 }
 
 struct Plan {
-    call: Call,
+    /// None for a `shift` or `greplace` that only leaves groups.
+    call: Option<Call>,
     course: i64,
-    item: Params,
+    /// The row's items of `call`: one create, or the memberships of a user's groups.
+    items: Vec<Params>,
+    /// Memberships moosync made that a `shift` or `greplace` ends, once `items` are done.
+    leave: Vec<Params>,
     changes: Vec<Change>,
-    /// More memberships of the same row (a user's groups named by `g1`…`g9`).
-    more: Vec<Params>,
+}
+
+/// A membership item, as core_group_add_group_members and delete_group_members take it.
+fn membership(group: i64, user: i64) -> Params {
+    let mut item = Params::new();
+    item.push("groupid", group.to_string())
+        .push("userid", user.to_string());
+    item
+}
+
+/// The (group, user) of a membership item.
+fn member_of(item: &Params) -> Option<(i64, i64)> {
+    let field = |k: &str| {
+        item.0
+            .iter()
+            .find(|(n, _)| n == k)
+            .and_then(|(_, v)| v.parse::<i64>().ok())
+    };
+    Some((field("groupid")?, field("userid")?))
 }
 
 fn course_key(ctx: &enrolments::Ctx, cmd: &Command) -> (crate::config::CourseIdentifier, String) {
@@ -180,6 +202,7 @@ pub fn apply(
     dir: &mut Directory,
     courses: &mut Courses,
     groups: &mut Groups,
+    ledger: &mut Ledger,
     rows: &[&Command],
 ) -> Result<Vec<Outcome>, Failure> {
     let t = &ctx.cfg.target;
@@ -206,9 +229,26 @@ pub fn apply(
         })
         .collect();
     groups.fetch(ctx, ids)?;
+    let made = create_named_groups(ctx, courses, groups, rows)?;
+    let site = ctx.client.site().to_string();
+    let mut told = HashSet::new();
     let plans: Vec<Result<Plan, Outcome>> = rows
         .iter()
-        .map(|c| plan(ctx, dir, courses, groups, c))
+        .map(|c| {
+            let mut plan = plan(ctx, dir, courses, groups, ledger, &site, c, &made);
+            // A group made for gaddcreate rows is told once, by the first row naming it.
+            if let (Command::UserGroups(g), Ok(p)) = (c, &mut plan) {
+                for name in g.groups.iter().rev() {
+                    let key = (p.course, name.clone());
+                    if let Some(Ok(change)) = made.get(&key) {
+                        if told.insert(key) {
+                            p.changes.insert(0, change.clone());
+                        }
+                    }
+                }
+            }
+            plan
+        })
         .collect();
     if ctx.dry_run {
         return Ok(plans
@@ -219,82 +259,65 @@ pub fn apply(
             })
             .collect());
     }
-    let sent = calls::send(
-        ctx.client,
-        ctx.functions,
-        t.batch_size,
-        t.parallel,
-        plans
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.as_ref().ok().map(|p| (i, p)))
-            .flat_map(|(i, p)| {
-                std::iter::once(&p.item)
-                    .chain(&p.more)
-                    .map(move |item| (i, p.call, item))
-            })
-            .collect(),
-    )?;
     let mut outcomes: Vec<Option<Outcome>> = (0..plans.len()).map(|_| None).collect();
-    for (_, these, pieces) in &sent {
-        for piece in pieces {
-            for (n, &i) in these[piece.items.clone()].iter().enumerate() {
-                let Ok(plan) = &plans[i] else { continue };
-                // A row of several memberships keeps its first failure.
-                if matches!(outcomes[i], Some(Outcome::Failed(_))) {
-                    continue;
-                }
-                outcomes[i] = Some(match &piece.answer {
-                    Err(m) => Outcome::Failed(Failure::new(
-                        Code::RemoteRejected,
-                        format!("Moodle refused the row: {}", m.describe()),
-                    )),
-                    Ok(v) => {
-                        let mut changes = plan.changes.clone();
-                        // A create answers the new ids in the order sent.
-                        if let Some(id) = v.get(n).and_then(|g| g.get("id")).and_then(Value::as_i64)
-                        {
-                            changes[0].id = id;
-                        }
-                        Outcome::Applied(changes)
-                    }
-                });
-            }
-        }
-    }
-    // Memberships follow what was sent; a course where a group was made is read again.
-    for (i, o) in outcomes.iter().enumerate() {
-        let (Some(Outcome::Applied(_)), Ok(plan)) = (o, &plans[i]) else {
-            continue;
-        };
-        let course = plan.course;
-        match plan.call {
+    let first: Vec<(usize, Call, &Params)> = plans
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match p {
+            Ok(
+                p @ Plan {
+                    call: Some(call), ..
+                },
+            ) => Some((i, *call, p)),
+            _ => None,
+        })
+        .flat_map(|(i, call, p)| p.items.iter().map(move |item| (i, call, item)))
+        .collect();
+    let mut done = send(ctx, &first)?;
+    settle(&plans, &mut outcomes, &done);
+    // What a shift or greplace leaves goes once the row's own memberships are made: never a
+    // user left in no group because the new one was refused.
+    let second: Vec<(usize, Call, &Params)> = plans
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !matches!(outcomes[*i], Some(Outcome::Failed(_))))
+        .filter_map(|(i, p)| p.as_ref().ok().map(|p| (i, p)))
+        .flat_map(|(i, p)| {
+            p.leave
+                .iter()
+                .map(move |item| (i, Call::DeleteMembers, item))
+        })
+        .collect();
+    let left = send(ctx, &second)?;
+    settle(&plans, &mut outcomes, &left);
+    done.extend(left);
+    // The cache and the ledger follow what was done; a course where a group or grouping
+    // was made is read again when next needed.
+    let mut ledgered = Vec::new();
+    for d in done.iter().filter(|d| d.answer.is_ok()) {
+        let Ok(plan) = &plans[d.row] else { continue };
+        match d.call {
             Call::CreateGroups | Call::CreateGroupings => {
-                groups.courses.remove(&course);
+                groups.courses.remove(&plan.course);
             }
             Call::AddMembers | Call::DeleteMembers => {
-                for item in std::iter::once(&plan.item).chain(&plan.more) {
-                    let field = |k: &str| {
-                        item.0
-                            .iter()
-                            .find(|(n, _)| n == k)
-                            .and_then(|(_, v)| v.parse::<i64>().ok())
-                    };
-                    let (Some(g), Some(u)) = (field("groupid"), field("userid")) else {
-                        continue;
-                    };
-                    if let Some(c) = groups.courses.get_mut(&course) {
-                        let set = c.members.entry(g).or_default();
-                        if plan.call == Call::AddMembers {
-                            set.insert(u);
-                        } else {
-                            set.remove(&u);
-                        }
+                let Some((g, u)) = member_of(d.item) else {
+                    continue;
+                };
+                let joined = d.call == Call::AddMembers;
+                ledgered.push((u, g, joined));
+                if let Some(c) = groups.courses.get_mut(&plan.course) {
+                    let set = c.members.entry(g).or_default();
+                    if joined {
+                        set.insert(u);
+                    } else {
+                        set.remove(&u);
                     }
                 }
             }
         }
     }
+    ledger.record_members(&site, &ledgered)?;
     Ok(plans
         .into_iter()
         .zip(outcomes)
@@ -306,12 +329,219 @@ pub fn apply(
         .collect())
 }
 
+/// One item sent, and Moodle's answer for it (its element of a create's answer).
+struct Done<'a> {
+    row: usize,
+    call: Call,
+    item: &'a Params,
+    answer: Result<Option<Value>, String>,
+}
+
+/// Sends `(row, call, item)`s by function, in batches, split where Moodle refuses.
+fn send<'a>(
+    ctx: &enrolments::Ctx,
+    items: &[(usize, Call, &'a Params)],
+) -> Result<Vec<Done<'a>>, Failure> {
+    let t = &ctx.cfg.target;
+    // Items go by their position, so each answer finds its item.
+    let sent = calls::send(
+        ctx.client,
+        ctx.functions,
+        t.batch_size,
+        t.parallel,
+        items
+            .iter()
+            .enumerate()
+            .map(|(n, (_, call, item))| (n, *call, *item))
+            .collect(),
+    )?;
+    let mut done = Vec::with_capacity(items.len());
+    for (_, these, pieces) in &sent {
+        for piece in pieces {
+            for (k, &n) in these[piece.items.clone()].iter().enumerate() {
+                let (row, call, item) = items[n];
+                done.push(Done {
+                    row,
+                    call,
+                    item,
+                    answer: match &piece.answer {
+                        Ok(v) => Ok(v.get(k).cloned()),
+                        Err(m) => Err(m.describe()),
+                    },
+                });
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// The rows' outcomes from what Moodle answered; a row keeps its first failure.
+fn settle(plans: &[Result<Plan, Outcome>], outcomes: &mut [Option<Outcome>], done: &[Done]) {
+    for d in done {
+        let Ok(plan) = &plans[d.row] else { continue };
+        if matches!(outcomes[d.row], Some(Outcome::Failed(_))) {
+            continue;
+        }
+        outcomes[d.row] = Some(match &d.answer {
+            Err(m) => Outcome::Failed(Failure::new(
+                Code::RemoteRejected,
+                format!("Moodle refused the row: {m}"),
+            )),
+            Ok(v) => {
+                let mut changes = plan.changes.clone();
+                // A create answers the new ids in the order sent.
+                if let Some(id) = v.as_ref().and_then(|g| g.get("id")).and_then(Value::as_i64) {
+                    if matches!(d.call, Call::CreateGroups | Call::CreateGroupings) {
+                        changes[0].id = id;
+                    }
+                }
+                Outcome::Applied(changes)
+            }
+        });
+    }
+}
+
+/// What became of the groups gaddcreate rows name that the course lacks: made once each,
+/// before the rows' memberships (the change to tell), or Moodle's refusal.
+type Made = HashMap<(i64, String), Result<Change, String>>;
+
+/// Makes the missing groups named by rows that create them (`gaddcreate`,
+/// `greplacecreate`), one item per (course, name), and adds them to the cache.
+fn create_named_groups(
+    ctx: &enrolments::Ctx,
+    courses: &Courses,
+    groups: &mut Groups,
+    rows: &[&Command],
+) -> Result<Made, Failure> {
+    let mut wanted: Vec<(i64, String, String)> = Vec::new();
+    for c in rows {
+        let Command::UserGroups(g) = c else { continue };
+        if !g.create || g.cmd == "del" {
+            continue;
+        }
+        let (by, key) = course_key(ctx, c);
+        let Some(course) = courses.id(by, &key) else {
+            continue;
+        };
+        let Some(known) = groups.courses.get(&course) else {
+            continue;
+        };
+        for name in &g.groups {
+            let missing = !known.groups.iter().any(|x| x.name == *name);
+            if missing && !wanted.iter().any(|(c, n, _)| *c == course && n == name) {
+                wanted.push((course, name.clone(), key.clone()));
+            }
+        }
+    }
+    let mut made = Made::new();
+    if wanted.is_empty() {
+        return Ok(made);
+    }
+    let change = |course: &str, name: &str, id: i64| {
+        Change::new(Action::Created, "group", id, format!("{name} in {course}"))
+    };
+    if ctx.dry_run {
+        for (course, name, key) in wanted {
+            let c = change(&key, &name, 0);
+            made.insert((course, name), Ok(c));
+        }
+        return Ok(made);
+    }
+    let items: Vec<Params> = wanted
+        .iter()
+        .map(|(course, name, _)| {
+            let mut item = Params::new();
+            item.push("courseid", course.to_string())
+                .push("name", name.as_str())
+                .push("description", "");
+            item
+        })
+        .collect();
+    let sending: Vec<(usize, Call, &Params)> = items
+        .iter()
+        .enumerate()
+        .map(|(n, item)| (n, Call::CreateGroups, item))
+        .collect();
+    for d in send(ctx, &sending)? {
+        let (course, name, key) = &wanted[d.row];
+        let answer = match d.answer {
+            Ok(v) => match v.as_ref().and_then(|g| g.get("id")).and_then(Value::as_i64) {
+                Some(id) => {
+                    if let Some(c) = groups.courses.get_mut(course) {
+                        c.groups.push(Named {
+                            id,
+                            name: name.clone(),
+                            idnumber: String::new(),
+                        });
+                    }
+                    Ok(change(key, name, id))
+                }
+                None => Err("Moodle did not answer the new group's id".to_string()),
+            },
+            Err(m) => Err(m),
+        };
+        made.insert((*course, name.clone()), answer);
+    }
+    Ok(made)
+}
+
+/// Where a row's plan is made: its course as read, and what moosync made there.
+struct Scope<'a> {
+    course: i64,
+    shortname: &'a str,
+    known: &'a Course,
+    ledger: &'a Ledger,
+    site: &'a str,
+}
+
+impl Scope<'_> {
+    fn is_member(&self, group: i64, user: i64) -> bool {
+        self.known
+            .members
+            .get(&group)
+            .is_some_and(|m| m.contains(&user))
+    }
+
+    /// The groups of the course moosync put `user` in, but for `keep`, as (id, name).
+    fn made_groups(&self, user: i64, keep: &[i64]) -> Vec<(i64, &str)> {
+        self.known
+            .groups
+            .iter()
+            .filter(|g| !keep.contains(&g.id) && self.is_member(g.id, user))
+            .filter(|g| self.ledger.made_member(self.site, user, g.id))
+            .map(|g| (g.id, g.name.as_str()))
+            .collect()
+    }
+
+    /// The items and changes of leaving those groups.
+    fn leaving(&self, user: i64, who: &str, keep: &[i64]) -> (Vec<Params>, Vec<Change>) {
+        self.made_groups(user, keep)
+            .into_iter()
+            .map(|(id, name)| {
+                (
+                    membership(id, user),
+                    Change::new(
+                        Action::Deleted,
+                        "group_member",
+                        user,
+                        format!("{who} in group {name} of {}", self.shortname),
+                    ),
+                )
+            })
+            .unzip()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn plan(
     ctx: &enrolments::Ctx,
     dir: &Directory,
     courses: &Courses,
     groups: &Groups,
+    ledger: &Ledger,
+    site: &str,
     cmd: &Command,
+    made: &Made,
 ) -> Result<Plan, Outcome> {
     let fail = |code, msg: String| Err(Outcome::Failed(Failure::new(code, msg)));
     let (by, key) = course_key(ctx, cmd);
@@ -327,29 +557,37 @@ fn plan(
             format!("no course has {} '{key}'", by.column()),
         );
     };
+    let scope = Scope {
+        course,
+        shortname: &key,
+        known,
+        ledger,
+        site,
+    };
     match cmd {
         Command::GroupUpsert(g) | Command::GroupingUpsert(g) => {
             let grouping = matches!(cmd, Command::GroupingUpsert(_));
             upsert(course, &key, known, g, grouping)
         }
-        Command::GroupMember(m) => member(ctx, dir, courses, course, &key, known, m),
-        Command::UserGroups(g) => user_groups(ctx, dir, courses, course, &key, known, g),
+        Command::GroupMember(m) => member(ctx, dir, courses, &scope, m),
+        Command::UserGroups(g) => user_groups(ctx, dir, courses, &scope, g, made),
         _ => unreachable!("only group commands come here"),
     }
 }
 
 /// A user's groups named by an enrolment row (`gcmd` with `g1`…`g9`) or a users row
-/// (`group<N>`): added to or taken out of groups the course has.
+/// (`group<N>`): added to or taken out of groups the course has. `replace` first leaves
+/// the other groups moosync put the user in.
 fn user_groups(
     ctx: &enrolments::Ctx,
     dir: &Directory,
     courses: &Courses,
-    course: i64,
-    shortname: &str,
-    known: &Course,
+    scope: &Scope,
     g: &crate::command::UserGroups,
+    made: &Made,
 ) -> Result<Plan, Outcome> {
     let fail = |code, msg: String| Err(Outcome::Failed(Failure::new(code, msg)));
+    let (course, shortname) = (scope.course, scope.shortname);
     let uf = user_field(g.user_by.unwrap_or(ctx.cfg.enrolments.user_identifier));
     let user = match dir.find(uf, &g.user).unwrap_or_default().as_slice() {
         [a] if !a.deleted => a.id,
@@ -360,12 +598,6 @@ fn user_groups(
             )
         }
     };
-    if g.cmd == "replace" {
-        return fail(
-            Code::RemoteUnsupported,
-            "greplace over REST: Moodle does not say which groups moosync put the user in, so it cannot tell which to leave; use gadd and gdel, or the embedded store".into(),
-        );
-    }
     let adding = g.cmd != "del";
     if adding && !courses.is_enrolled(course, user) {
         return fail(
@@ -375,43 +607,52 @@ fn user_groups(
     }
     let mut items = Vec::new();
     let mut changes = Vec::new();
+    let mut named = Vec::new();
     for name in &g.groups {
-        let Some(group) = known.groups.iter().find(|x| x.name == *name) else {
-            if adding && g.create {
-                return fail(
-                    Code::RemoteUnsupported,
-                    format!("group '{name}' of {shortname} does not exist: creating it from an enrolment or users row over REST is not sent yet; create it with a groups file first"),
-                );
+        let label = format!("{} in group {name} of {shortname}", g.user);
+        let Some(group) = scope.known.groups.iter().find(|x| x.name == *name) else {
+            match made
+                .get(&(course, name.clone()))
+                .filter(|_| g.create && adding)
+            {
+                Some(Err(m)) => {
+                    return fail(
+                        Code::RemoteRejected,
+                        format!("Moodle refused to create group '{name}' of {shortname}: {m}"),
+                    )
+                }
+                // A dry run's group to be made: its membership is told, not planned.
+                Some(Ok(_)) => {
+                    changes.push(Change::new(Action::Created, "group_member", user, label));
+                    continue;
+                }
+                None => {
+                    return fail(
+                        Code::NotFound,
+                        format!("course {shortname} has no group named '{name}'; check the name, or create it first (gaddcreate / greplacecreate do)"),
+                    )
+                }
             }
-            return fail(
-                Code::NotFound,
-                format!("course {shortname} has no group named '{name}'"),
-            );
         };
-        let member = known
-            .members
-            .get(&group.id)
-            .is_some_and(|m| m.contains(&user));
-        if member == adding {
+        named.push(group.id);
+        if scope.is_member(group.id, user) == adding {
             continue;
         }
-        let mut item = Params::new();
-        item.push("groupid", group.id.to_string())
-            .push("userid", user.to_string());
-        items.push(item);
+        items.push(membership(group.id, user));
         let action = if adding {
             Action::Created
         } else {
             Action::Deleted
         };
-        changes.push(Change::new(
-            action,
-            "group_member",
-            user,
-            format!("{} in group {name} of {shortname}", g.user),
-        ));
+        changes.push(Change::new(action, "group_member", user, label));
     }
-    if items.is_empty() {
+    let (leave, left) = if g.cmd == "replace" {
+        scope.leaving(user, &g.user, &named)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    changes.extend(left);
+    if changes.is_empty() {
         return Err(Outcome::Applied(vec![Change::new(
             Action::Unchanged,
             "group_member",
@@ -419,17 +660,17 @@ fn user_groups(
             format!("{} in the groups of {shortname}", g.user),
         )]));
     }
-    let item = items.remove(0);
+    let call = match (items.is_empty(), adding) {
+        (true, _) => None,
+        (false, true) => Some(Call::AddMembers),
+        (false, false) => Some(Call::DeleteMembers),
+    };
     Ok(Plan {
         course,
-        call: if adding {
-            Call::AddMembers
-        } else {
-            Call::DeleteMembers
-        },
-        item,
+        call,
+        items,
+        leave,
         changes,
-        more: items,
     })
 }
 
@@ -493,13 +734,13 @@ fn upsert(
     }
     Ok(Plan {
         course,
-        more: Vec::new(),
-        call: if grouping {
+        call: Some(if grouping {
             Call::CreateGroupings
         } else {
             Call::CreateGroups
-        },
-        item,
+        }),
+        items: vec![item],
+        leave: Vec::new(),
         changes: vec![Change::new(
             Action::Created,
             entity,
@@ -509,18 +750,19 @@ fn upsert(
     })
 }
 
+/// A group-members row: `add`, `del`, or `shift` (leave the course's other groups moosync
+/// put the user in, then join this one).
 fn member(
     ctx: &enrolments::Ctx,
     dir: &Directory,
     courses: &Courses,
-    course: i64,
-    shortname: &str,
-    known: &Course,
+    scope: &Scope,
     m: &GroupMember,
 ) -> Result<Plan, Outcome> {
     let fail = |code, msg: String| Err(Outcome::Failed(Failure::new(code, msg)));
+    let (course, shortname) = (scope.course, scope.shortname);
     let by = ctx.cfg.groups.group_identifier;
-    let Some(group) = known.groups.iter().find(|g| g.matches(by, &m.group)) else {
+    let Some(group) = scope.known.groups.iter().find(|g| g.matches(by, &m.group)) else {
         return fail(
             Code::NotFound,
             format!(
@@ -541,49 +783,53 @@ fn member(
         }
     };
     let label = format!("{} in group {} of {shortname}", m.user, m.group);
-    let is_member = known
-        .members
-        .get(&group.id)
-        .is_some_and(|s| s.contains(&user));
-    let mut item = Params::new();
-    item.push("groupid", group.id.to_string())
-        .push("userid", user.to_string());
-    match m.cmd.as_deref().unwrap_or("add") {
-        "del" => {
-            if !is_member {
-                return Err(Outcome::Skipped(format!("{label}: not a member")));
-            }
-            Ok(Plan {
-                course,
-                more: Vec::new(),
-                call: Call::DeleteMembers,
-                item,
-                changes: vec![Change::new(Action::Deleted, "group_member", user, label)],
-            })
+    let is_member = scope.is_member(group.id, user);
+    let item = membership(group.id, user);
+    let cmd = m.cmd.as_deref().unwrap_or("add");
+    if cmd == "del" {
+        if !is_member {
+            return Err(Outcome::Skipped(format!("{label}: not a member")));
         }
-        "add" => {
-            if is_member {
-                return Err(Outcome::Applied(vec![Change::new(Action::Unchanged, "group_member", user, label)]));
-            }
-            // Moodle refuses a member who is not enrolled, without saying why when its
-            // debugging is off: said here instead.
-            if !courses.is_enrolled(course, user) {
-                return fail(
-                    Code::NotFound,
-                    format!("{} is not enrolled in {shortname}: Moodle takes only enrolled users into groups; enrol them first", m.user),
-                );
-            }
-            Ok(Plan {
-                course,
-                more: Vec::new(),
-                call: Call::AddMembers,
-                item,
-                changes: vec![Change::new(Action::Created, "group_member", user, label)],
-            })
-        }
-        _ => fail(
-            Code::RemoteUnsupported,
-            "shift over REST: this version of moosync does not yet send it to Moodle; run it against the embedded store".into(),
-        ),
+        return Ok(Plan {
+            course,
+            call: Some(Call::DeleteMembers),
+            items: vec![item],
+            leave: Vec::new(),
+            changes: vec![Change::new(Action::Deleted, "group_member", user, label)],
+        });
     }
+    // Moodle refuses a member who is not enrolled, without saying why when its debugging
+    // is off: said here instead.
+    if !courses.is_enrolled(course, user) {
+        return fail(
+            Code::NotFound,
+            format!("{} is not enrolled in {shortname}: Moodle takes only enrolled users into groups; enrol them first", m.user),
+        );
+    }
+    let (leave, mut changes) = if cmd == "shift" {
+        scope.leaving(user, &m.user, &[group.id])
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    if is_member && leave.is_empty() {
+        return Err(Outcome::Applied(vec![Change::new(
+            Action::Unchanged,
+            "group_member",
+            user,
+            label,
+        )]));
+    }
+    let (call, items) = if is_member {
+        (None, Vec::new())
+    } else {
+        changes.push(Change::new(Action::Created, "group_member", user, label));
+        (Some(Call::AddMembers), vec![item])
+    };
+    Ok(Plan {
+        course,
+        call,
+        items,
+        leave,
+        changes,
+    })
 }

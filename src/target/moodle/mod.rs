@@ -11,6 +11,7 @@ mod directory;
 mod enrolments;
 pub mod form;
 mod groups;
+mod ledger;
 mod pictures;
 mod pool;
 mod split;
@@ -145,7 +146,7 @@ pub struct MoodleTarget {
     cohorts: cohorts::Cohorts,
     groups: groups::Groups,
     catalogue: courses::Catalogue,
-    sent: pictures::Sent,
+    ledger: ledger::Ledger,
     dry_run: bool,
     site: Option<SiteInfo>,
 }
@@ -170,7 +171,7 @@ impl MoodleTarget {
             catalogue: courses::Catalogue::default(),
             // Beside state.db, not in it: the run's journal holds state.db's write lock while
             // a file runs.
-            sent: pictures::Sent::open(&state.with_file_name("remote.db"))?,
+            ledger: ledger::Ledger::open(&state.with_file_name("remote.db"))?,
             dry_run: false,
             site: None,
         })
@@ -317,6 +318,7 @@ impl MoodleTarget {
                         &mut self.dir,
                         &mut self.courses,
                         &mut self.groups,
+                        &mut self.ledger,
                         &cmds,
                     )?;
                     for (i, o) in group_rows.into_iter().zip(done) {
@@ -362,7 +364,7 @@ impl MoodleTarget {
                             _ => None,
                         })
                         .collect();
-                    let done = pictures::apply(&ctx, &mut self.dir, &self.sent, &cmds)?;
+                    let done = pictures::apply(&ctx, &mut self.dir, &self.ledger, &cmds)?;
                     for (i, o) in picture_rows.into_iter().zip(done) {
                         outcomes[i] = Some(o);
                     }

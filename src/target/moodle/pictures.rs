@@ -1,21 +1,21 @@
 //! User pictures over REST: the image goes to the token user's draft area
 //! (`webservice/upload.php`), then `core_user_update_picture` makes it the user's picture;
 //! Moodle renders its own sizes. Moodle does not say which image a user has, so the MD5 of
-//! the last image sent for each user of the site is kept in state.db: the same image fed
-//! again is not sent.
+//! the last image sent for each user of the site is kept in the ledger (remote.db): the
+//! same image fed again is not sent.
 
 use super::calls;
 use super::client::{CallError, Client, Retry};
 use super::directory::Directory;
 use super::enrolments::user_field;
 use super::form::Params;
+use super::ledger::Ledger;
 use super::pool;
 use crate::codes::{Code, Failure};
 use crate::command::UserPicture;
 use crate::config::Config;
 use crate::outcome::{Action, Change, Outcome};
 use crate::pictures::avatar;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -25,45 +25,6 @@ pub struct Ctx<'a> {
     pub cfg: &'a Config,
     pub dry_run: bool,
     pub functions: &'a HashSet<String>,
-}
-
-/// What moosync last sent to a site, in the data folder's state.db.
-pub struct Sent {
-    conn: Connection,
-}
-
-impl Sent {
-    pub fn open(path: &std::path::Path) -> Result<Sent, Failure> {
-        let fail =
-            |e: rusqlite::Error| Failure::new(Code::Storage, format!("{}: {e}", path.display()));
-        let conn = Connection::open(path).map_err(fail)?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS remote_pictures (
-                site TEXT NOT NULL, userid INTEGER NOT NULL, md5 TEXT NOT NULL,
-                PRIMARY KEY (site, userid))",
-        )
-        .map_err(fail)?;
-        Ok(Sent { conn })
-    }
-
-    fn md5(&self, site: &str, user: i64) -> Option<String> {
-        self.conn
-            .prepare_cached("SELECT md5 FROM remote_pictures WHERE site = ?1 AND userid = ?2")
-            .and_then(|mut s| s.query_row(params![site, user], |r| r.get(0)).optional())
-            .ok()
-            .flatten()
-    }
-
-    fn record(&self, site: &str, user: i64, md5: &str) -> Result<(), Failure> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO remote_pictures (site, userid, md5) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (site, userid) DO UPDATE SET md5 = excluded.md5",
-            )
-            .and_then(|mut s| s.execute(params![site, user, md5]))
-            .map(|_| ())
-            .map_err(|e| Failure::new(Code::Storage, format!("state.db: {e}")))
-    }
 }
 
 struct Upload {
@@ -79,7 +40,7 @@ struct Upload {
 pub fn apply(
     ctx: &Ctx,
     dir: &mut Directory,
-    sent: &Sent,
+    sent: &Ledger,
     rows: &[&UserPicture],
 ) -> Result<Vec<Outcome>, Failure> {
     let t = &ctx.cfg.target;
@@ -126,7 +87,7 @@ pub fn apply(
             (Err(o), _) => o,
             (Ok(u), Ok(v)) => {
                 if v.as_ref().and_then(|v| v.get("success")).and_then(Value::as_bool) == Some(true) {
-                    sent.record(&site, u.user, &u.md5)?;
+                    sent.record_picture(&site, u.user, &u.md5)?;
                     dir.set_has_picture(u.user);
                     Outcome::Applied(vec![u.change])
                 } else {
@@ -154,7 +115,7 @@ pub fn apply(
 fn plan(
     ctx: &Ctx,
     dir: &Directory,
-    sent: &Sent,
+    sent: &Ledger,
     site: &str,
     p: &UserPicture,
     (field, value): (super::directory::Field, String),
@@ -203,7 +164,8 @@ fn plan(
         }
     };
     let label = account.username.clone();
-    if account.has_picture && sent.md5(site, account.id).as_deref() == Some(p.attached.md5.as_str())
+    if account.has_picture
+        && sent.picture_md5(site, account.id).as_deref() == Some(p.attached.md5.as_str())
     {
         return Err(Outcome::Applied(vec![Change::new(
             Action::Unchanged,
