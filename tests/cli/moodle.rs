@@ -984,3 +984,43 @@ fn gaddcreate_makes_a_missing_group_once_then_fills_it() {
         "{report}"
     );
 }
+
+#[test]
+fn groups_go_in_groupings_and_their_own_self_grouping_once() {
+    let site = site_with_courses(&[("C1", true)]);
+    let w = to_moodle(&site, "");
+    let defs = "courseid;name;type;idnumber;selfgrouping;grouping\n\
+                C1;Set 1;grouping;S1;;\n\
+                C1;Red;group;R;1;\n\
+                C1;Blue;group;;;Set 1\n\
+                C1;Green;group;;;No such\n";
+    w.drop_file("groups.csv", defs);
+    run(&w).expect_code(1);
+    assert_eq!(
+        site.grouping("C1", "Set 1").unwrap()["groups"],
+        serde_json::json!(["Blue"])
+    );
+    let red = site.grouping("C1", "Red").expect("the self-grouping");
+    assert_eq!(red["groups"], serde_json::json!(["Red"]));
+    assert_eq!(red["idnumber"], "R");
+    assert!(
+        site.group("C1", "Green").is_none(),
+        "refused before any call"
+    );
+    let report = w.report();
+    assert!(report.contains(":5: failed MS-T009"), "{report}");
+    assert!(report.contains("created grouping_group"), "{report}");
+    // Again: the groups are in their groupings; nothing is sent.
+    site.clear_calls();
+    w.drop_file("groups.csv", defs);
+    run(&w).expect_code(1);
+    assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
+    // An existing group put in a grouping: one assignment.
+    w.drop_file("groups.csv", "courseid;name;grouping\nC1;Red;Set 1\n");
+    run(&w).expect_code(0);
+    assert_eq!(
+        site.grouping("C1", "Set 1").unwrap()["groups"],
+        serde_json::json!(["Blue", "Red"])
+    );
+    assert_eq!(calls_to(&site, "core_group_assign_grouping"), 1);
+}

@@ -554,12 +554,16 @@ fn account_keys(c: &Command) -> Vec<String> {
         ],
         Command::CohortDelete(c) | Command::CohortEmpty(c) => vec![format!("co:{}", c.cohort)],
         // Group definitions and memberships come from different files (or layers of a row),
-        // so a wave needs only to keep one group, or one user's memberships, to one row.
-        Command::GroupUpsert(g) | Command::GroupingUpsert(g) => vec![format!(
-            "gr:{}:{}",
-            g.course,
-            g.name.as_deref().or(g.idnumber.as_deref()).unwrap_or("")
-        )],
+        // so a wave needs only to keep one group or grouping, or one user's memberships, to
+        // one row. A group row waits for the row making the grouping it goes in.
+        Command::GroupUpsert(g) | Command::GroupingUpsert(g) => {
+            [&g.name, &g.idnumber, &g.update, &g.grouping]
+                .into_iter()
+                .flatten()
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("gr:{}:{v}", g.course))
+                .collect()
+        }
         Command::UserPicture(p) => vec![format!("pic:{}", p.user)],
         // Any two course rows of a file may share a category path: one at a time per wave
         // would be slow, so rows naming the same course wait; categories are cached.
