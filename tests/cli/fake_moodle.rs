@@ -1053,3 +1053,198 @@ fn course_rules_beyond_the_recordings() {
     let again = create(&course(0, "X", "x"));
     assert_eq!(again[0]["id"], y + 1, "ids are not reused");
 }
+
+const UPDATE_GROUPS: &str = "core_group_update_groups";
+const UPDATE_GROUPINGS: &str = "core_group_update_groupings";
+
+/// Course "C" with groups A (idnumber a) and B (b), ids 1 and 2, and groupings GA (ga) and
+/// GB (gb), ids 1 and 2, made through the web service.
+fn course_with_groups_and_groupings() -> FakeMoodle {
+    let m = FakeMoodle::start();
+    let c = m.add_course("C", "", true).to_string();
+    for (i, (name, idnumber)) in [("A", "a"), ("B", "b")].into_iter().enumerate() {
+        let k = |key: &str| format!("groups[{i}][{key}]");
+        let made = m.call(
+            "core_group_create_groups",
+            &[
+                (&k("courseid"), &c),
+                (&k("name"), name),
+                (&k("description"), ""),
+                (&k("idnumber"), idnumber),
+            ],
+        );
+        assert_eq!(made[0]["id"], i + 1, "{made}");
+        let k = |key: &str| format!("groupings[0][{key}]");
+        let made = m.call(
+            "core_group_create_groupings",
+            &[
+                (&k("courseid"), &c),
+                (&k("name"), &format!("G{name}")),
+                (&k("description"), ""),
+                (&k("idnumber"), &format!("g{idnumber}")),
+            ],
+        );
+        assert_eq!(made[0]["id"], i + 1, "{made}");
+    }
+    m
+}
+
+#[test]
+fn add_function_puts_the_group_updates_in_the_service() {
+    let m = course_with_groups_and_groupings();
+    m.clear_calls();
+    let listed = |f: &str| {
+        let info = m.call(SITE_INFO, &[]);
+        let functions = info["functions"].as_array().unwrap().clone();
+        functions.into_iter().find(|x| x["name"] == f)
+    };
+    let rename = |f: &str, list: &str| {
+        let (id, name) = (format!("{list}[0][id]"), format!("{list}[0][name]"));
+        let description = format!("{list}[0][description]");
+        m.call(f, &[(&id, "1"), (&name, "New"), (&description, "")])
+    };
+    // Before: refused as any real function outside the service is (086), and not listed.
+    for (f, list) in [(UPDATE_GROUPS, "groups"), (UPDATE_GROUPINGS, "groupings")] {
+        assert_eq!(listed(f), None);
+        assert_eq!(rename(f, list), rec("086"));
+    }
+    assert_eq!(m.write_calls(), 0, "refused calls are not write calls");
+    assert!(m.group("C", "A").is_some() && m.grouping("C", "GA").is_some());
+
+    m.add_function(UPDATE_GROUPS);
+    let entry = listed(UPDATE_GROUPS).expect("site info lists the added function");
+    assert_eq!(
+        entry,
+        json!({"name": UPDATE_GROUPS, "version": "2023112400"})
+    );
+    assert_eq!(listed(UPDATE_GROUPINGS), None, "only the one added");
+    assert_eq!(rename(UPDATE_GROUPS, "groups"), Value::Null);
+    assert_eq!(m.group("C", "New").unwrap()["id"], 1);
+    assert_eq!(rename(UPDATE_GROUPINGS, "groupings"), rec("086"));
+
+    m.add_function(UPDATE_GROUPINGS);
+    m.add_function(UPDATE_GROUPINGS);
+    let info = m.call(SITE_INFO, &[]);
+    let times = info["functions"].as_array().unwrap().iter();
+    assert_eq!(times.filter(|x| x["name"] == UPDATE_GROUPINGS).count(), 1);
+    assert_eq!(rename(UPDATE_GROUPINGS, "groupings"), Value::Null);
+    assert_eq!(m.grouping("C", "New").unwrap()["id"], 1);
+    assert_eq!(m.write_calls(), 2, "updates are write calls");
+
+    // remove_function takes an added function out again.
+    m.remove_function(UPDATE_GROUPS);
+    assert_eq!(listed(UPDATE_GROUPS), None);
+    assert_eq!(rename(UPDATE_GROUPS, "groups"), rec("086"));
+}
+
+#[test]
+fn update_groups_rules() {
+    let m = course_with_groups_and_groupings();
+    m.add_function(UPDATE_GROUPS);
+    let update = |items: &[(usize, &str, &str)]| {
+        let mut fields = Vec::new();
+        for (i, key, value) in items {
+            fields.push((format!("groups[{i}][{key}]"), value.to_string()));
+        }
+        m.call(UPDATE_GROUPS, &pairs(&fields))
+    };
+    // A rename with a new idnumber and description; what is not sent stays.
+    let done = update(&[
+        (0, "id", "1"),
+        (0, "name", "A2"),
+        (0, "idnumber", "a2"),
+        (0, "description", "d"),
+    ]);
+    assert_eq!(done, Value::Null);
+    assert_eq!(m.group("C", "A"), None);
+    let a2 = m.group("C", "A2").unwrap();
+    assert_eq!(
+        (&a2["id"], &a2["idnumber"], &a2["description"]),
+        (&json!(1), &json!("a2"), &json!("d"))
+    );
+    assert_eq!(
+        update(&[(0, "id", "1"), (0, "name", "A2")]),
+        Value::Null,
+        "same name"
+    );
+    assert_eq!(m.group("C", "A2").unwrap()["idnumber"], "a2");
+
+    // One transaction: the 2nd item takes the name the 1st just gave, so neither applies.
+    let batch = update(&[
+        (0, "id", "1"),
+        (0, "name", "X"),
+        (1, "id", "2"),
+        (1, "name", "X"),
+    ]);
+    assert_eq!(batch, rec("004"));
+    assert_eq!(
+        (m.group("C", "X"), m.group("C", "A2").is_some()),
+        (None, true)
+    );
+    assert!(m.group("C", "B").is_some());
+    let taken = update(&[(0, "id", "2"), (0, "name", "A2")]);
+    assert_eq!(taken, rec("004"), "a name another group has");
+
+    // Another group's idnumber: idnumbertaken (as create_groups); its own is fine.
+    let taken = update(&[(0, "id", "2"), (0, "name", "B"), (0, "idnumber", "a2")]);
+    assert_eq!(
+        taken,
+        json!({"exception": "moodle_exception", "errorcode": "idnumbertaken",
+               "message": "This ID number is already taken"})
+    );
+    assert_eq!(m.group("C", "B").unwrap()["idnumber"], "b");
+    let own = update(&[(0, "id", "2"), (0, "name", "B"), (0, "idnumber", "b")]);
+    assert_eq!(own, Value::Null);
+
+    // Blank name, unknown id, a missing name: the generic invalidparameter.
+    for bad in [
+        update(&[(0, "id", "2"), (0, "name", "  ")]),
+        update(&[(0, "id", "99"), (0, "name", "Z")]),
+        update(&[(0, "id", "2")]),
+    ] {
+        assert_eq!(bad, rec("004"));
+    }
+    assert_eq!(m.group("C", "Z"), None);
+}
+
+#[test]
+fn update_groupings_rules() {
+    let m = course_with_groups_and_groupings();
+    m.add_function(UPDATE_GROUPINGS);
+    let update = |items: &[(usize, &str, &str)]| {
+        let mut fields = Vec::new();
+        for (i, key, value) in items {
+            fields.push((format!("groupings[{i}][{key}]"), value.to_string()));
+        }
+        m.call(UPDATE_GROUPINGS, &pairs(&fields))
+    };
+    // The description is required here (unlike update_groups).
+    let without = update(&[(0, "id", "1"), (0, "name", "GA2")]);
+    assert_eq!(without, rec("004"));
+    assert_eq!(m.grouping("C", "GA2"), None);
+
+    let item = |i: usize, id: &'static str, name: &'static str| {
+        [(i, "id", id), (i, "name", name), (i, "description", "")]
+    };
+    let mut renamed = item(0, "1", "GA2").to_vec();
+    renamed.push((0, "idnumber", "ga2"));
+    assert_eq!(update(&renamed), Value::Null);
+    assert_eq!(m.grouping("C", "GA"), None);
+    assert_eq!(m.grouping("C", "GA2").unwrap()["idnumber"], "ga2");
+
+    // One transaction: a duplicate name in the 2nd item undoes the 1st.
+    let batch = [item(0, "1", "Y"), item(1, "2", "Y")].concat();
+    assert_eq!(update(&batch), rec("004"));
+    assert_eq!(
+        (m.grouping("C", "Y"), m.grouping("C", "GA2").is_some()),
+        (None, true)
+    );
+
+    let mut taken = item(0, "2", "GB").to_vec();
+    taken.push((0, "idnumber", "ga2"));
+    assert_eq!(update(&taken)["errorcode"], "idnumbertaken");
+    assert_eq!(m.grouping("C", "GB").unwrap()["idnumber"], "gb");
+    for bad in [item(0, "2", " "), item(0, "99", "Z")] {
+        assert_eq!(update(&bad), rec("004"));
+    }
+}

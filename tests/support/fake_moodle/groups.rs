@@ -1,6 +1,9 @@
 //! Course groups and groupings (moodle.md §2.27–2.31): the `core_group_*` functions with the
 //! recordings' shapes (068–078). Only users enrolled in the course (any status) may be
 //! members; unenrolling or deleting a user takes them out of the course's groups.
+//! `core_group_update_groups` and `core_group_update_groupings` are real Moodle functions
+//! outside the recorded service: they run only after `FakeMoodle::add_function`, and follow
+//! Moodle 4.4's `group/externallib.php` and `groups_update_group(ing)` (no recording shows them).
 
 use super::cohorts::sorted_by_name;
 use super::errors;
@@ -11,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 type Outcome = Result<String, Value>;
 
+#[derive(Clone)]
 pub struct Group {
     pub id: i64,
     pub courseid: i64,
@@ -25,6 +29,7 @@ pub struct Group {
     pub members: BTreeSet<i64>,
 }
 
+#[derive(Clone)]
 pub struct Grouping {
     pub id: i64,
     pub courseid: i64,
@@ -75,6 +80,27 @@ const NEW_GROUPING: &[Field] = &[
     opt("idnumber", v(Ty::Raw)),
     opt("customfields", Desc::List(&Desc::Struct(CUSTOM_FIELD))),
 ];
+/// `update_groups`: found by id, then what is sent is updated (Moodle 3.6+).
+const GROUP_UPDATE: &[Field] = &[
+    req("id", v(Ty::Int)),
+    req("name", v(Ty::Text)),
+    opt("description", v(Ty::Raw)),
+    def("descriptionformat", v(Ty::Int), "1"),
+    opt("enrolmentkey", v(Ty::Raw)),
+    opt("idnumber", v(Ty::Raw)),
+    opt("visibility", v(Ty::Int)),
+    opt("participation", v(Ty::Bool)),
+    opt("customfields", Desc::List(&Desc::Struct(CUSTOM_FIELD))),
+];
+/// `update_groupings` (Moodle 2.3+): unlike a group's, the description is required.
+const GROUPING_UPDATE: &[Field] = &[
+    req("id", v(Ty::Int)),
+    req("name", v(Ty::Text)),
+    req("description", v(Ty::Raw)),
+    def("descriptionformat", v(Ty::Int), "1"),
+    opt("idnumber", v(Ty::Raw)),
+    opt("customfields", Desc::List(&Desc::Struct(CUSTOM_FIELD))),
+];
 const MEMBER: &[Field] = &[req("groupid", v(Ty::Int)), req("userid", v(Ty::Int))];
 const ASSIGNMENT: &[Field] = &[req("groupingid", v(Ty::Int)), req("groupid", v(Ty::Int))];
 
@@ -84,6 +110,9 @@ pub const MEMBERS: &[Field] = &[req("members", Desc::List(&Desc::Struct(MEMBER))
 pub const GET_MEMBERS: &[Field] = &[req("groupids", Desc::List(&Desc::Value(Ty::Int)))];
 pub const CREATE_GROUPINGS: &[Field] = &[req("groupings", Desc::List(&Desc::Struct(NEW_GROUPING)))];
 pub const ASSIGN_GROUPING: &[Field] = &[req("assignments", Desc::List(&Desc::Struct(ASSIGNMENT)))];
+pub const UPDATE_GROUPS: &[Field] = &[req("groups", Desc::List(&Desc::Struct(GROUP_UPDATE)))];
+pub const UPDATE_GROUPINGS: &[Field] =
+    &[req("groupings", Desc::List(&Desc::Struct(GROUPING_UPDATE)))];
 
 fn int(item: &V, key: &str) -> i64 {
     item.str(key).and_then(|s| s.parse().ok()).unwrap_or(0)
@@ -307,6 +336,159 @@ pub fn assign_grouping(site: &mut Site, p: &V) -> Outcome {
             .insert(group);
     }
     Ok("null".into())
+}
+
+/// PHP's `empty()` on a string: `groups_get_group(ing)_by_idnumber` find nothing for "" or "0".
+fn php_empty(s: &str) -> bool {
+    s.is_empty() || s == "0"
+}
+
+/// Runs `check`, then `apply`, on each item in order (a later item sees the earlier ones' changes), as one
+/// transaction: on an error, every row it touched gets its old value back.
+fn in_one_transaction<T: Clone>(
+    rows: &mut BTreeMap<i64, T>,
+    items: &[V],
+    check: impl Fn(&BTreeMap<i64, T>, &V) -> Result<i64, Value>,
+    apply: impl Fn(&mut T, &V),
+) -> Outcome {
+    let mut undo: BTreeMap<i64, T> = BTreeMap::new();
+    for item in items {
+        match check(rows, item) {
+            Ok(id) => {
+                let row = rows.get_mut(&id).expect("checked");
+                undo.entry(id).or_insert_with(|| row.clone());
+                apply(row, item);
+            }
+            Err(error) => {
+                rows.extend(undo);
+                return Err(error);
+            }
+        }
+    }
+    Ok("null".into())
+}
+
+/// `core_group_update_groups`: one transaction, items in order. Per item, all
+/// `invalid_parameter_exception` (generic at debug 0) but the last: blank name ("Invalid group
+/// name") → unknown id ("Group <id> does not exist") → a changed name another group of the
+/// course has, exactly ("A different group with the same name already exists in the course")
+/// → a visibility outside 0–3, or a visibility or participation change while the group has
+/// members → a non-empty (trimmed) idnumber of another group of the course (`idnumbertaken`).
+/// Then, as `groups_update_group`: the name (trimmed) and descriptionformat (default 1), and
+/// whichever of description, enrolmentkey, idnumber (trimmed), visibility and participation
+/// were sent; a visibility other than 0 or 1 turns participation off. Answers `null`.
+pub fn update_groups(site: &mut Site, p: &V) -> Outcome {
+    let check = |groups: &BTreeMap<i64, Group>, item: &V| {
+        let name = item.str("name").unwrap_or("");
+        if php_trim(name).is_empty() {
+            return Err(errors::invalid_parameter());
+        }
+        let id = int(item, "id");
+        let Some(current) = groups.get(&id) else {
+            return Err(errors::invalid_parameter());
+        };
+        let mut same_course = groups.values().filter(|g| g.courseid == current.courseid);
+        if name != current.name && same_course.any(|g| g.name == name) {
+            return Err(errors::invalid_parameter());
+        }
+        let has_members = !current.members.is_empty();
+        if let Some(visibility) = item.str("visibility") {
+            let visibility: i64 = visibility.parse().unwrap_or(-1);
+            if !(0..=3).contains(&visibility) || has_members && visibility != current.visibility {
+                return Err(errors::invalid_parameter());
+            }
+        }
+        if let Some(participation) = item.str("participation") {
+            if has_members && (participation == "1") != current.participation {
+                return Err(errors::invalid_parameter());
+            }
+        }
+        if let Some(idnumber) = item.str("idnumber").map(php_trim) {
+            let mut others = groups
+                .values()
+                .filter(|g| g.courseid == current.courseid && g.id != id);
+            if !php_empty(idnumber) && others.any(|g| g.idnumber == idnumber) {
+                return Err(idnumber_taken());
+            }
+        }
+        Ok(id)
+    };
+    let apply = |g: &mut Group, item: &V| {
+        g.name = php_trim(item.str("name").unwrap_or("")).to_string();
+        g.descriptionformat = int(item, "descriptionformat");
+        if let Some(description) = item.str("description") {
+            g.description = description.to_string();
+        }
+        if let Some(key) = item.str("enrolmentkey") {
+            g.enrolmentkey = Some(key.to_string());
+        }
+        if let Some(idnumber) = item.str("idnumber") {
+            g.idnumber = php_trim(idnumber).to_string();
+        }
+        if item.str("visibility").is_some() {
+            g.visibility = int(item, "visibility");
+        }
+        if let Some(participation) = item.str("participation") {
+            g.participation = participation == "1";
+        }
+        let mode_sent = item
+            .str("visibility")
+            .or(item.str("participation"))
+            .is_some();
+        if mode_sent && !matches!(g.visibility, 0 | 1) {
+            g.participation = false;
+        }
+    };
+    in_one_transaction(&mut site.groups.groups, p.list("groups"), check, apply)
+}
+
+/// `core_group_update_groupings`: one transaction, items in order. Per item, all
+/// `invalid_parameter_exception` but the last: blank name ("Invalid grouping name") → unknown
+/// id ("Grouping <id> does not exist in the course") → a changed name another grouping of the
+/// course has ("A different grouping with the same name already exists in the course") → a
+/// non-empty (trimmed) idnumber of another grouping of the course (`idnumbertaken`). Then the
+/// name (trimmed), description, descriptionformat (default 1) and, if sent, the idnumber
+/// (trimmed). Answers `null`.
+pub fn update_groupings(site: &mut Site, p: &V) -> Outcome {
+    let check = |groupings: &BTreeMap<i64, Grouping>, item: &V| {
+        let name = item.str("name").unwrap_or("");
+        if php_trim(name).is_empty() {
+            return Err(errors::invalid_parameter());
+        }
+        let id = int(item, "id");
+        let Some(current) = groupings.get(&id) else {
+            return Err(errors::invalid_parameter());
+        };
+        let mut same_course = groupings
+            .values()
+            .filter(|g| g.courseid == current.courseid);
+        if name != current.name && same_course.any(|g| g.name == name) {
+            return Err(errors::invalid_parameter());
+        }
+        if let Some(idnumber) = item.str("idnumber").map(php_trim) {
+            let mut others = groupings
+                .values()
+                .filter(|g| g.courseid == current.courseid && g.id != id);
+            if !php_empty(idnumber) && others.any(|g| g.idnumber == idnumber) {
+                return Err(idnumber_taken());
+            }
+        }
+        Ok(id)
+    };
+    let apply = |g: &mut Grouping, item: &V| {
+        g.name = php_trim(item.str("name").unwrap_or("")).to_string();
+        g.description = item.str("description").unwrap_or("").to_string();
+        g.descriptionformat = int(item, "descriptionformat");
+        if let Some(idnumber) = item.str("idnumber") {
+            g.idnumber = php_trim(idnumber).to_string();
+        }
+    };
+    in_one_transaction(
+        &mut site.groups.groupings,
+        p.list("groupings"),
+        check,
+        apply,
+    )
 }
 
 /// The `group` test hook's view.

@@ -7,6 +7,8 @@
 //! course categories (`categories`), cohorts in system or category contexts (`cohorts`), course groups and groupings (`groups`), and draft uploads to
 //! `POST {base}/webservice/upload.php` with `core_user_update_picture` (`files`); the other
 //! functions of the recorded service answer a `coding_exception` saying the fake lacks them.
+//! Two real functions outside the recorded service, `core_group_update_groups` and
+//! `core_group_update_groupings`, are refused like any other until `add_function` adds them.
 //!
 //! ```ignore
 //! #[path = "../support/fake_moodle/mod.rs"]
@@ -169,6 +171,24 @@ impl FakeMoodle {
     /// and site info no longer lists it.
     pub fn remove_function(&self, name: &str) {
         self.control().removed.insert(name.to_string());
+    }
+
+    /// Puts a real Moodle function that the recorded service lacks into the token's service:
+    /// from now on site info lists it (with the site's version, like the core functions) and
+    /// calls run it, where before they answered 086's `accessexception` as for any function
+    /// outside the service. Supported: `core_group_update_groups` and
+    /// `core_group_update_groupings`; any other name panics. Undoes a `remove_function`.
+    pub fn add_function(&self, name: &str) {
+        assert!(
+            service::addable(name),
+            "add_function: the fake can add only {:?}, not {name:?}",
+            service::addable_functions()
+        );
+        let mut c = self.control();
+        c.removed.remove(name);
+        if !c.added.iter().any(|f| f == name) {
+            c.added.push(name.to_string());
+        }
     }
 
     /// The next `times` calls of `function` that pass the token, maintenance and service

@@ -16,7 +16,7 @@ use super::recordings::{recording, RECORDED_BASE};
 use super::user_functions as uf;
 use super::users::Site;
 use super::{Call, Drop};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -35,6 +35,8 @@ pub enum Logged {
 pub struct Control {
     pub maintenance: bool,
     pub removed: HashSet<String>,
+    /// Functions outside the recorded service that `add_function` put in, in that order.
+    pub added: Vec<String>,
     pub drops: HashMap<String, (Drop, usize)>,
     /// Shaped like `drops` so that one `take` serves both.
     pub fail_5xx: HashMap<String, ((), usize)>,
@@ -235,10 +237,22 @@ const FUNCTIONS: &[WsFunction] = &[
         params: groups::ASSIGN_GROUPING,
         run: |s, p| groups::assign_grouping(&mut s.site.lock().unwrap(), p),
     },
+    // Outside the recorded service: refused (086) until `FakeMoodle::add_function`.
+    WsFunction {
+        name: "core_group_update_groups",
+        params: groups::UPDATE_GROUPS,
+        run: |s, p| groups::update_groups(&mut s.site.lock().unwrap(), p),
+    },
+    WsFunction {
+        name: "core_group_update_groupings",
+        params: groups::UPDATE_GROUPINGS,
+        run: |s, p| groups::update_groupings(&mut s.site.lock().unwrap(), p),
+    },
 ];
 
 /// Real Moodle functions outside the recorded service (labws): calling them is an access
-/// error (086), not an unknown function (087).
+/// error (086), not an unknown function (087). So is calling the `FUNCTIONS` outside it
+/// (`addable`) until `add_function` puts them in.
 const OTHER_MOODLE_FUNCTIONS: &[&str] = &[
     "core_course_get_contents",
     "core_course_get_courses",
@@ -269,6 +283,23 @@ fn service_functions() -> impl Iterator<Item = &'static str> {
         .filter_map(|f| f["name"].as_str())
 }
 
+/// Whether `FakeMoodle::add_function` can put `function` in the service: the fake runs it,
+/// but the recorded service (001) does not have it.
+pub fn addable(function: &str) -> bool {
+    FUNCTIONS.iter().any(|f| f.name == function) && !service_functions().any(|f| f == function)
+}
+
+/// The sorted names `addable` accepts.
+pub fn addable_functions() -> Vec<&'static str> {
+    let mut names: Vec<&str> = FUNCTIONS
+        .iter()
+        .map(|f| f.name)
+        .filter(|f| addable(f))
+        .collect();
+    names.sort_unstable();
+    names
+}
+
 /// The write functions, whose calls `write_calls` counts: by the verb after the component.
 fn is_write(function: &str) -> bool {
     let verb = function.split('_').nth(2).unwrap_or("");
@@ -286,12 +317,22 @@ fn is_write(function: &str) -> bool {
     )
 }
 
+/// 001 with the fake's base URL, minus the removed functions, plus the added ones (after the
+/// recorded ones, with the site's version as core functions have).
 fn site_info(shared: &Shared, _: &params::V) -> Result<String, Value> {
-    let removed = shared.control.lock().unwrap().removed.clone();
+    let (removed, added) = {
+        let c = shared.control.lock().unwrap();
+        (c.removed.clone(), c.added.clone())
+    };
     let recorded = serde_json::to_string(&recording("001").response).unwrap();
     let mut info: Value =
         serde_json::from_str(&recorded.replace(RECORDED_BASE, &shared.base)).unwrap();
+    let version = info["version"].clone();
     if let Some(list) = info["functions"].as_array_mut() {
+        let added = added
+            .into_iter()
+            .map(|name| json!({"name": name, "version": version}));
+        list.extend(added);
         list.retain(|f| !removed.contains(f["name"].as_str().unwrap_or("")));
     }
     Ok(info.to_string())
@@ -376,7 +417,9 @@ pub fn handle(shared: &Shared, req: &Request) -> Reply {
         || ctl.removed.contains(function))
     {
         Err(errors::unknown_function())
-    } else if ctl.removed.contains(function) || !service_functions().any(|f| f == function) {
+    } else if ctl.removed.contains(function)
+        || !(service_functions().any(|f| f == function) || ctl.added.iter().any(|f| f == function))
+    {
         Err(errors::access_exception())
     } else {
         Ok(())
