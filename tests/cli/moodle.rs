@@ -1024,3 +1024,42 @@ fn groups_go_in_groupings_and_their_own_self_grouping_once() {
     );
     assert_eq!(calls_to(&site, "core_group_assign_grouping"), 1);
 }
+
+#[test]
+fn updateid_changes_a_group_and_needs_the_update_function_in_the_service() {
+    let site = site_with_courses(&[("C1", true)]);
+    let w = to_moodle(&site, "");
+    w.drop_file(
+        "groups.csv",
+        "courseid;name;type;idnumber;description\nC1;Red;group;R;Old\nC1;Set;grouping;S;\n",
+    );
+    run(&w).expect_code(0);
+    let change = "courseid;name;type;idnumber;description;updateid\n\
+                  C1;Crimson;group;;New;Red\n\
+                  C1;Set 2;grouping;S2;;Set\n";
+    w.drop_file("groups.csv", change);
+    // A function missing from the service stops the file, which waits in inbox/.
+    let out = run(&w);
+    out.expect_code(2);
+    assert!(
+        out.stdout.contains("lacks core_group_update_groups"),
+        "{}",
+        out.stdout
+    );
+    assert!(site.group("C1", "Red").is_some(), "nothing changed");
+    site.add_function("core_group_update_groups");
+    site.add_function("core_group_update_groupings");
+    run(&w).expect_code(0);
+    let g = site.group("C1", "Crimson").expect("renamed");
+    assert_eq!(g["description"], "New");
+    assert_eq!(g["idnumber"], "R", "an empty cell leaves the idnumber");
+    assert_eq!(site.grouping("C1", "Set 2").unwrap()["idnumber"], "S2");
+    // Again: already so.
+    site.clear_calls();
+    w.drop_file(
+        "groups.csv",
+        "courseid;name;type;description;updateid\nC1;Crimson;group;New;Crimson\n",
+    );
+    run(&w).expect_code(0);
+    assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
+}

@@ -19,7 +19,7 @@ pub fn require(functions: &HashSet<String>, function: &str) -> Result<(), Failur
     }
     Err(Failure::new(
         Code::RemoteAccess,
-        format!("the token's web service lacks {function}, which this file needs; add it to the service in Moodle (Site administration > Server > Web services > External services); the file waits in inbox/"),
+        format!("the token's web service lacks {function}, which this file needs; add it to the service in Moodle (Site administration > Server > Web services > External services)"),
     ))
 }
 

@@ -74,12 +74,12 @@ impl MoodleError {
         };
         let hint = match code {
             Code::RemoteMaintenance => {
-                "the file waits in inbox/ and runs again once the site is back"
+                "it runs again once the site is back"
             }
             _ if self.errorcode == "invalidtoken" => {
-                "check the token ([target] token_env or token_file); the file waits in inbox/"
+                "check the token ([target] token_env or token_file)"
             }
-            _ => "give the token's service the function, or its user the capability (moosync check-target lists what is missing); the file waits in inbox/",
+            _ => "give the token's service the function, or its user the capability (moosync check-target lists what is missing)",
         };
         Some(Failure::new(
             code,
@@ -399,7 +399,7 @@ impl CallError {
             CallError::Moodle(e) => e.stops_the_file(),
             CallError::Transport(why) => Some(Failure::new(
                 Code::RemoteUnreachable,
-                format!("Moodle could not be reached ({why}); the file waits in inbox/ for the next run"),
+                format!("Moodle could not be reached ({why})"),
             )),
             CallError::Refused(f) => Some(f.clone()),
         }

@@ -266,7 +266,7 @@ impl MoodleTarget {
             if !info.functions.contains("core_user_get_users_by_field") {
                 return Err(Failure::new(
                     Code::RemoteAccess,
-                    "the token's web service lacks core_user_get_users_by_field, which users and enrolment files need; add it to the service in Moodle (Site administration > Server > Web services > External services); the file waits in inbox/",
+                    "the token's web service lacks core_user_get_users_by_field, which users and enrolment files need; add it to the service in Moodle (Site administration > Server > Web services > External services)",
                 ));
             }
             // The guest, the first admin (as the embedded store) and the token's own user.

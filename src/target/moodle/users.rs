@@ -2,7 +2,7 @@
 //! and deletes sent in calls of `[target] batch_size`, several at once. Only what differs
 //! from what the site holds is written; a re-run of an unchanged file only reads.
 
-use super::calls::MAX_FIELDS;
+use super::calls::{self, MAX_FIELDS};
 use super::client::{CallError, Client, Retry};
 use super::directory::{Account, Directory, Field, TEXT_FIELDS};
 use super::form::Params;
@@ -703,12 +703,7 @@ fn execute(ctx: &Ctx, dir: &mut Directory, plans: Vec<Plan>) -> Result<Vec<Outco
             Kind::Update => "core_user_update_users",
             Kind::Delete => "core_user_delete_users",
         };
-        if !ctx.functions.contains(function) {
-            return Err(Failure::new(
-                Code::RemoteAccess,
-                format!("the token's web service lacks {function}, which this file needs; add it to the service in Moodle (Site administration > Server > Web services > External services); the file waits in inbox/"),
-            ));
-        }
+        calls::require(ctx.functions, function)?;
         // PHP drops form fields past max_input_vars (Moodle asks for at least 5,000), and
         // Moodle then never sees them: a call stays under 4,000 fields whatever batch_size.
         let mut chunk: Vec<usize> = Vec::new();
