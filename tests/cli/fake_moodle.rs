@@ -1248,3 +1248,220 @@ fn update_groupings_rules() {
         assert_eq!(update(&bad), rec("004"));
     }
 }
+
+const DUPLICATE: &str = "core_course_duplicate_course";
+
+/// A template "T" (idnumber t, fullname "Template Course", weeks format, a summary and
+/// dates, a manual instance) with user u enrolled as a student and in its group G (in
+/// grouping GG), a category "Copies" and the duplicate function added. Returns the fake,
+/// T's id and the category's id.
+fn course_to_copy() -> (FakeMoodle, i64, i64) {
+    let m = FakeMoodle::start();
+    let t = m.add_course("T", "t", true);
+    let update = format!(
+        "courses[0][id]={t}&courses[0][fullname]=Template Course&courses[0][format]=weeks\
+         &courses[0][summary]=<p>S</p>&courses[0][startdate]=1767225600\
+         &courses[0][enddate]=1782864000"
+    );
+    assert_eq!(
+        call(&m, "core_course_update_courses", &update)["warnings"],
+        json!([])
+    );
+    let u = m.add_user(json!({"username": "u", "email": "u@example.com"}));
+    let enrol =
+        format!("enrolments[0][roleid]=5&enrolments[0][userid]={u}&enrolments[0][courseid]={t}");
+    assert_eq!(call(&m, ENROL, &enrol), Value::Null);
+    let group = format!(
+        "groups[0][courseid]={t}&groups[0][name]=G&groups[0][description]=d&groups[0][idnumber]=g"
+    );
+    let g = call(&m, "core_group_create_groups", &group)[0]["id"].clone();
+    let member = format!("members[0][groupid]={g}&members[0][userid]={u}");
+    assert_eq!(
+        call(&m, "core_group_add_group_members", &member),
+        Value::Null
+    );
+    let grouping =
+        format!("groupings[0][courseid]={t}&groupings[0][name]=GG&groupings[0][description]=");
+    let gg = call(&m, "core_group_create_groupings", &grouping)[0]["id"].clone();
+    let assign = format!("assignments[0][groupingid]={gg}&assignments[0][groupid]={g}");
+    assert_eq!(call(&m, "core_group_assign_grouping", &assign), Value::Null);
+    let category = m.add_category("Copies", "", 0);
+    m.add_function(DUPLICATE);
+    (m, t, category)
+}
+
+#[test]
+fn add_function_puts_the_course_copy_in_the_service() {
+    let m = FakeMoodle::start();
+    let t = m.add_course("T", "", true);
+    m.clear_calls();
+    let copy = format!("courseid={t}&fullname=Copy&shortname=Copy&categoryid=1");
+    // Before: refused (086) and not listed, and not a write call.
+    let info = call(&m, SITE_INFO, "");
+    let listed = |info: &Value| {
+        info["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == DUPLICATE)
+    };
+    assert!(!listed(&info));
+    assert_eq!(call(&m, DUPLICATE, &copy), rec("086"));
+    assert_eq!((m.write_calls(), m.course("Copy")), (0, None));
+
+    m.add_function(DUPLICATE);
+    assert!(listed(&call(&m, SITE_INFO, "")));
+    let made = call(&m, DUPLICATE, &copy);
+    assert_eq!(made, json!({"id": t + 1, "shortname": "Copy"}));
+    assert_eq!(m.write_calls(), 1, "a copy is a write call");
+    // Refused calls that got past the service check count too, as for other writes.
+    assert_eq!(call(&m, DUPLICATE, &copy)["errorcode"], "shortnametaken");
+    assert_eq!(m.write_calls(), 2);
+}
+
+#[test]
+fn duplicate_course_copies_the_settings_and_the_manual_instance() {
+    let (m, t, category) = course_to_copy();
+    let copy = format!(
+        "courseid={t}&fullname=Copy One&shortname=C1&categoryid={category}&visible=0\
+         &options[0][name]=users&options[0][value]=0"
+    );
+    let made = call(&m, DUPLICATE, &copy);
+    let id = made["id"].as_i64().unwrap();
+    assert_eq!(made, json!({"id": id, "shortname": "C1"}));
+    assert!(id > t);
+    let c1 = m.course("C1").unwrap();
+    assert_eq!(
+        c1,
+        json!({"id": id, "shortname": "C1", "fullname": "Copy One", "idnumber": "",
+               "categoryid": category, "category_path": "Copies", "visible": 0,
+               "format": "weeks", "startdate": 1767225600, "enddate": 1782864000,
+               "summary": "<p>S</p>"})
+    );
+    let source = m.course("T").unwrap();
+    assert_eq!(
+        (&source["idnumber"], &source["fullname"]),
+        (&json!("t"), &json!("Template Course"))
+    );
+    // Seen through the web service: a manual instance, no participants.
+    let found = call(&m, COURSES, "field=shortname&value=C1")["courses"][0].clone();
+    assert_eq!(found["enrollmentmethods"], json!(["manual"]));
+    assert_eq!(
+        (&found["idnumber"], &found["format"]),
+        (&json!(""), &json!("weeks"))
+    );
+    assert_eq!(call(&m, ENROLLED, &format!("courseid={id}")), json!([]));
+    assert_eq!(m.enrolment("u", "C1"), None);
+    // The groups and groupings come along, without their members.
+    let g = m.group("C1", "G").unwrap();
+    assert_eq!(
+        (&g["idnumber"], &g["description"], &g["members"]),
+        (&json!("g"), &json!("d"), &json!([]))
+    );
+    assert_eq!(m.grouping("C1", "GG").unwrap()["groups"], json!(["G"]));
+    assert_eq!(m.group("T", "G").unwrap()["members"], json!(["u"]));
+    // The copy's manual instance works.
+    let u = m.user("u").unwrap()["id"].clone();
+    let enrol =
+        format!("enrolments[0][roleid]=5&enrolments[0][userid]={u}&enrolments[0][courseid]={id}");
+    assert_eq!(call(&m, ENROL, &enrol), Value::Null);
+    assert_eq!(m.enrolment("u", "C1").unwrap()["roles"], json!(["student"]));
+
+    // Without options the same-site backup keeps its own default, users on: participants,
+    // roles and group members come along; visible defaults to 1.
+    let copy = format!("courseid={t}&fullname=Copy Two&shortname=C2&categoryid={category}");
+    let made = call(&m, DUPLICATE, &copy);
+    assert_eq!(made["id"], id + 1);
+    assert_eq!(m.course("C2").unwrap()["visible"], 1);
+    assert_eq!(m.enrolment("u", "C2").unwrap()["roles"], json!(["student"]));
+    assert_eq!(m.group("C2", "G").unwrap()["members"], json!(["u"]));
+    // users on, role_assignments off: enrolled without the role.
+    let copy = format!(
+        "courseid={t}&fullname=Copy Three&shortname=C3&categoryid={category}\
+         &options[0][name]=role_assignments&options[0][value]=0"
+    );
+    assert_eq!(call(&m, DUPLICATE, &copy)["shortname"], "C3");
+    let e = m.enrolment("u", "C3").unwrap();
+    assert_eq!((&e["enrolled"], &e["roles"]), (&json!(true), &json!([])));
+
+    // A source without a manual instance gives a copy without one (044 on enrolling).
+    let bare = m.add_course("Bare", "", false);
+    let copy = format!("courseid={bare}&fullname=B&shortname=B2&categoryid=1&options[0][name]=users&options[0][value]=0");
+    let b2 = call(&m, DUPLICATE, &copy)["id"].clone();
+    let found = call(&m, COURSES, "field=shortname&value=B2")["courses"][0].clone();
+    assert_eq!(found["enrollmentmethods"], json!([]));
+    let enrol =
+        format!("enrolments[0][roleid]=5&enrolments[0][userid]={u}&enrolments[0][courseid]={b2}");
+    assert_eq!(call(&m, ENROL, &enrol), rec("044"));
+}
+
+#[test]
+fn duplicate_course_errors() {
+    let (m, t, category) = course_to_copy();
+    let copy = |courseid: i64, shortname: &str, categoryid: i64, extra: &str| {
+        let p = format!(
+            "courseid={courseid}&fullname=F&shortname={shortname}&categoryid={categoryid}{extra}"
+        );
+        call(&m, DUPLICATE, &p)
+    };
+    // The course first (even with a bad category and a taken shortname).
+    let invalid_course = json!({"exception": "moodle_exception", "errorcode": "invalidcourseid",
+                                "message": "You are trying to use an invalid course ID"});
+    assert_eq!(copy(999, "T", 999, ""), invalid_course);
+    // Then the category: context_coursecat::instance's missing record, not 030.
+    let mut no_category = rec("063");
+    no_category["message"] = json!("Can't find data record in database table course_categories.");
+    assert_eq!(copy(t, "T", 999, ""), no_category);
+    assert_eq!(no_category["errorcode"], "invalidrecord");
+    // Then the options: a name outside the list or a value PHP's (int) makes neither 0 nor 1.
+    let bad_option = |name: &str| {
+        json!({"exception": "moodle_exception", "errorcode": "invalidextparam",
+               "message": format!("Invalid external api parameter: {name}")})
+    };
+    let option = |name: &str, value: &str| {
+        format!("&options[0][name]=users&options[0][value]=0&options[1][name]={name}&options[1][value]={value}")
+    };
+    assert_eq!(
+        copy(t, "T", category, &option("groups", "1")),
+        bad_option("groups")
+    );
+    assert_eq!(
+        copy(t, "T", category, &option("blocks", "2")),
+        bad_option("blocks")
+    );
+    assert_eq!(
+        copy(t, "T", category, &option("logs", "-1")),
+        bad_option("logs")
+    );
+    // PARAM_ALPHAEXT: a digit fails the parameter validation itself.
+    assert_eq!(copy(t, "T", category, &option("logs2", "1")), rec("004"));
+    // Then the shortname, naming the fullname of the course that has it.
+    let taken = json!({"exception": "moodle_exception", "errorcode": "shortnametaken",
+                       "message": "Short name is already used for another course (Template Course)"});
+    assert_eq!(copy(t, "T", category, ""), taken);
+    assert_eq!(
+        copy(t, "T", category, &option("logs", " 1.9")),
+        taken,
+        "(int) \" 1.9\" is 1"
+    );
+    assert_eq!(
+        copy(t, "T", category, &option("comments", "abc")),
+        taken,
+        "(int) \"abc\" is 0"
+    );
+    // Missing required parameters: the generic invalidparameter.
+    for p in [
+        format!("courseid={t}&fullname=F&categoryid={category}"),
+        format!("courseid={t}&shortname=S&categoryid={category}"),
+        format!("fullname=F&shortname=S&categoryid={category}"),
+        format!("courseid={t}&fullname=F&shortname=S"),
+        format!("courseid={t}&fullname=F&shortname=S&categoryid={category}&options=1"),
+    ] {
+        assert_eq!(call(&m, DUPLICATE, &p), rec("004"), "{p}");
+    }
+    // Nothing was made: the next copy takes the next id.
+    let made = copy(t, "New", category, &option("logs", "1"));
+    assert_eq!(made, json!({"id": t + 1, "shortname": "New"}));
+    assert_eq!(m.course("New").unwrap()["fullname"], "F");
+    assert_eq!(copy(t, "New", category, "")["errorcode"], "shortnametaken");
+}

@@ -3,7 +3,9 @@
 //! `core_course_get_courses_by_field`, `enrol_manual_enrol_users`, `enrol_manual_unenrol_users`,
 //! `core_enrol_get_enrolled_users`, `core_role_assign_roles` and `core_role_unassign_roles`,
 //! with the recordings' bodies (028–050, 079–080). A course has at most one enrolment
-//! instance, a manual one; only course contexts are modelled.
+//! instance, a manual one; only course contexts are modelled. `core_course_duplicate_course`,
+//! a real function outside the recorded service, runs only after `FakeMoodle::add_function`
+//! and follows Moodle 4.4's `course/externallib.php` (no recording shows it).
 
 use super::errors;
 use super::params::{def, opt, php_trim, req, v, Desc, Field, Ty, V};
@@ -38,6 +40,7 @@ pub fn role_shortname(id: i64) -> Option<&'static str> {
         .and_then(|i| ROLES.get(i).copied())
 }
 
+#[derive(Clone)]
 pub struct Course {
     pub id: i64,
     pub shortname: String,
@@ -765,6 +768,177 @@ pub fn delete_courses(site: &mut Site, p: &V) -> Outcome {
         site.groups.groupings.retain(|_, g| g.courseid != id);
     }
     Ok(json!({ "warnings": warnings }).to_string())
+}
+
+/// The backup settings `duplicate_course` lets a caller set (its `$backupdefaults` keys).
+const BACKUP_OPTIONS: &[&str] = &[
+    "activities",
+    "blocks",
+    "filters",
+    "users",
+    "enrolments",
+    "role_assignments",
+    "comments",
+    "userscompletion",
+    "logs",
+    "grade_histories",
+];
+const BACKUP_OPTION: &[Field] = &[req("name", v(Ty::AlphaExt)), req("value", v(Ty::Raw))];
+pub const DUPLICATE_COURSE: &[Field] = &[
+    req("courseid", v(Ty::Int)),
+    req("fullname", v(Ty::Text)),
+    req("shortname", v(Ty::Text)),
+    req("categoryid", v(Ty::Int)),
+    def("visible", v(Ty::Int), "1"),
+    // VALUE_DEFAULT array(): absent is the same as empty.
+    opt("options", Desc::List(&Desc::Struct(BACKUP_OPTION))),
+];
+
+/// PHP's `(int)` of a string, which `clean_param(PARAM_INT)` is: leading white space, then
+/// the longest numeric prefix (a float one truncated), else 0; "abc" is 0, "1.9" is 1.
+fn php_int_cast(s: &str) -> i64 {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0B', '\x0C']);
+    let b = t.as_bytes();
+    let digits_from = |mut i: usize| {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        i
+    };
+    let start = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let mut end = digits_from(start);
+    let mut float = false;
+    if b.get(end) == Some(&b'.') {
+        let after = digits_from(end + 1);
+        if end > start || after > end + 1 {
+            (end, float) = (after, true);
+        }
+    }
+    if end == start {
+        return 0;
+    }
+    if matches!(b.get(end), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(b.get(end + 1), Some(b'+' | b'-')));
+        let after = digits_from(end + 1 + sign);
+        if after > end + 1 + sign {
+            (end, float) = (after, true);
+        }
+    }
+    let number = &t[..end];
+    match float {
+        true => number.parse::<f64>().map_or(0, |f| f as i64),
+        false => number
+            .parse::<i64>()
+            .unwrap_or(match number.starts_with('-') {
+                true => i64::MIN,
+                false => i64::MAX,
+            }),
+    }
+}
+
+/// `core_course_duplicate_course`: a backup of the course restored into a new one, in
+/// Moodle's order of checks: the course (`invalidcourseid`) → the category, whose context
+/// `context_coursecat::instance` loads with MUST_EXIST (`invalidrecord` on
+/// course_categories, not create_courses' 030) → each option, value first (`invalidextparam`)
+/// → the shortname used by any course (029's `shortnametaken`, naming the fullnames of the
+/// courses that have it, comma-joined). Not one transaction in Moodle, but nothing is
+/// written before the last check, so a refused call changes nothing.
+///
+/// The copy has the source's settings but an empty idnumber (restore drops one that is in
+/// use, and the source's is), its manual instance if it has one (with users off, restore
+/// turns every instance into the manual one), and its groups and groupings (the `groups`
+/// setting is on and no option turns it off). Then fullname, shortname and visible come
+/// from the call. Participants (enrolments, group members) come along unless `users` is 0,
+/// and their course roles unless `role_assignments` is 0 too: Moodle's `$backupdefaults`
+/// (users 0) only lists the names allowed, and a same-site backup starts from the backup
+/// root's own defaults, which include users. The site course cannot be copied here.
+pub fn duplicate_course(site: &mut Site, p: &V) -> Outcome {
+    let Some(source) = site.courses.list.get(&int(p, "courseid")) else {
+        return Err(errors::exception(
+            "moodle_exception",
+            "invalidcourseid",
+            "You are trying to use an invalid course ID",
+        ));
+    };
+    let category = int(p, "categoryid");
+    if !site.cohorts.categories.contains_key(&category) {
+        return Err(errors::invalid_record("course_categories"));
+    }
+    let mut settings = BTreeMap::new();
+    for option in p.list("options") {
+        let name = option.str("name").unwrap_or("");
+        let value = php_int_cast(option.str("value").unwrap_or(""));
+        if !matches!(value, 0 | 1) || !BACKUP_OPTIONS.contains(&name) {
+            let message = format!("Invalid external api parameter: {name}");
+            return Err(errors::exception(
+                "moodle_exception",
+                "invalidextparam",
+                &message,
+            ));
+        }
+        settings.insert(name, value == 1);
+    }
+    let shortname = p.str("shortname").unwrap_or("");
+    let owners = site.courses.list.values();
+    let taken: Vec<&str> = owners
+        .filter(|c| c.shortname == shortname)
+        .map(|c| c.fullname.as_str())
+        .collect();
+    if !taken.is_empty() {
+        let mut body = recording("029").response.clone();
+        body["message"] = json!(format!(
+            "Short name is already used for another course ({})",
+            taken.join(",")
+        ));
+        return Err(body);
+    }
+    if source.id == SITE_COURSE {
+        return Err(errors::coding(
+            "the fake Moodle does not model duplicating the site course",
+        ));
+    }
+    let setting = |name: &str| settings.get(name).copied().unwrap_or(true);
+    let users = setting("users");
+    let roles = users && setting("role_assignments");
+    let source = source.clone();
+    let from = source.id;
+    let id = site.courses.next_id;
+    site.courses.next_id += 1;
+    let copy = Course {
+        id,
+        shortname: shortname.into(),
+        fullname: p.str("fullname").unwrap_or("").into(),
+        idnumber: String::new(),
+        categoryid: category,
+        visible: i64::from(int(p, "visible") != 0),
+        ..source
+    };
+    let courses = &mut site.courses;
+    if users && copy.manual {
+        let range = (from, i64::MIN)..=(from, i64::MAX);
+        let enrolled: Vec<(i64, Enrolment)> = courses
+            .enrolments
+            .range(range)
+            .map(|(&(_, u), e)| (u, *e))
+            .collect();
+        for (user, e) in enrolled {
+            courses.enrolments.insert((id, user), e);
+        }
+    }
+    if roles {
+        let held: Vec<(i64, BTreeSet<i64>)> = courses
+            .roles
+            .iter()
+            .filter(|((c, _), _)| *c == from)
+            .map(|(&(_, u), r)| (u, r.clone()))
+            .collect();
+        for (user, r) in held {
+            courses.roles.insert((id, user), r);
+        }
+    }
+    courses.list.insert(id, copy);
+    site.groups.copy_course(from, id, users);
+    Ok(json!({"id": id, "shortname": shortname}).to_string())
 }
 
 /// The `course` test hook's view.

@@ -47,6 +47,47 @@ pub struct Groups {
 }
 
 impl Groups {
+    /// What restoring a backup of course `from` into the new course `to` does to groups:
+    /// the same groups and groupings (names, idnumbers, descriptions, keys, settings, and
+    /// which groups each grouping has) with new ids; the members only when `members`.
+    pub fn copy_course(&mut self, from: i64, to: i64, members: bool) {
+        let first = self.groups.keys().last().map_or(1, |last| last + 1);
+        let of_course = self.groups.values().filter(|g| g.courseid == from);
+        let groups: Vec<Group> = (first..)
+            .zip(of_course)
+            .map(|(id, g)| Group {
+                id,
+                courseid: to,
+                members: if members {
+                    g.members.clone()
+                } else {
+                    BTreeSet::new()
+                },
+                ..g.clone()
+            })
+            .collect();
+        let old = self.groups.values().filter(|g| g.courseid == from);
+        let ids: BTreeMap<i64, i64> = old.map(|g| g.id).zip(first..).collect();
+        let first = self.groupings.keys().last().map_or(1, |last| last + 1);
+        let of_course = self.groupings.values().filter(|g| g.courseid == from);
+        let groupings: Vec<Grouping> = (first..)
+            .zip(of_course)
+            .map(|(id, g)| Grouping {
+                id,
+                courseid: to,
+                groups: g
+                    .groups
+                    .iter()
+                    .filter_map(|old| ids.get(old).copied())
+                    .collect(),
+                ..g.clone()
+            })
+            .collect();
+        self.groups.extend(groups.into_iter().map(|g| (g.id, g)));
+        self.groupings
+            .extend(groupings.into_iter().map(|g| (g.id, g)));
+    }
+
     /// What `delete_user` does, or unenrolling from a course (`Some(course)`).
     pub fn forget_user(&mut self, user: i64, course: Option<i64>) {
         for g in self.groups.values_mut() {

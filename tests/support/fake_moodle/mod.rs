@@ -7,8 +7,9 @@
 //! course categories (`categories`), cohorts in system or category contexts (`cohorts`), course groups and groupings (`groups`), and draft uploads to
 //! `POST {base}/webservice/upload.php` with `core_user_update_picture` (`files`); the other
 //! functions of the recorded service answer a `coding_exception` saying the fake lacks them.
-//! Two real functions outside the recorded service, `core_group_update_groups` and
-//! `core_group_update_groupings`, are refused like any other until `add_function` adds them.
+//! Three real functions outside the recorded service, `core_group_update_groups`,
+//! `core_group_update_groupings` and `core_course_duplicate_course`, are refused like any
+//! other until `add_function` adds them.
 //!
 //! ```ignore
 //! #[path = "../support/fake_moodle/mod.rs"]
@@ -176,8 +177,9 @@ impl FakeMoodle {
     /// Puts a real Moodle function that the recorded service lacks into the token's service:
     /// from now on site info lists it (with the site's version, like the core functions) and
     /// calls run it, where before they answered 086's `accessexception` as for any function
-    /// outside the service. Supported: `core_group_update_groups` and
-    /// `core_group_update_groupings`; any other name panics. Undoes a `remove_function`.
+    /// outside the service. Supported: `core_group_update_groups`,
+    /// `core_group_update_groupings` and `core_course_duplicate_course`; any other name
+    /// panics. Undoes a `remove_function`.
     pub fn add_function(&self, name: &str) {
         assert!(
             service::addable(name),
@@ -230,7 +232,7 @@ impl FakeMoodle {
             .collect()
     }
 
-    /// Calls to write functions (create/update/delete/...) that got past the token,
+    /// Calls to write functions (create/update/delete/duplicate/...) that got past the token,
     /// maintenance and service checks, whether or not their parameters were valid; a call
     /// dropped with `Drop::BeforeApply` counts, a 503 from `fail_next_5xx` does not.
     pub fn write_calls(&self) -> usize {

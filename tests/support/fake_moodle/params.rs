@@ -17,6 +17,8 @@ pub enum Ty {
     NoTags,
     Text,
     Alpha,
+    /// Letters, `_` and `-` (`PARAM_ALPHAEXT`).
+    AlphaExt,
     AlphaNumExt,
     Auth,
     Lang,
@@ -190,6 +192,9 @@ pub fn clean_ok(ty: Ty, s: &str) -> bool {
         Ty::Username => s.chars().all(username_char),
         Ty::NoTags | Ty::Text => !has_tag(s),
         Ty::Alpha => s.chars().all(|c| c.is_ascii_alphabetic()),
+        Ty::AlphaExt => s
+            .chars()
+            .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-'),
         Ty::AlphaNumExt => s
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),

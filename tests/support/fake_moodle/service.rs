@@ -248,6 +248,11 @@ const FUNCTIONS: &[WsFunction] = &[
         params: groups::UPDATE_GROUPINGS,
         run: |s, p| groups::update_groupings(&mut s.site.lock().unwrap(), p),
     },
+    WsFunction {
+        name: "core_course_duplicate_course",
+        params: courses::DUPLICATE_COURSE,
+        run: |s, p| courses::duplicate_course(&mut s.site.lock().unwrap(), p),
+    },
 ];
 
 /// Real Moodle functions outside the recorded service (labws): calling them is an access
@@ -314,6 +319,7 @@ fn is_write(function: &str) -> bool {
             | "enrol"
             | "unenrol"
             | "upload"
+            | "duplicate"
     )
 }
 
