@@ -736,10 +736,19 @@ fn courses_in_category_paths_updates_and_deletes() {
     // What the course web services do not set fails its row.
     w.drop_file(
         "uploadcourses.csv",
-        "shortname;fullname;template\nC3;Three;C1\n",
+        "shortname;fullname;guest;topic1\nC3;Three;1;\nC4;Four;;Intro\n",
     );
     run(&w).expect_code(1);
-    assert!(w.report().contains("MS-R006"), "{}", w.report());
+    let report = w.report();
+    assert!(
+        report.contains(":2: failed MS-R006: guest over REST"),
+        "{report}"
+    );
+    assert!(
+        report.contains(":3: failed MS-R006: topic<N> sections"),
+        "{report}"
+    );
+    assert!(site.course("C3").is_none());
 }
 
 #[test]
@@ -1059,6 +1068,49 @@ fn updateid_changes_a_group_and_needs_the_update_function_in_the_service() {
     w.drop_file(
         "groups.csv",
         "courseid;name;type;description;updateid\nC1;Crimson;group;New;Crimson\n",
+    );
+    run(&w).expect_code(0);
+    assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
+}
+
+#[test]
+fn a_course_with_a_template_is_a_copy_given_the_rows_fields() {
+    let site = site_with_courses(&[("TPL", true)]);
+    let w = to_moodle(&site, "");
+    let file = "shortname;fullname;template;idnumber;summary;teacher1_account\n\
+                NEW1;New one;TPL;N1;Hello;ann\n\
+                NEW2;Other;NOPE;;;\n";
+    w.drop_file("uploadcourses.csv", file);
+    let out = run(&w);
+    out.expect_code(2);
+    assert!(
+        out.stdout.contains("lacks core_course_duplicate_course"),
+        "{}",
+        out.stdout
+    );
+    assert!(site.course("NEW1").is_none());
+    site.add_function("core_course_duplicate_course");
+    site.clear_calls();
+    run(&w).expect_code(1);
+    let new = site.course("NEW1").expect("copied");
+    assert_eq!(new["idnumber"], "N1");
+    assert_eq!(new["summary"], "Hello");
+    assert_eq!(calls_to(&site, "core_course_duplicate_course"), 1);
+    assert_eq!(calls_to(&site, "core_course_create_courses"), 0);
+    // The copy has the template's manual method: its teacher is enrolled through it.
+    assert_eq!(
+        site.enrolment("ann", "NEW1").unwrap()["roles"],
+        serde_json::json!(["editingteacher"])
+    );
+    let report = w.report();
+    assert!(report.contains("created course NEW1"), "{report}");
+    assert!(report.contains(":3: failed MS-T009"), "{report}");
+    assert!(report.contains("template course 'NOPE'"), "{report}");
+    // Again: the copy exists, and is left as it is.
+    site.clear_calls();
+    w.drop_file(
+        "uploadcourses.csv",
+        "shortname;fullname;template\nNEW1;New one;TPL\n",
     );
     run(&w).expect_code(0);
     assert_eq!(site.write_calls(), 0, "{:?}", site.calls());

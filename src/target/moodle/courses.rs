@@ -1,7 +1,9 @@
 //! Courses over REST: created in their category (a path's missing levels created first),
 //! updated where they differ (with `[courses] update_existing`), deleted, and checked.
-//! Templates, sections, teachers and the self and guest methods have no web service that
-//! sets them as the embedded store does: a row asking for them fails (MS-R006).
+//! A new course with a template is a copy of it (`core_course_duplicate_course`, its
+//! content without participants, as tool_sync restores a template's backup), then given the
+//! row's other fields. Sections and the self and guest methods have no web service that
+//! sets them: a row asking for them fails (MS-R006).
 
 use super::calls::{self, CallKind};
 use super::client::{CallError, Client, Retry};
@@ -104,6 +106,9 @@ struct Plan {
     call: Call,
     item: Params,
     change: Change,
+    /// A copy of a template: `core_course_duplicate_course`'s parameters; `item` is then
+    /// the update that gives the copy the row's other fields.
+    copy: Option<Params>,
 }
 
 fn key_of(ctx: &Ctx, cmd: &Command) -> Option<(CourseIdentifier, String)> {
@@ -303,7 +308,17 @@ impl Catalogue {
 /// Applies course rows (no course twice); one outcome per row.
 pub fn apply(ctx: &Ctx, cat: &mut Catalogue, rows: &[&Command]) -> Result<Vec<Outcome>, Failure> {
     let t = &ctx.cfg.target;
-    cat.fetch_courses(ctx, rows.iter().filter_map(|c| key_of(ctx, c)).collect())?;
+    let templates = rows.iter().filter_map(|c| match c {
+        Command::CourseUpsert(c) => c.template.clone().filter(|t| !t.is_empty()),
+        _ => None,
+    });
+    cat.fetch_courses(
+        ctx,
+        rows.iter()
+            .filter_map(|c| key_of(ctx, c))
+            .chain(templates.map(|t| (CourseIdentifier::Shortname, t)))
+            .collect(),
+    )?;
     let mut plans: Vec<Result<Plan, Outcome>> = Vec::with_capacity(rows.len());
     for c in rows {
         let p = plan(ctx, cat, c);
@@ -333,10 +348,15 @@ pub fn apply(ctx: &Ctx, cat: &mut Catalogue, rows: &[&Command]) -> Result<Vec<Ou
         plans
             .iter()
             .enumerate()
-            .filter_map(|(i, p)| p.as_ref().ok().map(|p| (i, p.call, &p.item)))
+            .filter_map(|(i, p)| p.as_ref().ok().map(|p| (i, p)))
+            .filter(|(_, p)| p.copy.is_none())
+            .map(|(i, p)| (i, p.call, &p.item))
             .collect(),
     )?;
     let mut outcomes: Vec<Option<Outcome>> = (0..plans.len()).map(|_| None).collect();
+    for (i, o) in copy_templates(ctx, &plans)? {
+        outcomes[i] = Some(o);
+    }
     for (call, these, pieces) in &sent {
         for piece in pieces {
             let warnings: Vec<&Value> = piece
@@ -468,6 +488,7 @@ fn plan(ctx: &Ctx, cat: &mut Catalogue, cmd: &Command) -> Result<Plan, Outcome> 
                 Ok(Plan {
                     call: Call::Delete,
                     item,
+                    copy: None,
                     change: Change::new(Action::Deleted, "course", r.id, r.shortname),
                 })
             }
@@ -486,15 +507,26 @@ fn upsert(
 ) -> Result<Plan, Outcome> {
     let fail = |code, m: String| Err(Outcome::Failed(Failure::new(code, m)));
     let unsupported = [
-        ("template", c.template.is_some()),
-        ("topic<N> sections", !c.sections.is_empty()),
-        ("self", c.self_enrol.is_some()),
-        ("guest", c.guest_enrol.is_some()),
+        (
+            "topic<N> sections",
+            "no Moodle web service sets a section's name and summary",
+            !c.sections.is_empty(),
+        ),
+        (
+            "self",
+            "no Moodle web service adds or enables a course's self enrolment method",
+            c.self_enrol.is_some(),
+        ),
+        (
+            "guest",
+            "no Moodle web service adds or enables a course's guest access method",
+            c.guest_enrol.is_some(),
+        ),
     ];
-    if let Some((what, _)) = unsupported.iter().find(|(_, on)| *on) {
+    if let Some((what, why, _)) = unsupported.iter().find(|(_, _, on)| *on) {
         return fail(
             Code::RemoteUnsupported,
-            format!("{what} over REST: Moodle's course web services do not set it as the embedded store does; leave the column empty, or run the file against the embedded store"),
+            format!("{what} over REST: {why}; it needs the embedded store or a Moodle-side plugin; leave the column empty to send the rest of the row"),
         );
     }
     let category = match c.category.as_deref().filter(|s| !s.is_empty()) {
@@ -531,7 +563,11 @@ fn upsert(
                     item.push(k, bool01(v));
                 }
             }
-            Ok(Plan { call: Call::Create, item, change: Change::new(Action::Created, "course", 0, shortname) })
+            let change = Change::new(Action::Created, "course", 0, shortname);
+            match c.template.as_deref().filter(|t| !t.is_empty()) {
+                Some(t) => from_template(cat, t, c, category, item, change),
+                None => Ok(Plan { call: Call::Create, item, change, copy: None }),
+            }
         }
         Some(r) if !ctx.cfg.courses.update_existing => Err(Outcome::Skipped(format!("course {} already exists; updates are off ([courses] update_existing)", r.shortname))),
         Some(r) => {
@@ -566,7 +602,186 @@ fn upsert(
             if fields.is_empty() {
                 return Err(Outcome::Applied(vec![Change::new(Action::Unchanged, "course", r.id, r.shortname)]));
             }
-            Ok(Plan { call: Call::Update, item, change: Change { action: Action::Updated, entity: "course", id: r.id, label: r.shortname, fields } })
+            Ok(Plan { call: Call::Update, item, change: Change { action: Action::Updated, entity: "course", id: r.id, label: r.shortname, fields }, copy: None })
         }
     }
+}
+
+/// A new course as a copy of `template` (its content, settings and enrol methods, no
+/// participants); the row's fields are then set on the copy. As in the embedded store, the
+/// copy's dates are the row's, else today and none: a template's dates are its own run's.
+fn from_template(
+    cat: &Catalogue,
+    template: &str,
+    c: &CourseFields,
+    category: Option<i64>,
+    create: Params,
+    change: Change,
+) -> Result<Plan, Outcome> {
+    let fail = |code, m: String| Err(Outcome::Failed(Failure::new(code, m)));
+    let found = cat
+        .courses
+        .get(&(CourseIdentifier::Shortname, template.to_string()))
+        .cloned()
+        .flatten();
+    let Some(t) = found else {
+        return fail(
+            Code::NotFound,
+            format!("template course '{template}' does not exist (a template must exist before the row that uses it: create it in an earlier row or file)"),
+        );
+    };
+    if t.id == 1 {
+        return fail(
+            Code::SiteCourse,
+            format!(
+                "template '{template}' is the site course (the front page); name a real course"
+            ),
+        );
+    }
+    let value = |k: &str| {
+        create
+            .0
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut copy = Params::new();
+    copy.push("courseid", t.id.to_string())
+        .push("fullname", value("fullname"))
+        .push("shortname", value("shortname"))
+        .push("categoryid", category.unwrap_or(1).to_string())
+        .push(
+            "visible",
+            if c.visible.unwrap_or(t.visible) {
+                "1"
+            } else {
+                "0"
+            },
+        )
+        // Moodle's default, said: a template's participants never come along.
+        .push("options[0][name]", "users")
+        .push("options[0][value]", "0");
+    let (no_start, no_end) = (value("startdate").is_empty(), value("enddate").is_empty());
+    let mut update = Params::new();
+    for (k, v) in create.0 {
+        // The template's format stays unless the row names one.
+        let format_kept = k == "format" && c.format.is_none();
+        if !format_kept
+            && !matches!(
+                k.as_str(),
+                "fullname" | "shortname" | "categoryid" | "visible"
+            )
+        {
+            update.push(k, v);
+        }
+    }
+    if no_start {
+        update.push("startdate", chrono::Utc::now().timestamp().to_string());
+    }
+    if no_end {
+        update.push("enddate", "0");
+    }
+    Ok(Plan {
+        call: Call::Update,
+        item: update,
+        change,
+        copy: Some(copy),
+    })
+}
+
+/// Makes the copies of templates (one call each, several at once), then gives each copy
+/// its row's other fields in batched updates. Outcomes of the rows with a copy.
+fn copy_templates(
+    ctx: &Ctx,
+    plans: &[Result<Plan, Outcome>],
+) -> Result<Vec<(usize, Outcome)>, Failure> {
+    let copies: Vec<(usize, &Plan, &Params)> = plans
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let p = p.as_ref().ok()?;
+            Some((i, p, p.copy.as_ref()?))
+        })
+        .collect();
+    if copies.is_empty() {
+        return Ok(Vec::new());
+    }
+    calls::require(ctx.functions, "core_course_duplicate_course")?;
+    // A copy sent twice would fail on its own shortname: never resent blindly.
+    let made = pool::map(&copies, ctx.cfg.target.parallel, |(_, _, copy)| {
+        ctx.client
+            .call("core_course_duplicate_course", copy, Retry::Never)
+    });
+    let mut out = Vec::new();
+    let mut updates: Vec<(usize, Params, Change)> = Vec::new();
+    for ((i, plan, _), answer) in copies.into_iter().zip(made) {
+        match answer {
+            Ok(v) => {
+                let id = v.get("id").and_then(Value::as_i64).unwrap_or(0);
+                let mut item = Params::new();
+                item.push("id", id.to_string());
+                item.0.extend(plan.item.0.iter().cloned());
+                let mut change = plan.change.clone();
+                change.id = id;
+                updates.push((i, item, change));
+            }
+            Err(e) => {
+                if let Some(stop) = e.stops_the_file() {
+                    return Err(stop);
+                }
+                let CallError::Moodle(m) = e else {
+                    unreachable!("transport faults stop the file")
+                };
+                out.push((
+                    i,
+                    Outcome::Failed(Failure::new(
+                        Code::RemoteRejected,
+                        format!("Moodle refused to copy the template: {}", m.describe()),
+                    )),
+                ));
+            }
+        }
+    }
+    let t = &ctx.cfg.target;
+    let sent = calls::send(
+        ctx.client,
+        ctx.functions,
+        t.batch_size,
+        t.parallel,
+        updates
+            .iter()
+            .enumerate()
+            .map(|(n, (_, item, _))| (n, Call::Update, item))
+            .collect(),
+    )?;
+    for (_, these, pieces) in &sent {
+        for piece in pieces {
+            for &n in &these[piece.items.clone()] {
+                let (i, _, change) = &updates[n];
+                let warned = piece.answer.as_ref().ok().and_then(|v| {
+                    v.get("warnings")?
+                        .as_array()?
+                        .iter()
+                        .find(|w| w.get("itemid").and_then(Value::as_i64) == Some(change.id))
+                        .map(|w| w.to_string())
+                });
+                let refused = match &piece.answer {
+                    Err(m) => Some(m.describe()),
+                    Ok(_) => warned,
+                };
+                out.push((
+                    *i,
+                    match refused {
+                        None => Outcome::Applied(vec![change.clone()]),
+                        Some(why) => Outcome::Failed(Failure::new(
+                            Code::RemoteRejected,
+                            format!("course {} (id {}) was copied from its template, but Moodle refused the row's other fields: {why}; fix them and send the row again (it updates the copy with [courses] update_existing)", change.label, change.id),
+                        )),
+                    },
+                ));
+            }
+        }
+    }
+    Ok(out)
 }

@@ -470,11 +470,15 @@ fn unsupported(cmds: &[Command]) -> Option<Failure> {
         other => Some(op_name(other)),
     })?;
     let why = match op {
-        "course_reset" | "meta_link" | "meta_unlink" | "cohort_binding" => {
-            "Moodle has no web service for it; it needs the embedded store or a Moodle-side plugin"
-        }
-        _ => "this version of moosync does not yet send it to Moodle; run it against the embedded store",
+        "course_reset" => "Moodle has no web service that resets a course",
+        "cohort_binding" => "Moodle has no web service that adds or changes a cohort enrolment method",
+        // enrol_meta_add_instances and _delete_instances exist (Moodle 4.1+, outside the
+        // usual service) but cannot disable a link and keep its enrolments, nor re-enable
+        // one: the link and unlink of the embedded store and tool_sync.
+        "meta_link" | "meta_unlink" => "Moodle's web services cannot enable or disable a meta link (enrol_meta_add_instances and _delete_instances only add one or delete it with its enrolments)",
+        _ => "moosync has no mapping of it onto Moodle's web services",
     };
+    let why = format!("{why}; it needs the embedded store or a Moodle-side plugin");
     Some(Failure::new(
         Code::RemoteUnsupported,
         format!("{op} over REST: {why}; the row was not applied"),
@@ -567,9 +571,11 @@ fn account_keys(c: &Command) -> Vec<String> {
         Command::UserPicture(p) => vec![format!("pic:{}", p.user)],
         // Any two course rows of a file may share a category path: one at a time per wave
         // would be slow, so rows naming the same course wait; categories are cached.
-        Command::CourseUpsert(c) => [&c.shortname, &c.idnumber]
+        // A copy waits for the row making its template.
+        Command::CourseUpsert(c) => [&c.shortname, &c.idnumber, &c.template]
             .into_iter()
             .flatten()
+            .filter(|v| !v.is_empty())
             .map(|v| format!("c:{v}"))
             .chain(c.id.map(|i| format!("c:#{i}")))
             .collect(),
