@@ -4,7 +4,7 @@
 use super::{exit, setup};
 use crate::codes::{Code, Failure};
 use crate::config::TargetKind;
-use crate::target::moodle::{MoodleTarget, FUNCTIONS};
+use crate::target::moodle::{MoodleTarget, FUNCTIONS, OPTIONAL_FUNCTIONS};
 use std::path::Path;
 
 pub fn run(data: &Path) -> i32 {
@@ -41,6 +41,21 @@ fn check_target(data: &Path) -> Result<i32, Failure> {
         } else {
             missing_any = true;
             say!("{tool}: missing {}", missing.join(", "));
+        }
+    }
+    for (what, functions) in OPTIONAL_FUNCTIONS {
+        let missing: Vec<&str> = functions
+            .iter()
+            .copied()
+            .filter(|f| !info.functions.contains(*f))
+            .collect();
+        if missing.is_empty() {
+            say!("{what}: ok");
+        } else {
+            say!(
+                "{what}: off (optional; add {} to use them)",
+                missing.join(", ")
+            );
         }
     }
     if missing_any {

@@ -381,6 +381,21 @@ fn check_target_reports_the_site_and_the_token_user() {
     out.expect_code(0);
     assert!(out.stdout.contains("users: ok"), "{}", out.stdout);
     assert!(out.stdout.contains("token of: admin"), "{}", out.stdout);
+    // Optional functions are named, without failing the check.
+    assert!(
+        out.stdout
+            .contains("course templates: off (optional; add core_course_duplicate_course"),
+        "{}",
+        out.stdout
+    );
+    site.add_function("core_course_duplicate_course");
+    let out = w.moosync_env(&["check-target"], &[(TOKEN_VAR, FakeMoodle::TOKEN)]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("course templates: ok"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

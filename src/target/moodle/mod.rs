@@ -91,7 +91,18 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
             "core_group_create_groupings",
             "core_group_add_group_members",
             "core_group_delete_group_members",
+            "core_group_assign_grouping",
         ],
+    ),
+];
+
+/// Functions only some columns need, outside the usual service: `check-target` says what
+/// each enables; a file using one the service lacks stops, naming it.
+pub const OPTIONAL_FUNCTIONS: &[(&str, &[&str])] = &[
+    ("course templates", &["core_course_duplicate_course"]),
+    (
+        "group and grouping updates (updateid)",
+        &["core_group_update_groups", "core_group_update_groupings"],
     ),
 ];
 
