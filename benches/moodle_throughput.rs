@@ -264,13 +264,20 @@ fn main() {
     let mut cohorts = String::from("cname;cidnumber;userid\n");
     let mut groups = String::from("courseid;name\n");
     let mut members = String::from("courseid;groupid;userid\n");
+    // Each member then moves to the course's second group (a shift leaves the first).
+    let mut shifts = String::from("cmd;courseid;groupid;userid\n");
     for c in 0..10 {
-        groups.push_str(&format!("K{c:04};Group {c}\n"));
+        groups.push_str(&format!("K{c:04};Group {c}\nK{c:04};Group {c} B\n"));
     }
     for i in 0..n {
         enrols.push_str(&format!("student;K{:04};user{i:07};\n", i % 10));
         cohorts.push_str(&format!("Year {0};Y{0};user{i:07}\n", i % 10));
         members.push_str(&format!("K{:04};Group {};user{i:07}\n", i % 10, i % 10));
+        shifts.push_str(&format!(
+            "shift;K{:04};Group {} B;user{i:07}\n",
+            i % 10,
+            i % 10
+        ));
     }
     let pictures = n / 5;
     let zip = picture_zip(pictures);
@@ -278,8 +285,9 @@ fn main() {
         ("uploadcourses.csv", courses.into_bytes(), n),
         ("enrols.csv", enrols.into_bytes(), n),
         ("cohorts.csv", cohorts.into_bytes(), n),
-        ("groups.csv", groups.into_bytes(), 10),
+        ("groups.csv", groups.into_bytes(), 20),
         ("groupmembers.csv", members.into_bytes(), n),
+        ("groupmembers_shift.csv", shifts.into_bytes(), n),
         ("userpictures_bench.zip", zip, pictures),
     ] {
         for pass in ["first run", "unchanged re-run"] {
