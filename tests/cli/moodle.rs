@@ -1130,3 +1130,99 @@ fn a_course_with_a_template_is_a_copy_given_the_rows_fields() {
     run(&w).expect_code(0);
     assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
 }
+
+#[test]
+fn a_copy_whose_answer_was_lost_is_finished_by_the_next_run() {
+    let site = site_with_courses(&[("TPL", true)]);
+    site.add_function("core_course_duplicate_course");
+    let w = to_moodle(&site, "");
+    w.drop_file(
+        "uploadcourses.csv",
+        "shortname;fullname;template;idnumber;summary\nNEW1;New one;TPL;N1;Hello\n",
+    );
+    site.drop_next("core_course_duplicate_course", DropWhen::AfterApply, 1);
+    run(&w).expect_code(2);
+    assert_eq!(site.course("NEW1").expect("made")["idnumber"], "");
+    // The file waited in inbox/; updates are off, yet the copy is finished, not made again.
+    run(&w).expect_code(0);
+    let new = site.course("NEW1").unwrap();
+    assert_eq!(new["idnumber"], "N1");
+    assert_eq!(new["summary"], "Hello");
+    assert_eq!(calls_to(&site, "core_course_duplicate_course"), 1);
+    assert!(
+        w.report().contains("the copy of its template finished"),
+        "{}",
+        w.report()
+    );
+    // Finished: the next run leaves it alone.
+    site.clear_calls();
+    w.drop_file(
+        "uploadcourses.csv",
+        "shortname;fullname;template;idnumber;summary\nNEW1;New one;TPL;N1;Changed\n",
+    );
+    run(&w).expect_code(0);
+    assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
+}
+
+#[test]
+fn a_membership_moosync_made_then_a_teacher_undid_is_forgotten() {
+    let site = site_with_courses(&[("C1", true)]);
+    let w = to_moodle(&site, "");
+    w.drop_file("enrols.csv", "rolename;cid;uid;enrol\nstudent;C1;ann;\n");
+    run(&w).expect_code(0);
+    w.drop_file("groups.csv", "courseid;name\nC1;Red\nC1;Blue\n");
+    run(&w).expect_code(0);
+    run_again(
+        &w,
+        "groupmembers.csv",
+        "courseid;groupid;userid\nC1;Red;ann\n",
+    );
+    // A teacher takes ann out of Red; a run reads the course; the teacher puts her back.
+    let (g, u) = (
+        site.group("C1", "Red").unwrap()["id"].to_string(),
+        site.user("ann").unwrap()["id"].to_string(),
+    );
+    let member = [
+        ("members[0][groupid]", g.as_str()),
+        ("members[0][userid]", u.as_str()),
+    ];
+    site.call("core_group_delete_group_members", &member);
+    run_again(
+        &w,
+        "groupmembers.csv",
+        "cmd;courseid;groupid;userid\ndel;C1;Blue;ann\n",
+    );
+    site.call("core_group_add_group_members", &member);
+    // Red is now the teacher's: a shift to Blue leaves it.
+    run_again(
+        &w,
+        "groupmembers.csv",
+        "cmd;courseid;groupid;userid\nshift;C1;Blue;ann\n",
+    );
+    assert_eq!(members(&site, "Red"), serde_json::json!(["ann"]));
+    assert_eq!(members(&site, "Blue"), serde_json::json!(["ann"]));
+}
+
+#[test]
+fn gaddcreate_for_someone_not_enrolled_makes_no_group_and_gdel_of_no_group_sends_nothing() {
+    let site = site_with_courses(&[("C1", true)]);
+    let w = to_moodle(&site, "");
+    w.drop_file("groups.csv", "courseid;name\nC1;Red\n");
+    run(&w).expect_code(0);
+    w.drop_file(
+        "enrols.csv",
+        "cmd;rolename;cid;uid;enrol;gcmd;g1\ndel;;C1;bob;;gaddcreate;New\n",
+    );
+    run(&w).expect_code(1);
+    assert!(site.group("C1", "New").is_none());
+    assert_eq!(calls_to(&site, "core_group_create_groups"), 1, "Red only");
+    w.drop_file("enrols.csv", "rolename;cid;uid;enrol\nstudent;C1;ann;\n");
+    run(&w).expect_code(0);
+    w.drop_file(
+        "enrols.csv",
+        "rolename;cid;uid;enrol;gcmd;g1\nstudent;C1;ann;;gdel;Red\n",
+    );
+    site.clear_calls();
+    run(&w).expect_code(0);
+    assert_eq!(calls_to(&site, "core_group_delete_group_members"), 0);
+}

@@ -184,6 +184,17 @@ impl Client {
 
     /// One request, no retry.
     pub fn call_once(&self, function: &str, params: &Params) -> Result<Value, CallError> {
+        self.call_within(function, params, None)
+    }
+
+    /// One request, no retry, allowed `timeout` instead of `[target] timeout_seconds`: for
+    /// a call Moodle takes long over (a course copy is a backup and a restore).
+    pub fn call_within(
+        &self,
+        function: &str,
+        params: &Params,
+        timeout: Option<Duration>,
+    ) -> Result<Value, CallError> {
         let mut body = String::with_capacity(64 + params.0.len() * 32);
         body.push_str("wstoken=");
         escape_into(&self.token.0, &mut body);
@@ -200,11 +211,14 @@ impl Client {
         if is_write(function) {
             self.writes.fetch_add(1, Ordering::Relaxed);
         }
-        let sent = self
+        let mut request = self
             .agent
             .post(&self.endpoint)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .send(body.as_bytes());
+            .header("Content-Type", "application/x-www-form-urlencoded");
+        if let Some(t) = timeout {
+            request = request.config().timeout_global(Some(t)).build();
+        }
+        let sent = request.send(body.as_bytes());
         let mut response = match sent {
             Ok(r) => r,
             Err(e) => return Err(CallError::Transport(self.token.redact(&e.to_string()))),

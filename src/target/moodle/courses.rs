@@ -15,12 +15,14 @@ use crate::config::{CategoryIdentifier, Config, CourseIdentifier};
 use crate::outcome::{Action, Change, Outcome};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 pub struct Ctx<'a> {
     pub client: &'a Client,
     pub cfg: &'a Config,
     pub dry_run: bool,
     pub functions: &'a HashSet<String>,
+    pub ledger: &'a super::ledger::Ledger,
 }
 
 /// A course as `core_course_get_courses_by_field` shows it.
@@ -109,6 +111,8 @@ struct Plan {
     /// A copy of a template: `core_course_duplicate_course`'s parameters; `item` is then
     /// the update that gives the copy the row's other fields.
     copy: Option<Params>,
+    /// The shortname of an unfinished copy this row's update finishes.
+    finishes: Option<String>,
 }
 
 fn key_of(ctx: &Ctx, cmd: &Command) -> Option<(CourseIdentifier, String)> {
@@ -308,15 +312,24 @@ impl Catalogue {
 /// Applies course rows (no course twice); one outcome per row.
 pub fn apply(ctx: &Ctx, cat: &mut Catalogue, rows: &[&Command]) -> Result<Vec<Outcome>, Failure> {
     let t = &ctx.cfg.target;
-    let templates = rows.iter().filter_map(|c| match c {
-        Command::CourseUpsert(c) => c.template.clone().filter(|t| !t.is_empty()),
-        _ => None,
-    });
+    // Templates, and the copies' own shortnames (an unfinished copy has no idnumber yet).
+    let copies: Vec<(CourseIdentifier, String)> = rows
+        .iter()
+        .filter_map(|c| match c {
+            Command::CourseUpsert(c) if c.template.as_deref().is_some_and(|t| !t.is_empty()) => {
+                Some([c.template.clone(), c.shortname.clone()])
+            }
+            _ => None,
+        })
+        .flatten()
+        .flatten()
+        .map(|v| (CourseIdentifier::Shortname, v))
+        .collect();
     cat.fetch_courses(
         ctx,
         rows.iter()
             .filter_map(|c| key_of(ctx, c))
-            .chain(templates.map(|t| (CourseIdentifier::Shortname, t)))
+            .chain(copies)
             .collect(),
     )?;
     let mut plans: Vec<Result<Plan, Outcome>> = Vec::with_capacity(rows.len());
@@ -339,6 +352,12 @@ pub fn apply(ctx: &Ctx, cat: &mut Catalogue, rows: &[&Command]) -> Result<Vec<Ou
             .into_iter()
             .map(|p| p.map_or_else(|o| o, |p| Outcome::Applied(vec![p.change])))
             .collect());
+    }
+    // Checked before the first write, so a service without the copy function stops the
+    // file with nothing half done.
+    if plans.iter().any(|p| matches!(p, Ok(p) if p.copy.is_some())) {
+        calls::require(ctx.functions, "core_course_duplicate_course")?;
+        calls::require(ctx.functions, Call::Update.function())?;
     }
     let sent = calls::send(
         ctx.client,
@@ -407,6 +426,15 @@ pub fn apply(ctx: &Ctx, cat: &mut Catalogue, rows: &[&Command]) -> Result<Vec<Ou
                         }
                     }
                 });
+            }
+        }
+    }
+    // A copy finished by this run is no longer pending.
+    let site = ctx.client.site();
+    for (p, o) in plans.iter().zip(&outcomes) {
+        if let (Ok(p), Some(Outcome::Applied(_))) = (p, o) {
+            if let Some(shortname) = &p.finishes {
+                ctx.ledger.set_copy_pending(site, shortname, false)?;
             }
         }
     }
@@ -489,6 +517,7 @@ fn plan(ctx: &Ctx, cat: &mut Catalogue, cmd: &Command) -> Result<Plan, Outcome> 
                     call: Call::Delete,
                     item,
                     copy: None,
+                    finishes: None,
                     change: Change::new(Action::Deleted, "course", r.id, r.shortname),
                 })
             }
@@ -535,6 +564,31 @@ fn upsert(
     };
     let mut item = Params::new();
     let bool01 = |b: bool| if b { "1" } else { "0" };
+    // A copy whose row's fields were never set (the copy's answer was lost, the update
+    // refused): it is finished now, whatever update_existing says. With [courses]
+    // identifier = "idnumber" it is found by its shortname, as it has no idnumber yet.
+    let site = ctx.client.site();
+    let pending = c.template.as_deref().is_some_and(|t| !t.is_empty())
+        && c.shortname
+            .as_deref()
+            .is_some_and(|s| ctx.ledger.copy_pending(site, s));
+    let candidate = match (&found, pending) {
+        (None, true) => cat
+            .courses
+            .get(&(
+                CourseIdentifier::Shortname,
+                c.shortname.clone().unwrap_or_default(),
+            ))
+            .cloned()
+            .flatten(),
+        _ => found.clone(),
+    };
+    // A copy has no idnumber until it is finished: a course that has another is not it.
+    let pending = pending
+        && candidate.as_ref().is_some_and(|r| {
+            r.idnumber.is_empty() || Some(r.idnumber.as_str()) == c.idnumber.as_deref()
+        });
+    let found = if pending { candidate } else { found };
     match found {
         None if key.0 == CourseIdentifier::Id => fail(Code::NotFound, format!("no course has id {}; with [courses] identifier = \"id\" only existing courses can be updated", key.1)),
         None => {
@@ -565,9 +619,18 @@ fn upsert(
             }
             let change = Change::new(Action::Created, "course", 0, shortname);
             match c.template.as_deref().filter(|t| !t.is_empty()) {
-                Some(t) => from_template(cat, t, c, category, item, change),
-                None => Ok(Plan { call: Call::Create, item, change, copy: None }),
+                Some(t) => from_template(cat, t, c, category, change),
+                None => Ok(Plan { call: Call::Create, item, change, copy: None, finishes: None }),
             }
+        }
+        Some(r) if pending => {
+            let fields = copy_fields(c);
+            let mut change = Change::new(Action::Updated, "course", r.id, r.shortname);
+            change.fields.push("the copy of its template finished".into());
+            let mut item = Params::new();
+            item.push("id", r.id.to_string());
+            item.0.extend(fields.0);
+            Ok(Plan { call: Call::Update, item, change, copy: None, finishes: c.shortname.clone() })
         }
         Some(r) if !ctx.cfg.courses.update_existing => Err(Outcome::Skipped(format!("course {} already exists; updates are off ([courses] update_existing)", r.shortname))),
         Some(r) => {
@@ -602,20 +665,18 @@ fn upsert(
             if fields.is_empty() {
                 return Err(Outcome::Applied(vec![Change::new(Action::Unchanged, "course", r.id, r.shortname)]));
             }
-            Ok(Plan { call: Call::Update, item, change: Change { action: Action::Updated, entity: "course", id: r.id, label: r.shortname, fields }, copy: None })
+            Ok(Plan { call: Call::Update, item, change: Change { action: Action::Updated, entity: "course", id: r.id, label: r.shortname, fields }, copy: None, finishes: None })
         }
     }
 }
 
 /// A new course as a copy of `template` (its content, settings and enrol methods, no
-/// participants); the row's fields are then set on the copy. As in the embedded store, the
-/// copy's dates are the row's, else today and none: a template's dates are its own run's.
+/// participants); the row's fields are then set on the copy.
 fn from_template(
     cat: &Catalogue,
     template: &str,
     c: &CourseFields,
     category: Option<i64>,
-    create: Params,
     change: Change,
 ) -> Result<Plan, Outcome> {
     let fail = |code, m: String| Err(Outcome::Failed(Failure::new(code, m)));
@@ -638,18 +699,10 @@ fn from_template(
             ),
         );
     }
-    let value = |k: &str| {
-        create
-            .0
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
     let mut copy = Params::new();
     copy.push("courseid", t.id.to_string())
-        .push("fullname", value("fullname"))
-        .push("shortname", value("shortname"))
+        .push("fullname", c.fullname.clone().unwrap_or_default())
+        .push("shortname", c.shortname.clone().unwrap_or_default())
         .push("categoryid", category.unwrap_or(1).to_string())
         .push(
             "visible",
@@ -659,35 +712,62 @@ fn from_template(
                 "0"
             },
         )
-        // Moodle's default, said: a template's participants never come along.
+        // Said, as Moodle's code does not apply its documented default: a template's
+        // participants never come along.
         .push("options[0][name]", "users")
         .push("options[0][value]", "0");
-    let (no_start, no_end) = (value("startdate").is_empty(), value("enddate").is_empty());
-    let mut update = Params::new();
-    for (k, v) in create.0 {
-        // The template's format stays unless the row names one.
-        let format_kept = k == "format" && c.format.is_none();
-        if !format_kept
-            && !matches!(
-                k.as_str(),
-                "fullname" | "shortname" | "categoryid" | "visible"
-            )
-        {
-            update.push(k, v);
-        }
-    }
-    if no_start {
-        update.push("startdate", chrono::Utc::now().timestamp().to_string());
-    }
-    if no_end {
-        update.push("enddate", "0");
-    }
     Ok(Plan {
         call: Call::Update,
-        item: update,
+        item: copy_fields(c),
         change,
         copy: Some(copy),
+        finishes: None,
     })
+}
+
+/// The fields a copy of a template is given after it is made: the row's, but for the
+/// names, category and visibility the copy call sets. The template's format stays unless
+/// the row names one. As in the embedded store, the dates are the row's, else today and
+/// none: a template's dates are its own run's.
+fn copy_fields(c: &CourseFields) -> Params {
+    let bool01 = |b: bool| if b { "1" } else { "0" };
+    let mut item = Params::new();
+    for (k, v) in [
+        ("idnumber", &c.idnumber),
+        ("summary", &c.summary),
+        ("lang", &c.lang),
+        ("format", &c.format),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            item.push(k, v);
+        }
+    }
+    item.push(
+        "startdate",
+        c.startdate
+            .unwrap_or_else(|| chrono::Utc::now().timestamp())
+            .to_string(),
+    )
+    .push("enddate", c.enddate.unwrap_or(0).to_string());
+    for (k, v) in [
+        ("groupmode", c.groupmode),
+        ("newsitems", c.newsitems),
+        ("maxbytes", c.maxbytes),
+    ] {
+        if let Some(v) = v {
+            item.push(k, v.to_string());
+        }
+    }
+    for (k, v) in [
+        ("groupmodeforce", c.groupmodeforce),
+        ("showgrades", c.showgrades),
+        ("enablecompletion", c.enablecompletion),
+    ] {
+        if let Some(v) = v {
+            item.push(k, bool01(v));
+        }
+    }
+    item
 }
 
 /// Makes the copies of templates (one call each, several at once), then gives each copy
@@ -707,11 +787,19 @@ fn copy_templates(
     if copies.is_empty() {
         return Ok(Vec::new());
     }
-    calls::require(ctx.functions, "core_course_duplicate_course")?;
-    // A copy sent twice would fail on its own shortname: never resent blindly.
+    // Noted before it is asked for: a copy whose answer is lost is finished by the next run.
+    let site = ctx.client.site();
+    for (_, plan, _) in &copies {
+        ctx.ledger
+            .set_copy_pending(site, &plan.change.label, true)?;
+    }
+    // A copy is a backup and a restore on Moodle's side: it gets ten times the usual time,
+    // at least ten minutes. Sent twice it would fail on its own shortname: never resent.
+    let patience =
+        (Duration::from_secs(ctx.cfg.target.timeout_seconds) * 10).max(Duration::from_secs(600));
     let made = pool::map(&copies, ctx.cfg.target.parallel, |(_, _, copy)| {
         ctx.client
-            .call("core_course_duplicate_course", copy, Retry::Never)
+            .call_within("core_course_duplicate_course", copy, Some(patience))
     });
     let mut out = Vec::new();
     let mut updates: Vec<(usize, Params, Change)> = Vec::new();
@@ -733,6 +821,9 @@ fn copy_templates(
                 let CallError::Moodle(m) = e else {
                     unreachable!("transport faults stop the file")
                 };
+                // Refused: no copy was made.
+                ctx.ledger
+                    .set_copy_pending(site, &plan.change.label, false)?;
                 out.push((
                     i,
                     Outcome::Failed(Failure::new(
@@ -770,13 +861,16 @@ fn copy_templates(
                     Err(m) => Some(m.describe()),
                     Ok(_) => warned,
                 };
+                if refused.is_none() {
+                    ctx.ledger.set_copy_pending(site, &change.label, false)?;
+                }
                 out.push((
                     *i,
                     match refused {
                         None => Outcome::Applied(vec![change.clone()]),
                         Some(why) => Outcome::Failed(Failure::new(
                             Code::RemoteRejected,
-                            format!("course {} (id {}) was copied from its template, but Moodle refused the row's other fields: {why}; fix them and send the row again (it updates the copy with [courses] update_existing)", change.label, change.id),
+                            format!("course {} (id {}) was copied from its template, but Moodle refused the row's other fields: {why}; fix them and send the row again: the next run finishes the copy", change.label, change.id),
                         )),
                     },
                 ));

@@ -7,6 +7,7 @@ use super::calls;
 use super::client::{Client, Retry};
 use super::directory::{Directory, Field};
 use super::form::Params;
+use super::ledger::{Ledger, Link};
 use super::pool;
 use crate::codes::{Code, Failure};
 use crate::command::Enrolment;
@@ -102,6 +103,11 @@ impl Courses {
             .into_iter()
             .filter(|id| !self.enrolled.contains_key(id))
             .collect();
+        self.read_participants(ctx, ids)
+    }
+
+    /// Reads who is enrolled in each course, with their roles, one call per course.
+    fn read_participants(&mut self, ctx: &Ctx, ids: Vec<i64>) -> Result<(), Failure> {
         let lists = pool::map(&ids, ctx.cfg.target.parallel, |id| {
             let mut p = Params::new();
             p.push("courseid", id.to_string())
@@ -152,6 +158,7 @@ pub fn apply(
     ctx: &Ctx,
     dir: &mut Directory,
     courses: &mut Courses,
+    ledger: &mut Ledger,
     rows: &[&Enrolment],
 ) -> Result<Vec<Outcome>, Failure> {
     let t = &ctx.cfg.target;
@@ -177,7 +184,7 @@ pub fn apply(
     courses.fetch(ctx, rows.iter().map(|e| course_key(e)).collect())?;
     let plans: Vec<Result<Option<Planned>, Outcome>> = rows
         .iter()
-        .map(|e| plan(ctx, dir, courses, e, user_key(e), course_key(e)))
+        .map(|e| plan(ctx, dir, courses, ledger, e, user_key(e), course_key(e)))
         .collect();
     if ctx.dry_run {
         // The run's later commands (a row's groups) see the enrolments it would make.
@@ -190,6 +197,13 @@ pub fn apply(
             }
         }
         return Ok(plans.into_iter().map(settled_without_call).collect());
+    }
+    if plans
+        .iter()
+        .any(|p| matches!(p, Ok(Some(p)) if !p.unassign.is_empty()))
+    {
+        // Checked before the first write: a shift never stops half done for want of it.
+        calls::require(ctx.functions, "core_role_unassign_roles")?;
     }
     // One list of calls per function, in calls of batch_size, split where Moodle refuses;
     // each call sends the whole wanted state, so sending it twice is sending it once.
@@ -239,6 +253,7 @@ pub fn apply(
             p.unassign.get(*n - 1).map(|(r, _)| *r)
         };
         settle(courses, &plans, &mut outcomes, &sent, |p, i| role_of(p, i));
+        kept_roles(ctx, courses, ledger, &plans, &mut outcomes)?;
     }
     Ok(plans
         .into_iter()
@@ -264,6 +279,9 @@ fn settle(
             for &i in &these[piece.items.clone()] {
                 let Ok(Some(p)) = &plans[i] else { continue };
                 let r = role(p, i);
+                if piece.answer.is_ok() {
+                    record(courses, *call, p, r);
+                }
                 if matches!(outcomes[i], Some(Outcome::Failed(_))) {
                     continue;
                 }
@@ -272,14 +290,75 @@ fn settle(
                         Code::RemoteRejected,
                         format!("Moodle refused the row: {}", m.describe()),
                     )),
-                    Ok(_) => {
-                        record(courses, *call, p, r);
-                        Outcome::Applied(vec![p.change.clone()])
-                    }
+                    Ok(_) => Outcome::Applied(vec![p.change.clone()]),
                 });
             }
         }
     }
+}
+
+/// core_role_unassign_roles takes away manual roles only, and says nothing of the others
+/// (those of cohort sync, meta links…). The courses where a shift took roles away are read
+/// again: a role still held is reported kept and noted in the ledger, so a re-run does not
+/// ask again.
+fn kept_roles(
+    ctx: &Ctx,
+    courses: &mut Courses,
+    ledger: &mut Ledger,
+    plans: &[Result<Option<Planned>, Outcome>],
+    outcomes: &mut [Option<Outcome>],
+) -> Result<(), Failure> {
+    let shifted: Vec<(usize, &Planned)> = plans
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match p {
+            Ok(Some(p)) if !p.unassign.is_empty() => Some((i, p)),
+            _ => None,
+        })
+        .filter(|(i, _)| matches!(outcomes[*i], Some(Outcome::Applied(_))))
+        .collect();
+    let mut ids: Vec<i64> = shifted.iter().map(|(_, p)| p.course).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    courses.read_participants(ctx, ids).map_err(|e| {
+        Failure::new(
+            e.code,
+            format!("{} (reading the courses a shift changed)", e.message),
+        )
+    })?;
+    let site = ctx.client.site().to_string();
+    let mut kept_links = Vec::new();
+    for (i, p) in shifted {
+        let held = courses.enrolled.get(&p.course).and_then(|w| w.get(&p.user));
+        let kept: Vec<i64> = p
+            .unassign
+            .iter()
+            .map(|(r, _)| *r)
+            .filter(|r| held.is_some_and(|h| h.contains(r)))
+            .collect();
+        if kept.is_empty() {
+            continue;
+        }
+        kept_links.extend(
+            kept.iter()
+                .map(|r| (Link::KeptRole, (p.user, p.course, *r), true)),
+        );
+        let removed = p.unassign.len() - kept.len();
+        let mut change = p.change.clone();
+        change.fields.retain(|f| !f.starts_with("roles removed"));
+        if removed > 0 {
+            change.fields.push(format!("roles removed {removed}"));
+        }
+        change.fields.push(format!(
+            "roles kept {} (another enrol method gives them)",
+            kept.len()
+        ));
+        if p.call.is_none() && removed == 0 {
+            change.action = Action::Unchanged;
+        }
+        outcomes[i] = Some(Outcome::Applied(vec![change]));
+    }
+    ledger.record_links(&site, &kept_links)
 }
 
 fn settled_without_call(p: Result<Option<Planned>, Outcome>) -> Outcome {
@@ -318,6 +397,7 @@ fn plan(
     ctx: &Ctx,
     dir: &Directory,
     courses: &Courses,
+    ledger: &Ledger,
     e: &Enrolment,
     (uf, uv): (Field, String),
     (cf, cv): (CourseIdentifier, String),
@@ -392,9 +472,12 @@ fn plan(
         if cmd != EnrolCmd::Shift {
             return Vec::new();
         }
+        // Not the roles another enrol method gives, which a shift once failed to take away.
+        let site = ctx.client.site();
         held.into_iter()
             .flatten()
             .filter(|r| **r != keep)
+            .filter(|r| !ledger.linked(site, Link::KeptRole, (user, course, **r)))
             .map(|r| (*r, assignment(*r, user, course)))
             .collect()
     };

@@ -4,6 +4,8 @@
 //! take and show no component, so this is how `shift` and `greplace` leave only the groups
 //! a feed put a user in, never hand-made ones; and no function in the usual service lists a
 //! grouping's groups, so this is how a re-run knows a group is already in its grouping.
+//! Also the roles a `shift` could not take away (another enrol method gives them), so they
+//! are not asked again, and the course copies not yet given their row's fields.
 //! Keyed by site, so one data folder may feed several sites in turn.
 
 use crate::codes::{Code, Failure};
@@ -27,8 +29,11 @@ impl Ledger {
                 site TEXT NOT NULL, userid INTEGER NOT NULL, md5 TEXT NOT NULL,
                 PRIMARY KEY (site, userid));
              CREATE TABLE IF NOT EXISTS remote_links (
-                site TEXT NOT NULL, kind TEXT NOT NULL, a INTEGER NOT NULL, b INTEGER NOT NULL,
-                PRIMARY KEY (site, kind, a, b));",
+                site TEXT NOT NULL, kind TEXT NOT NULL,
+                a INTEGER NOT NULL, b INTEGER NOT NULL, c INTEGER NOT NULL,
+                PRIMARY KEY (site, kind, a, b, c));
+             CREATE TABLE IF NOT EXISTS remote_pending_copies (
+                site TEXT NOT NULL, shortname TEXT NOT NULL, PRIMARY KEY (site, shortname));",
         )
         .map_err(fail)?;
         Ok(Ledger { conn })
@@ -53,14 +58,14 @@ impl Ledger {
             .map_err(storage)
     }
 
-    /// Whether moosync made the link `a`–`b` of `kind` (and has not undone it since).
-    pub fn linked(&self, site: &str, kind: Link, a: i64, b: i64) -> bool {
+    /// Whether moosync made the link `key` of `kind` (and has not undone it since).
+    pub fn linked(&self, site: &str, kind: Link, (a, b, c): Key) -> bool {
         self.conn
             .prepare_cached(
-                "SELECT 1 FROM remote_links WHERE site = ?1 AND kind = ?2 AND a = ?3 AND b = ?4",
+                "SELECT 1 FROM remote_links WHERE site = ?1 AND kind = ?2 AND a = ?3 AND b = ?4 AND c = ?5",
             )
             .and_then(|mut s| {
-                s.query_row(params![site, kind.name(), a, b], |_| Ok(()))
+                s.query_row(params![site, kind.name(), a, b, c], |_| Ok(()))
                     .optional()
             })
             .ok()
@@ -68,11 +73,27 @@ impl Ledger {
             .is_some()
     }
 
+    /// The links of `kind` whose second part is `b`, as their (a, c).
+    pub fn links_to(&self, site: &str, kind: Link, b: i64) -> Result<Vec<(i64, i64)>, Failure> {
+        let mut s = self
+            .conn
+            .prepare_cached(
+                "SELECT a, c FROM remote_links WHERE site = ?1 AND kind = ?2 AND b = ?3",
+            )
+            .map_err(storage)?;
+        let rows = s
+            .query_map(params![site, kind.name(), b], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(storage)?;
+        rows.collect::<Result<_, _>>().map_err(storage)
+    }
+
     /// Links moosync made (`made`) or undid (`!made`), in one transaction.
     pub fn record_links(
         &mut self,
         site: &str,
-        changes: &[(Link, i64, i64, bool)],
+        changes: &[(Link, Key, bool)],
     ) -> Result<(), Failure> {
         if changes.is_empty() {
             return Ok(());
@@ -81,23 +102,58 @@ impl Ledger {
         {
             let mut add = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO remote_links (site, kind, a, b) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT OR IGNORE INTO remote_links (site, kind, a, b, c) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(storage)?;
             let mut del = tx
                 .prepare_cached(
-                    "DELETE FROM remote_links WHERE site = ?1 AND kind = ?2 AND a = ?3 AND b = ?4",
+                    "DELETE FROM remote_links WHERE site = ?1 AND kind = ?2 AND a = ?3 AND b = ?4 AND c = ?5",
                 )
                 .map_err(storage)?;
-            for &(kind, a, b, made) in changes {
+            for &(kind, (a, b, c), made) in changes {
                 let s = if made { &mut add } else { &mut del };
-                s.execute(params![site, kind.name(), a, b])
+                s.execute(params![site, kind.name(), a, b, c])
                     .map_err(storage)?;
             }
         }
         tx.commit().map_err(storage)
     }
+
+    /// Whether a copy of a template named `shortname` was asked for and not yet given its
+    /// row's fields.
+    pub fn copy_pending(&self, site: &str, shortname: &str) -> bool {
+        self.conn
+            .prepare_cached(
+                "SELECT 1 FROM remote_pending_copies WHERE site = ?1 AND shortname = ?2",
+            )
+            .and_then(|mut s| s.query_row(params![site, shortname], |_| Ok(())).optional())
+            .ok()
+            .flatten()
+            .is_some()
+    }
+
+    /// Notes a copy as asked for (`pending`), or as finished.
+    pub fn set_copy_pending(
+        &self,
+        site: &str,
+        shortname: &str,
+        pending: bool,
+    ) -> Result<(), Failure> {
+        let sql = if pending {
+            "INSERT OR IGNORE INTO remote_pending_copies (site, shortname) VALUES (?1, ?2)"
+        } else {
+            "DELETE FROM remote_pending_copies WHERE site = ?1 AND shortname = ?2"
+        };
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(params![site, shortname]))
+            .map(|_| ())
+            .map_err(storage)
+    }
 }
+
+/// A link's three parts; unused parts are 0.
+pub type Key = (i64, i64, i64);
 
 /// The links the ledger keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +162,8 @@ pub enum Link {
     GroupMember,
     /// a = grouping id, b = group id.
     GroupingGroup,
+    /// a = user id, b = course id, c = role id: a role a `shift` could not take away.
+    KeptRole,
 }
 
 impl Link {
@@ -113,6 +171,7 @@ impl Link {
         match self {
             Link::GroupMember => "group_member",
             Link::GroupingGroup => "grouping_group",
+            Link::KeptRole => "kept_role",
         }
     }
 }

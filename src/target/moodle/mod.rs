@@ -351,6 +351,7 @@ impl MoodleTarget {
                         cfg: &self.cfg,
                         dry_run: self.dry_run,
                         functions: &info.functions,
+                        ledger: &self.ledger,
                     };
                     let cmds: Vec<&Command> = course_rows.iter().map(|&i| &rows[i][0]).collect();
                     let done = courses::apply(&ctx, &mut self.catalogue, &cmds)?;
@@ -418,7 +419,13 @@ impl MoodleTarget {
                         dry_run: self.dry_run,
                         functions: &info.functions,
                     };
-                    let done = enrolments::apply(&ctx, &mut self.dir, &mut self.courses, &enrols)?;
+                    let done = enrolments::apply(
+                        &ctx,
+                        &mut self.dir,
+                        &mut self.courses,
+                        &mut self.ledger,
+                        &enrols,
+                    )?;
                     for (i, o) in enrol_rows.into_iter().zip(done) {
                         outcomes[i] = Some(o);
                     }
@@ -571,24 +578,30 @@ fn account_keys(c: &Command) -> Vec<String> {
         // Group definitions and memberships come from different files (or layers of a row),
         // so a wave needs only to keep one group or grouping, or one user's memberships, to
         // one row. A group row waits for the row making the grouping it goes in.
-        Command::GroupUpsert(g) | Command::GroupingUpsert(g) => {
-            [&g.name, &g.idnumber, &g.update, &g.grouping]
-                .into_iter()
-                .flatten()
-                .filter(|v| !v.is_empty())
-                .map(|v| format!("gr:{}:{v}", g.course))
-                .collect()
-        }
-        Command::UserPicture(p) => vec![format!("pic:{}", p.user)],
-        // Any two course rows of a file may share a category path: one at a time per wave
-        // would be slow, so rows naming the same course wait; categories are cached.
-        // A copy waits for the row making its template.
-        Command::CourseUpsert(c) => [&c.shortname, &c.idnumber, &c.template]
+        Command::GroupUpsert(g) | Command::GroupingUpsert(g) => [&g.name, &g.idnumber, &g.update]
             .into_iter()
             .flatten()
             .filter(|v| !v.is_empty())
+            .map(|v| format!("gr:{}:{v}", g.course))
+            // Shared: the groups of one grouping may share a wave.
+            .chain(g.grouping.iter().map(|v| format!("~gr:{}:{v}", g.course)))
+            .collect(),
+        Command::UserPicture(p) => vec![format!("pic:{}", p.user)],
+        // Any two course rows of a file may share a category path: one at a time per wave
+        // would be slow, so rows naming the same course wait; categories are cached.
+        // A copy waits for the row making its template; copies of one template may share
+        // a wave.
+        Command::CourseUpsert(c) => [&c.shortname, &c.idnumber]
+            .into_iter()
+            .flatten()
             .map(|v| format!("c:{v}"))
             .chain(c.id.map(|i| format!("c:#{i}")))
+            .chain(
+                c.template
+                    .iter()
+                    .filter(|t| !t.is_empty())
+                    .map(|t| format!("~c:{t}")),
+            )
             .collect(),
         Command::CourseDelete(c) => vec![format!("c:{}", c.course)],
         Command::CourseCheck(c) => vec![format!("c:{}", c.course)],

@@ -206,7 +206,7 @@ pub(super) fn upsert(
         if let (Some(to), Some(group)) = (to, group) {
             if scope
                 .ledger
-                .linked(scope.site, Link::GroupingGroup, to, group)
+                .linked(scope.site, Link::GroupingGroup, (to, group, 0))
             {
                 return;
             }

@@ -6,6 +6,7 @@ use super::{membership, send, Call, Groups, Named, Plan, Scope};
 use crate::codes::{Code, Failure};
 use crate::command::{Command, GroupMember, UserGroups};
 use crate::outcome::{Action, Change, Outcome};
+use crate::target::moodle::calls;
 use crate::target::moodle::directory::Directory;
 use crate::target::moodle::enrolments::{self, user_field, Courses};
 use crate::target::moodle::form::Params;
@@ -17,9 +18,11 @@ use std::collections::HashMap;
 pub(super) type Made = HashMap<(i64, String), Result<Change, String>>;
 
 /// Makes the missing groups named by rows that create them (`gaddcreate`,
-/// `greplacecreate`), one item per (course, name), and adds them to the cache.
+/// `greplacecreate`), one item per (course, name), and adds them to the cache. Only for
+/// rows whose user is found and enrolled: a row that fails makes nothing.
 pub(super) fn create_named_groups(
     ctx: &enrolments::Ctx,
+    dir: &Directory,
     courses: &Courses,
     groups: &mut Groups,
     rows: &[&Command],
@@ -37,6 +40,14 @@ pub(super) fn create_named_groups(
         let Some(known) = groups.courses.get(&course) else {
             continue;
         };
+        let uf = user_field(g.user_by.unwrap_or(ctx.cfg.enrolments.user_identifier));
+        let user = match dir.find(uf, &g.user).unwrap_or_default().as_slice() {
+            [a] if !a.deleted => a.id,
+            _ => continue,
+        };
+        if !courses.is_enrolled(course, user) {
+            continue;
+        }
         for name in &g.groups {
             let missing = !known.groups.iter().any(|x| x.name == *name);
             if missing && !wanted.iter().any(|(c, n, _)| *c == course && n == name) {
@@ -51,6 +62,9 @@ pub(super) fn create_named_groups(
     let change = |course: &str, name: &str, id: i64| {
         Change::new(Action::Created, "group", id, format!("{name} in {course}"))
     };
+    // The memberships follow at once: a service without them stops the file before a group
+    // is made.
+    calls::require(ctx.functions, "core_group_add_group_members")?;
     if ctx.dry_run {
         for (course, name, key) in wanted {
             let c = change(&key, &name, 0);
@@ -174,6 +188,12 @@ pub(super) fn user_groups(
         (Vec::new(), Vec::new())
     };
     changes.extend(left);
+    if changes.is_empty() && !adding {
+        return Err(Outcome::Skipped(format!(
+            "{} is in none of those groups of {shortname}",
+            g.user
+        )));
+    }
     if changes.is_empty() {
         return Err(Outcome::Applied(vec![Change::new(
             Action::Unchanged,

@@ -14,7 +14,7 @@ use super::client::{CallError, Retry};
 use super::directory::Directory;
 use super::enrolments::{self, user_field, Courses};
 use super::form::Params;
-use super::ledger::{Ledger, Link};
+use super::ledger::{Key, Ledger, Link};
 use super::pool;
 use crate::codes::{Code, Failure};
 use crate::command::Command;
@@ -73,7 +73,15 @@ fn named(v: &Value) -> Vec<Named> {
 }
 
 impl Groups {
-    fn fetch(&mut self, ctx: &enrolments::Ctx, ids: Vec<i64>) -> Result<(), Failure> {
+    /// Reads the courses not read yet. Memberships the ledger holds that Moodle no longer
+    /// shows (a teacher took the user out, an unenrolment did) are dropped from it, so a
+    /// later hand-made membership is never taken for one moosync made.
+    fn fetch(
+        &mut self,
+        ctx: &enrolments::Ctx,
+        ledger: &mut Ledger,
+        ids: Vec<i64>,
+    ) -> Result<(), Failure> {
         let mut new: Vec<i64> = ids
             .into_iter()
             .filter(|id| !self.courses.contains_key(id))
@@ -119,11 +127,20 @@ impl Groups {
                 members,
             })
         });
+        let site = ctx.client.site();
+        let mut gone = Vec::new();
         for (id, course) in new.into_iter().zip(read) {
-            let course = course.map_err(|e| calls::stop_or(e, "a course's groups"))?;
+            let course: Course = course.map_err(|e| calls::stop_or(e, "a course's groups"))?;
+            for g in &course.groups {
+                for (user, _) in ledger.links_to(site, Link::GroupMember, g.id)? {
+                    if !course.members.get(&g.id).is_some_and(|m| m.contains(&user)) {
+                        gone.push((Link::GroupMember, (user, g.id, 0), false));
+                    }
+                }
+            }
             self.courses.insert(id, course);
         }
-        Ok(())
+        ledger.record_links(site, &gone)
     }
 }
 
@@ -245,8 +262,8 @@ pub fn apply(
             courses.id(by, &v)
         })
         .collect();
-    groups.fetch(ctx, ids)?;
-    let made = members::create_named_groups(ctx, courses, groups, rows)?;
+    groups.fetch(ctx, ledger, ids)?;
+    let made = members::create_named_groups(ctx, dir, courses, groups, rows)?;
     let site = ctx.client.site().to_string();
     let mut told = HashSet::new();
     let plans: Vec<Result<Plan, Outcome>> = rows
@@ -276,6 +293,36 @@ pub fn apply(
             })
             .collect());
     }
+    // Every function the rows need is checked before the first write: a service lacking
+    // one stops the file with nothing half done.
+    for p in plans.iter().filter_map(|p| p.as_ref().ok()) {
+        let needs = p
+            .items
+            .iter()
+            .map(|(call, _)| *call)
+            .chain(p.leave.first().map(|_| Call::DeleteMembers))
+            .chain(p.bind.first().map(|_| Call::AssignGrouping));
+        for call in needs {
+            calls::require(ctx.functions, calls::CallKind::function(call))?;
+        }
+    }
+    // Memberships are noted in the ledger before they are asked for, so one whose answer is
+    // lost (the file stopped, the process was killed) is still known as moosync's; one that
+    // never came about is dropped when the course is next read.
+    let asked: Vec<(Link, Key, bool)> = plans
+        .iter()
+        .filter_map(|p| p.as_ref().ok())
+        .flat_map(|p| p.items.iter())
+        .filter(|(call, _)| *call == Call::AddMembers)
+        .filter_map(|(_, item)| {
+            Some((
+                Link::GroupMember,
+                (field(item, "userid")?, field(item, "groupid")?, 0),
+                true,
+            ))
+        })
+        .collect();
+    ledger.record_links(&site, &asked)?;
     let mut outcomes: Vec<Option<Outcome>> = (0..plans.len()).map(|_| None).collect();
     let first: Vec<(usize, Call, &Params)> = plans
         .iter()
@@ -283,8 +330,9 @@ pub fn apply(
         .filter_map(|(i, p)| p.as_ref().ok().map(|p| (i, p)))
         .flat_map(|(i, p)| p.items.iter().map(move |(call, item)| (i, *call, item)))
         .collect();
-    let mut done = send(ctx, &first)?;
+    let done = send(ctx, &first)?;
     settle(&plans, &mut outcomes, &done);
+    remember(groups, ledger, &site, &plans, &done)?;
     // Then what needs the first calls done: a new group or grouping's id for its binding,
     // and, for a shift or greplace, the old groups left only once the new one is joined
     // (never a user left in no group because the new one was refused).
@@ -329,8 +377,7 @@ pub fn apply(
         .collect();
     let then = send(ctx, &second)?;
     settle(&plans, &mut outcomes, &then);
-    done.extend(then);
-    remember(groups, ledger, &site, &plans, &done)?;
+    remember(groups, ledger, &site, &plans, &then)?;
     Ok(plans
         .into_iter()
         .zip(outcomes)
@@ -352,9 +399,16 @@ fn remember(
     done: &[Done],
 ) -> Result<(), Failure> {
     let mut links = Vec::new();
-    for d in done.iter().filter(|d| d.answer.is_ok()) {
+    for d in done {
         let Ok(plan) = &plans[d.row] else { continue };
         let (group, user) = (field(d.item, "groupid"), field(d.item, "userid"));
+        if d.answer.is_err() {
+            // A membership asked for and refused is not moosync's.
+            if let (Call::AddMembers, Some(g), Some(u)) = (d.call, group, user) {
+                links.push((Link::GroupMember, (u, g, 0), false));
+            }
+            continue;
+        }
         match d.call {
             Call::CreateGroups
             | Call::CreateGroupings
@@ -364,7 +418,7 @@ fn remember(
             }
             Call::AssignGrouping => {
                 if let (Some(grouping), Some(group)) = (field(d.item, "groupingid"), group) {
-                    links.push((Link::GroupingGroup, grouping, group, true));
+                    links.push((Link::GroupingGroup, (grouping, group, 0), true));
                 }
             }
             Call::AddMembers | Call::DeleteMembers => {
@@ -372,7 +426,7 @@ fn remember(
                     continue;
                 };
                 let joined = d.call == Call::AddMembers;
-                links.push((Link::GroupMember, u, g, joined));
+                links.push((Link::GroupMember, (u, g, 0), joined));
                 if let Some(c) = groups.courses.get_mut(&plan.course) {
                     let set = c.members.entry(g).or_default();
                     if joined {
@@ -494,7 +548,10 @@ impl Scope<'_> {
             .groups
             .iter()
             .filter(|g| !keep.contains(&g.id) && self.is_member(g.id, user))
-            .filter(|g| self.ledger.linked(self.site, Link::GroupMember, user, g.id))
+            .filter(|g| {
+                self.ledger
+                    .linked(self.site, Link::GroupMember, (user, g.id, 0))
+            })
             .map(|g| (g.id, g.name.as_str()))
             .collect()
     }
