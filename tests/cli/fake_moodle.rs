@@ -565,6 +565,73 @@ fn enrolment_rules_beyond_the_recordings() {
     assert_eq!(call(&m, COURSES, "field=fullname&value=C"), rec("004"));
 }
 
+#[test]
+fn plugin_roles_survive_unassign_and_go_with_the_enrolment() {
+    let m = FakeMoodle::start();
+    let a = m.add_user(json!({"username": "a", "email": "a@example.com"}));
+    let c = m.add_course("C", "", true);
+    let item =
+        format!("enrolments[0][roleid]=5&enrolments[0][userid]={a}&enrolments[0][courseid]={c}");
+    assert_eq!(call(&m, ENROL, &item), Value::Null);
+    m.give_plugin_role("a", "C", "editingteacher", "enrol_cohort");
+    let roles = || {
+        let users = call(&m, ENROLLED, &format!("courseid={c}"));
+        assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
+        Value::Array(pluck(&users[0]["roles"], "shortname"))
+    };
+    let assign = |f: &str, role: i64| {
+        let k = format!("{}assignments[0]", if f == ASSIGN { "" } else { "un" });
+        let ctx = format!("{k}[contextlevel]=course&{k}[instanceid]={c}");
+        call(&m, f, &format!("{k}[roleid]={role}&{k}[userid]={a}&{ctx}"))
+    };
+    assert_eq!(roles(), json!(["editingteacher", "student"]));
+    // role_unassign removes only a manual assignment: the plugin's stays.
+    assert_eq!(assign(UNASSIGN, 3), Value::Null);
+    assert_eq!(roles(), json!(["editingteacher", "student"]));
+    assert_eq!(assign(UNASSIGN, 5), Value::Null);
+    assert_eq!(roles(), json!(["editingteacher"]));
+    // Held manually and by the plugin: listed once per assignment, as get_user_roles reads
+    // them (the hook lists it once); unassigning takes the manual one only.
+    assert_eq!(assign(ASSIGN, 3), Value::Null);
+    assert_eq!(roles(), json!(["editingteacher", "editingteacher"]));
+    let hook = json!({"enrolled": true, "status": 0, "timestart": 0, "timeend": 0,
+                      "roles": ["editingteacher"]});
+    assert_eq!(m.enrolment("a", "C"), Some(hook));
+    assert_eq!(assign(UNASSIGN, 3), Value::Null);
+    assert_eq!(roles(), json!(["editingteacher"]));
+    // Copied with the participants' roles; gone with the enrolment, the user, the course.
+    m.add_function(DUPLICATE);
+    let copy = format!("courseid={c}&fullname=D&shortname=D&categoryid=1");
+    assert_eq!(call(&m, DUPLICATE, &copy)["shortname"], "D");
+    assert_eq!(
+        m.enrolment("a", "D").unwrap()["roles"],
+        json!(["editingteacher"])
+    );
+    let unenrol = format!("enrolments[0][userid]={a}&enrolments[0][courseid]={c}");
+    assert_eq!(call(&m, UNENROL, &unenrol), Value::Null);
+    assert_eq!(m.enrolment("a", "C"), None);
+    let e = m.add_course("E", "", true);
+    m.give_plugin_role("a", "E", "student", "enrol_meta");
+    let held = json!({"enrolled": false, "roles": ["student"]});
+    assert_eq!(m.enrolment("a", "E"), Some(held));
+    assert_eq!(
+        call(
+            &m,
+            "core_course_delete_courses",
+            &format!("courseids[0]={e}")
+        )["warnings"],
+        json!([])
+    );
+    m.add_course("E", "", true);
+    assert_eq!(m.enrolment("a", "E"), None);
+    m.give_plugin_role("a", "C", "student", "enrol_cohort");
+    m.delete_user(a);
+    let renamed = m.user_by_id(a).unwrap()["username"].clone();
+    let renamed = renamed.as_str().unwrap();
+    assert_eq!(m.enrolment(renamed, "C"), None);
+    assert_eq!(m.enrolment(renamed, "D"), None);
+}
+
 /// The recorded ids of one kind of object mapped to the fake's.
 type IdMap = HashMap<&'static str, HashMap<i64, i64>>;
 

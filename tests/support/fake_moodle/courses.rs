@@ -3,7 +3,8 @@
 //! `core_course_get_courses_by_field`, `enrol_manual_enrol_users`, `enrol_manual_unenrol_users`,
 //! `core_enrol_get_enrolled_users`, `core_role_assign_roles` and `core_role_unassign_roles`,
 //! with the recordings' bodies (028–050, 079–080). A course has at most one enrolment
-//! instance, a manual one; only course contexts are modelled. `core_course_duplicate_course`,
+//! instance, a manual one; only course contexts are modelled. Role assignments an enrol
+//! plugin owns exist only through the `give_plugin_role` hook. `core_course_duplicate_course`,
 //! a real function outside the recorded service, runs only after `FakeMoodle::add_function`
 //! and follows Moodle 4.4's `course/externallib.php` (no recording shows it).
 
@@ -87,11 +88,14 @@ pub struct Enrolment {
 }
 
 /// The course table, the manual `user_enrolments` rows and the course-context
-/// `role_assignments` (component '' only), keyed by (course id, user id).
+/// `role_assignments`, keyed by (course id, user id): `roles` the manual ones (component ''),
+/// `plugin_roles` those an enrol plugin gave, as (role, component) (the `give_plugin_role`
+/// hook; `role_unassign` leaves them alone).
 pub struct Courses {
     pub list: BTreeMap<i64, Course>,
     pub enrolments: BTreeMap<(i64, i64), Enrolment>,
     pub roles: BTreeMap<(i64, i64), BTreeSet<i64>>,
+    pub plugin_roles: BTreeMap<(i64, i64), BTreeSet<(i64, String)>>,
     /// Ids are never reused (a sequence).
     pub next_id: i64,
 }
@@ -108,6 +112,7 @@ impl Default for Courses {
             list: BTreeMap::from([(SITE_COURSE, site)]),
             enrolments: BTreeMap::new(),
             roles: BTreeMap::new(),
+            plugin_roles: BTreeMap::new(),
             next_id: 2,
         }
     }
@@ -130,9 +135,29 @@ impl Courses {
     pub fn forget_user(&mut self, user: i64) {
         self.enrolments.retain(|(_, u), _| *u != user);
         self.roles.retain(|(_, u), _| *u != user);
+        self.plugin_roles.retain(|(_, u), _| *u != user);
     }
 
+    /// Every role the user holds in the course, whatever its component, each once, by id.
+    pub fn held(&self, key: (i64, i64)) -> BTreeSet<i64> {
+        let manual = self.roles.get(&key).into_iter().flatten().copied();
+        let plugin = self.plugin_roles.get(&key).into_iter().flatten();
+        manual.chain(plugin.map(|(r, _)| *r)).collect()
+    }
+
+    /// A role assignment owned by the enrol plugin `component` (not ''); no enrol instance is
+    /// modelled, so it has no itemid.
+    pub fn give_plugin_role(&mut self, key: (i64, i64), role: i64, component: &str) {
+        let set = self.plugin_roles.entry(key).or_default();
+        set.insert((role, component.to_string()));
+    }
+
+    /// `role_unassign` (component '', itemid 0) with a role: that manual assignment only.
+    /// Without one: every assignment in the course, plugin ones too (the last enrolment gone).
     fn unassign(&mut self, key: (i64, i64), role: Option<i64>) {
+        if role.is_none() {
+            self.plugin_roles.remove(&key);
+        }
         if let Some(set) = self.roles.get_mut(&key) {
             match role {
                 Some(r) => {
@@ -420,8 +445,15 @@ pub fn get_enrolled_users(site: &Site, p: &V, base: &str) -> Outcome {
                 f.remove("displayvalue");
             }
         }
-        let roles = site.courses.roles.get(&(course, user));
-        all["roles"] = roles.into_iter().flatten().map(|r| role_json(*r)).collect();
+        // One entry per role assignment, as get_user_roles reads them: a role held both by
+        // hand and through a plugin is listed twice.
+        let key = (course, user);
+        let manual = site.courses.roles.get(&key).into_iter().flatten().copied();
+        let plugin = site.courses.plugin_roles.get(&key).into_iter().flatten();
+        // Ordered as get_user_roles orders them: by the role's sortorder (its id here).
+        let mut roles: Vec<i64> = manual.chain(plugin.map(|(r, _)| *r)).collect();
+        roles.sort_unstable();
+        all["roles"] = roles.into_iter().map(role_json).collect();
         let enrolled = site.courses.enrolments.keys().filter(|(_, u)| *u == user);
         all["enrolledcourses"] = enrolled
             .filter_map(|(c, _)| site.courses.list.get(c))
@@ -468,8 +500,8 @@ fn course_of(site: &Site, item: &V) -> Result<i64, Value> {
 }
 
 /// One transaction each. Assign: context → role assignable (049) → user (041's coding
-/// exception). Unassign removes that role only and, as `role_unassign`, checks no user.
-/// Neither touches enrolments.
+/// exception). Unassign removes that role's manual assignment only (a plugin's stays) and,
+/// as `role_unassign`, checks no user. Neither touches enrolments.
 pub fn assign_roles(site: &mut Site, p: &V, assign: bool) -> Outcome {
     let key = if assign {
         "assignments"
@@ -503,11 +535,9 @@ pub fn enrolment_json(site: &Site, course: i64, user: i64) -> Option<Value> {
     let roles: Vec<&str> = {
         let mut names: Vec<&str> = site
             .courses
-            .roles
-            .get(&(course, user))
+            .held((course, user))
             .into_iter()
-            .flatten()
-            .filter_map(|r| role_shortname(*r))
+            .filter_map(role_shortname)
             .collect();
         names.sort_unstable();
         names
@@ -764,6 +794,7 @@ pub fn delete_courses(site: &mut Site, p: &V) -> Outcome {
         courses.list.remove(&id);
         courses.enrolments.retain(|(c, _), _| *c != id);
         courses.roles.retain(|(c, _), _| *c != id);
+        courses.plugin_roles.retain(|(c, _), _| *c != id);
         site.groups.groups.retain(|_, g| g.courseid != id);
         site.groups.groupings.retain(|_, g| g.courseid != id);
     }
@@ -849,7 +880,9 @@ fn php_int_cast(s: &str) -> i64 {
 /// turns every instance into the manual one), and its groups and groupings (the `groups`
 /// setting is on and no option turns it off). Then fullname, shortname and visible come
 /// from the call. Participants (enrolments, group members) come along unless `users` is 0,
-/// and their course roles unless `role_assignments` is 0 too: Moodle's `$backupdefaults`
+/// and their course roles unless `role_assignments` is 0 too (plugin-given ones under the
+/// same rule, a simplification: Moodle has the plugin's restored instance give them back,
+/// and the fake models no such instance): Moodle's `$backupdefaults`
 /// (users 0) only lists the names allowed, and a same-site backup starts from the backup
 /// root's own defaults, which include users. The site course cannot be copied here.
 pub fn duplicate_course(site: &mut Site, p: &V) -> Outcome {
@@ -934,6 +967,15 @@ pub fn duplicate_course(site: &mut Site, p: &V) -> Outcome {
             .collect();
         for (user, r) in held {
             courses.roles.insert((id, user), r);
+        }
+        let given: Vec<(i64, BTreeSet<(i64, String)>)> = courses
+            .plugin_roles
+            .iter()
+            .filter(|((c, _), _)| *c == from)
+            .map(|(&(_, u), r)| (u, r.clone()))
+            .collect();
+        for (user, r) in given {
+            courses.plugin_roles.insert((id, user), r);
         }
     }
     courses.list.insert(id, copy);

@@ -353,6 +353,32 @@ impl FakeMoodle {
         courses::enrolment_json(&site, course, user)
     }
 
+    /// Gives `username` the role `role_shortname` in the course `course_shortname` as the enrol
+    /// plugin `component` would (e.g. "enrol_cohort"; not '', which is a manual assignment):
+    /// get_enrolled_users and `enrolment` list it (a role also held manually, once);
+    /// `core_role_unassign_roles` leaves it (only the manual one goes); unenrolling, deleting
+    /// the user or the course removes it. Enrols no one. Panics on an unknown or deleted user,
+    /// an unknown course or role, or an empty component.
+    pub fn give_plugin_role(
+        &self,
+        username: &str,
+        course_shortname: &str,
+        role_shortname: &str,
+        component: &str,
+    ) {
+        assert!(!component.is_empty(), "a plugin's component is not ''");
+        let mut site = self.site();
+        let user = site.id_by_username(username);
+        let user = user.filter(|&id| site.get(id).is_some_and(|u| !u.deleted));
+        let user = user.unwrap_or_else(|| panic!("no live user {username:?}"));
+        let course = site.courses.by_shortname(course_shortname);
+        let course = course.unwrap_or_else(|| panic!("no course {course_shortname:?}"));
+        let role = courses::ROLES.iter().position(|r| *r == role_shortname);
+        let role = role.unwrap_or_else(|| panic!("no role {role_shortname:?}")) as i64 + 1;
+        let key = (course.id, user);
+        site.courses.give_plugin_role(key, role, component);
+    }
+
     /// Adds a course category (`parent` 0: top level; category 1 "Category 1" exists, ids
     /// from 2; hidden if its parent is), for cohorts and courses to live in. Its context id is 500 + its id. Returns the id.
     pub fn add_category(&self, name: &str, idnumber: &str, parent: i64) -> i64 {
