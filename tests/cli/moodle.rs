@@ -1226,3 +1226,35 @@ fn gaddcreate_for_someone_not_enrolled_makes_no_group_and_gdel_of_no_group_sends
     run(&w).expect_code(0);
     assert_eq!(calls_to(&site, "core_group_delete_group_members"), 0);
 }
+
+#[test]
+fn a_role_another_enrol_method_gives_is_kept_by_a_shift_and_not_asked_again() {
+    let site = site_with_courses(&[("C1", true)]);
+    let w = to_moodle(&site, "");
+    w.drop_file(
+        "enrols.csv",
+        "rolename;cid;uid;enrol\nstudent;C1;ann;manual\n",
+    );
+    run(&w).expect_code(0);
+    site.give_plugin_role("ann", "C1", "teacher", "enrol_cohort");
+    w.drop_file(
+        "enrols.csv",
+        "cmd;rolename;cid;uid;enrol\nshift;editingteacher;C1;ann;manual\n",
+    );
+    run(&w).expect_code(0);
+    assert_eq!(
+        site.enrolment("ann", "C1").unwrap()["roles"],
+        serde_json::json!(["editingteacher", "teacher"])
+    );
+    let report = w.report();
+    assert!(report.contains("roles removed 1"), "{report}");
+    assert!(report.contains("roles kept 1"), "{report}");
+    // Again: the kept role is not asked for again.
+    site.clear_calls();
+    w.drop_file(
+        "enrols.csv",
+        "cmd;rolename;cid;uid;enrol\nshift;editingteacher;C1;ann;manual\n",
+    );
+    run(&w).expect_code(0);
+    assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
+}
