@@ -29,32 +29,31 @@ fn check_target(data: &Path) -> Result<i32, Failure> {
         info.release
     );
     say!("token of: {} (user id {})", info.username, info.userid);
-    let mut missing_any = false;
-    for (tool, functions) in FUNCTIONS {
-        let missing: Vec<&str> = functions
+    let missing = |functions: &[&'static str]| -> Vec<&'static str> {
+        functions
             .iter()
             .copied()
             .filter(|f| !info.functions.contains(*f))
-            .collect();
-        if missing.is_empty() {
+            .collect()
+    };
+    let mut missing_any = false;
+    for (tool, functions) in FUNCTIONS {
+        let lacking = missing(functions);
+        if lacking.is_empty() {
             say!("{tool}: ok ({} functions)", functions.len());
         } else {
             missing_any = true;
-            say!("{tool}: missing {}", missing.join(", "));
+            say!("{tool}: missing {}", lacking.join(", "));
         }
     }
     for (what, functions) in OPTIONAL_FUNCTIONS {
-        let missing: Vec<&str> = functions
-            .iter()
-            .copied()
-            .filter(|f| !info.functions.contains(*f))
-            .collect();
-        if missing.is_empty() {
+        let lacking = missing(functions);
+        if lacking.is_empty() {
             say!("{what}: ok");
         } else {
             say!(
                 "{what}: off (optional; add {} to use them)",
-                missing.join(", ")
+                lacking.join(", ")
             );
         }
     }
