@@ -4,10 +4,25 @@
 
 use super::client::{CallError, Client, Retry};
 use super::form::Params;
+use super::ledger::Ledger;
 use super::pool;
 use super::split::{send_split, Piece};
 use crate::codes::{Code, Failure};
 use std::collections::{BTreeMap, HashSet};
+
+/// What every tool's rows are sent with: the site, the settings, and what the run knows.
+pub struct Ctx<'a> {
+    pub client: &'a Client,
+    pub cfg: &'a crate::config::Config,
+    pub dry_run: bool,
+    /// The functions the token's service offers.
+    pub functions: &'a HashSet<String>,
+    /// What moosync did on the site that Moodle does not show.
+    pub ledger: &'a Ledger,
+    /// The guest, the first administrator and the token's own account: never changed or
+    /// deleted by a feed.
+    pub protected: &'a [i64],
+}
 
 /// Form fields per call, under PHP's max_input_vars as Moodle requires it set.
 pub const MAX_FIELDS: usize = 4000;

@@ -2,8 +2,8 @@
 //! cohort is looked up once per run and its members once per file, so a row that changes
 //! nothing sends nothing. Binding a cohort to a course has no web service (MS-R006).
 
-use super::calls;
-use super::client::{CallError, Client, Retry};
+use super::calls::{self, Ctx};
+use super::client::{CallError, Retry};
 use super::directory::{Directory, Field};
 use super::enrolments::user_field;
 use super::form::Params;
@@ -30,13 +30,6 @@ struct Cohort {
 pub struct Cohorts {
     found: HashMap<(CohortIdentifier, String), Vec<Cohort>>,
     members: HashMap<i64, HashSet<i64>>,
-}
-
-pub struct Ctx<'a> {
-    pub client: &'a Client,
-    pub cfg: &'a Config,
-    pub dry_run: bool,
-    pub functions: &'a HashSet<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -5,25 +5,17 @@
 //! row's other fields. Sections and the self and guest methods have no web service that
 //! sets them: a row asking for them fails (MS-R006).
 
-use super::calls::{self, CallKind};
+use super::calls::{self, CallKind, Ctx};
 use super::client::{CallError, Client, Retry};
 use super::form::Params;
 use super::pool;
 use crate::codes::{Code, Failure};
 use crate::command::{Command, CourseCheck, CourseFields, CourseRef};
-use crate::config::{CategoryIdentifier, Config, CourseIdentifier};
+use crate::config::{CategoryIdentifier, CourseIdentifier};
 use crate::outcome::{Action, Change, Outcome};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
-
-pub struct Ctx<'a> {
-    pub client: &'a Client,
-    pub cfg: &'a Config,
-    pub dry_run: bool,
-    pub functions: &'a HashSet<String>,
-    pub ledger: &'a super::ledger::Ledger,
-}
 
 /// A course as `core_course_get_courses_by_field` shows it.
 #[derive(Debug, Clone, Default)]

@@ -3,18 +3,18 @@
 //! that changes nothing sends nothing. Moodle's web services enrol only through the manual
 //! method.
 
-use super::calls;
-use super::client::{Client, Retry};
+use super::calls::{self, Ctx};
+use super::client::Retry;
 use super::directory::{Directory, Field};
 use super::form::Params;
 use super::ledger::{Ledger, Link};
 use super::pool;
 use crate::codes::{Code, Failure};
 use crate::command::Enrolment;
-use crate::config::{Config, CourseIdentifier, EnrolCmd, UserIdentifier};
+use crate::config::{CourseIdentifier, EnrolCmd, UserIdentifier};
 use crate::outcome::{Action, Change, Outcome};
 use serde_json::Value;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 /// Courses and their participants as the run has seen them.
 #[derive(Default)]
@@ -22,13 +22,6 @@ pub struct Courses {
     ids: HashMap<(CourseIdentifier, String), Option<i64>>,
     /// Per course: user id -> the ids of the roles held in the course.
     enrolled: HashMap<i64, HashMap<i64, BTreeSet<i64>>>,
-}
-
-pub struct Ctx<'a> {
-    pub client: &'a Client,
-    pub cfg: &'a Config,
-    pub dry_run: bool,
-    pub functions: &'a HashSet<String>,
 }
 
 /// The one call a row comes to.
@@ -158,9 +151,9 @@ pub fn apply(
     ctx: &Ctx,
     dir: &mut Directory,
     courses: &mut Courses,
-    ledger: &mut Ledger,
     rows: &[&Enrolment],
 ) -> Result<Vec<Outcome>, Failure> {
+    let ledger = ctx.ledger;
     let t = &ctx.cfg.target;
     let e_cfg = &ctx.cfg.enrolments;
     let user_key = |e: &Enrolment| {
@@ -205,31 +198,25 @@ pub fn apply(
         // Checked before the first write: a shift never stops half done for want of it.
         calls::require(ctx.functions, "core_role_unassign_roles")?;
     }
-    // One list of calls per function, in calls of batch_size, split where Moodle refuses;
-    // each call sends the whole wanted state, so sending it twice is sending it once.
-    let sent = calls::send(
-        ctx.client,
-        ctx.functions,
-        t.batch_size,
-        t.parallel,
-        plans
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| match p {
-                Ok(Some(Planned {
-                    call: Some(call),
-                    item,
-                    ..
-                })) => Some((i, *call, item)),
-                _ => None,
-            })
-            .collect(),
-    )?;
+    // Each call sends the whole wanted state, so sending it twice is sending it once.
+    let first: Vec<Item> = plans
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match p {
+            Ok(Some(Planned {
+                call: Some(call),
+                item,
+                role,
+                ..
+            })) => Some((i, *role, *call, item)),
+            _ => None,
+        })
+        .collect();
     let mut outcomes: Vec<Option<Outcome>> = (0..plans.len()).map(|_| None).collect();
-    settle(courses, &plans, &mut outcomes, &sent, |p, _| p.role);
+    settle(ctx, courses, &plans, &mut outcomes, &first)?;
     // A shift's other roles go once its new role is given: never a user left with none
     // because the new one was refused.
-    let second: Vec<(usize, Call, &Params)> = plans
+    let second: Vec<Item> = plans
         .iter()
         .enumerate()
         .filter(|(i, _)| !matches!(outcomes[*i], Some(Outcome::Failed(_))))
@@ -240,19 +227,11 @@ pub fn apply(
         .flat_map(|(i, p)| {
             p.unassign
                 .iter()
-                .map(move |(_, item)| (i, Call::Unassign, item))
+                .map(move |(r, item)| (i, Some(*r), Call::Unassign, item))
         })
         .collect();
     if !second.is_empty() {
-        let sent = calls::send(ctx.client, ctx.functions, t.batch_size, t.parallel, second)?;
-        // The n-th unassignment of a row is its n-th other role.
-        let mut nth: HashMap<usize, usize> = HashMap::new();
-        let mut role_of = |p: &Planned, i: usize| {
-            let n = nth.entry(i).or_default();
-            *n += 1;
-            p.unassign.get(*n - 1).map(|(r, _)| *r)
-        };
-        settle(courses, &plans, &mut outcomes, &sent, |p, i| role_of(p, i));
+        settle(ctx, courses, &plans, &mut outcomes, &second)?;
         kept_roles(ctx, courses, ledger, &plans, &mut outcomes)?;
     }
     Ok(plans
@@ -265,20 +244,37 @@ pub fn apply(
         .collect())
 }
 
-/// Turns what Moodle answered into the rows' outcomes, and keeps the participants' cache
+/// One item to send: its row, the role it gives or takes, its call and parameters.
+type Item<'a> = (usize, Option<i64>, Call, &'a Params);
+
+/// Sends `items` (one list per function, in calls of batch_size, split where Moodle
+/// refuses), turns the answers into the rows' outcomes, and keeps the participants' cache
 /// true to what was done. A row's first failure is kept.
 fn settle(
+    ctx: &Ctx,
     courses: &mut Courses,
     plans: &[Result<Option<Planned>, Outcome>],
     outcomes: &mut [Option<Outcome>],
-    sent: &[calls::Sent<Call>],
-    mut role: impl FnMut(&Planned, usize) -> Option<i64>,
-) {
-    for (call, these, pieces) in sent {
+    items: &[Item],
+) -> Result<(), Failure> {
+    let t = &ctx.cfg.target;
+    // Items go by their position, so each answer finds its row and role.
+    let sent = calls::send(
+        ctx.client,
+        ctx.functions,
+        t.batch_size,
+        t.parallel,
+        items
+            .iter()
+            .enumerate()
+            .map(|(n, (_, _, call, item))| (n, *call, *item))
+            .collect(),
+    )?;
+    for (call, these, pieces) in &sent {
         for piece in pieces {
-            for &i in &these[piece.items.clone()] {
+            for &n in &these[piece.items.clone()] {
+                let (i, r, _, _) = items[n];
                 let Ok(Some(p)) = &plans[i] else { continue };
-                let r = role(p, i);
                 if piece.answer.is_ok() {
                     record(courses, *call, p, r);
                 }
@@ -295,6 +291,7 @@ fn settle(
             }
         }
     }
+    Ok(())
 }
 
 /// core_role_unassign_roles takes away manual roles only, and says nothing of the others
@@ -304,7 +301,7 @@ fn settle(
 fn kept_roles(
     ctx: &Ctx,
     courses: &mut Courses,
-    ledger: &mut Ledger,
+    ledger: &Ledger,
     plans: &[Result<Option<Planned>, Outcome>],
     outcomes: &mut [Option<Outcome>],
 ) -> Result<(), Failure> {

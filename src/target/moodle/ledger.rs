@@ -10,9 +10,11 @@
 
 use crate::codes::{Code, Failure};
 use rusqlite::{params, Connection, OptionalExtension};
+use std::sync::{Mutex, MutexGuard};
 
+/// Behind a mutex, so the tools' parallel calls may share the run's context.
 pub struct Ledger {
-    conn: Connection,
+    conn: Mutex<Connection>,
 }
 
 fn storage(e: rusqlite::Error) -> Failure {
@@ -20,6 +22,11 @@ fn storage(e: rusqlite::Error) -> Failure {
 }
 
 impl Ledger {
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding it leaves no half-done statement: SQLite rolled it back.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn open(path: &std::path::Path) -> Result<Ledger, Failure> {
         let fail =
             |e: rusqlite::Error| Failure::new(Code::Storage, format!("{}: {e}", path.display()));
@@ -36,11 +43,13 @@ impl Ledger {
                 site TEXT NOT NULL, shortname TEXT NOT NULL, PRIMARY KEY (site, shortname));",
         )
         .map_err(fail)?;
-        Ok(Ledger { conn })
+        Ok(Ledger {
+            conn: Mutex::new(conn),
+        })
     }
 
     pub fn picture_md5(&self, site: &str, user: i64) -> Option<String> {
-        self.conn
+        self.conn()
             .prepare_cached("SELECT md5 FROM remote_pictures WHERE site = ?1 AND userid = ?2")
             .and_then(|mut s| s.query_row(params![site, user], |r| r.get(0)).optional())
             .ok()
@@ -48,7 +57,7 @@ impl Ledger {
     }
 
     pub fn record_picture(&self, site: &str, user: i64, md5: &str) -> Result<(), Failure> {
-        self.conn
+        self.conn()
             .prepare_cached(
                 "INSERT INTO remote_pictures (site, userid, md5) VALUES (?1, ?2, ?3)
                  ON CONFLICT (site, userid) DO UPDATE SET md5 = excluded.md5",
@@ -60,7 +69,7 @@ impl Ledger {
 
     /// Whether moosync made the link `key` of `kind` (and has not undone it since).
     pub fn linked(&self, site: &str, kind: Link, (a, b, c): Key) -> bool {
-        self.conn
+        self.conn()
             .prepare_cached(
                 "SELECT 1 FROM remote_links WHERE site = ?1 AND kind = ?2 AND a = ?3 AND b = ?4 AND c = ?5",
             )
@@ -75,8 +84,8 @@ impl Ledger {
 
     /// The links of `kind` whose second part is `b`, as their (a, c).
     pub fn links_to(&self, site: &str, kind: Link, b: i64) -> Result<Vec<(i64, i64)>, Failure> {
-        let mut s = self
-            .conn
+        let conn = self.conn();
+        let mut s = conn
             .prepare_cached(
                 "SELECT a, c FROM remote_links WHERE site = ?1 AND kind = ?2 AND b = ?3",
             )
@@ -90,15 +99,12 @@ impl Ledger {
     }
 
     /// Links moosync made (`made`) or undid (`!made`), in one transaction.
-    pub fn record_links(
-        &mut self,
-        site: &str,
-        changes: &[(Link, Key, bool)],
-    ) -> Result<(), Failure> {
+    pub fn record_links(&self, site: &str, changes: &[(Link, Key, bool)]) -> Result<(), Failure> {
         if changes.is_empty() {
             return Ok(());
         }
-        let tx = self.conn.transaction().map_err(storage)?;
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(storage)?;
         {
             let mut add = tx
                 .prepare_cached(
@@ -122,7 +128,7 @@ impl Ledger {
     /// Whether a copy of a template named `shortname` was asked for and not yet given its
     /// row's fields.
     pub fn copy_pending(&self, site: &str, shortname: &str) -> bool {
-        self.conn
+        self.conn()
             .prepare_cached(
                 "SELECT 1 FROM remote_pending_copies WHERE site = ?1 AND shortname = ?2",
             )
@@ -144,7 +150,7 @@ impl Ledger {
         } else {
             "DELETE FROM remote_pending_copies WHERE site = ?1 AND shortname = ?2"
         };
-        self.conn
+        self.conn()
             .prepare_cached(sql)
             .and_then(|mut s| s.execute(params![site, shortname]))
             .map(|_| ())

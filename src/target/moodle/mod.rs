@@ -282,93 +282,82 @@ impl MoodleTarget {
             }
             // The guest, the first admin (as the embedded store) and the token's own user.
             let protected = [1, 2, info.userid];
+            let ctx = calls::Ctx {
+                client: &self.client,
+                cfg: &self.cfg,
+                dry_run: self.dry_run,
+                functions: &info.functions,
+                ledger: &self.ledger,
+                protected: &protected,
+            };
             for wave in waves.into_iter().filter(|w| !w.is_empty()) {
-                let (cohort_rows, wave): (Vec<usize>, Vec<usize>) =
-                    wave.into_iter().partition(|&i| {
-                        matches!(
-                            rows[i][0],
-                            Command::CohortUpsert(_)
-                                | Command::CohortLeave(_)
-                                | Command::CohortDelete(_)
-                                | Command::CohortEmpty(_)
-                        )
-                    });
-                if !cohort_rows.is_empty() {
-                    let ctx = cohorts::Ctx {
-                        client: &self.client,
-                        cfg: &self.cfg,
-                        dry_run: self.dry_run,
-                        functions: &info.functions,
-                    };
-                    let cmds: Vec<&Command> = cohort_rows.iter().map(|&i| &rows[i][0]).collect();
-                    let done = cohorts::apply(&ctx, &mut self.dir, &mut self.cohorts, &cmds)?;
-                    for (i, o) in cohort_rows.into_iter().zip(done) {
+                // Each tool takes its rows of the wave; their outcomes go back to the rows.
+                let mut wave = wave;
+                let mut take = |of: fn(&Command) -> bool| -> Vec<usize> {
+                    let (mine, rest) = wave.iter().partition(|&&i| of(&rows[i][0]));
+                    wave = rest;
+                    mine
+                };
+                let cohort_rows = take(|c| {
+                    matches!(
+                        c,
+                        Command::CohortUpsert(_)
+                            | Command::CohortLeave(_)
+                            | Command::CohortDelete(_)
+                            | Command::CohortEmpty(_)
+                    )
+                });
+                let group_rows = take(|c| {
+                    matches!(
+                        c,
+                        Command::GroupUpsert(_)
+                            | Command::GroupingUpsert(_)
+                            | Command::GroupMember(_)
+                            | Command::UserGroups(_)
+                    )
+                });
+                let course_rows = take(|c| {
+                    matches!(
+                        c,
+                        Command::CourseUpsert(_)
+                            | Command::CourseDelete(_)
+                            | Command::CourseCheck(_)
+                    )
+                });
+                let picture_rows = take(|c| matches!(c, Command::UserPicture(_)));
+                let enrol_rows = take(|c| matches!(c, Command::Enrolment(_)));
+                let user_rows = wave;
+                let firsts =
+                    |idx: &[usize]| -> Vec<&Command> { idx.iter().map(|&i| &rows[i][0]).collect() };
+                let mut put = |idx: Vec<usize>, done: Vec<Outcome>| {
+                    for (i, o) in idx.into_iter().zip(done) {
                         outcomes[i] = Some(o);
                     }
+                };
+                if !cohort_rows.is_empty() {
+                    let done = cohorts::apply(
+                        &ctx,
+                        &mut self.dir,
+                        &mut self.cohorts,
+                        &firsts(&cohort_rows),
+                    )?;
+                    put(cohort_rows, done);
                 }
-                let (group_rows, wave): (Vec<usize>, Vec<usize>) =
-                    wave.into_iter().partition(|&i| {
-                        matches!(
-                            rows[i][0],
-                            Command::GroupUpsert(_)
-                                | Command::GroupingUpsert(_)
-                                | Command::GroupMember(_)
-                                | Command::UserGroups(_)
-                        )
-                    });
                 if !group_rows.is_empty() {
-                    let ctx = enrolments::Ctx {
-                        client: &self.client,
-                        cfg: &self.cfg,
-                        dry_run: self.dry_run,
-                        functions: &info.functions,
-                    };
-                    let cmds: Vec<&Command> = group_rows.iter().map(|&i| &rows[i][0]).collect();
                     let done = groups::apply(
                         &ctx,
                         &mut self.dir,
                         &mut self.courses,
                         &mut self.groups,
-                        &mut self.ledger,
-                        &cmds,
+                        &firsts(&group_rows),
                     )?;
-                    for (i, o) in group_rows.into_iter().zip(done) {
-                        outcomes[i] = Some(o);
-                    }
+                    put(group_rows, done);
                 }
-                let (course_rows, wave): (Vec<usize>, Vec<usize>) =
-                    wave.into_iter().partition(|&i| {
-                        matches!(
-                            rows[i][0],
-                            Command::CourseUpsert(_)
-                                | Command::CourseDelete(_)
-                                | Command::CourseCheck(_)
-                        )
-                    });
                 if !course_rows.is_empty() {
-                    let ctx = courses::Ctx {
-                        client: &self.client,
-                        cfg: &self.cfg,
-                        dry_run: self.dry_run,
-                        functions: &info.functions,
-                        ledger: &self.ledger,
-                    };
-                    let cmds: Vec<&Command> = course_rows.iter().map(|&i| &rows[i][0]).collect();
-                    let done = courses::apply(&ctx, &mut self.catalogue, &cmds)?;
-                    for (i, o) in course_rows.into_iter().zip(done) {
-                        outcomes[i] = Some(o);
-                    }
+                    let done = courses::apply(&ctx, &mut self.catalogue, &firsts(&course_rows))?;
+                    put(course_rows, done);
                 }
-                let (picture_rows, wave): (Vec<usize>, Vec<usize>) = wave
-                    .into_iter()
-                    .partition(|&i| matches!(rows[i][0], Command::UserPicture(_)));
                 if !picture_rows.is_empty() {
-                    let ctx = pictures::Ctx {
-                        client: &self.client,
-                        cfg: &self.cfg,
-                        dry_run: self.dry_run,
-                        functions: &info.functions,
-                    };
                     let cmds: Vec<&crate::command::UserPicture> = picture_rows
                         .iter()
                         .filter_map(|&i| match &rows[i][0] {
@@ -376,59 +365,31 @@ impl MoodleTarget {
                             _ => None,
                         })
                         .collect();
-                    let done = pictures::apply(&ctx, &mut self.dir, &self.ledger, &cmds)?;
-                    for (i, o) in picture_rows.into_iter().zip(done) {
-                        outcomes[i] = Some(o);
-                    }
+                    let done = pictures::apply(&ctx, &mut self.dir, &cmds)?;
+                    put(picture_rows, done);
                 }
-                let (enrol_rows, user_rows): (Vec<usize>, Vec<usize>) = wave
-                    .into_iter()
-                    .partition(|&i| matches!(rows[i][0], Command::Enrolment(_)));
-                let cmds: Vec<users::UserCmd> = user_rows
-                    .iter()
-                    .map(|&i| match &rows[i][0] {
-                        Command::UserUpsert(u) => users::UserCmd::Upsert(u),
-                        Command::UserDelete(d) => users::UserCmd::Delete(d),
-                        _ => unreachable!("only account commands are left"),
-                    })
-                    .collect();
-                if !cmds.is_empty() {
-                    let ctx = users::Ctx {
-                        client: &self.client,
-                        cfg: &self.cfg,
-                        dry_run: self.dry_run,
-                        protected: &protected,
-                        functions: &info.functions,
-                    };
+                if !user_rows.is_empty() {
+                    let cmds: Vec<users::UserCmd> = user_rows
+                        .iter()
+                        .map(|&i| match &rows[i][0] {
+                            Command::UserUpsert(u) => users::UserCmd::Upsert(u),
+                            Command::UserDelete(d) => users::UserCmd::Delete(d),
+                            _ => unreachable!("only account commands are left"),
+                        })
+                        .collect();
                     let done = users::apply(&ctx, &mut self.dir, &cmds)?;
-                    for (i, o) in user_rows.into_iter().zip(done) {
-                        outcomes[i] = Some(o);
-                    }
+                    put(user_rows, done);
                 }
-                let enrols: Vec<&crate::command::Enrolment> = enrol_rows
-                    .iter()
-                    .filter_map(|&i| match &rows[i][0] {
-                        Command::Enrolment(e) => Some(e),
-                        _ => None,
-                    })
-                    .collect();
-                if !enrols.is_empty() {
-                    let ctx = enrolments::Ctx {
-                        client: &self.client,
-                        cfg: &self.cfg,
-                        dry_run: self.dry_run,
-                        functions: &info.functions,
-                    };
-                    let done = enrolments::apply(
-                        &ctx,
-                        &mut self.dir,
-                        &mut self.courses,
-                        &mut self.ledger,
-                        &enrols,
-                    )?;
-                    for (i, o) in enrol_rows.into_iter().zip(done) {
-                        outcomes[i] = Some(o);
-                    }
+                if !enrol_rows.is_empty() {
+                    let enrols: Vec<&crate::command::Enrolment> = enrol_rows
+                        .iter()
+                        .filter_map(|&i| match &rows[i][0] {
+                            Command::Enrolment(e) => Some(e),
+                            _ => None,
+                        })
+                        .collect();
+                    let done = enrolments::apply(&ctx, &mut self.dir, &mut self.courses, &enrols)?;
+                    put(enrol_rows, done);
                 }
             }
         }

@@ -4,8 +4,8 @@
 //! the last image sent for each user of the site is kept in the ledger (remote.db): the
 //! same image fed again is not sent.
 
-use super::calls;
-use super::client::{CallError, Client, Retry};
+use super::calls::{self, Ctx};
+use super::client::{CallError, Retry};
 use super::directory::Directory;
 use super::enrolments::user_field;
 use super::form::Params;
@@ -13,19 +13,10 @@ use super::ledger::Ledger;
 use super::pool;
 use crate::codes::{Code, Failure};
 use crate::command::UserPicture;
-use crate::config::Config;
 use crate::outcome::{Action, Change, Outcome};
 use crate::pictures::avatar;
 use serde_json::Value;
-use std::collections::HashSet;
 use std::sync::Arc;
-
-pub struct Ctx<'a> {
-    pub client: &'a Client,
-    pub cfg: &'a Config,
-    pub dry_run: bool,
-    pub functions: &'a HashSet<String>,
-}
 
 struct Upload {
     user: i64,
@@ -40,7 +31,6 @@ struct Upload {
 pub fn apply(
     ctx: &Ctx,
     dir: &mut Directory,
-    sent: &Ledger,
     rows: &[&UserPicture],
 ) -> Result<Vec<Outcome>, Failure> {
     let t = &ctx.cfg.target;
@@ -53,6 +43,7 @@ pub fn apply(
         rows.iter().map(|p| key(p)),
     )?;
     let site = ctx.client.site().to_string();
+    let sent = ctx.ledger;
     let plans: Vec<Result<Upload, Outcome>> = rows
         .iter()
         .map(|p| plan(ctx, dir, sent, &site, p, key(p)))

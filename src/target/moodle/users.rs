@@ -2,30 +2,19 @@
 //! and deletes sent in calls of `[target] batch_size`, several at once. Only what differs
 //! from what the site holds is written; a re-run of an unchanged file only reads.
 
-use super::calls::{self, MAX_FIELDS};
-use super::client::{CallError, Client, Retry};
+use super::calls::{self, Ctx, MAX_FIELDS};
+use super::client::{CallError, Retry};
 use super::directory::{Account, Directory, Field, TEXT_FIELDS};
 use super::form::Params;
 use super::pool;
 use super::split::{send_split, Piece};
 use crate::codes::{Code, Failure};
 use crate::command::{UserDelete, UserFields};
-use crate::config::{Config, UserIdentifier};
+use crate::config::UserIdentifier;
 use crate::outcome::{Action, Change, Outcome};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::ops::Range;
-
-/// What the run needs from the site for user rows.
-pub struct Ctx<'a> {
-    pub client: &'a Client,
-    pub cfg: &'a Config,
-    pub dry_run: bool,
-    /// The guest account and the token's own user: never changed or deleted by a feed.
-    pub protected: &'a [i64],
-    /// The functions the token's service offers.
-    pub functions: &'a HashSet<String>,
-}
 
 pub enum UserCmd<'a> {
     Upsert(&'a UserFields),

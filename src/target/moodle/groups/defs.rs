@@ -10,12 +10,11 @@ use crate::codes::{Code, Failure};
 use crate::command::GroupUpsert;
 use crate::config::GroupIdentifier;
 use crate::outcome::{Action, Change, Outcome};
-use crate::target::moodle::enrolments;
 use crate::target::moodle::form::Params;
 use crate::target::moodle::ledger::Link;
 
 pub(super) fn upsert(
-    ctx: &enrolments::Ctx,
+    ctx: &super::Ctx,
     scope: &Scope,
     g: &GroupUpsert,
     grouping: bool,

@@ -8,7 +8,7 @@ use crate::command::{Command, GroupMember, UserGroups};
 use crate::outcome::{Action, Change, Outcome};
 use crate::target::moodle::calls;
 use crate::target::moodle::directory::Directory;
-use crate::target::moodle::enrolments::{self, user_field, Courses};
+use crate::target::moodle::enrolments::{user_field, Courses};
 use crate::target::moodle::form::Params;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -21,7 +21,7 @@ pub(super) type Made = HashMap<(i64, String), Result<Change, String>>;
 /// `greplacecreate`), one item per (course, name), and adds them to the cache. Only for
 /// rows whose user is found and enrolled: a row that fails makes nothing.
 pub(super) fn create_named_groups(
-    ctx: &enrolments::Ctx,
+    ctx: &super::Ctx,
     dir: &Directory,
     courses: &Courses,
     groups: &mut Groups,
@@ -115,7 +115,7 @@ pub(super) fn create_named_groups(
 /// (`group<N>`): added to or taken out of groups the course has. `replace` first leaves
 /// the other groups moosync put the user in.
 pub(super) fn user_groups(
-    ctx: &enrolments::Ctx,
+    ctx: &super::Ctx,
     dir: &Directory,
     courses: &Courses,
     scope: &Scope,
@@ -219,7 +219,7 @@ pub(super) fn user_groups(
 /// A group-members row: `add`, `del`, or `shift` (leave the course's other groups moosync
 /// put the user in, then join this one).
 pub(super) fn member(
-    ctx: &enrolments::Ctx,
+    ctx: &super::Ctx,
     dir: &Directory,
     courses: &Courses,
     scope: &Scope,

@@ -9,10 +9,10 @@
 mod defs;
 mod members;
 
-use super::calls;
+use super::calls::{self, Ctx};
 use super::client::{CallError, Retry};
 use super::directory::Directory;
-use super::enrolments::{self, user_field, Courses};
+use super::enrolments::{user_field, Courses};
 use super::form::Params;
 use super::ledger::{Key, Ledger, Link};
 use super::pool;
@@ -76,12 +76,7 @@ impl Groups {
     /// Reads the courses not read yet. Memberships the ledger holds that Moodle no longer
     /// shows (a teacher took the user out, an unenrolment did) are dropped from it, so a
     /// later hand-made membership is never taken for one moosync made.
-    fn fetch(
-        &mut self,
-        ctx: &enrolments::Ctx,
-        ledger: &mut Ledger,
-        ids: Vec<i64>,
-    ) -> Result<(), Failure> {
+    fn fetch(&mut self, ctx: &Ctx, ledger: &Ledger, ids: Vec<i64>) -> Result<(), Failure> {
         let mut new: Vec<i64> = ids
             .into_iter()
             .filter(|id| !self.courses.contains_key(id))
@@ -217,7 +212,7 @@ fn field(item: &Params, key: &str) -> Option<i64> {
         .and_then(|(_, v)| v.parse::<i64>().ok())
 }
 
-fn course_key(ctx: &enrolments::Ctx, cmd: &Command) -> (crate::config::CourseIdentifier, String) {
+fn course_key(ctx: &Ctx, cmd: &Command) -> (crate::config::CourseIdentifier, String) {
     let by = ctx.cfg.groups.course_identifier;
     match cmd {
         Command::GroupUpsert(g) | Command::GroupingUpsert(g) => (by, g.course.clone()),
@@ -232,13 +227,13 @@ fn course_key(ctx: &enrolments::Ctx, cmd: &Command) -> (crate::config::CourseIde
 
 /// Applies group rows (no group twice in one wave); one outcome per row.
 pub fn apply(
-    ctx: &enrolments::Ctx,
+    ctx: &Ctx,
     dir: &mut Directory,
     courses: &mut Courses,
     groups: &mut Groups,
-    ledger: &mut Ledger,
     rows: &[&Command],
 ) -> Result<Vec<Outcome>, Failure> {
+    let ledger = ctx.ledger;
     let t = &ctx.cfg.target;
     let uf = user_field(ctx.cfg.groups.user_identifier);
     dir.fetch(
@@ -393,7 +388,7 @@ pub fn apply(
 /// grouping was made or changed is read again when next needed.
 fn remember(
     groups: &mut Groups,
-    ledger: &mut Ledger,
+    ledger: &Ledger,
     site: &str,
     plans: &[Result<Plan, Outcome>],
     done: &[Done],
@@ -450,10 +445,7 @@ struct Done<'a> {
 }
 
 /// Sends `(row, call, item)`s by function, in batches, split where Moodle refuses.
-fn send<'a>(
-    ctx: &enrolments::Ctx,
-    items: &[(usize, Call, &'a Params)],
-) -> Result<Vec<Done<'a>>, Failure> {
+fn send<'a>(ctx: &Ctx, items: &[(usize, Call, &'a Params)]) -> Result<Vec<Done<'a>>, Failure> {
     let t = &ctx.cfg.target;
     // Items go by their position, so each answer finds its item.
     let sent = calls::send(
@@ -577,7 +569,7 @@ impl Scope<'_> {
 
 #[allow(clippy::too_many_arguments)]
 fn plan(
-    ctx: &enrolments::Ctx,
+    ctx: &Ctx,
     dir: &Directory,
     courses: &Courses,
     groups: &Groups,
