@@ -113,3 +113,30 @@ pub fn send<K: CallKind>(
     }
     Ok(out)
 }
+
+/// What Moodle answered for one item: its element of the call's answer (a create's new
+/// record), or the call's refusal.
+pub type Answer = Result<Option<serde_json::Value>, String>;
+
+/// Sends `items` as `send` does and gives each its answer, in the order the items were
+/// given.
+pub fn send_each<'a, K: CallKind>(
+    ctx: &Ctx,
+    items: impl Iterator<Item = (K, &'a Params)>,
+) -> Result<Vec<Answer>, Failure> {
+    let t = &ctx.cfg.target;
+    // Items go by their position, so each answer finds its item.
+    let items: Vec<(usize, K, &Params)> = items.enumerate().map(|(n, (k, p))| (n, k, p)).collect();
+    let mut answers: Vec<Answer> = vec![Ok(None); items.len()];
+    for (_, these, pieces) in send(ctx.client, ctx.functions, t.batch_size, t.parallel, items)? {
+        for piece in pieces {
+            for (k, &n) in these[piece.items.clone()].iter().enumerate() {
+                answers[n] = match &piece.answer {
+                    Ok(v) => Ok(v.get(k).cloned()),
+                    Err(m) => Err(m.describe()),
+                };
+            }
+        }
+    }
+    Ok(answers)
+}

@@ -257,39 +257,22 @@ fn settle(
     outcomes: &mut [Option<Outcome>],
     items: &[Item],
 ) -> Result<(), Failure> {
-    let t = &ctx.cfg.target;
-    // Items go by their position, so each answer finds its row and role.
-    let sent = calls::send(
-        ctx.client,
-        ctx.functions,
-        t.batch_size,
-        t.parallel,
-        items
-            .iter()
-            .enumerate()
-            .map(|(n, (_, _, call, item))| (n, *call, *item))
-            .collect(),
-    )?;
-    for (call, these, pieces) in &sent {
-        for piece in pieces {
-            for &n in &these[piece.items.clone()] {
-                let (i, r, _, _) = items[n];
-                let Ok(Some(p)) = &plans[i] else { continue };
-                if piece.answer.is_ok() {
-                    record(courses, *call, p, r);
-                }
-                if matches!(outcomes[i], Some(Outcome::Failed(_))) {
-                    continue;
-                }
-                outcomes[i] = Some(match &piece.answer {
-                    Err(m) => Outcome::Failed(Failure::new(
-                        Code::RemoteRejected,
-                        format!("Moodle refused the row: {}", m.describe()),
-                    )),
-                    Ok(_) => Outcome::Applied(vec![p.change.clone()]),
-                });
-            }
+    let answers = calls::send_each(ctx, items.iter().map(|(_, _, call, item)| (*call, *item)))?;
+    for (&(i, r, call, _), answer) in items.iter().zip(answers) {
+        let Ok(Some(p)) = &plans[i] else { continue };
+        if answer.is_ok() {
+            record(courses, call, p, r);
         }
+        if matches!(outcomes[i], Some(Outcome::Failed(_))) {
+            continue;
+        }
+        outcomes[i] = Some(match answer {
+            Err(m) => Outcome::Failed(Failure::new(
+                Code::RemoteRejected,
+                format!("Moodle refused the row: {m}"),
+            )),
+            Ok(_) => Outcome::Applied(vec![p.change.clone()]),
+        });
     }
     Ok(())
 }

@@ -446,37 +446,17 @@ struct Done<'a> {
 
 /// Sends `(row, call, item)`s by function, in batches, split where Moodle refuses.
 fn send<'a>(ctx: &Ctx, items: &[(usize, Call, &'a Params)]) -> Result<Vec<Done<'a>>, Failure> {
-    let t = &ctx.cfg.target;
-    // Items go by their position, so each answer finds its item.
-    let sent = calls::send(
-        ctx.client,
-        ctx.functions,
-        t.batch_size,
-        t.parallel,
-        items
-            .iter()
-            .enumerate()
-            .map(|(n, (_, call, item))| (n, *call, *item))
-            .collect(),
-    )?;
-    let mut done = Vec::with_capacity(items.len());
-    for (_, these, pieces) in &sent {
-        for piece in pieces {
-            for (k, &n) in these[piece.items.clone()].iter().enumerate() {
-                let (row, call, item) = items[n];
-                done.push(Done {
-                    row,
-                    call,
-                    item,
-                    answer: match &piece.answer {
-                        Ok(v) => Ok(v.get(k).cloned()),
-                        Err(m) => Err(m.describe()),
-                    },
-                });
-            }
-        }
-    }
-    Ok(done)
+    let answers = calls::send_each(ctx, items.iter().map(|(_, call, item)| (*call, *item)))?;
+    Ok(items
+        .iter()
+        .zip(answers)
+        .map(|(&(row, call, item), answer)| Done {
+            row,
+            call,
+            item,
+            answer,
+        })
+        .collect())
 }
 
 /// The rows' outcomes from what Moodle answered; a row keeps its first failure. A create
