@@ -169,7 +169,7 @@ impl Code {
             ScriptThrow => "the script failed the row with throw",
             ScriptRuntime => "the script hit an error while mapping the row",
             ScriptBudget => "the script used up its operation budget (a loop?)",
-            ScriptTooLarge => "the script built a string, array or map over its limit",
+            ScriptTooLarge => "the script built a string, array or map over its limit, or held more memory than [limits] max_memory_mb",
             ScriptBadReturn => "the script returned something that is not a command",
             InvalidUsername => "the username does not pass Moodle's username rule",
             InvalidEmail => "the email address does not pass Moodle's check",

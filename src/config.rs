@@ -182,6 +182,12 @@ pub struct RunConfig {
     pub workers: usize,
 }
 
+impl RunConfig {
+    /// Past this many script threads, more only cost memory: rows are mapped far faster than
+    /// any store or site takes them.
+    pub const MAX_WORKERS: usize = 64;
+}
+
 impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
@@ -200,6 +206,8 @@ pub struct ScriptLimits {
     pub max_string_bytes: usize,
     pub max_array_size: usize,
     pub max_map_size: usize,
+    /// Heap one row's script call may hold at once, in MiB.
+    pub max_memory_mb: usize,
 }
 
 impl Default for ScriptLimits {
@@ -210,7 +218,48 @@ impl Default for ScriptLimits {
             max_string_bytes: 1024 * 1024,
             max_array_size: 10_000,
             max_map_size: 1_000,
+            max_memory_mb: 16,
         }
+    }
+}
+
+impl ScriptLimits {
+    /// The accepted range of each limit: 0 never means "unlimited". The array and map sizes
+    /// also bound how deeply a value can nest (each level counts one entry), which is what
+    /// the script threads' stacks are sized for (`rules::workers`); their defaults are their
+    /// maxima for that reason.
+    pub const RANGES: [(&'static str, u64, u64); 6] = [
+        ("max_operations", 1, 100_000_000),
+        ("max_call_levels", 1, 64),
+        ("max_string_bytes", 1, 16 * 1024 * 1024),
+        ("max_array_size", 1, 10_000),
+        ("max_map_size", 1, 1_000),
+        ("max_memory_mb", 1, 256),
+    ];
+
+    fn values(&self) -> [u64; 6] {
+        [
+            self.max_operations,
+            self.max_call_levels as u64,
+            self.max_string_bytes as u64,
+            self.max_array_size as u64,
+            self.max_map_size as u64,
+            self.max_memory_mb as u64,
+        ]
+    }
+
+    /// The first limit out of its range, as (key, why).
+    pub fn out_of_range(&self) -> Option<(String, String)> {
+        Self::RANGES
+            .iter()
+            .zip(self.values())
+            .find(|((_, lo, hi), v)| !(lo..=hi).contains(&v))
+            .map(|((key, lo, hi), v)| {
+                (
+                    format!("[limits] {key}"),
+                    format!("is {v}; it must be between {lo} and {hi}"),
+                )
+            })
     }
 }
 
@@ -626,14 +675,18 @@ impl Config {
         if self.run.batch_size == 0 {
             return bad("[run] batch_size", "must be at least 1");
         }
-        if self.limits.max_operations == 0 {
-            return bad(
-                "[limits] max_operations",
-                "must be at least 1 (0 would mean unlimited)",
-            );
+        if let Some((key, why)) = self.limits.out_of_range() {
+            return bad(&key, &why);
         }
-        if self.limits.max_call_levels == 0 {
-            return bad("[limits] max_call_levels", "must be at least 1");
+        if self.run.workers > RunConfig::MAX_WORKERS {
+            return bad(
+                "[run] workers",
+                &format!(
+                    "is {}; it must be between 0 (one per core) and {}",
+                    self.run.workers,
+                    RunConfig::MAX_WORKERS
+                ),
+            );
         }
         if self.target.kind == TargetKind::Moodle {
             let t = &self.target;
@@ -813,6 +866,13 @@ mod tests {
             "[target]\nkind = \"moodle\"\nurl = \"https://m.example\"\ntoken_env = \"T\"\ntoken_file = \"/t\"\n",
             "[target]\nkind = \"moodle\"\nurl = \"https://m.example\"\ntoken_env = \"T\"\nbatch_size = 0\n",
             "[target]\ntoken = \"secret\"\n",
+            "[limits]\nmax_string_bytes = 0\n",
+            "[limits]\nmax_array_size = 0\n",
+            "[limits]\nmax_map_size = 0\n",
+            "[limits]\nmax_call_levels = 100000\n",
+            "[limits]\nmax_array_size = 10001\n",
+            "[limits]\nmax_memory_mb = 0\n",
+            "[run]\nworkers = 100000\n",
         ] {
             assert!(Config::parse(text, Path::new("m.toml")).is_err(), "{text}");
         }

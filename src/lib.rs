@@ -10,6 +10,7 @@ pub mod config;
 pub mod feed;
 pub mod filearea;
 pub mod mail;
+pub mod memory;
 pub mod outcome;
 pub mod pictures;
 pub mod preset;
@@ -20,3 +21,7 @@ pub mod sinks;
 pub mod source;
 pub mod state;
 pub mod target;
+
+/// Every allocation is counted per thread, so a script's row has a memory budget.
+#[global_allocator]
+static ALLOCATOR: memory::CountingAllocator = memory::CountingAllocator;

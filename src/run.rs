@@ -425,11 +425,6 @@ fn stream(
     if let Err(f) = target.begin_file(env.dry_run) {
         return FileEnd::Aborted(f);
     }
-    // `[run] workers`: 0 uses rayon's pool of one thread per core.
-    let pool = match env.cfg.run.workers {
-        0 => None,
-        n => rayon::ThreadPoolBuilder::new().num_threads(n).build().ok(),
-    };
     let (tx, rx) = crossbeam_channel::bounded::<Result<Chunk, Failure>>(2);
     // Reborrowed for the sink thread, so the file's closing changes can be counted after it.
     let row_counts = &mut *counts;
@@ -466,10 +461,8 @@ fn stream(
                     })
                     .collect()
             };
-            let mapped: Vec<Prepared> = match &pool {
-                Some(p) => p.install(map_all),
-                None => map_all(),
-            };
+            // On the script threads, whose stacks are sized for the script limits.
+            let mapped: Vec<Prepared> = script.workers().install(map_all);
             if tx
                 .send(Ok(Chunk {
                     rows: ranges,

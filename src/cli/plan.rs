@@ -58,7 +58,13 @@ fn plan(data: &Path, args: &PlanArgs, out: &mut impl Write) -> Result<i32, crate
     let s = setup::load(data)?;
     let name = crate::source::file_name_of(&args.file);
     let preset = s.presets.for_tool_and_file(&args.tool, &name)?;
-    let script = Script::load(&preset.script, &s.cfg.limits, &s.cfg.script_settings())?;
+    let workers = super::run_cmd::script_workers(&s.cfg)?;
+    let script = Script::load(
+        &preset.script,
+        &s.cfg.limits,
+        &s.cfg.script_settings(),
+        &workers,
+    )?;
     let mut source: Box<dyn RowSource> = if preset.reads_archives() {
         Box::new(open_archive(&args.file, &s.cfg, &script)?)
     } else {

@@ -4,7 +4,7 @@ use super::{exit, setup};
 use crate::codes::{Code, Failure};
 use crate::filearea::{self, FileArea};
 use crate::preset::{Preset, TOOLS};
-use crate::rules::Script;
+use crate::rules::{Script, Workers};
 use crate::run::{fingerprint, process_file, FileResult, InputKind, RunEnv};
 use crate::sinks::FileEnd;
 use crate::state::State;
@@ -141,11 +141,17 @@ pub(super) fn run_files(
         dry_run: args.dry_run,
         progress: !args.quiet && std::io::stderr().is_terminal(),
     };
-    // Each script compiles once per run, however many files use it.
+    // Each script compiles once per run, however many files use it; all share the threads.
+    let workers = script_workers(&s.cfg)?;
     let mut scripts: HashMap<PathBuf, Result<Script, Failure>> = HashMap::new();
     for (path, preset, kind) in &work {
         let script = scripts.entry(preset.script.clone()).or_insert_with(|| {
-            Script::load(&preset.script, &s.cfg.limits, &s.cfg.script_settings())
+            Script::load(
+                &preset.script,
+                &s.cfg.limits,
+                &s.cfg.script_settings(),
+                &workers,
+            )
         });
         let script = match script {
             Ok(sc) => sc,
@@ -178,6 +184,19 @@ pub(super) fn run_files(
     let _ = state.finish_run(run_id, code);
     summary.code = code;
     Ok(summary)
+}
+
+/// The threads every script of a run maps rows on.
+pub(super) fn script_workers(cfg: &crate::config::Config) -> Result<Workers, Failure> {
+    Workers::new(&cfg.limits, cfg.run.workers).map_err(|e| {
+        Failure::new(
+            Code::ConfigInvalid,
+            format!(
+                "cannot start the script threads ({} MiB of stack each, for the [limits]): {e}; lower [run] workers or the [limits]",
+                crate::rules::stack_bytes(&cfg.limits) >> 20
+            ),
+        )
+    })
 }
 
 /// Prints the capture's outcome, keeps it for `status`, and writes a capture report when

@@ -6,6 +6,8 @@ pub mod dates;
 mod error;
 mod host;
 mod script;
+mod workers;
 
 pub use error::script_failure;
 pub use script::{RowInput, Script};
+pub use workers::{stack_bytes, Workers};

@@ -1,8 +1,9 @@
 //! One compiled tool script: its engine with limits, its AST, and the per-row call.
 
 use super::convert::command_from_map;
-use super::error::script_failure;
+use super::error::{script_failure, MEMORY_STOP};
 use super::host::{self, Skip};
+use super::workers::Workers;
 use crate::codes::{Code, Failure};
 use crate::command::{Command, Mapped};
 use crate::config::ScriptLimits;
@@ -15,7 +16,8 @@ pub struct Script {
     ast: AST,
     name: String,
     has_header: bool,
-    max_operations: u64,
+    limits: ScriptLimits,
+    workers: Workers,
 }
 
 /// A row's column names (shared for the file) and its values (moved into the script's map).
@@ -39,6 +41,9 @@ fn build_engine(limits: &ScriptLimits, settings: &Map, script_name: &str) -> Eng
         .set_fail_on_invalid_map_property(true)
         .set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
     engine.disable_symbol("eval");
+    // Rhai bounds each value but not how many a script keeps alive: the row's heap is
+    // checked at every operation against the budget its call runs under.
+    engine.on_progress(|_| crate::memory::over_budget().then(|| Dynamic::from(MEMORY_STOP)));
     let name = script_name.to_string();
     // Written so a closed stderr cannot panic a run.
     engine.on_print(move |s| {
@@ -67,8 +72,13 @@ fn build_engine(limits: &ScriptLimits, settings: &Map, script_name: &str) -> Eng
 }
 
 impl Script {
-    /// Compiles the script; a parse error names `file:line:col`.
-    pub fn load(path: &Path, limits: &ScriptLimits, settings: &Map) -> Result<Script, Failure> {
+    /// Compiles the script; a parse error names `file:line:col`. Its calls run on `workers`.
+    pub fn load(
+        path: &Path,
+        limits: &ScriptLimits,
+        settings: &Map,
+        workers: &Workers,
+    ) -> Result<Script, Failure> {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -79,7 +89,7 @@ impl Script {
                 format!("cannot read script {}: {e}", path.display()),
             )
         })?;
-        Self::compile(&name, &text, limits, settings)
+        Self::compile(&name, &text, limits, settings, workers)
     }
 
     pub fn compile(
@@ -87,6 +97,7 @@ impl Script {
         text: &str,
         limits: &ScriptLimits,
         settings: &Map,
+        workers: &Workers,
     ) -> Result<Script, Failure> {
         let engine = build_engine(limits, settings, name);
         let mut ast = engine.compile(text).map_err(|e| {
@@ -118,7 +129,8 @@ impl Script {
             ast,
             name: name.to_string(),
             has_header,
-            max_operations: limits.max_operations,
+            limits: limits.clone(),
+            workers: workers.clone(),
         })
     }
 
@@ -126,11 +138,28 @@ impl Script {
         &self.name
     }
 
+    /// The script's threads, for mapping many rows at once.
+    pub fn workers(&self) -> &Workers {
+        &self.workers
+    }
+
+    /// Calls `func` on a script thread, under the row's memory budget.
     fn call(&self, func: &str, arg: Dynamic) -> Result<Dynamic, Failure> {
-        let opts = CallFnOptions::new().eval_ast(false).rewind_scope(true);
-        self.engine
-            .call_fn_with_options::<Dynamic>(opts, &mut Scope::new(), &self.ast, func, (arg,))
-            .map_err(|e| script_failure(&self.name, func, &e, self.max_operations))
+        self.workers.install(|| {
+            let opts = CallFnOptions::new().eval_ast(false).rewind_scope(true);
+            let budget = self.limits.max_memory_mb << 20;
+            crate::memory::with_budget(budget, || {
+                self.engine
+                    .call_fn_with_options::<Dynamic>(
+                        opts,
+                        &mut Scope::new(),
+                        &self.ast,
+                        func,
+                        (arg,),
+                    )
+                    .map_err(|e| script_failure(&self.name, func, &e, &self.limits))
+            })
+        })
     }
 
     /// Runs the optional `fn header(columns)`; a throw refuses the whole file.
@@ -151,6 +180,10 @@ impl Script {
 
     /// Maps one row through `fn row(r)` into validated commands, or a skip.
     pub fn map_row(&self, row: RowInput<'_>) -> Result<Mapped, Failure> {
+        self.workers.install(|| self.map_row_here(row))
+    }
+
+    fn map_row_here(&self, row: RowInput<'_>) -> Result<Mapped, Failure> {
         let mut map = Map::new();
         for (c, v) in row.columns.iter().zip(row.fields) {
             map.insert(c.as_str().into(), Dynamic::from(v));
@@ -203,7 +236,9 @@ mod tests {
     use super::*;
 
     fn script(src: &str) -> Result<Script, Failure> {
-        Script::compile("t.rhai", src, &ScriptLimits::default(), &Map::new())
+        let limits = ScriptLimits::default();
+        let workers = Workers::new(&limits, 1).unwrap();
+        Script::compile("t.rhai", src, &limits, &Map::new(), &workers)
     }
 
     fn run(s: &Script, cols: &[&str], vals: &[&str]) -> Result<Mapped, Failure> {
