@@ -17,6 +17,7 @@ pub mod preset;
 pub mod prune;
 pub mod rules;
 pub mod run;
+pub mod runlock;
 pub mod sinks;
 pub mod source;
 pub mod state;

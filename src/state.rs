@@ -77,6 +77,8 @@ pub struct LastFile {
     pub counts: Counts,
     pub report: Option<String>,
     pub dry_run: bool,
+    /// Why a file stopped or was refused.
+    pub message: Option<String>,
 }
 
 fn fail(path: &Path) -> impl Fn(rusqlite::Error) -> Failure + '_ {
@@ -284,7 +286,7 @@ impl State {
     pub fn last_file(&self, tool: &str) -> Result<Option<LastFile>, Failure> {
         self.conn
             .query_row(
-                "SELECT name, COALESCE(finished, started), status, rows, applied, skipped, failed, created, updated, unchanged, renamed, deleted, report, dry_run
+                "SELECT name, COALESCE(finished, started), status, rows, applied, skipped, failed, created, updated, unchanged, renamed, deleted, report, dry_run, message
                  FROM files WHERE tool = ?1 ORDER BY id DESC LIMIT 1",
                 [tool],
                 |r| {
@@ -305,6 +307,7 @@ impl State {
                         },
                         report: r.get(12)?,
                         dry_run: r.get(13)?,
+                        message: r.get(14)?,
                     })
                 },
             )

@@ -6,10 +6,11 @@ use crate::filearea::{self, FileArea};
 use crate::preset::{Preset, TOOLS};
 use crate::rules::{Script, Workers};
 use crate::run::{fingerprint, process_file, FileResult, InputKind, RunEnv};
+use crate::runlock::{LockError, RunLock};
 use crate::sinks::FileEnd;
 use crate::state::State;
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, clap::Args)]
@@ -48,7 +49,7 @@ pub struct RunSummary {
 pub(super) fn run_files(
     data: &Path,
     args: RunArgs,
-    held: Option<&std::fs::File>,
+    held: Option<&RunLock>,
 ) -> Result<RunSummary, Failure> {
     let s = setup::load(data)?;
     for t in &args.tools {
@@ -353,47 +354,15 @@ pub(super) fn alarm_stuck_locks(s: &setup::Setup) {
     }
 }
 
-/// One run at a time per data folder: an OS lock the kernel drops if moosync dies.
-pub(super) fn take_lock(area: &FileArea) -> Result<std::fs::File, i32> {
-    let path = area.root().join(".moosync.lock");
-    let mut f = match std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&path)
-    {
-        Ok(f) => f,
-        Err(e) => {
-            warn!("moosync: cannot open {}: {e}", path.display());
-            return Err(exit::INPUT_ERROR);
+/// Takes the data folder's run lock, or says who holds it and gives the exit code.
+pub(super) fn take_lock(area: &FileArea) -> Result<RunLock, i32> {
+    crate::runlock::take(area).map_err(|e| {
+        warn!("moosync: {}: {e}", area.root().display());
+        match e {
+            LockError::Held(_) => exit::LOCKED,
+            LockError::Io(..) => exit::INPUT_ERROR,
         }
-    };
-    match f.try_lock() {
-        Ok(()) => {
-            let _ = f.set_len(0);
-            let _ = writeln!(
-                f,
-                "pid {} since {}",
-                std::process::id(),
-                crate::state::now_text()
-            );
-            Ok(f)
-        }
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let holder = std::fs::read_to_string(&path).unwrap_or_default();
-            warn!(
-                "moosync: another run holds the lock on {} ({})",
-                area.root().display(),
-                holder.trim()
-            );
-            Err(exit::LOCKED)
-        }
-        Err(std::fs::TryLockError::Error(e)) => {
-            warn!("moosync: cannot lock {}: {e}", path.display());
-            Err(exit::INPUT_ERROR)
-        }
-    }
+    })
 }
 
 fn rel(area: &FileArea, p: &Path) -> String {

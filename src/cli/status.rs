@@ -15,7 +15,12 @@ fn status(data: &Path) -> Result<i32, crate::codes::Failure> {
     let s = setup::load(data)?;
     let state = State::open(&s.area.state_path())?;
     let waiting = waiting_files(&s.area);
+    let holder = crate::runlock::holder(&s.area);
     say!("data folder: {}", s.area.root().display());
+    match &holder {
+        Some(h) => say!("a run is going now ({h})"),
+        None => say!("no run is going now"),
+    }
     match (&s.cfg.feed.drop_folder, state.last_capture()) {
         (None, _) => {}
         (Some(drop), Ok(None)) => say!("drop folder: {} (no capture yet)", drop.display()),
@@ -57,12 +62,31 @@ fn status(data: &Path) -> Result<i32, crate::codes::Failure> {
         match state.last_file(tool) {
             Ok(Some(last)) => {
                 let dry = if last.dry_run { " (dry run)" } else { "" };
+                let how = match last.status.as_str() {
+                    // Liveness comes from the lock: a run that died left this file "running".
+                    "running" => match &holder {
+                        Some(h) => format!("running now ({h})"),
+                        None => "interrupted: the run processing it ended without finishing it; the next run processes it again".to_string(),
+                    },
+                    "aborted" => format!(
+                        "stopped: {}",
+                        last.message.as_deref().unwrap_or("no reason recorded")
+                    ),
+                    "rejected" => format!(
+                        "refused: {}",
+                        last.message.as_deref().unwrap_or("no reason recorded")
+                    ),
+                    other => format!("{other}: {}", last.counts.summary_line()),
+                };
+                let at = if last.status == "running" {
+                    "started "
+                } else {
+                    ""
+                };
                 say!(
-                    "  last run: {}{dry}, {} {}: {}",
+                    "  last run: {at}{}{dry}, {} {how}",
                     last.finished,
-                    last.name,
-                    last.status,
-                    last.counts.summary_line()
+                    last.name
                 );
                 if let Some(r) = last.report {
                     say!("  last report: {r}");

@@ -139,3 +139,44 @@ fn sigkill_at_any_point_loses_nothing_and_the_next_run_finishes_the_job() {
         }
     }
 }
+
+#[test]
+fn status_tells_a_running_file_from_one_whose_run_was_killed() {
+    let w = Workdir::new();
+    w.drop_file("userimport.csv", feed());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_moosync"))
+        .arg("--data")
+        .arg(w.join(""))
+        .args(["run", "--quiet"])
+        .env("TZ", "UTC")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // While the run holds the lock, its file is running, and the holder is named.
+    let pid = format!("pid {}", child.id());
+    let mut running = String::new();
+    for _ in 0..400 {
+        running = w.moosync(&["status"]).stdout;
+        if running.contains("userimport.csv running now") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        running.contains(&format!("a run is going now ({pid} since"))
+            && running.contains(&format!("userimport.csv running now ({pid}")),
+        "{running}"
+    );
+    // Killed: nothing clears the file's "running" mark, but no live process holds the lock.
+    let after = w.moosync(&["status"]).stdout;
+    assert!(after.contains("no run is going now"), "{after}");
+    assert!(
+        after.contains("last run: started ")
+            && after.contains("userimport.csv interrupted: the run processing it ended"),
+        "{after}"
+    );
+    assert!(!after.contains("running now"), "{after}");
+}
