@@ -5,7 +5,7 @@ use std::fmt;
 
 /// A stable error code: `MS-` + family letter + three digits.
 /// Families: C configuration, I input file, S script, V command validation, T target,
-/// F the external feed and mail, R a Moodle site over REST.
+/// F the external feed and mail, R a Moodle site over REST, O the run's own outputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Code {
     // Configuration and presets: nothing is done.
@@ -68,6 +68,8 @@ pub enum Code {
     FeedFileSkipped,
     FeedLockTooOld,
     MailFailed,
+    // The run's own outputs: the input waits in inbox/ until they can be written.
+    OutputUnwritable,
     // A Moodle site over its REST web services.
     RemoteUnreachable,
     RemoteAccess,
@@ -136,6 +138,7 @@ impl Code {
             FeedFileSkipped => "MS-F004",
             FeedLockTooOld => "MS-F005",
             MailFailed => "MS-F006",
+            OutputUnwritable => "MS-O001",
             RemoteUnreachable => "MS-R001",
             RemoteAccess => "MS-R002",
             RemoteMaintenance => "MS-R003",
@@ -213,6 +216,7 @@ impl Code {
             }
             FeedLockTooOld => "a lock file is older than [feed] stale_lock_minutes: an alarm",
             MailFailed => "a mail could not be sent; the run goes on",
+            OutputUnwritable => "a report, tryback, archive or the journal could not be written: the input stays in inbox/ and runs again",
             RemoteUnreachable => "Moodle cannot be reached, or kept failing after the retries: the file stops and waits in inbox/",
             RemoteAccess => "Moodle refused the token, a function or a permission: the file stops and waits in inbox/",
             RemoteMaintenance => "the Moodle site is in maintenance mode: the file stops and waits in inbox/",
@@ -282,6 +286,7 @@ impl Code {
         Code::FeedFileSkipped,
         Code::FeedLockTooOld,
         Code::MailFailed,
+        Code::OutputUnwritable,
         Code::RemoteUnreachable,
         Code::RemoteAccess,
         Code::RemoteMaintenance,
@@ -335,7 +340,7 @@ mod tests {
             assert!(seen.insert(id), "duplicate code {id}");
             assert_eq!(id.len(), 7, "{id}");
             assert!(id.starts_with("MS-"));
-            assert!("CISVTFR".contains(&id[3..4]), "{id}");
+            assert!("CISVTFRO".contains(&id[3..4]), "{id}");
             assert!(!c.summary().is_empty());
         }
     }

@@ -3,7 +3,7 @@
 //! A reader thread parses rows and maps each chunk through the script on all cores (input
 //! order kept); this thread applies chunks to the target in batches and feeds the sinks.
 
-use crate::codes::Failure;
+use crate::codes::{Code, Failure};
 use crate::command::{Command, Mapped};
 use crate::config::Config;
 use crate::filearea::{self, FileArea};
@@ -136,7 +136,96 @@ pub fn process_file(
         InputKind::Inbox => filearea::claim(&inbox, path).map_err(|e| io(&name, e))?,
         InputKind::Given => path.to_path_buf(),
     };
-    let path = claimed.as_path();
+    let input = Input {
+        name: &name,
+        path: &claimed,
+        kind,
+        stamp: &stamp,
+    };
+    let mut counts = Counts::default();
+    let (end, written) = match open_sinks(env, &input, preset, script, target, file_id) {
+        Ok(mut o) => {
+            let end = run_rows(env, o.opened, script, target, &mut o.sinks, &mut counts);
+            let written = finish_sinks(o.sinks, o.report_path.as_deref(), &counts, &end);
+            (end, written)
+        }
+        Err(f) => (FileEnd::Aborted(f), Written::default()),
+    };
+    // The input is archived only once everything that records its rows is on disk: else it
+    // waits in inbox/ and runs again whole (rows already applied are found unchanged).
+    let end = match written.failure {
+        Some(f) => FileEnd::Aborted(Failure::new(
+            Code::OutputUnwritable,
+            format!("{}; {name} is not archived", f.message),
+        )),
+        None => end,
+    };
+    let settled = settle_input(env, &input, &end);
+    // Not archived, rejected or removed (dry run, stopped, kept by settings, or a move that
+    // failed): waiting again.
+    if kind == InputKind::Inbox && claimed.exists() {
+        filearea::release(&inbox, &claimed).map_err(|e| io(&name, e))?;
+    }
+    let ((archive, rejected_to), end) = match settled {
+        Ok(kept) => (kept, end),
+        Err(f) => ((None, None), FileEnd::Aborted(f)),
+    };
+    let (status, message) = match &end {
+        FileEnd::Done => ("done", None),
+        FileEnd::Rejected(f) => ("rejected", Some(f.to_string())),
+        FileEnd::Aborted(f) => ("aborted", Some(f.to_string())),
+    };
+    let show = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    env.state.finish_file(
+        file_id,
+        status,
+        &counts,
+        message.as_deref(),
+        show(&written.report).as_deref(),
+        show(&written.tryback).as_deref(),
+        show(&archive).as_deref(),
+    )?;
+    Ok(FileResult {
+        tool: preset.tool.clone(),
+        name,
+        counts,
+        end,
+        report: written.report,
+        tryback: written.tryback,
+        archive,
+        rejected_to,
+    })
+}
+
+/// The file being processed: its name as the operator knows it, and where it is now.
+struct Input<'a> {
+    name: &'a str,
+    path: &'a Path,
+    kind: InputKind,
+    stamp: &'a str,
+}
+
+type Sinks<'a> = Vec<Box<dyn Sink + Send + 'a>>;
+
+/// An input opened for its rows, with the sinks that record them.
+struct Opening<'a> {
+    sinks: Sinks<'a>,
+    /// The input's own problems are the file's outcome.
+    opened: Result<Opened, Failure>,
+    report_path: Option<PathBuf>,
+}
+
+/// Opens the input and the sinks that record its rows (report, journal, tryback, progress).
+/// A sink that cannot be opened stops the file.
+fn open_sinks<'a>(
+    env: &'a RunEnv,
+    input: &Input,
+    preset: &Preset,
+    script: &Script,
+    target: &dyn Target,
+    file_id: i64,
+) -> Result<Opening<'a>, Failure> {
+    let name = input.name;
     let opts = preset.source_options(env.cfg.csv.max_field_bytes);
     let archives = preset.reads_archives();
     let out = &env.cfg.output;
@@ -144,7 +233,7 @@ pub fn process_file(
         filearea::free_name(
             &env.area
                 .dir(filearea::REPORTS)
-                .join(format!("{stamp}_{}_{name}.txt", preset.tool)),
+                .join(format!("{}_{}_{name}.txt", input.stamp, preset.tool)),
         )
     });
     let mut report_sink = match &report_path {
@@ -153,7 +242,7 @@ pub fn process_file(
                 tool: preset.tool.clone(),
                 preset: preset.name.clone(),
                 script: script.name().to_string(),
-                file: name.clone(),
+                file: name.to_string(),
                 target: target.describe(),
                 started: now_text(),
                 dry_run: env.dry_run,
@@ -172,9 +261,9 @@ pub fn process_file(
         None => None,
     };
     let opened = if archives {
-        open_archive(path, env.cfg, script).map(Opened::Archive)
+        open_archive(input.path, env.cfg, script).map(Opened::Archive)
     } else {
-        open(path, opts, script).map(|(pre, source)| Opened::Csv(pre, Box::new(source)))
+        open(input.path, opts, script).map(|(pre, source)| Opened::Csv(pre, Box::new(source)))
     };
     if let (Some(report), Ok(Opened::Archive(source))) = (report_sink.as_mut(), &opened) {
         for ignored in source.ignored() {
@@ -183,7 +272,7 @@ pub fn process_file(
             ))?;
         }
     }
-    let mut sinks: Vec<Box<dyn Sink + Send + '_>> = Vec::new();
+    let mut sinks: Sinks = Vec::new();
     if let Some(report) = report_sink {
         // Rows of an archive are its entries: each report line names its entry.
         sinks.push(Box::new(match &opened {
@@ -198,33 +287,28 @@ pub fn process_file(
             &preset.tool,
         )?));
     }
-
-    let mut counts = Counts::default();
     let tryback_path = |ext: &str| {
-        let stem = Path::new(&name)
+        let stem = Path::new(name)
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         filearea::free_name(
             &env.area
                 .dir(filearea::TRYBACKS)
-                .join(format!("{stem}_tryback_{stamp}{ext}")),
+                .join(format!("{stem}_tryback_{}{ext}", input.stamp)),
         )
     };
     let trybacks = out.trybacks && !env.dry_run;
-    let end = match opened {
-        // A broken header() is the script's fault: the file waits in inbox/ for the fix.
-        Err(f) if f.code.is_script() => FileEnd::Aborted(f),
-        Err(f) => FileEnd::Rejected(f),
+    match &opened {
         Ok(Opened::Csv(pre, source)) => {
             if trybacks {
-                let ext = Path::new(&name)
+                let ext = Path::new(name)
                     .extension()
                     .map(|e| format!(".{}", e.to_string_lossy()))
                     .unwrap_or_default();
                 let h = source.header();
                 sinks.push(Box::new(TrybackSink::new(
-                    path.to_path_buf(),
+                    input.path.to_path_buf(),
                     (h.start, h.end),
                     pre.line_ending,
                     tryback_path(&ext),
@@ -232,11 +316,10 @@ pub fn process_file(
             }
             if env.progress {
                 sinks.push(Box::new(ProgressSink::new(
-                    &name,
+                    name,
                     pre.lines.saturating_sub(1),
                 )));
             }
-            stream(env, *source, script, target, &mut sinks, &mut counts)
         }
         Ok(Opened::Archive(source)) => {
             // An archive's tryback lists its failed entries.
@@ -247,119 +330,138 @@ pub fn process_file(
                 )));
             }
             if env.progress {
-                sinks.push(Box::new(ProgressSink::new(&name, source.len() as u64)));
+                sinks.push(Box::new(ProgressSink::new(name, source.len() as u64)));
             }
-            stream(env, source, script, target, &mut sinks, &mut counts)
         }
-    };
-
-    let mut report = None;
-    let mut tryback = None;
-    // The store has committed by now: a failing sink must not keep the other sinks, the
-    // archive and the journal from recording what happened. The first error is returned last.
-    let mut first_error: Option<Failure> = None;
-    for sink in sinks {
-        let written = sink.finish(&counts, &end).unwrap_or_else(|f| {
-            first_error.get_or_insert(f);
-            None
-        });
-        // Only the report and the tryback write files.
-        match written {
-            Some(p) if report_path.as_ref() == Some(&p) => report = Some(p),
-            Some(p) => tryback = Some(p),
-            None => {}
-        }
+        Err(_) => {}
     }
-
-    let (mut archive, mut rejected_to) = (None, None);
-    if !env.dry_run {
-        match (&end, kind) {
-            (FileEnd::Done, InputKind::Inbox) => {
-                if out.archive {
-                    let dest = env
-                        .area
-                        .dir(filearea::ARCHIVES)
-                        .join(format!("{stamp}_{name}"));
-                    archive = Some(
-                        if out.remove_input {
-                            filearea::move_atomic(path, &dest)
-                        } else {
-                            filearea::copy_atomic(path, &dest)
-                        }
-                        .map_err(|e| io(&name, e))?,
-                    );
-                } else if out.remove_input {
-                    if path.is_dir() {
-                        std::fs::remove_dir_all(path)
-                    } else {
-                        std::fs::remove_file(path)
-                    }
-                    .map_err(|e| io(&name, e))?;
-                }
-            }
-            (FileEnd::Done, InputKind::Given) if out.archive => {
-                let dest = env
-                    .area
-                    .dir(filearea::ARCHIVES)
-                    .join(format!("{stamp}_{name}"));
-                archive = Some(filearea::copy_atomic(path, &dest).map_err(|e| io(&name, e))?);
-            }
-            // A refused file never runs again by itself: it waits in Rejected/ for an operator.
-            (FileEnd::Rejected(_), InputKind::Inbox) => {
-                let dest = env
-                    .area
-                    .dir(filearea::REJECTED)
-                    .join(format!("{stamp}_{name}"));
-                rejected_to = Some(filearea::move_atomic(path, &dest).map_err(|e| io(&name, e))?);
-            }
-            // Aborted: the input goes back to inbox/ and the next run tries again.
-            _ => {}
-        }
-        // A move keeps the feed's own modification time: the archive's age, which pruning
-        // goes by, starts now.
-        for kept in [&archive, &rejected_to].into_iter().flatten() {
-            let _ = std::fs::File::open(kept)
-                .and_then(|f| f.set_modified(std::time::SystemTime::now()));
-        }
-    }
-    // Not archived, rejected or removed (dry run, stopped, or kept by settings): waiting again.
-    if kind == InputKind::Inbox && path.exists() {
-        filearea::release(&inbox, path).map_err(|e| io(&name, e))?;
-    }
-
-    let (status, message) = match &end {
-        FileEnd::Done => ("done", None),
-        FileEnd::Rejected(f) => ("rejected", Some(f.to_string())),
-        FileEnd::Aborted(f) => ("aborted", Some(f.to_string())),
-    };
-    let show = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
-    env.state.finish_file(
-        file_id,
-        status,
-        &counts,
-        message.as_deref(),
-        show(&report).as_deref(),
-        show(&tryback).as_deref(),
-        show(&archive).as_deref(),
-    )?;
-    if let Some(f) = first_error {
-        return Err(f);
-    }
-    Ok(FileResult {
-        tool: preset.tool.clone(),
-        name,
-        counts,
-        end,
-        report,
-        tryback,
-        archive,
-        rejected_to,
+    Ok(Opening {
+        sinks,
+        opened,
+        report_path,
     })
+}
+
+/// Streams the rows to the target, or tells why none ran.
+fn run_rows(
+    env: &RunEnv,
+    opened: Result<Opened, Failure>,
+    script: &Script,
+    target: &mut dyn Target,
+    sinks: &mut Sinks,
+    counts: &mut Counts,
+) -> FileEnd {
+    match opened {
+        // A broken header() is the script's fault: the file waits in inbox/ for the fix.
+        Err(f) if f.code.is_script() => FileEnd::Aborted(f),
+        Err(f) => FileEnd::Rejected(f),
+        Ok(Opened::Csv(_, source)) => stream(env, *source, script, target, sinks, counts),
+        Ok(Opened::Archive(source)) => stream(env, source, script, target, sinks, counts),
+    }
+}
+
+/// What the sinks wrote, and the first one that could not finish.
+#[derive(Default)]
+struct Written {
+    report: Option<PathBuf>,
+    tryback: Option<PathBuf>,
+    failure: Option<Failure>,
+}
+
+/// Closes every sink, even after one failed: the store has committed, so each record that
+/// can be kept is kept.
+fn finish_sinks(sinks: Sinks, report: Option<&Path>, counts: &Counts, end: &FileEnd) -> Written {
+    let mut w = Written::default();
+    for sink in sinks {
+        match sink.finish(counts, end) {
+            // Only the report and the tryback write files.
+            Ok(Some(p)) if Some(p.as_path()) == report => w.report = Some(p),
+            Ok(Some(p)) => w.tryback = Some(p),
+            Ok(None) => {}
+            Err(f) => {
+                w.failure.get_or_insert(f);
+            }
+        }
+    }
+    w
+}
+
+/// Archives, removes or rejects the input as its end and the settings say; returns the
+/// archive and the rejected copy. Nothing moves in a dry run.
+fn settle_input(
+    env: &RunEnv,
+    input: &Input,
+    end: &FileEnd,
+) -> Result<(Option<PathBuf>, Option<PathBuf>), Failure> {
+    let (name, path, out) = (input.name, input.path, &env.cfg.output);
+    let (mut archive, mut rejected_to) = (None, None);
+    if env.dry_run {
+        return Ok((None, None));
+    }
+    let archive_dest = || {
+        env.area
+            .dir(filearea::ARCHIVES)
+            .join(format!("{}_{name}", input.stamp))
+    };
+    match (end, input.kind) {
+        (FileEnd::Done, InputKind::Inbox) => {
+            if out.archive {
+                archive = Some(
+                    if out.remove_input {
+                        filearea::move_atomic(path, &archive_dest())
+                    } else {
+                        filearea::copy_atomic(path, &archive_dest())
+                    }
+                    .map_err(|e| unwritable(name, "archive", e))?,
+                );
+            } else if out.remove_input {
+                if path.is_dir() {
+                    std::fs::remove_dir_all(path)
+                } else {
+                    std::fs::remove_file(path)
+                }
+                .map_err(|e| io(name, e))?;
+            }
+        }
+        (FileEnd::Done, InputKind::Given) if out.archive => {
+            archive = Some(
+                filearea::copy_atomic(path, &archive_dest())
+                    .map_err(|e| unwritable(name, "archive", e))?,
+            );
+        }
+        // A refused file never runs again by itself: it waits in Rejected/ for an operator.
+        (FileEnd::Rejected(_), InputKind::Inbox) => {
+            let dest = env
+                .area
+                .dir(filearea::REJECTED)
+                .join(format!("{}_{name}", input.stamp));
+            rejected_to = Some(
+                filearea::move_atomic(path, &dest)
+                    .map_err(|e| unwritable(name, "move to Rejected/", e))?,
+            );
+        }
+        // Aborted: the input goes back to inbox/ and the next run tries again.
+        _ => {}
+    }
+    // A move keeps the feed's own modification time: the archive's age, which pruning
+    // goes by, starts now.
+    for kept in [&archive, &rejected_to].into_iter().flatten() {
+        let _ =
+            std::fs::File::open(kept).and_then(|f| f.set_modified(std::time::SystemTime::now()));
+    }
+    Ok((archive, rejected_to))
+}
+
+fn unwritable(name: &str, what: &str, e: std::io::Error) -> Failure {
+    Failure::new(
+        Code::OutputUnwritable,
+        format!("{name}: cannot {what}: {e}; the file runs again from inbox/"),
+    )
 }
 
 fn io(name: &str, e: std::io::Error) -> Failure {
     Failure::new(
-        crate::codes::Code::Storage,
+        Code::Storage,
         format!("{name}: cannot move or copy the input: {e}"),
     )
 }

@@ -43,7 +43,7 @@ impl Sink for EntryListSink {
         if self.failed.is_empty() || !matches!(end, FileEnd::Done) {
             return Ok(None);
         }
-        let w = |e| io_failure("the tryback", e);
+        let w = |e| io_failure("the tryback", &self.target, e);
         let mut out = AtomicFile::create(&self.target).map_err(w)?;
         for line in &self.failed {
             if let Some(name) = (*line as usize)

@@ -42,9 +42,9 @@ pub trait Sink {
     fn finish(self: Box<Self>, counts: &Counts, end: &FileEnd) -> Result<Option<PathBuf>, Failure>;
 }
 
-pub(crate) fn io_failure(what: &str, e: std::io::Error) -> Failure {
+pub(crate) fn io_failure(what: &str, path: &std::path::Path, e: std::io::Error) -> Failure {
     Failure::new(
-        crate::codes::Code::Storage,
-        format!("cannot write {what}: {e}"),
+        crate::codes::Code::OutputUnwritable,
+        format!("cannot write {what} {}: {e}", path.display()),
     )
 }

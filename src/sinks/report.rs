@@ -33,7 +33,11 @@ pub struct ReportSink {
 }
 
 fn w(e: std::io::Error) -> Failure {
-    io_failure("the report", e)
+    io_failure(
+        "the report in",
+        std::path::Path::new(crate::filearea::REPORTS),
+        e,
+    )
 }
 
 impl ReportSink {

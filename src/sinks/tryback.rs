@@ -48,7 +48,7 @@ impl Sink for TrybackSink {
         if self.failed.is_empty() || !matches!(end, FileEnd::Done) {
             return Ok(None);
         }
-        let w = |e| io_failure("the tryback", e);
+        let w = |e| io_failure("the tryback", &self.target, e);
         let mut out = AtomicFile::create(&self.target).map_err(w)?;
         let eol = self.ending.bytes();
         let mut ranges = Vec::with_capacity(self.failed.len() + 1);

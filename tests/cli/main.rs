@@ -19,6 +19,7 @@ mod groups;
 mod input;
 mod mail;
 mod moodle;
+mod outputs;
 mod pictures;
 mod plan_fixtures;
 mod prune;
