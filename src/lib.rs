@@ -11,6 +11,7 @@ pub mod feed;
 pub mod filearea;
 pub mod mail;
 pub mod outcome;
+pub mod owner_only;
 pub mod pictures;
 pub mod preset;
 pub mod prune;

@@ -337,7 +337,9 @@ pub(super) fn alarm_stuck_locks(s: &setup::Setup) {
 /// One run at a time per data folder: an OS lock the kernel drops if moosync dies.
 pub(super) fn take_lock(area: &FileArea) -> Result<std::fs::File, i32> {
     let path = area.root().join(".moosync.lock");
+    use std::os::unix::fs::OpenOptionsExt;
     let mut f = match std::fs::OpenOptions::new()
+        .mode(crate::owner_only::FILE_MODE)
         .create(true)
         .truncate(false)
         .read(true)

@@ -21,6 +21,7 @@ mod mail;
 mod moodle;
 mod pictures;
 mod plan_fixtures;
+mod private_files;
 mod prune;
 mod scripts;
 mod smtp_sink;
