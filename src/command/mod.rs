@@ -90,6 +90,14 @@ impl Command {
         }
     }
 
+    /// The command as `plan` shows it: no secret value in the clear.
+    pub fn masked(self) -> Command {
+        match self {
+            Command::UserUpsert(u) => Command::UserUpsert(u.masked()),
+            other => other,
+        }
+    }
+
     /// Whether the command may change courses, their enrol instances or meta links: what the
     /// embedded store's lookup cache holds.
     pub fn changes_courses(&self) -> bool {

@@ -61,6 +61,11 @@ pub struct UserFields {
     /// Custom profile fields by shortname (`profile_field_<shortname>` columns).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub profile: BTreeMap<String, String>,
+    /// Shortnames of the `profile` fields whose values are secret (a PIN, a national number):
+    /// `plan` shows them as `********`, and what Moodle answers is cleared of them before it
+    /// is printed, reported or stored, as it always is of the password.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret: Vec<String>,
     /// Filled by the embedded store's parallel preparation; never printed.
     #[serde(skip)]
     pub password_hash: Option<String>,
@@ -129,6 +134,22 @@ fn check_email(email: &str) -> Result<(), Failure> {
 }
 
 impl UserFields {
+    /// Whether the script marked the profile field `shortname` secret.
+    pub fn is_secret(&self, shortname: &str) -> bool {
+        self.secret.iter().any(|s| s == shortname)
+    }
+
+    /// The fields as `plan` shows them: secret profile values as `********` (the password
+    /// is always shown so).
+    pub fn masked(mut self) -> UserFields {
+        for (name, value) in self.profile.iter_mut() {
+            if self.secret.contains(name) {
+                *value = "********".into();
+            }
+        }
+        self
+    }
+
     /// The values of `USER_TEXT_FIELDS`, in that order.
     pub fn text_values(&self) -> [Option<&String>; 15] {
         [
@@ -254,6 +275,12 @@ impl UserFields {
                     "a profile field has an empty shortname".to_string(),
                 );
             }
+        }
+        if self.secret.iter().any(|s| s.trim().is_empty()) {
+            return invalid(
+                Code::InvalidValue,
+                "secret lists an empty name; it names profile fields by shortname, such as [\"pin\"]".to_string(),
+            );
         }
         Ok(())
     }
