@@ -15,7 +15,7 @@ pub use course::{
 };
 pub use enrolment::{Enrolment, GroupMember, GroupUpsert, UserGroups};
 pub use picture::{Attached, UserPicture};
-pub use user::{UserDelete, UserFields, USER_TEXT_FIELDS};
+pub use user::{user_field_width, UserDelete, UserFields, USER_TEXT_FIELDS};
 
 use crate::codes::Failure;
 use serde::{Deserialize, Serialize};
