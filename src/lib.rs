@@ -21,3 +21,4 @@ pub mod sinks;
 pub mod source;
 pub mod state;
 pub mod target;
+pub mod toml_place;

@@ -993,7 +993,7 @@ fn a_refused_new_role_leaves_the_old_ones() {
     let site = site_with_courses(&[("C1", true)]);
     let w = to_moodle(
         &site,
-        "[target.roles]\nstudent = 5\nteacher = 4\nbogus = 99\n",
+        "[target.roles]\nstudent = 5\nteacher = 4\neditingteacher = 3\nbogus = 99\n",
     );
     w.drop_file(
         "enrols.csv",
