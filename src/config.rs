@@ -2,6 +2,12 @@
 //! Every table denies unknown keys, so a misspelt key fails with its name and line.
 
 use crate::codes::{Code, Failure};
+use crate::command::moodle_rules::{
+    is_auth_plugin_name, is_country_code, is_lang_code, is_profile_field_shortname,
+    is_role_shortname, is_timezone, normalise_lang, NOT_AUTH, NOT_COUNTRY, NOT_LANG,
+    NOT_PROFILE_FIELD, NOT_ROLE, NOT_TIMEZONE,
+};
+use crate::toml_place::{line_col, TomlPlaces};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -661,17 +667,21 @@ impl Config {
                 format!("{}: {}", path.display(), describe_toml_error(text, &e)),
             )
         })?;
-        cfg.validate(path)?;
+        cfg.validate(path, text)?;
         Ok(cfg)
     }
 
-    fn validate(&self, path: &Path) -> Result<(), Failure> {
-        let bad = |key: &str, why: &str| {
+    /// Every key's value, with the line and column of a bad one; the rules of Moodle's values
+    /// are the ones the commands check rows with (`command::moodle_rules`).
+    fn validate(&self, path: &Path, text: &str) -> Result<(), Failure> {
+        let places = TomlPlaces::parse(text);
+        let fail = |place: String, key: &str, why: &str| {
             Err(Failure::new(
                 Code::ConfigInvalid,
-                format!("{}: {key} {why}", path.display()),
+                format!("{}: {place}{key} {why}", path.display()),
             ))
         };
+        let bad = |key: &str, why: &str| fail(places.at(key), key, why);
         if self.run.batch_size == 0 {
             return bad("[run] batch_size", "must be at least 1");
         }
@@ -688,29 +698,93 @@ impl Config {
                 ),
             );
         }
-        if self.target.kind == TargetKind::Moodle {
-            let t = &self.target;
-            if !(t.url.starts_with("https://") || t.url.starts_with("http://")) {
-                return bad(
-                    "[target] url",
-                    "must be the Moodle site's address, e.g. \"https://moodle.example.edu\"",
+        let t = &self.target;
+        if t.kind == TargetKind::Moodle || !t.url.is_empty() {
+            if let Some(why) = url_problem(&t.url) {
+                return bad("[target] url", &why);
+            }
+        }
+        if t.kind == TargetKind::Moodle && t.token_env.is_empty() == t.token_file.is_empty() {
+            return bad(
+                "[target] token_env / token_file",
+                "name where the web-service token is: exactly one of the two (the token itself never goes in this file)",
+            );
+        }
+        if !t.token_env.is_empty() && !is_env_name(&t.token_env) {
+            return bad(
+                "[target] token_env",
+                &format!("{:?} {NOT_ENV_NAME}", t.token_env),
+            );
+        }
+        if !t.token_file.is_empty() {
+            if let Some(why) = file_problem(Path::new(&t.token_file), path) {
+                return bad("[target] token_file", &why);
+            }
+        }
+        for (key, value, range) in [
+            ("[target] batch_size", t.batch_size as u64, 1..=1000),
+            ("[target] parallel", t.parallel as u64, 1..=32),
+            ("[target] timeout_seconds", t.timeout_seconds, 1..=3600),
+            ("[target] retries", t.retries as u64, 0..=10),
+        ] {
+            if !range.contains(&value) {
+                return bad(key, &between(&range));
+            }
+        }
+        for (name, id) in &t.roles {
+            let place = places.at_path(&["target", "roles", name], None);
+            let key = format!("[target.roles] {name:?}");
+            if !is_role_shortname(name) {
+                return fail(place, &key, NOT_ROLE);
+            }
+            if *id < 1 {
+                return fail(
+                    place,
+                    &key,
+                    &format!("= {id}: a role's id on the site is a positive number (Site administration > Users > Define roles)"),
                 );
             }
-            if t.token_env.is_empty() == t.token_file.is_empty() {
-                return bad(
-                    "[target] token_env / token_file",
-                    "name where the web-service token is: exactly one of the two (the token itself never goes in this file)",
-                );
-            }
-            if !(1..=1000).contains(&t.batch_size) {
-                return bad("[target] batch_size", "must be between 1 and 1000");
-            }
-            if !(1..=32).contains(&t.parallel) {
-                return bad("[target] parallel", "must be between 1 and 32");
-            }
-            if t.timeout_seconds == 0 {
-                return bad("[target] timeout_seconds", "must be at least 1");
-            }
+        }
+        if !(1..=MAX_FIELD_BYTES).contains(&self.csv.max_field_bytes) {
+            return bad("[csv] max_field_bytes", &between(&(1..=MAX_FIELD_BYTES)));
+        }
+        let u = &self.users;
+        if !is_auth_plugin_name(&u.default_auth) {
+            return bad(
+                "[users] default_auth",
+                &format!("{:?} {NOT_AUTH}", u.default_auth),
+            );
+        }
+        if !u.default_lang.is_empty() && !is_lang_code(&u.default_lang) {
+            let normal = normalise_lang(&u.default_lang);
+            let hint = if is_lang_code(&normal) {
+                format!("; write {normal:?}")
+            } else {
+                String::new()
+            };
+            return bad(
+                "[users] default_lang",
+                &format!("{:?} {NOT_LANG}{hint}", u.default_lang),
+            );
+        }
+        if !u.default_country.is_empty() && !is_country_code(&u.default_country) {
+            return bad(
+                "[users] default_country",
+                &format!("{:?} {NOT_COUNTRY}, or empty", u.default_country),
+            );
+        }
+        let city_width = crate::command::user_field_width("city").unwrap_or(120);
+        if u.default_city.chars().count() > city_width {
+            return bad(
+                "[users] default_city",
+                &format!("is longer than Moodle's {city_width} characters"),
+            );
+        }
+        if !is_timezone(&u.default_timezone) {
+            return bad(
+                "[users] default_timezone",
+                &format!("{:?} {NOT_TIMEZONE}", u.default_timezone),
+            );
         }
         let formats = crate::command::FORMATS;
         if !formats.contains(&self.courses.default_format.as_str()) {
@@ -723,6 +797,21 @@ impl Config {
             return bad(
                 "[courses] teacher_role",
                 "must name a role, e.g. \"editingteacher\"",
+            );
+        }
+        if !is_role_shortname(&self.courses.teacher_role) {
+            return bad(
+                "[courses] teacher_role",
+                &format!("{:?} {NOT_ROLE}", self.courses.teacher_role),
+            );
+        }
+        if t.kind == TargetKind::Moodle && !t.roles.contains_key(&self.courses.teacher_role) {
+            return bad(
+                "[courses] teacher_role",
+                &format!(
+                    "{:?} is not in [target.roles]; add it there with its id on the site",
+                    self.courses.teacher_role
+                ),
             );
         }
         let p = &self.pictures;
@@ -738,11 +827,47 @@ impl Config {
                 return bad(&format!("[pictures] {key}"), "must be at least 1");
             }
         }
-        if self.feed.stale_lock_minutes == 0 || self.feed.alarm_every_minutes == 0 {
-            return bad(
-                "[feed] stale_lock_minutes and alarm_every_minutes",
-                "must be at least 1",
-            );
+        for (key, value, max) in [
+            ("max_entries", p.max_entries as u64, 1_000_000),
+            ("max_unpacked_mb", p.max_unpacked_mb, 1_048_576),
+            ("max_ratio", p.max_ratio, 10_000),
+            ("max_image_mb", p.max_image_mb, 1024),
+            ("max_side", p.max_side as u64, 65_535),
+            ("max_megapixels", p.max_megapixels, 1000),
+        ] {
+            if value > max {
+                return bad(&format!("[pictures] {key}"), &between(&(1..=max)));
+            }
+        }
+        if let Some(folder) = &self.feed.drop_folder {
+            if let Some(why) = folder_problem(folder) {
+                return bad("[feed] drop_folder", &why);
+            }
+        }
+        for (key, value) in [
+            ("[feed] stale_lock_minutes", self.feed.stale_lock_minutes),
+            ("[feed] alarm_every_minutes", self.feed.alarm_every_minutes),
+        ] {
+            if !(1..=MINUTES_A_YEAR).contains(&value) {
+                return bad(key, &between(&(1..=MINUTES_A_YEAR)));
+            }
+        }
+        let m = &self.mail;
+        // An empty host matters only when mail goes by SMTP to someone.
+        if !m.smtp_host.is_empty() || (m.transport == MailTransport::Smtp && !m.to.is_empty()) {
+            if let Some(why) = host_problem(&m.smtp_host) {
+                return bad("[mail] smtp_host", &why);
+            }
+        }
+        if !m.from.trim().is_empty() {
+            if let Some(why) = crate::mail::address_problem(&m.from) {
+                return bad("[mail] from", &format!("{:?} {why}", m.from));
+            }
+        }
+        for (i, to) in m.to.iter().enumerate() {
+            if let Some(why) = crate::mail::address_problem(to) {
+                return bad(&format!("[mail] to[{i}]"), &format!("{to:?} {why}"));
+            }
         }
         if !self.mail.to.is_empty() && self.mail.from.trim().is_empty() {
             return bad("[mail] from", "must be set when [mail] to names anyone");
@@ -756,16 +881,137 @@ impl Config {
                 "needs password_env or password_file (the password is never kept in this file)",
             );
         }
-        for f in &self.embedded.profile_fields {
-            if f.is_empty() || !f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if !m.password_env.is_empty() && !is_env_name(&m.password_env) {
+            return bad(
+                "[mail] password_env",
+                &format!("{:?} {NOT_ENV_NAME}", m.password_env),
+            );
+        }
+        if let Some(file) = &m.password_file {
+            if let Some(why) = file_problem(file, path) {
+                return bad("[mail] password_file", &why);
+            }
+        }
+        let command = m.sendmail_command.trim();
+        if (m.transport == MailTransport::Sendmail && command.is_empty())
+            || command.contains(char::is_whitespace)
+        {
+            return bad(
+                "[mail] sendmail_command",
+                &format!(
+                    "{:?} must be the sendmail program's path, without arguments, e.g. \"/usr/sbin/sendmail\"",
+                    m.sendmail_command
+                ),
+            );
+        }
+        if !(1..=600).contains(&m.timeout_seconds) {
+            return bad("[mail] timeout_seconds", &between(&(1..=600)));
+        }
+        if self.prune.older_than_days > 36_500 {
+            return bad(
+                "[prune] older_than_days",
+                "must be between 0 (never) and 36500 days",
+            );
+        }
+        for (i, f) in self.embedded.profile_fields.iter().enumerate() {
+            if !is_profile_field_shortname(f) {
                 return bad(
-                    "[embedded] profile_fields",
-                    &format!("entry {f:?} must be letters, digits and _"),
+                    &format!("[embedded] profile_fields[{i}]"),
+                    &format!("entry {f:?} {NOT_PROFILE_FIELD}"),
                 );
             }
         }
         Ok(())
     }
+}
+
+/// Longest accepted `[csv] max_field_bytes`: a field is held whole in memory.
+const MAX_FIELD_BYTES: usize = 16 * 1024 * 1024;
+const MINUTES_A_YEAR: u64 = 365 * 24 * 60;
+const NOT_ENV_NAME: &str =
+    "is not an environment variable's name: letters, digits and _, not starting with a digit";
+
+fn between(range: &std::ops::RangeInclusive<impl std::fmt::Display>) -> String {
+    format!("must be between {} and {}", range.start(), range.end())
+}
+
+fn is_env_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && !b[0].is_ascii_digit()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+}
+
+/// Why a Moodle site's address will not do, or None: `https://moodle.example.edu`, maybe
+/// with a port and a path to the site, nothing after.
+fn url_problem(url: &str) -> Option<String> {
+    const EXAMPLE: &str = "e.g. \"https://moodle.example.edu\"";
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return Some(format!(
+            "{url:?} must be the Moodle site's address, {EXAMPLE}"
+        ));
+    };
+    let host = rest.split(['/', ':']).next().unwrap_or("");
+    if host.is_empty() {
+        return Some(format!("{url:?} names no host; {EXAMPLE}"));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) || url.contains(['?', '#']) {
+        return Some(format!(
+            "{url:?} must be the site's address alone (no spaces, no ?query or #part), {EXAMPLE}"
+        ));
+    }
+    if rest.contains("/webservice") || rest.ends_with(".php") {
+        return Some(format!(
+            "{url:?} must be the site's address, without /webservice/... or a .php page, {EXAMPLE}"
+        ));
+    }
+    None
+}
+
+/// Why a host name for SMTP will not do, or None.
+fn host_problem(host: &str) -> Option<String> {
+    if host.trim().is_empty() {
+        return Some("is empty; name the mail server, e.g. \"mail.example.org\"".into());
+    }
+    let ok = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']'));
+    (!ok).then(|| {
+        format!("{host:?} is not a host name or address; the port goes in smtp_port, e.g. \"mail.example.org\"")
+    })
+}
+
+/// Why a file that holds a secret (a token, a password) is not named well, or None: an
+/// absolute path (a relative one depends on where moosync is started), never this file.
+fn file_problem(file: &Path, settings: &Path) -> Option<String> {
+    if file.as_os_str().is_empty() || file.to_string_lossy().contains('\0') {
+        return Some("must name a file by its absolute path".into());
+    }
+    if !file.is_absolute() {
+        return Some(format!(
+            "{:?} must be an absolute path (under cron a relative one is read from wherever moosync starts)",
+            file.display().to_string()
+        ));
+    }
+    let same = match (file.canonicalize(), settings.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => file == settings,
+    };
+    same.then(|| "must not be the settings file: the secret never goes in it".into())
+}
+
+/// Why a drop folder setting will not do, or None.
+fn folder_problem(folder: &Path) -> Option<String> {
+    if folder.as_os_str().is_empty() || folder.to_string_lossy().contains('\0') {
+        return Some(
+            "is empty; name the folder (relative to the data folder, or absolute), or remove the key"
+                .into(),
+        );
+    }
+    None
 }
 
 impl Config {
@@ -817,10 +1063,12 @@ pub fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     let msg = e.message().trim().to_string();
     match e.span() {
         Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
-            format!("line {line}, column {col}: {msg}")
+            let (line, col) = line_col(text, span.start);
+            // A value of the wrong type or form: say whose, as the checks of values do.
+            match TomlPlaces::parse(text).key_at(span.start) {
+                Some(key) => format!("line {line}, column {col}: {key}: {msg}"),
+                None => format!("line {line}, column {col}: {msg}"),
+            }
         }
         None => msg,
     }
@@ -885,3 +1133,7 @@ mod tests {
         assert_eq!(c.csv.delimiter, Delimiter(b'\t'));
     }
 }
+
+#[cfg(test)]
+#[path = "config_keys_tests.rs"]
+mod keys_tests;

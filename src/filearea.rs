@@ -1,6 +1,7 @@
 //! The data folder: where inputs wait, where outputs go, and how files move safely.
 //! Every write is temp file + fsync + rename; every move is a rename or copy+fsync+rename.
 
+use crate::owner_only;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
@@ -13,6 +14,16 @@ pub const TRYBACKS: &str = "Trybacks";
 pub const REJECTED: &str = "Rejected";
 pub const SCRIPTS: &str = "scripts";
 pub const PRESETS: &str = "presets";
+/// The embedded store's picture files, beside moodle.db.
+pub const FILEDIR: &str = "filedir";
+/// moosync's own files at the top of the data folder (settings, run lock, databases).
+pub const OWN_FILES: &[&str] = &[
+    "moosync.toml",
+    ".moosync.lock",
+    "moodle.db",
+    "state.db",
+    "remote.db",
+];
 
 /// Folders a user may name in `files` commands.
 pub const AREAS: &[&str] = &[
@@ -47,7 +58,7 @@ impl FileArea {
 
     pub fn create_folders(&self) -> io::Result<()> {
         for a in AREAS {
-            fs::create_dir_all(self.dir(a))?;
+            owner_only::create_dir_all(&self.dir(a))?;
         }
         Ok(())
     }
@@ -100,8 +111,10 @@ pub const CLAIMED: &str = ".claimed";
 /// under the same name meanwhile is a new input, never confused with the one being processed.
 pub fn claim(inbox: &Path, path: &Path) -> io::Result<PathBuf> {
     let dir = inbox.join(CLAIMED);
-    fs::create_dir_all(&dir)?;
+    owner_only::create_dir_all(&dir)?;
     let to = free_name(&dir.join(path.file_name().unwrap_or_default()));
+    // One moosync cannot change (someone else's) is made private by its archiving copy.
+    let _ = owner_only::set_tree_modes(path);
     fs::rename(path, &to)?;
     sync_dir(inbox);
     Ok(to)
@@ -170,7 +183,8 @@ pub struct AtomicFile {
 impl AtomicFile {
     pub fn create(target: &Path) -> io::Result<AtomicFile> {
         let dir = parent_dir(target);
-        fs::create_dir_all(dir)?;
+        owner_only::create_dir_all(dir)?;
+        // tempfile creates its files 0600.
         let tmp = tempfile::Builder::new()
             .prefix(".moosync-")
             .suffix(".tmp")
@@ -206,7 +220,9 @@ impl Write for AtomicFile {
 /// Moves a file without ever losing it: rename on one filesystem; otherwise copy to a temp
 /// name beside the target, fsync, rename into place, then remove the source.
 /// The target name is never overwritten: an existing name gets a `-N` suffix; the final
-/// path is returned.
+/// path is returned. What arrives is 0600 (a folder 0700): a source moosync cannot make so
+/// before it links or renames it (another owner's) is copied instead, so no name of the
+/// file is ever wider in the data folder.
 pub fn move_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
     let to = move_unsynced(from, to)?;
     sync_dir(parent_dir(&to));
@@ -219,11 +235,16 @@ pub fn move_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
 /// unlink, so the file is always under one of its names.
 pub fn move_unsynced(from: &Path, to: &Path) -> io::Result<PathBuf> {
     let to = free_name(to);
-    fs::create_dir_all(parent_dir(&to))?;
+    owner_only::create_dir_all(parent_dir(&to))?;
     if from.is_dir() {
         return move_dir(from, &to);
     }
-    match fs::hard_link(from, &to) {
+    // The mode is the inode's: set before the second name exists, it is never seen wider.
+    let linked = match owner_only::set_file_mode(from) {
+        Ok(()) => fs::hard_link(from, &to),
+        Err(e) => Err(e),
+    };
+    match linked {
         // link + unlink never overwrites a file that appeared meanwhile (rename would).
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return move_unsynced(from, &to),
@@ -276,7 +297,12 @@ pub fn clash_base(name: &str) -> (String, u32) {
 /// A folder (of pictures) moves by one rename on one filesystem; across filesystems it is
 /// copied whole (and synced) under a hidden name, renamed into place, and only then removed.
 fn move_dir(from: &Path, to: &Path) -> io::Result<PathBuf> {
-    match fs::rename(from, to) {
+    let renamed = match owner_only::set_tree_modes(from) {
+        Ok(()) => fs::rename(from, to),
+        // Not all moosync's to change: its copy is.
+        Err(_) => Err(io::Error::from(io::ErrorKind::CrossesDevices)),
+    };
+    match renamed {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
             copy_dir_atomic(from, to)?;
@@ -291,9 +317,12 @@ fn move_dir(from: &Path, to: &Path) -> io::Result<PathBuf> {
 
 /// Copies a folder's regular files, synced, so the copy appears whole. Links are never
 /// followed nor copied: the pictures tool ignores them anyway. A failed copy leaves nothing.
+/// The copy is 0700 and 0600 throughout, built inside a 0700 temporary folder.
 fn copy_dir_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::Builder::new()
         .prefix(".moosync-")
+        .permissions(fs::Permissions::from_mode(owner_only::FOLDER_MODE))
         .tempdir_in(parent_dir(to))?;
     let mut dirs = Vec::new();
     for entry in walkdir::WalkDir::new(from).follow_links(false) {
@@ -301,10 +330,12 @@ fn copy_dir_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
         let rel = entry.path().strip_prefix(from).map_err(io::Error::other)?;
         let dest = tmp.path().join(rel);
         if entry.file_type().is_dir() {
-            fs::create_dir_all(&dest)?;
+            owner_only::create_dir_all(&dest)?;
             dirs.push(dest);
         } else if entry.file_type().is_file() {
+            // fs::copy gives the copy the source's mode.
             fs::copy(entry.path(), &dest)?;
+            owner_only::set_file_mode(&dest)?;
             File::open(&dest)?.sync_all()?;
         }
     }
@@ -321,7 +352,7 @@ fn copy_dir_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
 pub fn copy_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
     let to = free_name(to);
     if from.is_dir() {
-        fs::create_dir_all(parent_dir(&to))?;
+        owner_only::create_dir_all(parent_dir(&to))?;
         return copy_dir_atomic(from, &to);
     }
     let mut src = File::open(from)?;
@@ -402,6 +433,37 @@ mod tests {
         assert_eq!(fs::read_to_string(inbox.join("u.csv")).unwrap(), "new");
         assert_eq!(fs::read_to_string(inbox.join("u-2.csv")).unwrap(), "old");
         assert!(!claimed.exists());
+    }
+
+    #[test]
+    fn what_moosync_takes_in_is_its_owners_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let set = |p: &Path, m| fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = dir.path().join("inbox");
+        fs::create_dir_all(&inbox).unwrap();
+        fs::write(inbox.join("u.csv"), "x").unwrap();
+        set(&inbox.join("u.csv"), 0o666);
+        let claimed = claim(&inbox, &inbox.join("u.csv")).unwrap();
+        assert_eq!(mode(&inbox.join(CLAIMED)), 0o700);
+        assert_eq!(mode(&claimed), 0o600);
+        set(&claimed, 0o644);
+        let archived = move_atomic(&claimed, &dir.path().join("Archives/u.csv")).unwrap();
+        assert_eq!(mode(&archived), 0o600);
+        assert_eq!(mode(&dir.path().join("Archives")), 0o700);
+        let pics = dir.path().join("pics");
+        fs::create_dir_all(pics.join("sub")).unwrap();
+        fs::write(pics.join("sub/a.png"), "a").unwrap();
+        set(&pics.join("sub/a.png"), 0o644);
+        set(&pics.join("sub"), 0o755);
+        let copy = copy_atomic(&pics, &dir.path().join("Archives/pics")).unwrap();
+        assert_eq!(mode(&copy), 0o700);
+        assert_eq!(mode(&copy.join("sub")), 0o700);
+        assert_eq!(mode(&copy.join("sub/a.png")), 0o600);
+        let moved = move_atomic(&pics, &dir.path().join("Rejected/pics")).unwrap();
+        assert_eq!(mode(&moved.join("sub")), 0o700);
+        assert_eq!(mode(&moved.join("sub/a.png")), 0o600);
     }
 
     #[test]

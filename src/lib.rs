@@ -12,6 +12,7 @@ pub mod filearea;
 pub mod mail;
 pub mod memory;
 pub mod outcome;
+pub mod owner_only;
 pub mod pictures;
 pub mod preset;
 pub mod prune;
@@ -22,6 +23,7 @@ pub mod sinks;
 pub mod source;
 pub mod state;
 pub mod target;
+pub mod toml_place;
 
 /// Every allocation is counted per thread, so a script's row has a memory budget.
 #[global_allocator]

@@ -65,6 +65,23 @@ pub fn send(cfg: &MailConfig, subject: &str, body: &str) -> Result<(), String> {
     }
 }
 
+/// Why `text` is not an address mail can go to or come from, or None: `name@example.org` or
+/// `Name <name@example.org>`, the address one Moodle would accept (its `validate_email`).
+/// The settings are checked with it when loaded, and messages built with it.
+pub fn address_problem(text: &str) -> Option<String> {
+    let text = text.trim();
+    let mailbox = match text.parse::<Mailbox>() {
+        Ok(m) => m,
+        Err(e) => return Some(format!("is not a valid address ({e})")),
+    };
+    let address = mailbox.email.to_string();
+    (!crate::command::moodle_rules::is_valid_email(&address)).then(|| {
+        format!(
+            "is not an address Moodle accepts ({address:?}: a name, @, and a domain with a dot)"
+        )
+    })
+}
+
 fn mailbox(key: &str, text: &str) -> Result<Mailbox, String> {
     let text = text.trim();
     if text.is_empty() {
@@ -72,9 +89,11 @@ fn mailbox(key: &str, text: &str) -> Result<Mailbox, String> {
             "[mail] {key} is empty; set it to an address such as \"moosync@example.org\""
         ));
     }
-    text.parse::<Mailbox>().map_err(|e| {
-        format!("[mail] {key}: {text:?} is not a valid address ({e}); write \"name@example.org\" or \"Name <name@example.org>\"")
-    })
+    if let Some(why) = address_problem(text) {
+        return Err(format!("[mail] {key}: {text:?} {why}; write \"name@example.org\" or \"Name <name@example.org>\""));
+    }
+    text.parse::<Mailbox>()
+        .map_err(|e| format!("[mail] {key}: {text:?}: {e}"))
 }
 
 fn build(cfg: &MailConfig, subject: &str, body: &str) -> Result<Message, String> {

@@ -2,6 +2,7 @@
 
 use crate::codes::{Code, Failure};
 use crate::config::{describe_toml_error, CsvConfig, Delimiter, Encoding};
+use crate::toml_place::TomlPlaces;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -153,8 +154,9 @@ impl Presets {
                 .unwrap_or_default()
                 .to_string_lossy()
                 .into_owned();
+            let places = TomlPlaces::parse(&text);
             for (key, e) in entries {
-                all.push(build(&path, &stem, &key, e, scripts_dir, csv)?);
+                all.push(build(&path, &places, &stem, &key, e, scripts_dir, csv)?);
             }
         }
         Ok(Presets { all })
@@ -209,65 +211,86 @@ impl Presets {
     }
 }
 
+/// Checks one preset's values; a bad one is named with its line and column.
 fn build(
     path: &Path,
+    places: &TomlPlaces,
     stem: &str,
     key: &str,
     e: PresetEntry,
     scripts_dir: &Path,
     csv: &CsvConfig,
 ) -> Result<Preset, Failure> {
-    let at = |what: String| {
-        Failure::new(
-            Code::PresetInvalid,
-            format!("{} [{key}]: {what}", path.display()),
-        )
+    let fail = |code: Code, field: &str, index: Option<usize>, what: String| {
+        let place = places.at_path(&[key, field], index);
+        Failure::new(code, format!("{}: {place}[{key}] {what}", path.display()))
     };
+    let at = |field: &str, what: String| fail(Code::PresetInvalid, field, None, what);
     if !TOOLS.contains(&e.tool.as_str()) {
-        return Err(at(format!(
-            "unknown tool {:?}; known tools: {}",
-            e.tool,
-            TOOLS.join(", ")
-        )));
+        return Err(at(
+            "tool",
+            format!(
+                "unknown tool {:?}; known tools: {}",
+                e.tool,
+                TOOLS.join(", ")
+            ),
+        ));
     }
     if e.files.is_empty() {
         return Err(at(
-            "files must name at least one file name or pattern".into()
+            "files",
+            "files must name at least one file name or pattern".into(),
         ));
     }
     let mut patterns = Vec::new();
-    for f in &e.files {
+    for (i, f) in e.files.iter().enumerate() {
+        let bad = |what: String| fail(Code::PresetInvalid, "files", Some(i), what);
         if f.contains('/') || f.starts_with('.') || f.starts_with('_') {
-            return Err(at(format!(
+            return Err(bad(format!(
                 "file pattern {f:?} must be a plain name, not starting with . or _"
             )));
         }
         patterns.push(
-            glob::Pattern::new(f).map_err(|err| at(format!("bad file pattern {f:?}: {err}")))?,
+            glob::Pattern::new(f).map_err(|err| bad(format!("bad file pattern {f:?}: {err}")))?,
         );
     }
     if let Some(cols) = &e.columns {
         if cols.is_empty() || cols.iter().any(|c| c.trim().is_empty()) {
             return Err(at(
-                "columns must list at least one non-empty column name".into()
+                "columns",
+                "columns must list at least one non-empty column name".into(),
+            ));
+        }
+        let names: Vec<String> = cols.iter().map(|c| c.trim().to_lowercase()).collect();
+        if let Some((i, c)) = names
+            .iter()
+            .enumerate()
+            .find(|(i, c)| names[..*i].contains(c))
+        {
+            return Err(fail(
+                Code::PresetInvalid,
+                "columns",
+                Some(i),
+                format!("columns names {c:?} twice; each column needs its own name"),
             ));
         }
     }
     if e.script.contains('/') || !e.script.ends_with(".rhai") {
-        return Err(at(format!(
-            "script {:?} must be a .rhai file name in scripts/",
-            e.script
-        )));
+        return Err(at(
+            "script",
+            format!(
+                "script {:?} must be a .rhai file name in scripts/",
+                e.script
+            ),
+        ));
     }
     let script = scripts_dir.join(&e.script);
     if !script.is_file() {
-        return Err(Failure::new(
+        return Err(fail(
             Code::ScriptMissing,
-            format!(
-                "{} [{key}]: script {} does not exist",
-                path.display(),
-                script.display()
-            ),
+            "script",
+            None,
+            format!("script {} does not exist", script.display()),
         ));
     }
     let order = e.order.unwrap_or_else(|| default_order(&e.tool));
@@ -336,5 +359,65 @@ mod tests {
         let (_d, p) =
             setup("[users]\ntool = \"users\"\nscript = \"users.rhai\"\nfile = [\"u.csv\"]\n");
         assert!(p.unwrap_err().message.contains("line 4"));
+    }
+
+    #[test]
+    fn every_bad_value_is_named_with_its_line_and_column() {
+        let head = "[users]\ntool = \"users\"\nscript = \"users.rhai\"\n";
+        for (preset, want) in [
+            (
+                "[users]\ntool = \"userz\"\nscript = \"users.rhai\"\nfiles = [\"u.csv\"]\n"
+                    .to_string(),
+                "line 2, column 8: [users] unknown tool \"userz\"",
+            ),
+            (
+                format!("{head}files = []\n"),
+                "line 4, column 9: [users] files must name",
+            ),
+            (
+                format!("{head}files = [\"u.csv\", \"_x.csv\"]\n"),
+                "line 4, column 19: [users] file pattern \"_x.csv\"",
+            ),
+            (
+                format!("{head}files = [\"u.csv\"]\ncolumns = [\"a\", \"\"]\n"),
+                "line 5, column 11: [users] columns must list",
+            ),
+            (
+                format!("{head}files = [\"u.csv\"]\ncolumns = [\"a\", \"b\", \" A\"]\n"),
+                "line 5, column 22: [users] columns names \"a\" twice",
+            ),
+            (
+                "[users]\ntool = \"users\"\nscript = \"../x.rhai\"\nfiles = [\"u.csv\"]\n"
+                    .to_string(),
+                "line 3, column 10: [users] script \"../x.rhai\" must be",
+            ),
+            (
+                "[users]\ntool = \"users\"\nscript = \"nope.rhai\"\nfiles = [\"u.csv\"]\n"
+                    .to_string(),
+                "line 3, column 10: [users] script ",
+            ),
+            (
+                format!("{head}files = [\"u.csv\"]\norder = \"first\"\n"),
+                "line 5, column 9: [users] order: invalid type",
+            ),
+            (
+                format!("{head}files = [\"u.csv\"]\non_demand = 1\n"),
+                "line 5, column 13: [users] on_demand: invalid type",
+            ),
+            (
+                format!("{head}files = [\"u.csv\"]\ndelimiter = \"ab\"\n"),
+                "line 5, column 13: [users] delimiter: delimiter must be",
+            ),
+            (
+                format!("{head}files = [\"u.csv\"]\nencoding = \"utf-16\"\n"),
+                "line 5, column 12: [users] encoding: unknown variant",
+            ),
+        ] {
+            let (d, p) = setup(&preset);
+            let message = p.unwrap_err().message;
+            let file = d.path().join("presets/p.toml");
+            let want = format!("{}: {want}", file.display());
+            assert!(message.starts_with(&want), "want {want}\ngot  {message}");
+        }
     }
 }

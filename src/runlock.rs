@@ -40,7 +40,9 @@ fn path(area: &FileArea) -> PathBuf {
 pub fn take(area: &FileArea) -> Result<RunLock, LockError> {
     let path = path(area);
     let io = |e| LockError::Io(path.clone(), e);
+    use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
+        .mode(crate::owner_only::FILE_MODE)
         .create(true)
         .truncate(false)
         .read(true)

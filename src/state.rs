@@ -91,6 +91,8 @@ pub fn now_text() -> String {
 
 impl State {
     pub fn open(path: &Path) -> Result<State, Failure> {
+        crate::owner_only::prepare_database(path)
+            .map_err(|e| Failure::new(Code::Storage, format!("{}: {e}", path.display())))?;
         let conn = Connection::open(path).map_err(fail(path))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(fail(path))?;

@@ -86,7 +86,9 @@ fn plan(data: &Path, args: &PlanArgs, out: &mut impl Write) -> Result<i32, crate
             error: None,
         };
         match map_row(&script, &columns, row) {
-            Ok(Mapped::Commands(c)) => entry.commands = Some(c),
+            Ok(Mapped::Commands(c)) => {
+                entry.commands = Some(c.into_iter().map(Command::masked).collect())
+            }
             Ok(Mapped::Skip(why)) => entry.skip = Some(why),
             Err(f) => {
                 code = exit::ROWS_FAILED;

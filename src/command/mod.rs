@@ -15,7 +15,7 @@ pub use course::{
 };
 pub use enrolment::{Enrolment, GroupMember, GroupUpsert, UserGroups};
 pub use picture::{Attached, UserPicture};
-pub use user::{UserDelete, UserFields, USER_TEXT_FIELDS};
+pub use user::{user_field_width, UserDelete, UserFields, USER_TEXT_FIELDS};
 
 use crate::codes::Failure;
 use serde::{Deserialize, Serialize};
@@ -87,6 +87,14 @@ impl Command {
             Command::CohortDelete(r) | Command::CohortEmpty(r) => r.validate(),
             Command::CohortBinding(b) => b.validate(),
             Command::UserPicture(p) => p.validate(),
+        }
+    }
+
+    /// The command as `plan` shows it: no secret value in the clear.
+    pub fn masked(self) -> Command {
+        match self {
+            Command::UserUpsert(u) => Command::UserUpsert(u.masked()),
+            other => other,
         }
     }
 

@@ -1,4 +1,6 @@
-//! Pure mirrors of Moodle 4.4 value rules (usernames, e-mail, lang, country).
+//! Pure mirrors of Moodle 4.4 value rules (usernames, e-mail, lang, country, auth plugin,
+//! timezone, role and profile field shortnames), the one home of each: the commands check
+//! rows with them and the settings check their defaults with them.
 //! No I/O; std only.
 
 /// Moodle's PARAM_USERNAME cleaning (lib/moodlelib.php clean_param, case PARAM_USERNAME, with $CFG->extendedusernamechars off):
@@ -210,6 +212,134 @@ pub fn normalise_country(raw: &str) -> Option<String> {
     (t.len() == 2 && t.bytes().all(|b| b.is_ascii_alphabetic())).then(|| t.to_ascii_uppercase())
 }
 
+/// What each rule accepts, for the messages of rows and settings alike.
+pub const NOT_COUNTRY: &str =
+    "is not a country code Moodle knows: two upper-case letters of ISO 3166 such as FR or GB (not UK)";
+pub const NOT_LANG: &str = "is not a Moodle language code such as en, fr or pt_br";
+pub const NOT_AUTH: &str = "is not an authentication plugin name such as manual, ldap or cas";
+pub const NOT_TIMEZONE: &str = "is not a time zone Moodle accepts: 99 (the site's), a zone name such as Europe/London, or an hour offset such as -5";
+pub const NOT_ROLE: &str =
+    "is not a role shortname as Moodle makes them: lower-case a-z 0-9 _ -, such as editingteacher";
+pub const NOT_PROFILE_FIELD: &str =
+    "is not a profile field shortname: letters, digits and _ (at most 100)";
+
+/// Whether a country code is one Moodle lists (lang/en/countries.php, ISO 3166-1 alpha-2),
+/// upper-case as `user.country` holds it. Why: Moodle's profile form offers only these, and a
+/// code outside them ("UK") shows as no country.
+pub fn is_country_code(code: &str) -> bool {
+    COUNTRY_CODES.binary_search(&code).is_ok()
+}
+
+/// The 249 country codes of Moodle 4.4's lang/en/countries.php, sorted.
+const COUNTRY_CODES: &[&str] = &[
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+];
+
+/// Whether a name has the form of a Moodle plugin's (core_component::is_valid_plugin_name,
+/// for types other than mod: `^[a-z](?:[a-z0-9_](?!__))*[a-z0-9]+$`) and fits `user.auth`'s
+/// 20 characters. Why: `auth` names an authentication plugin; Moodle's web services refuse an
+/// account whose plugin the site lacks, which only the site can tell.
+pub fn is_auth_plugin_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    (2..=20).contains(&b.len())
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+        && !name.contains("__")
+        && !name.ends_with('_')
+}
+
+/// Moodle's PARAM_TIMEZONE (lib/moodlelib.php clean_param): `99` (the site's zone), a zone
+/// name such as `Europe/London` or `America/Port-au-Prince` (letters and digits, then
+/// letters, `_` and `-` in parts after a `/`), or an old hour offset such as `-5` or `5.5`;
+/// `user.timezone` holds at most 100 characters. Why: Moodle's web services refuse any other.
+pub fn is_timezone(tz: &str) -> bool {
+    tz.len() <= 100 && (tz == "99" || is_hour_offset(tz) || is_zone_name(tz))
+}
+
+/// `[+-]?(0?[0-9](\.[50])?|1[0-3](\.0)?|1[0-2]\.5)`.
+fn is_hour_offset(tz: &str) -> bool {
+    let t = tz.strip_prefix(['+', '-']).unwrap_or(tz);
+    let (whole, frac) = match t.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (t, None),
+    };
+    let w = whole.as_bytes();
+    let units = matches!(w, [d] | [b'0', d] if d.is_ascii_digit());
+    let teens = match w {
+        [b'1', d] if d.is_ascii_digit() => Some(10 + d - b'0'),
+        _ => None,
+    };
+    match frac {
+        None | Some("0") => units || teens.is_some_and(|h| h <= 13),
+        Some("5") => units || teens.is_some_and(|h| h <= 12),
+        _ => false,
+    }
+}
+
+/// `[[:alnum:]]+(\/?[[:alpha:]_-])+`: digits only in the first run; every `/` is followed by a
+/// letter, `_` or `-`.
+fn is_zone_name(tz: &str) -> bool {
+    let b = tz.as_bytes();
+    let first = b
+        .iter()
+        .position(|c| !c.is_ascii_alphanumeric())
+        .unwrap_or(b.len());
+    if first == 0 {
+        return false;
+    }
+    let rest = &b[first..];
+    if rest.is_empty() {
+        // All letters and digits: the last character must be a letter, the rest's one unit.
+        return b.len() >= 2 && b[b.len() - 1].is_ascii_alphabetic();
+    }
+    let unit = |c: u8| c.is_ascii_alphabetic() || c == b'_' || c == b'-';
+    let mut i = 0;
+    while i < rest.len() {
+        if rest[i] == b'/' {
+            i += 1;
+        }
+        if i >= rest.len() || !unit(rest[i]) {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// A role shortname as Moodle makes one (admin/roles define_role_table_advanced: PARAM_ALPHANUMEXT,
+/// lower-cased, at most 100 characters): a-z 0-9 _ -.
+pub fn is_role_shortname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// A custom profile field's shortname as Moodle accepts it (user/profile/definelib.php:
+/// `^[a-zA-Z0-9_]+$`, at most 100 characters).
+pub fn is_profile_field_shortname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,6 +460,88 @@ mod tests {
         }
         assert!(is_lang_code(&format!("en_{}", "a".repeat(20))));
         assert!(!is_lang_code(&format!("en_{}", "a".repeat(21))));
+    }
+
+    #[test]
+    fn country_codes_are_moodles() {
+        for c in ["FR", "GB", "US", "AX", "ZW", "BQ"] {
+            assert!(is_country_code(c), "{c}");
+        }
+        for c in ["UK", "EU", "fr", "", "FRA", "XX"] {
+            assert!(!is_country_code(c), "{c}");
+        }
+        assert!(COUNTRY_CODES.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn auth_plugin_names() {
+        for a in ["manual", "email", "ldap", "oauth2", "saml2", "no_login1"] {
+            assert!(is_auth_plugin_name(a), "{a}");
+        }
+        for a in [
+            "",
+            "m",
+            "Manual",
+            "2fa",
+            "_x",
+            "x_",
+            "a__b",
+            "ma nual",
+            "a-b",
+            &"a".repeat(21),
+        ] {
+            assert!(!is_auth_plugin_name(a), "{a}");
+        }
+    }
+
+    #[test]
+    fn timezones_as_param_timezone() {
+        for tz in [
+            "99",
+            "UTC",
+            "Europe/London",
+            "America/Port-au-Prince",
+            "America/Argentina/Buenos_Aires",
+            "EST5EDT",
+            "-5",
+            "+5.5",
+            "05",
+            "13",
+            "13.0",
+            "12.5",
+            "9.5",
+            "0",
+        ] {
+            assert!(is_timezone(tz), "{tz}");
+        }
+        for tz in [
+            "",
+            "U",
+            "Europe/",
+            "/Paris",
+            "Etc/GMT+5",
+            "Europe//Paris",
+            "14",
+            "13.5",
+            "1.25",
+            "5.",
+            "Europe Paris",
+            "Z9",
+        ] {
+            assert!(!is_timezone(tz), "{tz}");
+        }
+    }
+
+    #[test]
+    fn role_and_profile_shortnames() {
+        assert!(is_role_shortname("editingteacher") && is_role_shortname("my-role_2"));
+        for r in ["", "Student", "editing teacher", "rôle"] {
+            assert!(!is_role_shortname(r), "{r}");
+        }
+        assert!(is_profile_field_shortname("Team_2"));
+        for f in ["", "team-x", "team x", "é"] {
+            assert!(!is_profile_field_shortname(f), "{f}");
+        }
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! User commands and their validation (Moodle's rules for usernames, emails, lengths).
 
-use super::moodle_rules::{is_lang_code, is_valid_email, username_problem};
+use super::moodle_rules::{
+    is_auth_plugin_name, is_country_code, is_lang_code, is_profile_field_shortname, is_timezone,
+    is_valid_email, username_problem, NOT_AUTH, NOT_COUNTRY, NOT_LANG, NOT_PROFILE_FIELD,
+    NOT_TIMEZONE,
+};
 use crate::codes::{Code, Failure};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -61,6 +65,11 @@ pub struct UserFields {
     /// Custom profile fields by shortname (`profile_field_<shortname>` columns).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub profile: BTreeMap<String, String>,
+    /// Shortnames of the `profile` fields whose values are secret (a PIN, a national number):
+    /// `plan` shows them as `********`, and what Moodle answers is cleared of them before it
+    /// is printed, reported or stored, as it always is of the password.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret: Vec<String>,
     /// Filled by the embedded store's parallel preparation; never printed.
     #[serde(skip)]
     pub password_hash: Option<String>,
@@ -85,6 +94,30 @@ pub const USER_TEXT_FIELDS: [&str; 15] = [
     "address",
     "description",
 ];
+
+/// The width of the text columns of Moodle's user table that have one (install.xml).
+pub const USER_FIELD_WIDTHS: [(&str, usize); 12] = [
+    ("firstname", 100),
+    ("lastname", 100),
+    ("idnumber", 255),
+    ("email", 100),
+    ("auth", 20),
+    ("institution", 255),
+    ("department", 255),
+    ("city", 120),
+    ("timezone", 100),
+    ("phone1", 20),
+    ("phone2", 20),
+    ("address", 255),
+];
+
+/// The width of a user text column, for the settings that give new accounts a value.
+pub fn user_field_width(field: &str) -> Option<usize> {
+    USER_FIELD_WIDTHS
+        .iter()
+        .find(|(name, _)| *name == field)
+        .map(|(_, w)| *w)
+}
 
 /// The account to soft-delete, found by the configured identifier field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -129,6 +162,22 @@ fn check_email(email: &str) -> Result<(), Failure> {
 }
 
 impl UserFields {
+    /// Whether the script marked the profile field `shortname` secret.
+    pub fn is_secret(&self, shortname: &str) -> bool {
+        self.secret.iter().any(|s| s == shortname)
+    }
+
+    /// The fields as `plan` shows them: secret profile values as `********` (the password
+    /// is always shown so).
+    pub fn masked(mut self) -> UserFields {
+        for (name, value) in self.profile.iter_mut() {
+            if self.secret.contains(name) {
+                *value = "********".into();
+            }
+        }
+        self
+    }
+
     /// The values of `USER_TEXT_FIELDS`, in that order.
     pub fn text_values(&self) -> [Option<&String>; 15] {
         [
@@ -150,22 +199,22 @@ impl UserFields {
         ]
     }
 
-    /// The text fields with the width of their column in Moodle's user table (install.xml),
-    /// checked so a long value fails its row here rather than being cut or refused by Moodle.
-    fn sized_fields(&self) -> [(&'static str, Option<&String>, usize); 12] {
+    /// The values of the fields of `USER_FIELD_WIDTHS`, in that order: checked so a long
+    /// value fails its row here rather than being cut or refused by Moodle.
+    fn sized_values(&self) -> [Option<&String>; 12] {
         [
-            ("firstname", self.firstname.as_ref(), 100),
-            ("lastname", self.lastname.as_ref(), 100),
-            ("idnumber", self.idnumber.as_ref(), 255),
-            ("email", self.email.as_ref(), 100),
-            ("auth", self.auth.as_ref(), 20),
-            ("institution", self.institution.as_ref(), 255),
-            ("department", self.department.as_ref(), 255),
-            ("city", self.city.as_ref(), 120),
-            ("timezone", self.timezone.as_ref(), 100),
-            ("phone1", self.phone1.as_ref(), 20),
-            ("phone2", self.phone2.as_ref(), 20),
-            ("address", self.address.as_ref(), 255),
+            self.firstname.as_ref(),
+            self.lastname.as_ref(),
+            self.idnumber.as_ref(),
+            self.email.as_ref(),
+            self.auth.as_ref(),
+            self.institution.as_ref(),
+            self.department.as_ref(),
+            self.city.as_ref(),
+            self.timezone.as_ref(),
+            self.phone1.as_ref(),
+            self.phone2.as_ref(),
+            self.address.as_ref(),
         ]
     }
 
@@ -184,7 +233,8 @@ impl UserFields {
                 );
             }
         }
-        for (name, value, width) in self.sized_fields() {
+        for ((name, width), value) in USER_FIELD_WIDTHS.iter().zip(self.sized_values()) {
+            let width = *width;
             if let Some(v) = value {
                 let n = v.chars().count();
                 if n > width {
@@ -199,28 +249,23 @@ impl UserFields {
             check_email(e)?;
         }
         if let Some(c) = &self.country {
-            if !(c.is_empty() || (c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))) {
-                return invalid(
-                    Code::InvalidValue,
-                    format!("country '{c}' is not a two-letter ISO 3166 code such as FR or GB"),
-                );
+            if !(c.is_empty() || is_country_code(c)) {
+                return invalid(Code::InvalidValue, format!("country '{c}' {NOT_COUNTRY}"));
             }
         }
         if let Some(l) = &self.lang {
             if !l.is_empty() && !is_lang_code(l) {
-                return invalid(
-                    Code::InvalidValue,
-                    format!("lang '{l}' is not a Moodle language code such as en, fr or pt_br"),
-                );
+                return invalid(Code::InvalidValue, format!("lang '{l}' {NOT_LANG}"));
             }
         }
         if let Some(a) = &self.auth {
-            if a.is_empty()
-                || !a
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-            {
-                return invalid(Code::InvalidValue, format!("auth '{a}' is not an authentication plugin name such as manual, ldap or cas"));
+            if !is_auth_plugin_name(a) {
+                return invalid(Code::InvalidValue, format!("auth '{a}' {NOT_AUTH}"));
+            }
+        }
+        if let Some(t) = &self.timezone {
+            if !t.is_empty() && !is_timezone(t) {
+                return invalid(Code::InvalidValue, format!("timezone '{t}' {NOT_TIMEZONE}"));
             }
         }
         if let Some(p) = &self.password {
@@ -254,6 +299,12 @@ impl UserFields {
                     "a profile field has an empty shortname".to_string(),
                 );
             }
+        }
+        if let Some(s) = self.secret.iter().find(|s| !is_profile_field_shortname(s)) {
+            return invalid(
+                Code::InvalidValue,
+                format!("secret names '{s}', which {NOT_PROFILE_FIELD}; it lists profile fields by shortname, such as [\"pin\"]"),
+            );
         }
         Ok(())
     }
@@ -323,6 +374,44 @@ mod tests {
         assert_eq!(
             user(|u| u.maildisplay = Some(3)).unwrap_err().code,
             Code::InvalidValue
+        );
+    }
+
+    #[test]
+    fn rows_follow_the_rules_the_settings_follow() {
+        let refused = |f: fn(&mut UserFields)| user(f).unwrap_err().message;
+        assert!(
+            refused(|u| u.country = Some("UK".into())).contains("not a country code Moodle knows")
+        );
+        assert!(refused(|u| u.timezone = Some("GMT+1".into())).contains("not a time zone"));
+        assert!(refused(|u| u.auth = Some("2fa".into())).contains("authentication plugin"));
+        assert!(refused(|u| u.secret = vec!["p-in".into()]).contains("secret names 'p-in'"));
+        for ok in [
+            |u: &mut UserFields| u.country = Some("GB".into()),
+            |u: &mut UserFields| u.timezone = Some("Europe/London".into()),
+            |u: &mut UserFields| u.timezone = Some("99".into()),
+            |u: &mut UserFields| u.auth = Some("oauth2".into()),
+            |u: &mut UserFields| u.secret = vec!["pin".into()],
+        ] {
+            assert!(user(ok).is_ok());
+        }
+    }
+
+    #[test]
+    fn secret_profile_values_are_masked_for_plan() {
+        let mut u = UserFields {
+            username: "a".into(),
+            password: Some("pw".into()),
+            secret: vec!["pin".into()],
+            ..Default::default()
+        };
+        u.profile.insert("pin".into(), "1234".into());
+        u.profile.insert("team".into(), "Blue".into());
+        let shown = serde_json::to_string(&Command::UserUpsert(u).masked()).unwrap();
+        assert!(shown.contains(r#""pin":"********""#), "{shown}");
+        assert!(
+            shown.contains(r#""team":"Blue""#) && !shown.contains("pw"),
+            "{shown}"
         );
     }
 

@@ -1532,3 +1532,45 @@ fn duplicate_course_errors() {
     assert_eq!(m.course("New").unwrap()["fullname"], "F");
     assert_eq!(copy(t, "New", category, "")["errorcode"], "shortnametaken");
 }
+
+#[test]
+fn echoing_errors_print_the_request_as_a_debugging_site_does() {
+    let m = FakeMoodle::start();
+    let weak = [
+        ("users[0][username]", "ann"),
+        ("users[0][firstname]", "Ann"),
+        ("users[0][lastname]", "A"),
+        ("users[0][email]", "ann@example.edu"),
+        ("users[0][password]", "weak"),
+    ];
+    let quiet = m.call(CREATE, &weak);
+    assert!(quiet.get("debuginfo").is_none(), "{quiet}");
+    m.echo_request_in_errors(true);
+    let loud = m.call(CREATE, &weak);
+    let debuginfo = loud["debuginfo"].as_str().unwrap();
+    assert!(
+        debuginfo.contains("[password] => weak\n") && debuginfo.contains("[username] => ann\n"),
+        "{debuginfo}"
+    );
+    assert!(debuginfo.ends_with(&format!(
+        "Error code: {}",
+        loud["errorcode"].as_str().unwrap()
+    )));
+    let message = loud["message"].as_str().unwrap();
+    assert_eq!(
+        message,
+        format!("{} ({debuginfo})", quiet["message"].as_str().unwrap())
+    );
+    // Answers that are not errors are as before.
+    let ok = m.call(
+        CREATE,
+        &[
+            ("users[0][username]", "bob"),
+            ("users[0][firstname]", "Bob"),
+            ("users[0][lastname]", "B"),
+            ("users[0][email]", "bob@example.edu"),
+            ("users[0][password]", "Strong-Pass-1"),
+        ],
+    );
+    assert_eq!(ok[0]["username"], "bob");
+}

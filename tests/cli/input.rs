@@ -230,6 +230,23 @@ fn bad_settings_stop_everything_with_the_key_and_line() {
 }
 
 #[test]
+fn a_bad_value_stops_everything_before_any_row_with_its_line_and_column() {
+    let w = Workdir::new();
+    // Accepted by the file's syntax, refused by Moodle's rules: once, at load, not per row.
+    w.settings("[users]\ndefault_lang = \"en\"\ndefault_country = \"UK\"\n");
+    w.drop_file("userimport.csv", format!("{H}a;B;C;d\n"));
+    let out = w.run();
+    out.expect_code(2);
+    let want = format!(
+        "{}: line 3, column 19: [users] default_country \"UK\" is not a country code Moodle knows",
+        w.join("moosync.toml").display()
+    );
+    assert!(out.stderr.contains(&want), "{}", out.stderr);
+    assert_eq!(w.files("inbox").len(), 1, "nothing touched");
+    assert!(w.files("Reports").is_empty());
+}
+
+#[test]
 fn files_matching_no_preset_are_left_alone() {
     let w = Workdir::new();
     w.drop_file("enrolments-unknown.csv", "a;b\n")

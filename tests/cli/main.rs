@@ -22,6 +22,7 @@ mod moodle;
 mod outputs;
 mod pictures;
 mod plan_fixtures;
+mod private_files;
 mod prune;
 mod scripts;
 mod smtp_sink;

@@ -429,6 +429,102 @@ fn the_token_never_appears_in_any_output() {
 }
 
 #[test]
+fn no_secret_from_a_moodle_that_echoes_requests_reaches_any_output() {
+    let site = FakeMoodle::start();
+    let w = to_moodle(&site, "");
+    // The script marks the department secret, as a PIN or a national number would be.
+    w.script(
+        "users.rhai",
+        r#"fn row(r) {
+            let u = take(r, ["firstname", "lastname", "email", "password"]);
+            u.op = "user_upsert";
+            u.username = r.username;
+            u.profile = with_prefix(r, "profile_field_");
+            u.secret = ["dept"];
+            u
+        }"#,
+    );
+    let mut rows = String::from("username;firstname;lastname;email;password;profile_field_dept\n");
+    let mut secrets = Vec::new();
+    for i in 0..4 {
+        // u3's password fails Moodle's policy: its call, and the batch's, are refused.
+        let password = if i == 3 {
+            "weakpw3".to_string()
+        } else {
+            format!("Pass-word-{i}!")
+        };
+        let dept = format!("Dept-hidden-{i}");
+        rows.push_str(&format!(
+            "u{i};First{i};Last{i};u{i}@example.edu;{password};{dept}\n"
+        ));
+        secrets.extend([password, dept]);
+    }
+    let bad_row = rows.lines().nth(4).unwrap().to_string();
+    w.drop_file("userimport.csv", &rows);
+    // As a site with developer debugging: errors print the request, passwords included.
+    site.echo_request_in_errors(true);
+    let mut outputs = vec![run(&w)];
+    outputs[0].expect_code(1);
+    outputs.push(w.moosync_env(&["status"], &[(TOKEN_VAR, FakeMoodle::TOKEN)]));
+    let planned = w.join("planned.csv");
+    std::fs::write(&planned, &rows).unwrap();
+    let plan = w.moosync(&["plan", "--tool", "users", planned.to_str().unwrap()]);
+    assert!(plan.stdout.contains("dept: '********'"), "{}", plan.stdout);
+    outputs.push(plan);
+
+    assert!(site.user("u0").is_some() && site.user("u3").is_none());
+    // The refusal is reported, with what Moodle said, cleared of the secrets.
+    let report = w.report();
+    assert!(
+        report.contains("The bad value is") && report.contains("[password] => [secret]"),
+        "{report}"
+    );
+    assert!(report.contains("[value] => [secret]"), "{report}");
+    let mut texts: Vec<(String, String)> = Vec::new();
+    for (i, o) in outputs.iter().enumerate() {
+        texts.push((format!("stdout {i}"), o.stdout.clone()));
+        texts.push((format!("stderr {i}"), o.stderr.clone()));
+    }
+    for area in ["Reports", "Trybacks"] {
+        for f in w.files(area) {
+            let bytes = std::fs::read(&f).unwrap();
+            texts.push((
+                f.display().to_string(),
+                String::from_utf8_lossy(&bytes).into(),
+            ));
+        }
+    }
+    for db in ["state.db", "state.db-wal", "remote.db", "remote.db-wal"] {
+        if let Ok(bytes) = std::fs::read(w.join(db)) {
+            texts.push((db.into(), String::from_utf8_lossy(&bytes).into()));
+        }
+    }
+    // The tryback is the refused row as the file gave it (its own password is the
+    // operator's, to be fixed and replayed), and nothing else.
+    let tryback = String::from_utf8(w.tryback().unwrap()).unwrap();
+    assert_eq!(
+        tryback,
+        format!(
+            "{}{bad_row}\n",
+            rows.lines().next().unwrap().to_owned() + "\n"
+        )
+    );
+    for (what, text) in &texts {
+        let text = if what.contains("Trybacks") {
+            text.replace(&bad_row, "")
+        } else {
+            text.clone()
+        };
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{secret} in {what}:\n{text}"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_dry_run_only_reads_and_says_what_it_would_do() {
     let site = FakeMoodle::start();
     site.add_user(serde_json::json!({
@@ -897,7 +993,7 @@ fn a_refused_new_role_leaves_the_old_ones() {
     let site = site_with_courses(&[("C1", true)]);
     let w = to_moodle(
         &site,
-        "[target.roles]\nstudent = 5\nteacher = 4\nbogus = 99\n",
+        "[target.roles]\nstudent = 5\nteacher = 4\neditingteacher = 3\nbogus = 99\n",
     );
     w.drop_file(
         "enrols.csv",

@@ -6,6 +6,8 @@ use std::process::Command;
 
 pub struct Workdir {
     dir: tempfile::TempDir,
+    /// The umask every moosync this runs starts with; None: the test's own.
+    umask: Option<libc::mode_t>,
 }
 
 pub struct Output {
@@ -31,9 +33,47 @@ impl Workdir {
     pub fn new() -> Workdir {
         let w = Workdir {
             dir: tempfile::tempdir().expect("temp dir"),
+            umask: None,
         };
         w.moosync(&["init"]).expect_code(0);
         w
+    }
+
+    /// A data folder made by `moosync init`, every moosync run with this umask (from `init`
+    /// on), as a careless operator's shell would have it.
+    pub fn with_umask(umask: libc::mode_t) -> Workdir {
+        let w = Workdir {
+            dir: tempfile::tempdir().expect("temp dir"),
+            umask: Some(umask),
+        };
+        w.moosync(&["init"]).expect_code(0);
+        w
+    }
+
+    /// The folder itself, before `init` ran (tests of `init`'s own work).
+    pub fn root(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// The moosync binary with `--data` and the environment every test runs it with.
+    fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_moosync"));
+        c.arg("--data")
+            .arg(self.dir.path())
+            .env_remove("MOOSYNC_DATA")
+            // Dates without an offset are local time: pin the zone so results are stable.
+            .env("TZ", "UTC");
+        if let Some(mask) = self.umask {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: umask is async-signal-safe and touches no memory.
+            unsafe {
+                c.pre_exec(move || {
+                    libc::umask(mask);
+                    Ok(())
+                });
+            }
+        }
+        c
     }
 
     pub fn join(&self, rel: &str) -> PathBuf {
@@ -57,15 +97,7 @@ impl Workdir {
     }
 
     pub fn moosync(&self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_moosync"))
-            .arg("--data")
-            .arg(self.dir.path())
-            .args(args)
-            .env_remove("MOOSYNC_DATA")
-            // Dates without an offset are local time: pin the zone so results are stable.
-            .env("TZ", "UTC")
-            .output()
-            .expect("moosync runs");
+        let out = self.command().args(args).output().expect("moosync runs");
         Output {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -75,12 +107,9 @@ impl Workdir {
 
     /// Like [`Workdir::moosync`], with extra environment variables for the child only.
     pub fn moosync_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_moosync"))
-            .arg("--data")
-            .arg(self.dir.path())
+        let out = self
+            .command()
             .args(args)
-            .env_remove("MOOSYNC_DATA")
-            .env("TZ", "UTC")
             .envs(env.iter().copied())
             .output()
             .expect("moosync runs");

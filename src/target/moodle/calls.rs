@@ -85,7 +85,7 @@ pub fn send<K: CallKind>(
         let mut chunk = Vec::new();
         let mut fields = 0;
         for (i, item) in items {
-            let n = item.0.len().max(1);
+            let n = item.len().max(1);
             if !chunk.is_empty() && (chunk.len() >= batch.max(1) || fields + n > MAX_FIELDS) {
                 jobs.push((k, std::mem::take(&mut chunk)));
                 fields = 0;

@@ -1,9 +1,10 @@
 //! One Moodle site's REST endpoint: form-encoded POSTs to `webservice/rest/server.php`, JSON
 //! answers, Moodle's errors (HTTP 200 with `exception`) told apart from transport faults, and
 //! retries only where a call is safe to repeat. The token goes in the body, never in a URL or a
-//! message.
+//! message, and every text made of a reply is redacted of the request's secrets first.
 
 use super::form::{escape_into, Params};
+use super::redact::Redaction;
 use crate::codes::{Code, Failure};
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,12 +19,9 @@ impl Token {
         Token(secret)
     }
 
-    /// `text` with every occurrence of the token replaced: for messages quoting a server.
-    pub fn redact(&self, text: &str) -> String {
-        if self.0.is_empty() {
-            return text.to_string();
-        }
-        text.replace(&self.0, "[token]")
+    /// The token itself, for the redaction of replies only.
+    pub(super) fn as_secret(&self) -> &str {
+        &self.0
     }
 }
 
@@ -195,7 +193,7 @@ impl Client {
         params: &Params,
         timeout: Option<Duration>,
     ) -> Result<Value, CallError> {
-        let mut body = String::with_capacity(64 + params.0.len() * 32);
+        let mut body = String::with_capacity(64 + params.len() * 32);
         body.push_str("wstoken=");
         escape_into(&self.token.0, &mut body);
         body.push_str("&wsfunction=");
@@ -207,6 +205,7 @@ impl Client {
             body.push_str("&moodlewssettingraw=1");
         }
         params.encode_into(&mut body);
+        let redaction = Redaction::of(&self.token, params);
         self.calls.fetch_add(1, Ordering::Relaxed);
         if is_write(function) {
             self.writes.fetch_add(1, Ordering::Relaxed);
@@ -221,7 +220,7 @@ impl Client {
         let sent = request.send(body.as_bytes());
         let mut response = match sent {
             Ok(r) => r,
-            Err(e) => return Err(CallError::Transport(self.token.redact(&e.to_string()))),
+            Err(e) => return Err(CallError::Transport(redaction.text(&e.to_string()))),
         };
         let status = response.status().as_u16();
         let text = response
@@ -231,7 +230,7 @@ impl Client {
             .read_to_string();
         let text = match text {
             Ok(t) => t,
-            Err(e) => return Err(CallError::Transport(self.token.redact(&e.to_string()))),
+            Err(e) => return Err(CallError::Transport(redaction.text(&e.to_string()))),
         };
         if status >= 500 {
             return Err(CallError::Transport(format!(
@@ -253,25 +252,22 @@ impl Client {
         let value: Value = match serde_json::from_str(&text) {
             Ok(v) => v,
             Err(_) => {
-                let start: String = text.chars().take(120).collect();
+                // Redacted whole before it is cut, so no part of a secret is left at the cut.
+                let start: String = redaction.text(&text).chars().take(120).collect();
                 return Err(CallError::Refused(Failure::new(
                     Code::RemoteBadAnswer,
                     format!(
                         "{} did not answer {function} with JSON (it began {:?}); is [target] url a Moodle site?",
-                        self.endpoint,
-                        self.token.redact(&start)
+                        self.endpoint, start
                     ),
                 )));
             }
         };
         if let Some(e) = moodle_error(&value) {
-            let e = MoodleError {
-                message: self.token.redact(&e.message),
-                debuginfo: e.debuginfo.map(|d| self.token.redact(&d)),
-                ..e
-            };
-            return Err(CallError::Moodle(e));
+            return Err(CallError::Moodle(redaction.error(e)));
         }
+        let mut value = value;
+        redaction.warnings(&mut value);
         Ok(value)
     }
 }
@@ -330,13 +326,14 @@ impl Client {
                 &format!("multipart/form-data; boundary={boundary}"),
             )
             .send(&body[..]);
+        let redaction = Redaction::of_token(&self.token);
         let mut response =
-            sent.map_err(|e| CallError::Transport(self.token.redact(&e.to_string())))?;
+            sent.map_err(|e| CallError::Transport(redaction.text(&e.to_string())))?;
         let status = response.status().as_u16();
         let text = response
             .body_mut()
             .read_to_string()
-            .map_err(|e| CallError::Transport(self.token.redact(&e.to_string())))?;
+            .map_err(|e| CallError::Transport(redaction.text(&e.to_string())))?;
         if status >= 500 {
             return Err(CallError::Transport(format!(
                 "HTTP {status} from webservice/upload.php"
@@ -357,7 +354,7 @@ impl Client {
             return Err(CallError::Moodle(MoodleError {
                 exception: "upload".into(),
                 errorcode: code.to_string(),
-                message: self.token.redact(message),
+                message: redaction.text(message),
                 debuginfo: None,
             }));
         }
@@ -371,7 +368,7 @@ impl Client {
             return Err(CallError::Moodle(MoodleError {
                 exception: "upload".into(),
                 errorcode: kind.to_string(),
-                message: self.token.redact(message),
+                message: redaction.text(message),
                 debuginfo: None,
             }));
         }
@@ -447,7 +444,7 @@ mod tests {
         let t = Token::new("f00dface".into());
         assert_eq!(format!("{t:?}"), "Token([redacted])");
         assert_eq!(
-            t.redact("bad wstoken=f00dface here"),
+            Redaction::of_token(&t).text("bad wstoken=f00dface here"),
             "bad wstoken=[token] here"
         );
     }

@@ -598,7 +598,7 @@ fn plan(
                         }
                         let mut f = Params::new();
                         f.push("id", found.id.to_string());
-                        f.0.extend(category_type(c).0);
+                        f.extend(&category_type(c));
                         let pick = |new: Option<&String>, old: &str| {
                             new.filter(|v| !v.is_empty())
                                 .cloned()

@@ -621,7 +621,7 @@ fn upsert(
             change.fields.push("the copy of its template finished".into());
             let mut item = Params::new();
             item.push("id", r.id.to_string());
-            item.0.extend(fields.0);
+            item.extend(&fields);
             Ok(Plan { call: Call::Update, item, change, copy: None, finishes: c.shortname.clone() })
         }
         Some(r) if !ctx.cfg.courses.update_existing => Err(Outcome::Skipped(format!("course {} already exists; updates are off ([courses] update_existing)", r.shortname))),
@@ -801,7 +801,7 @@ fn copy_templates(
                 let id = v.get("id").and_then(Value::as_i64).unwrap_or(0);
                 let mut item = Params::new();
                 item.push("id", id.to_string());
-                item.0.extend(plan.item.0.iter().cloned());
+                item.extend(&plan.item);
                 let mut change = plan.change.clone();
                 change.id = id;
                 updates.push((i, item, change));

@@ -30,6 +30,8 @@ impl Ledger {
     pub fn open(path: &std::path::Path) -> Result<Ledger, Failure> {
         let fail =
             |e: rusqlite::Error| Failure::new(Code::Storage, format!("{}: {e}", path.display()));
+        crate::owner_only::prepare_database(path)
+            .map_err(|e| Failure::new(Code::Storage, format!("{}: {e}", path.display())))?;
         let conn = Connection::open(path).map_err(fail)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS remote_pictures (

@@ -14,6 +14,7 @@ mod groups;
 mod ledger;
 mod pictures;
 mod pool;
+mod redact;
 mod split;
 mod users;
 

@@ -398,6 +398,15 @@ fn internal_auth(auth: &str) -> bool {
     matches!(auth, "manual" | "email")
 }
 
+/// A profile field's value, kept out of every message when the script marked it `secret`.
+fn push(item: &mut Params, secret: bool, key: impl Into<String>, value: String) {
+    if secret {
+        item.push_secret(key, value);
+    } else {
+        item.push(key, value);
+    }
+}
+
 fn plan_upsert(
     ctx: &Ctx,
     dir: &Directory,
@@ -478,7 +487,7 @@ fn plan_create(
     let auth = account.field("auth").to_string();
     match u.password.as_deref().filter(|p| !p.is_empty()) {
         Some(p) => {
-            item.push("password", p);
+            item.push_secret("password", p);
         }
         // Moodle refuses an internal account without a password: it makes one and mails it.
         None if internal_auth(&auth) || auth.is_empty() => {
@@ -494,7 +503,12 @@ fn plan_create(
     account.mailformat = u.mailformat;
     for (i, (name, value)) in u.profile.iter().enumerate() {
         item.push(format!("customfields[{i}][type]"), name.clone());
-        item.push(format!("customfields[{i}][value]"), value.clone());
+        push(
+            &mut item,
+            u.is_secret(name),
+            format!("customfields[{i}][value]"),
+            value.clone(),
+        );
         account.custom.insert(name.clone(), value.clone());
     }
     let suspend = u.suspended == Some(true);
@@ -566,7 +580,12 @@ fn plan_update(
         let current = a.custom.get(name).map_or("", String::as_str);
         if current != value {
             item.push(format!("customfields[{n}][type]"), name.clone());
-            item.push(format!("customfields[{n}][value]"), value.clone());
+            push(
+                &mut item,
+                u.is_secret(name),
+                format!("customfields[{n}][value]"),
+                value.clone(),
+            );
             n += 1;
             fields.push(format!("profile_field_{name}"));
             after.custom.insert(name.clone(), value.clone());
@@ -580,7 +599,7 @@ fn plan_update(
             u.username.clone(),
         )]));
     }
-    item.0.insert(0, ("id".into(), a.id.to_string()));
+    item.fields.insert(0, ("id".into(), a.id.to_string()));
     Plan::Update {
         item,
         account: after,
@@ -699,7 +718,7 @@ fn execute(ctx: &Ctx, dir: &mut Directory, plans: Vec<Plan>) -> Result<Vec<Outco
         let mut fields = 0;
         for i in rows {
             let n = match &plans[i] {
-                Plan::Create { item, .. } | Plan::Update { item, .. } => item.0.len(),
+                Plan::Create { item, .. } | Plan::Update { item, .. } => item.len(),
                 _ => 1,
             };
             if !chunk.is_empty() && (chunk.len() >= batch || fields + n > MAX_FIELDS) {

@@ -86,7 +86,10 @@ impl SqliteTarget {
             groups: cfg.groups.clone(),
             cohorts: cfg.cohorts.clone(),
             pictures: cfg.pictures.clone(),
-            filedir: path.parent().unwrap_or(Path::new(".")).join("filedir"),
+            filedir: path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(crate::filearea::FILEDIR),
             written: RefCell::new(Vec::new()),
             cache: RefCell::new(Cache::default()),
             dry_run: false,

@@ -233,7 +233,7 @@ fn store_content(ctx: &Ctx, hash: &str, bytes: &[u8]) -> Result<(), RowError> {
         ))
     };
     let dir = path.parent().unwrap_or(ctx.filedir);
-    std::fs::create_dir_all(dir).map_err(fail)?;
+    crate::owner_only::create_dir_all(dir).map_err(fail)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".moosync-")
         .tempfile_in(dir)

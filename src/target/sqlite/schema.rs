@@ -14,6 +14,8 @@ const MIGRATIONS: &[&str] = &[
 
 pub fn open_store(path: &Path) -> Result<Connection, Failure> {
     let fail = |e: rusqlite::Error| Failure::new(Code::Storage, format!("{}: {e}", path.display()));
+    crate::owner_only::prepare_database(path)
+        .map_err(|e| Failure::new(Code::Storage, format!("{}: {e}", path.display())))?;
     let mut conn = Connection::open(path).map_err(fail)?;
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(fail)?;

@@ -163,6 +163,13 @@ impl FakeMoodle {
         self.control().quote_token = on;
     }
 
+    /// While on, error answers print the call's parameters (passwords included) in `debuginfo`
+    /// and in `message`, as a site with developer debugging does (see `service::echo_request`):
+    /// the client must keep the secret ones out of everything it writes.
+    pub fn echo_request_in_errors(&self, on: bool) {
+        self.control().echo_request = on;
+    }
+
     /// While on, every call with a valid token answers `sitemaintenance`.
     pub fn set_maintenance(&self, on: bool) {
         self.control().maintenance = on;

@@ -48,6 +48,8 @@ pub struct Control {
     pub write_calls: usize,
     /// Error messages quote the token the call sent, as a debugging site's traces can.
     pub quote_token: bool,
+    /// Errors print the call's parameters, as a site with developer debugging does.
+    pub echo_request: bool,
 }
 
 pub struct Shared {
@@ -463,8 +465,14 @@ pub fn handle(shared: &Shared, req: &Request) -> Reply {
                    <MESSAGE>the fake Moodle only answers moodlewsrestformat=json</MESSAGE></EXCEPTION>\n";
         return Reply::send(200, "application/xml; charset=utf-8", xml.into());
     }
-    let quote = shared.control.lock().unwrap().quote_token;
+    let (quote, echo) = {
+        let c = shared.control.lock().unwrap();
+        (c.quote_token, c.echo_request)
+    };
     let body = answer.unwrap_or_else(|mut error| {
+        if echo {
+            echo_request(&mut error, &root);
+        }
         if quote {
             let m = error["message"].as_str().unwrap_or("").to_string();
             error["message"] = serde_json::json!(format!("{m} (wstoken={token})"));
@@ -473,6 +481,39 @@ pub fn handle(shared: &Shared, req: &Request) -> Reply {
         error.to_string()
     });
     Reply::send(200, "application/json", body)
+}
+
+/// What a site with developer debugging (`$CFG->debug = DEBUG_DEVELOPER`, `debugdisplay`)
+/// answers when the exception carries the parameters, as external_api's "Only arrays
+/// accepted. The bad value is: '<print_r>'" and a dml exception's SQL parameters do: the
+/// parameters in `debuginfo` (with setuplib's "Error code" line), and `moodle_exception`
+/// appends the debuginfo to the message in brackets.
+fn echo_request(error: &mut Value, params: &PArr) {
+    let code = error["errorcode"].as_str().unwrap_or("").to_string();
+    let mut dump = String::new();
+    print_r(&mut dump, params, 0);
+    let debuginfo = format!("The bad value is: '{dump}'\nError code: {code}");
+    let message = error["message"].as_str().unwrap_or("").to_string();
+    error["message"] = json!(format!("{message} ({debuginfo})"));
+    error["debuginfo"] = json!(debuginfo);
+}
+
+/// PHP's `print_r` of an array.
+fn print_r(out: &mut String, arr: &PArr, depth: usize) {
+    let pad = " ".repeat(depth * 8);
+    out.push_str(&format!("Array\n{pad}(\n"));
+    for (k, v) in &arr.entries {
+        out.push_str(&format!("{pad}    [{k}] => "));
+        match v {
+            PVal::Str(s) => out.push_str(s),
+            PVal::Arr(a) => {
+                print_r(out, a, depth + 1);
+                out.push('\n');
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!("{pad})\n"));
 }
 
 /// The form fields of a request: query string first, each part capped at max_input_vars.

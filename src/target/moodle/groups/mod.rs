@@ -206,7 +206,7 @@ fn membership(group: i64, user: i64) -> Params {
 
 /// The integer field `key` of an item.
 fn field(item: &Params, key: &str) -> Option<i64> {
-    item.0
+    item.fields
         .iter()
         .find(|(n, _)| n == key)
         .and_then(|(_, v)| v.parse::<i64>().ok())
