@@ -72,6 +72,13 @@ impl FileArea {
         }
         for c in p.components() {
             match c {
+                // Hidden names are moosync's own: the files a run has claimed
+                // (inbox/.claimed/) and half-written outputs (.moosync-*).
+                Component::Normal(n) if n.to_string_lossy().starts_with('.') => {
+                    return Err(format!(
+                        "{rel:?} is one of moosync's own working files, which the file manager leaves alone"
+                    ))
+                }
                 Component::Normal(_) | Component::CurDir => {}
                 _ => {
                     return Err(format!(
@@ -412,6 +419,8 @@ mod tests {
             "moodle.db",
             "",
             "state.db",
+            "inbox/.claimed/u.csv",
+            "Reports/.moosync-x.tmp",
         ] {
             assert!(area.resolve(bad).is_err(), "{bad}");
         }

@@ -64,6 +64,23 @@ pub fn run(data: &Path, cmd: FilesCmd) -> i32 {
         );
         return exit::INPUT_ERROR;
     }
+    // Verbs that change the data folder wait for no run: one going holds the lock, and a
+    // file it reads or is about to archive must not change under it.
+    let _lock = match &cmd {
+        FilesCmd::Add { .. } | FilesCmd::Rm { .. } | FilesCmd::Prune(_) => {
+            match crate::runlock::take(&area) {
+                Ok(lock) => Some(lock),
+                Err(e) => {
+                    warn!("moosync: {}: {e}; try again when it ends", data.display());
+                    return match e {
+                        crate::runlock::LockError::Held(_) => exit::LOCKED,
+                        crate::runlock::LockError::Io(..) => exit::INPUT_ERROR,
+                    };
+                }
+            }
+        }
+        FilesCmd::List { .. } | FilesCmd::Get { .. } => None,
+    };
     let result = match cmd {
         FilesCmd::List { area: which } => list(&area, which.as_deref()),
         FilesCmd::Add { source, name } => add(&area, &source, name.as_deref()),

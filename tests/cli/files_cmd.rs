@@ -107,3 +107,61 @@ fn a_data_folder_must_be_initialised() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("MS-C005"));
 }
+
+#[test]
+fn verbs_that_change_the_folder_wait_for_no_run_and_never_touch_a_claimed_file() {
+    let w = Workdir::new();
+    let outside = tempfile::tempdir().unwrap();
+    let src = outside.path().join("late.csv");
+    std::fs::write(&src, "username;firstname;lastname\nl;L;L\n").unwrap();
+    w.drop_file("userimport.csv", "username;firstname;lastname\na;A;A\n");
+    // What a run holds while it works: the lock, and its input under inbox/.claimed/.
+    std::fs::create_dir_all(w.join("inbox/.claimed")).unwrap();
+    std::fs::write(w.join("inbox/.claimed/enrols.csv"), "being read").unwrap();
+    let mut lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(w.join(".moosync.lock"))
+        .unwrap();
+    lock.try_lock().unwrap();
+    use std::io::Write;
+    writeln!(lock, "pid 4242 since 2026-12-06 10:00:00").unwrap();
+
+    for args in [
+        vec!["files", "add", src.to_str().unwrap()],
+        vec!["files", "rm", "inbox/userimport.csv"],
+        vec!["files", "prune", "--older-than", "1"],
+    ] {
+        let out = w.moosync(&args);
+        out.expect_code(3);
+        assert!(
+            out.stderr
+                .contains("another run holds the lock (pid 4242 since"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    assert!(w.join("inbox/userimport.csv").exists());
+    assert!(!w.join("inbox/late.csv").exists());
+    // Reading waits for nothing.
+    w.moosync(&["files", "get", "inbox/userimport.csv"])
+        .expect_code(0);
+    w.moosync(&["files", "list"]).expect_code(0);
+    drop(lock);
+
+    // Without a run, a claimed file is still not the file manager's to remove or read.
+    for verb in ["rm", "get"] {
+        let out = w.moosync(&["files", verb, "inbox/.claimed/enrols.csv"]);
+        out.expect_code(2);
+        assert!(
+            out.stderr.contains("moosync's own working files"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert!(w.join("inbox/.claimed/enrols.csv").exists());
+    w.moosync(&["files", "add", src.to_str().unwrap()])
+        .expect_code(0);
+    assert!(w.join("inbox/late.csv").exists());
+}
