@@ -5,8 +5,9 @@
 # with a permanent admin token, and a user lacking the plugin's capabilities with a token.
 #
 #   install-into-lab.sh                    lint, copy, upgrade, service and tokens (idempotent)
-#   install-into-lab.sh --check-uninstall  uninstall through Moodle's CLI, check that nothing of
-#                                          the plugin is left, then install it again
+#   install-into-lab.sh --check-uninstall  make a group membership through the plugin, uninstall
+#                                          through Moodle's CLI, check that nothing of the plugin
+#                                          is left and the membership is kept, then install again
 #   install-into-lab.sh --uninstall        uninstall through Moodle's CLI and leave it out
 #
 # Root, after setup.sh. Knobs (environment), as setup.sh's:
@@ -87,9 +88,26 @@ check_services() {
     log "installed: $WWW, tokens in $LAB/token-plugin.txt and $LAB/token-limited.txt"
 }
 
+# A group membership owned by the plugin, made through its function, so the uninstall check
+# has one to see kept.
+seed_membership() {
+    local t stamp u c g out
+    [ -f "$LAB/token-plugin.txt" ] || die "the plugin is not installed here: run install-into-lab.sh first"
+    t="$(cat "$LAB/token-plugin.txt")"; stamp="uninst$(date +%s%N)"
+    id_of() { php -r '$v = json_decode(stream_get_contents(STDIN), true); echo $v[0]["id"] ?? "";'; }
+    u="$(rest "$t" core_user_create_users "users[0][username]=$stamp&users[0][password]=Lab-Pass-1%21&users[0][firstname]=U&users[0][lastname]=U&users[0][email]=$stamp@example.edu" | id_of)"
+    c="$(rest "$t" core_course_create_courses "courses[0][fullname]=$stamp&courses[0][shortname]=$stamp&courses[0][categoryid]=1" | id_of)"
+    rest "$t" enrol_manual_enrol_users "enrolments[0][roleid]=5&enrolments[0][userid]=$u&enrolments[0][courseid]=$c" >/dev/null
+    g="$(rest "$t" core_group_create_groups "groups[0][courseid]=$c&groups[0][name]=$stamp&groups[0][description]=" | id_of)"
+    out="$(rest "$t" local_moosync_add_group_members "members[0][groupid]=$g&members[0][userid]=$u")"
+    case "$out" in *'"added":true'*) ;; *) die "could not make a membership through the plugin: ${out:0:300}";; esac
+}
+
 uninstall() {
     [ -d "$TARGET" ] || die "local_moosync is not in $TARGET"
-    log "uninstalling local_moosync through admin/cli/uninstall_plugins.php"
+    OWNED="$(sql "SELECT COUNT(*) FROM mdl_groups_members WHERE component = 'local_moosync'")"
+    MEMBERS="$(sql "SELECT COUNT(*) FROM mdl_groups_members")"
+    log "uninstalling local_moosync through admin/cli/uninstall_plugins.php ($OWNED group memberships it owns)"
     asweb php admin/cli/uninstall_plugins.php --plugins=local_moosync --run >"$LAB/plugin-uninstall.log" 2>&1 || \
         { tail -20 "$LAB/plugin-uninstall.log"; die "uninstall failed, see $LAB/plugin-uninstall.log"; }
     # Moodle leaves the code in place; without it the next upgrade would install it again.
@@ -111,12 +129,16 @@ check_gone() {
         n="$(sql "SELECT COUNT(*) FROM $what")"
         [ "$n" = 0 ] || die "after uninstall, $n rows left in $what"
     done
-    log "uninstalled cleanly: no config, function, capability, task or membership of local_moosync left"
+    n="$(sql "SELECT COUNT(*) FROM mdl_groups_members")"
+    [ "$n" = "$MEMBERS" ] || die "uninstall took users out of groups: $MEMBERS memberships before, $n after"
+    [ "${SEEDED:-0}" = 0 ] || [ "$OWNED" -ge 1 ] || die "no membership owned by the plugin before the uninstall"
+    log "uninstalled cleanly: no config, function, capability or task of local_moosync left; its $OWNED memberships kept as ordinary ones"
 }
 
 case "${1:-}" in
     "") install_plugin;;
     --uninstall) uninstall; check_gone;;
-    --check-uninstall) uninstall; check_gone; install_plugin;;
+    --check-uninstall) [ -f "$TARGET/version.php" ] && [ -f "$LAB/token-plugin.txt" ] || install_plugin
+        seed_membership; SEEDED=1; uninstall; check_gone; install_plugin;;
     *) die "unknown argument $1 (none, --check-uninstall or --uninstall)";;
 esac

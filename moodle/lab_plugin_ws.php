@@ -20,7 +20,8 @@
  * service "moosync_plugin" (every function of the lab's "moosync" service plus the plugin's)
  * with a permanent admin token, and a user without the plugin's capabilities, with a token
  * for the same service, for refusal tests. The lab's "moosync" service keeps none of the
- * plugin's functions. Enables the meta link enrol method, which the plugin's meta functions need.
+ * plugin's functions. Enables the meta link enrol method, which the plugin's meta functions need,
+ * and makes two custom profile fields for the tests of the lean user read.
  *
  * Usage (as the web server user): php lab_plugin_ws.php <moodle dirroot> <admin token file> <limited token file>
  *
@@ -39,6 +40,9 @@ if (!$dirroot || !$admintokenfile || !$limitedtokenfile) {
 require($dirroot . '/config.php');
 require_once($CFG->libdir . '/externallib.php');
 require_once($CFG->dirroot . '/user/lib.php');
+require_once($CFG->dirroot . '/user/profile/lib.php');
+require_once($CFG->dirroot . '/user/profile/definelib.php');
+require_once($CFG->dirroot . '/user/profile/field/text/define.class.php');
 
 const LAB_SERVICE = 'moosync';
 const PLUGIN_SERVICE = 'moosync_plugin';
@@ -110,6 +114,23 @@ if (!$pluginfunctions) {
 
 // The meta link functions need the meta enrol method on (Moodle's default leaves it off).
 \core\plugininfo\enrol::enable_plugin('meta', 1);
+
+// Two custom profile fields for the lean user read's tests (no web service makes them): one
+// hidden from all but those who may view every detail, one with a default value.
+$category = $DB->get_record_sql('SELECT * FROM {user_info_category} ORDER BY sortorder, id', null, IGNORE_MULTIPLE);
+if (!$category) {
+    $category = (object)['name' => 'Lab', 'sortorder' => 1];
+    $category->id = $DB->insert_record('user_info_category', $category);
+}
+foreach (['moosynclab' => ['', PROFILE_VISIBLE_NONE], 'moosynclabdef' => ['fallback', PROFILE_VISIBLE_ALL]] as $shortname => $how) {
+    if (!$DB->record_exists('user_info_field', ['shortname' => $shortname])) {
+        (new profile_define_text())->define_save((object)['datatype' => 'text', 'shortname' => $shortname,
+            'name' => "moosync lab $shortname", 'description' => '', 'descriptionformat' => FORMAT_HTML,
+            'categoryid' => $category->id, 'required' => 0, 'locked' => 0, 'visible' => $how[1], 'forceunique' => 0,
+            'signup' => 0, 'defaultdata' => $how[0], 'defaultdataformat' => FORMAT_MOODLE, 'param1' => 30,
+            'param2' => 2048, 'param3' => 0, 'param4' => '', 'param5' => '']);
+    }
+}
 
 // Tests run "without the plugin" through the lab's own service: it never holds the plugin's functions.
 [$in, $params] = $DB->get_in_or_equal($pluginfunctions);

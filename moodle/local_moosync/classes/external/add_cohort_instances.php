@@ -121,7 +121,7 @@ class add_cohort_instances extends batch_api {
         if (!$course) {
             throw new item_failure('coursenotfound', $item['courseid']);
         }
-        if ((int)$course->id === SITEID) {
+        if ((int)$course->id === (int)SITEID) {
             throw new item_failure('sitecourse', $course->id);
         }
         $context = \context_course::instance($course->id);

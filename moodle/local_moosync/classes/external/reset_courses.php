@@ -164,7 +164,7 @@ class reset_courses extends batch_api {
         if (!$course) {
             throw new item_failure('coursenotfound', $item['courseid']);
         }
-        if ((int)$course->id === SITEID) {
+        if ((int)$course->id === (int)SITEID) {
             throw new item_failure('sitecourse', $course->id);
         }
         $data = new \stdClass();

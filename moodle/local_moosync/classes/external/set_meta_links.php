@@ -121,7 +121,7 @@ class set_meta_links extends batch_api {
         if (!isset($courses[$item['linkedcourseid']])) {
             throw new item_failure('linkedcoursenotfound', $item['linkedcourseid']);
         }
-        if ((int)$course->id === SITEID || (int)$item['linkedcourseid'] === SITEID) {
+        if ((int)$course->id === (int)SITEID || (int)$item['linkedcourseid'] === (int)SITEID) {
             throw new item_failure('sitecourse', SITEID);
         }
         if ((int)$course->id === (int)$item['linkedcourseid']) {
