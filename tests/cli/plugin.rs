@@ -212,6 +212,15 @@ fn binding_a_cohort_enrols_its_members_and_a_bad_item_fails_alone() {
     let c = course(&s, "cbc");
     let other = course(&s, "cbo");
     let k = cohort(&s, "cbk", &members);
+    // A cohort of another category than the course's, which Moodle does not offer there.
+    let category = id(&s.ok(
+        "core_course_create_categories",
+        json!({"categories": [{"name": unique("cbcat"), "parent": 0}]}),
+    )[0]);
+    let elsewhere = id(&s.ok(
+        "core_cohort_create_cohorts",
+        json!({"cohorts": [{"categorytype": {"type": "id", "value": category}, "name": unique("cbe"), "idnumber": unique("cbe")}]}),
+    )[0]);
     let answer = s.ok(
         "local_moosync_add_cohort_instances",
         json!({"instances": [
@@ -222,9 +231,10 @@ fn binding_a_cohort_enrols_its_members_and_a_bad_item_fails_alone() {
             {"courseid": other, "cohortid": k, "roleid": STUDENT, "groupid": 999_999_999},
             {"courseid": 1, "cohortid": k, "roleid": STUDENT},
             {"courseid": other, "cohortid": k, "roleid": 999},
+            {"courseid": other, "cohortid": elsewhere, "roleid": STUDENT},
         ]}),
     );
-    each_item_once(&answer, "instances", 7);
+    each_item_once(&answer, "instances", 8);
     assert_eq!(
         warnings(&answer),
         vec![
@@ -234,6 +244,7 @@ fn binding_a_cohort_enrols_its_members_and_a_bad_item_fails_alone() {
             (4, "groupnotincourse".into()),
             (5, "sitecourse".into()),
             (6, "rolenotassignable".into()),
+            (7, "cohortnotavailable".into()),
         ]
     );
     let made = done(&answer, "instances", 0);
@@ -641,6 +652,13 @@ fn group_members_carry_the_component_and_only_their_own_are_removed_when_asked()
     );
     assert_eq!(done(&answer, "members", 0)["component"], "");
     assert_eq!(owned(&s), vec![(people[1], "local_moosync".to_string(), 0)]);
+    // The plugin lets Moodle's own removal take its memberships (its setting to protect them
+    // is off by default): local_moosync_allow_group_member_remove answers yes.
+    s.ok(
+        "core_group_delete_group_members",
+        json!({"members": [{"groupid": g, "userid": people[1]}]}),
+    );
+    assert_eq!(owned(&s), vec![]);
 }
 
 #[test]
