@@ -15,6 +15,7 @@
 #   MOODLE_LAB_PORT [8080]             site at http://127.0.0.1:PORT
 #   MOODLE_LAB_DB   [moodle]           PostgreSQL database (user moodle, password moodlelab)
 # After it: DIR/token-plugin.txt (admin) and DIR/token-limited.txt (the limited user), mode 600.
+# setup.sh --reset restores the database from before the plugin: run this again after it.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
