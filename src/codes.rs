@@ -61,6 +61,7 @@ pub enum Code {
     ImageTooLarge,
     ImageCorrupt,
     CohortIdnumberTaken,
+    HeaderTooWide,
     // The external feed and mail: reported, the run goes on.
     FeedUnreadable,
     FeedLockNotAFile,
@@ -130,6 +131,7 @@ impl Code {
             ImageTooLarge => "MS-I105",
             ImageCorrupt => "MS-I106",
             CohortIdnumberTaken => "MS-T016",
+            HeaderTooWide => "MS-I011",
             FeedUnreadable => "MS-F001",
             FeedLockNotAFile => "MS-F002",
             FeedStaleLock => "MS-F003",
@@ -203,6 +205,7 @@ impl Code {
             ImageTooLarge => "the image is over the size or dimension limits",
             ImageCorrupt => "the image cannot be decoded",
             CohortIdnumberTaken => "the idnumber belongs to another cohort",
+            HeaderTooWide => "the header has more columns than moosync reads (1,000)",
             FeedUnreadable => "the drop folder cannot be read: nothing was captured",
             FeedLockNotAFile => {
                 "a lock file in the drop folder is not a file: nothing was captured"
@@ -276,6 +279,7 @@ impl Code {
         Code::ImageTooLarge,
         Code::ImageCorrupt,
         Code::CohortIdnumberTaken,
+        Code::HeaderTooWide,
         Code::FeedUnreadable,
         Code::FeedLockNotAFile,
         Code::FeedStaleLock,

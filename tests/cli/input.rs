@@ -288,3 +288,28 @@ fn a_file_dropped_during_a_run_is_not_confused_with_the_one_processed() {
     assert!(w.files("inbox").is_empty());
     assert_eq!(w.files("Archives").len(), 2);
 }
+
+#[test]
+fn a_header_too_wide_is_refused_at_once_and_not_retried() {
+    let w = Workdir::new();
+    let columns: Vec<String> = ["username", "firstname", "lastname"]
+        .into_iter()
+        .map(String::from)
+        .chain((0..200_000).map(|i| format!("profile_field_c{i}")))
+        .collect();
+    w.drop_file("userimport.csv", format!("{}\na;b;c\n", columns.join(";")));
+    let out = w.run();
+    out.expect_code(2);
+    assert!(
+        out.stdout.contains("refused MS-I011")
+            && out
+                .stdout
+                .contains("the header has 200003 columns; moosync reads at most 1000"),
+        "{}",
+        out.stdout
+    );
+    assert!(w.report().contains("MS-I011"), "{}", w.report());
+    assert_eq!(w.files("Rejected").len(), 1);
+    assert!(w.files("inbox").is_empty());
+    w.run().expect_code(0);
+}
