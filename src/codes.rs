@@ -62,6 +62,7 @@ pub enum Code {
     ImageCorrupt,
     CohortIdnumberTaken,
     HeaderTooWide,
+    NotRegularFile,
     // The external feed and mail: reported, the run goes on.
     FeedUnreadable,
     FeedLockNotAFile,
@@ -132,6 +133,7 @@ impl Code {
             ImageCorrupt => "MS-I106",
             CohortIdnumberTaken => "MS-T016",
             HeaderTooWide => "MS-I011",
+            NotRegularFile => "MS-I012",
             FeedUnreadable => "MS-F001",
             FeedLockNotAFile => "MS-F002",
             FeedStaleLock => "MS-F003",
@@ -206,6 +208,9 @@ impl Code {
             ImageCorrupt => "the image cannot be decoded",
             CohortIdnumberTaken => "the idnumber belongs to another cohort",
             HeaderTooWide => "the header has more columns than moosync reads (1,000)",
+            NotRegularFile => {
+                "the input is not a regular file (a FIFO, socket, device, link or folder)"
+            }
             FeedUnreadable => "the drop folder cannot be read: nothing was captured",
             FeedLockNotAFile => {
                 "a lock file in the drop folder is not a file: nothing was captured"
@@ -280,6 +285,7 @@ impl Code {
         Code::ImageCorrupt,
         Code::CohortIdnumberTaken,
         Code::HeaderTooWide,
+        Code::NotRegularFile,
         Code::FeedUnreadable,
         Code::FeedLockNotAFile,
         Code::FeedStaleLock,

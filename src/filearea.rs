@@ -122,11 +122,9 @@ pub fn recover_claims(inbox: &Path) -> io::Result<Vec<PathBuf>> {
         return Ok(Vec::new());
     };
     let mut back = Vec::new();
+    // Whatever it is (a FIFO a run was refusing too): it was claimed, so it goes back.
     for e in entries {
-        let p = e?.path();
-        if p.is_file() || p.is_dir() {
-            back.push(release(inbox, &p)?);
-        }
+        back.push(release(inbox, &e?.path())?);
     }
     Ok(back)
 }
@@ -324,7 +322,8 @@ pub fn copy_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
         fs::create_dir_all(parent_dir(&to))?;
         return copy_dir_atomic(from, &to);
     }
-    let mut src = File::open(from)?;
+    // Never a FIFO or a device: the copy would wait or never end.
+    let mut src = crate::filekind::open_regular(from)?;
     let mut w = AtomicFile::create(&to)?;
     io::copy(&mut src, &mut w)?;
     w.commit()?;

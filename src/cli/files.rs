@@ -135,8 +135,16 @@ fn add(area: &FileArea, source: &Path, name: Option<&str>) -> Result<(), String>
             "'{name}' must be a plain file name (no folders, not hidden)"
         ));
     }
-    if !source.is_file() {
-        return Err(format!("{} is not a file", source.display()));
+    // Told by its metadata: a FIFO or a device is never opened.
+    match crate::filekind::not_regular(source) {
+        Ok(None) => {}
+        Ok(Some(what)) => {
+            return Err(format!(
+                "{} is {what}, not a regular file; only files are added to inbox/",
+                source.display()
+            ))
+        }
+        Err(e) => return Err(format!("cannot read {}: {e}", source.display())),
     }
     let wanted = area.dir(filearea::INBOX).join(&name);
     let put = filearea::copy_atomic(source, &wanted)

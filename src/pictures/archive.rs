@@ -57,6 +57,14 @@ pub struct Entry {
     pub stem: String,
 }
 
+/// An entry skipped on purpose, and what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ignored {
+    pub name: String,
+    /// "a macOS resource fork", "a hidden file", "a symbolic link", "a FIFO (named pipe)"…
+    pub what: &'static str,
+}
+
 /// An opened archive; see [`open`].
 #[derive(Debug)]
 pub struct PictureArchive {
@@ -66,7 +74,7 @@ pub struct PictureArchive {
     entries: Vec<Entry>,
     /// Parallel to `entries`.
     slots: Vec<Slot>,
-    ignored: Vec<String>,
+    ignored: Vec<Ignored>,
     /// Bytes actually unpacked so far, whatever the entries declared.
     unpacked: u64,
 }
@@ -108,12 +116,10 @@ pub fn open(path: &Path, limits: &Limits) -> Result<PictureArchive, Failure> {
     } else if meta.is_file() {
         open_zip(path, limits)
     } else {
-        Err(Failure::new(
-            Code::ArchiveUnreadable,
-            format!(
-                "{} is neither a folder nor a regular file; give a zip archive or a folder of images",
-                path.display()
-            ),
+        // A FIFO, socket or device: told by its metadata, never opened.
+        Err(crate::filekind::refusal(
+            &path.display().to_string(),
+            crate::filekind::describe(meta.file_type()),
         ))
     }
 }
@@ -125,9 +131,9 @@ impl PictureArchive {
         &self.entries
     }
 
-    /// Names skipped on purpose: macOS resource forks (`__MACOSX/`), hidden files (`.DS_Store`)
-    /// and, in a folder, symlinks and special files. Directories are not listed.
-    pub fn ignored(&self) -> &[String] {
+    /// Entries skipped on purpose: macOS resource forks (`__MACOSX/`), hidden files
+    /// (`.DS_Store`) and, in a folder, symlinks and special files. Directories are not listed.
+    pub fn ignored(&self) -> &[Ignored] {
         &self.ignored
     }
 
@@ -254,7 +260,7 @@ fn open_zip(path: &Path, limits: &Limits) -> Result<PictureArchive, Failure> {
             ),
         )
     };
-    let mut file = File::open(path).map_err(|e| unreadable(e.to_string()))?;
+    let mut file = crate::filekind::open_regular(path).map_err(|e| unreadable(e.to_string()))?;
     let mut magic = [0u8; 4];
     let starts_as_zip = match file.read_exact(&mut magic) {
         Ok(()) => ZIP_SIGNATURES.contains(&magic),
@@ -368,7 +374,11 @@ fn open_folder(root: &Path, limits: &Limits) -> Result<PictureArchive, Failure> 
         }
         let rel = relative_name(root, item.path());
         if !kind.is_file() {
-            ignored.push(rel);
+            // Listed as it is, never followed nor opened.
+            ignored.push(Ignored {
+                name: rel,
+                what: crate::filekind::describe(kind),
+            });
             continue;
         }
         let size = item.metadata().map(|m| m.len()).unwrap_or(0);
@@ -396,7 +406,7 @@ fn open_folder(root: &Path, limits: &Limits) -> Result<PictureArchive, Failure> 
             Location::File(path),
         );
     }
-    ignored.sort();
+    ignored.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(PictureArchive {
         path: root.to_path_buf(),
         source: Source::Folder,
@@ -412,7 +422,7 @@ fn open_folder(root: &Path, limits: &Limits) -> Result<PictureArchive, Failure> 
 fn push_named(
     entries: &mut Vec<Entry>,
     slots: &mut Vec<Slot>,
-    ignored: &mut Vec<String>,
+    ignored: &mut Vec<Ignored>,
     name: String,
     declared: u64,
     location: Location,
@@ -423,8 +433,8 @@ fn push_named(
         return;
     }
     // An unsafe name is never quietly skipped: it must show up as a failed row.
-    if safe && is_ignored(&name) {
-        ignored.push(name);
+    if let Some(what) = safe.then(|| litter(&name)).flatten() {
+        ignored.push(Ignored { name, what });
         return;
     }
     let stem = stem_of(file).to_string();
@@ -446,11 +456,17 @@ fn is_unsafe(name: &str) -> bool {
         || name.split(['/', '\\']).any(|part| part == "..")
 }
 
-/// macOS resource forks and hidden files, which are not pictures of anyone.
-fn is_ignored(name: &str) -> bool {
+/// macOS resource forks and hidden files, which are not pictures of anyone: what they are.
+fn litter(name: &str) -> Option<&'static str> {
     let mut parts: Vec<&str> = name.split(['/', '\\']).collect();
     let file = parts.pop().unwrap_or_default();
-    file.starts_with('.') || parts.contains(&"__MACOSX")
+    if parts.contains(&"__MACOSX") {
+        Some("a macOS resource fork")
+    } else if file.starts_with('.') {
+        Some("a hidden file")
+    } else {
+        None
+    }
 }
 
 fn file_name(name: &str) -> &str {
@@ -474,13 +490,16 @@ fn relative_name(root: &Path, path: &Path) -> String {
 }
 
 /// Opens a folder entry only if it is still a regular file: it may have been swapped for a
-/// symlink since the walk, and a symlink is never followed.
+/// symlink or a FIFO since the walk; a symlink is never followed, a FIFO never waited on.
 fn open_regular(path: &Path) -> io::Result<File> {
-    let file = File::open(path)?;
     let link = fs::symlink_metadata(path)?;
     if !link.file_type().is_file() {
-        return Err(io::Error::other("it is no longer a regular file"));
+        return Err(io::Error::other(format!(
+            "it is now {}, no longer a regular file",
+            crate::filekind::describe(link.file_type())
+        )));
     }
+    let file = crate::filekind::open_regular(path)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -540,6 +559,20 @@ mod tests {
         archive.entries().iter().map(|e| e.name.as_str()).collect()
     }
 
+    fn ignored(archive: &PictureArchive) -> Vec<(&str, &str)> {
+        archive
+            .ignored()
+            .iter()
+            .map(|i| (i.name.as_str(), i.what))
+            .collect()
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+
     #[test]
     fn zip_lists_pictures_drops_directories_and_ignores_macos_litter() {
         let dir = tempfile::tempdir().unwrap();
@@ -557,7 +590,13 @@ mod tests {
         assert_eq!(names(&archive), ["a.png", "sub/b.jpg"]);
         let stems: Vec<&str> = archive.entries().iter().map(|e| e.stem.as_str()).collect();
         assert_eq!(stems, ["a", "b"]);
-        assert_eq!(archive.ignored(), ["__MACOSX/._a.png", ".DS_Store"]);
+        assert_eq!(
+            ignored(&archive),
+            [
+                ("__MACOSX/._a.png", "a macOS resource fork"),
+                (".DS_Store", "a hidden file")
+            ]
+        );
         assert_eq!(archive.read(1).unwrap(), b"jpg bytes");
         assert_eq!(archive.read(0).unwrap(), b"png bytes");
         assert_eq!(archive.read(2).unwrap_err().code, Code::ArchiveUnreadable);
@@ -802,13 +841,21 @@ mod tests {
         std::os::unix::fs::symlink(outside.path().join("secret.jpg"), root.join("link.jpg"))
             .unwrap();
         std::os::unix::fs::symlink(outside.path(), root.join("linkdir")).unwrap();
+        // A FIFO is never opened: no writer ever comes, so opening it would hang the test.
+        mkfifo(&root.join("pipe.jpg"));
 
         let mut archive = open(root, &Limits::default()).unwrap();
         assert_eq!(names(&archive), ["a.gif", "b/jdoe.jpg", "c.png"]);
         assert_eq!(archive.entries()[1].stem, "jdoe");
         assert_eq!(
-            archive.ignored(),
-            [".DS_Store", "__MACOSX/._c.png", "link.jpg", "linkdir"]
+            ignored(&archive),
+            [
+                (".DS_Store", "a hidden file"),
+                ("__MACOSX/._c.png", "a macOS resource fork"),
+                ("link.jpg", "a symbolic link"),
+                ("linkdir", "a symbolic link"),
+                ("pipe.jpg", "a FIFO (named pipe)")
+            ]
         );
         assert_eq!(archive.read(1).unwrap(), b"jdoe");
 
@@ -816,6 +863,26 @@ mod tests {
         fs::remove_file(root.join("c.png")).unwrap();
         std::os::unix::fs::symlink(outside.path().join("secret.jpg"), root.join("c.png")).unwrap();
         assert_eq!(archive.read(2).unwrap_err().code, Code::ImageCorrupt);
+        // Nor is one swapped for a FIFO waited on.
+        fs::remove_file(root.join("a.gif")).unwrap();
+        mkfifo(&root.join("a.gif"));
+        let failure = archive.read(0).unwrap_err();
+        assert!(failure.message.contains("a FIFO"), "{}", failure.message);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_special_file_given_as_the_archive_is_refused_unopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("userpictures_x.zip");
+        mkfifo(&fifo);
+        let failure = open(&fifo, &Limits::default()).unwrap_err();
+        assert_eq!(failure.code, Code::NotRegularFile);
+        assert!(
+            failure.message.contains("is a FIFO (named pipe)"),
+            "{}",
+            failure.message
+        );
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use crate::codes::{Code, Failure};
 use crate::config::Encoding;
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
@@ -41,7 +40,7 @@ pub fn preflight(path: &Path, encoding: Encoding) -> Result<Preflight, Failure> 
     let name = super::file_name_of(path);
     let unreadable =
         |e: std::io::Error| Failure::new(Code::FileUnreadable, format!("{name}: cannot read: {e}"));
-    let mut file = File::open(path).map_err(unreadable)?;
+    let mut file = crate::filekind::open_input(path, &name)?;
     let mut buf = vec![0u8; 256 * 1024];
     let mut carry: Vec<u8> = Vec::new();
     let mut offset = 0u64;

@@ -64,8 +64,7 @@ impl CsvSource {
     /// Opens the file and reads its header; a header problem refuses the whole file.
     pub fn open(path: &Path, opts: SourceOptions, pre: &Preflight) -> Result<CsvSource, Failure> {
         let name = file_name_of(path);
-        let mut file = File::open(path)
-            .map_err(|e| Failure::new(Code::FileUnreadable, format!("{name}: cannot read: {e}")))?;
+        let mut file = crate::filekind::open_input(path, &name)?;
         file.seek(SeekFrom::Start(pre.bom_len))
             .map_err(|e| Failure::new(Code::FileUnreadable, format!("{name}: cannot read: {e}")))?;
         let reader = csv::ReaderBuilder::new()
@@ -331,7 +330,7 @@ pub fn read_ranges(
     mut each: impl FnMut(&[u8]) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     use std::io::Read;
-    let mut f = File::open(path)?;
+    let mut f = crate::filekind::open_regular(path)?;
     let mut buf = Vec::new();
     for &(s, e) in ranges {
         f.seek(SeekFrom::Start(s))?;
