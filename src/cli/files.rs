@@ -155,7 +155,7 @@ fn add(area: &FileArea, source: &Path, name: Option<&str>) -> Result<(), String>
         .display()
         .to_string();
     if put != wanted {
-        say!("added {rel} (inbox/{name} was already waiting; both are kept)");
+        say!("added {rel} (inbox/{name} was already waiting; both are kept, and this one runs after it with the same preset)");
     } else {
         say!("added {rel}");
     }

@@ -29,13 +29,13 @@ fn add_list_get_rm_stay_inside_the_data_folder() {
     let list = w.moosync(&["files", "list", "inbox"]);
     assert!(
         list.stdout.contains("inbox/userimport.csv")
-            && list.stdout.contains("inbox/userimport-2.csv"),
+            && list.stdout.contains("inbox/userimport~2.csv"),
         "{}",
         list.stdout
     );
     let got = w.moosync(&["files", "get", "inbox/userimport.csv"]);
     assert_eq!(got.stdout, "username;firstname;lastname\nl;L;L\n");
-    w.moosync(&["files", "rm", "inbox/userimport-2.csv"])
+    w.moosync(&["files", "rm", "inbox/userimport~2.csv"])
         .expect_code(0);
     assert_eq!(w.files("inbox").len(), 1);
     for bad in [
@@ -106,4 +106,71 @@ fn a_data_folder_must_be_initialised() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("MS-C005"));
+}
+
+#[test]
+fn a_file_added_beside_a_waiting_namesake_still_runs_with_its_preset() {
+    // `cohorts.csv` is matched by its exact name: a name made by a clash must still be read
+    // with that preset, after the file that was waiting.
+    let w = Workdir::new();
+    w.drop_file(
+        "userimport.csv",
+        "username;firstname;lastname\nu1;U;One\nu2;U;Two\n",
+    );
+    w.run().expect_code(0);
+    let outside = tempfile::tempdir().unwrap();
+    let first = outside.path().join("cohorts.csv");
+    std::fs::write(&first, "cidnumber;cname;userid\nY1;Year 1;u1\n").unwrap();
+    let second = outside.path().join("second.csv");
+    std::fs::write(&second, "cidnumber;cname;userid\nY1;Year 1;u2\n").unwrap();
+    w.moosync(&["files", "add", first.to_str().unwrap()])
+        .expect_code(0);
+    let out = w.moosync(&[
+        "files",
+        "add",
+        second.to_str().unwrap(),
+        "--as",
+        "cohorts.csv",
+    ]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("added inbox/cohorts~2.csv"),
+        "{}",
+        out.stdout
+    );
+    let status = w.moosync(&["status"]);
+    assert!(
+        status
+            .stdout
+            .contains("waiting: cohorts.csv, cohorts~2.csv"),
+        "{}",
+        status.stdout
+    );
+    let out = w.run();
+    out.expect_code(0);
+    let cohorts = out
+        .stdout
+        .find("cohorts cohorts.csv:")
+        .expect("the first ran");
+    let clashed = out
+        .stdout
+        .find("cohorts cohorts~2.csv:")
+        .expect("the second ran");
+    assert!(cohorts < clashed, "{}", out.stdout);
+    assert!(w.files("inbox").is_empty());
+    assert_eq!(
+        w.count(
+            "SELECT COUNT(*) FROM mdl_cohort_members m JOIN mdl_cohort c ON c.id = m.cohortid WHERE c.idnumber = 'Y1'"
+        ),
+        2
+    );
+    // Given by hand with its tool, a clash name picks the same preset.
+    std::fs::copy(&second, w.join("cohorts~3.csv")).unwrap();
+    w.moosync(&[
+        "run",
+        "cohorts",
+        "--file",
+        w.join("cohorts~3.csv").to_str().unwrap(),
+    ])
+    .expect_code(0);
 }
