@@ -63,6 +63,7 @@ pub enum Code {
     CohortIdnumberTaken,
     HeaderTooWide,
     NotRegularFile,
+    FileUtf16,
     // The external feed and mail: reported, the run goes on.
     FeedUnreadable,
     FeedLockNotAFile,
@@ -134,6 +135,7 @@ impl Code {
             CohortIdnumberTaken => "MS-T016",
             HeaderTooWide => "MS-I011",
             NotRegularFile => "MS-I012",
+            FileUtf16 => "MS-I013",
             FeedUnreadable => "MS-F001",
             FeedLockNotAFile => "MS-F002",
             FeedStaleLock => "MS-F003",
@@ -211,6 +213,7 @@ impl Code {
             NotRegularFile => {
                 "the input is not a regular file (a FIFO, socket, device, link or folder)"
             }
+            FileUtf16 => "the input file is UTF-16 text: convert it to UTF-8",
             FeedUnreadable => "the drop folder cannot be read: nothing was captured",
             FeedLockNotAFile => {
                 "a lock file in the drop folder is not a file: nothing was captured"
@@ -286,6 +289,7 @@ impl Code {
         Code::CohortIdnumberTaken,
         Code::HeaderTooWide,
         Code::NotRegularFile,
+        Code::FileUtf16,
         Code::FeedUnreadable,
         Code::FeedLockNotAFile,
         Code::FeedStaleLock,
