@@ -185,9 +185,11 @@ fn get(area: &FileArea, path: &str, dest: Option<&Path>) -> Result<(), String> {
         }
         None => {
             let bytes = std::fs::read(&full).map_err(|e| e.to_string())?;
-            std::io::stdout()
-                .write_all(&bytes)
-                .map_err(|e| e.to_string())?;
+            match std::io::stdout().write_all(&bytes) {
+                // The reader left (`moosync files get … | head`): nothing more to do.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.map_err(|e| e.to_string())?,
+            }
         }
     }
     Ok(())

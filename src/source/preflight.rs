@@ -247,8 +247,14 @@ mod tests {
             .flat_map(u16::to_be_bytes)
             .collect();
         for (bytes, how) in [
-            ([&[0xFF, 0xFE][..], &le].concat(), "little-endian byte-order mark"),
-            ([&[0xFE, 0xFF][..], &be].concat(), "big-endian byte-order mark"),
+            (
+                [&[0xFF, 0xFE][..], &le].concat(),
+                "little-endian byte-order mark",
+            ),
+            (
+                [&[0xFE, 0xFF][..], &be].concat(),
+                "big-endian byte-order mark",
+            ),
             (le.clone(), "after each character: little-endian"),
             (be.clone(), "before each character: big-endian"),
         ] {

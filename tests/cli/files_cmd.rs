@@ -174,3 +174,47 @@ fn a_file_added_beside_a_waiting_namesake_still_runs_with_its_preset() {
     ])
     .expect_code(0);
 }
+
+/// Runs moosync with its output read up to the first line, then closed, as `| head -1` does.
+fn read_one_line_then_leave(w: &Workdir, args: &[&str]) -> (std::process::ExitStatus, String) {
+    use std::io::{BufRead, Read};
+    let mut child = w
+        .command(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is gone now: every later write meets a closed pipe.
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (child.wait().unwrap(), stderr)
+}
+
+#[test]
+fn a_reader_that_leaves_early_is_no_error() {
+    let w = Workdir::new();
+    let mut big = String::from("username;firstname;lastname\n");
+    for i in 0..3000 {
+        big.push_str(&format!("user{i};First;Last\n"));
+    }
+    let file = w.join("big.csv");
+    std::fs::write(&file, &big).unwrap();
+    let (status, stderr) =
+        read_one_line_then_leave(&w, &["plan", "--tool", "users", file.to_str().unwrap()]);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "", "quiet");
+    // Larger than a pipe holds, so the writer is still writing when the reader leaves.
+    std::fs::write(w.join("Trybacks/big.csv"), big.repeat(10)).unwrap();
+    let (status, stderr) = read_one_line_then_leave(&w, &["files", "get", "Trybacks/big.csv"]);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "", "quiet");
+}

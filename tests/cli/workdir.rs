@@ -101,6 +101,18 @@ impl Workdir {
         }
     }
 
+    /// The moosync command for this data folder, to spawn by hand (to read its output as it
+    /// comes, or close it early).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_moosync"));
+        c.arg("--data")
+            .arg(self.dir.path())
+            .args(args)
+            .env_remove("MOOSYNC_DATA")
+            .env("TZ", "UTC");
+        c
+    }
+
     /// Like [`Workdir::moosync`], but a run still going after `limit` is killed and the test
     /// fails: for inputs that once made moosync wait for ever (a FIFO).
     pub fn moosync_within(&self, args: &[&str], limit: std::time::Duration) -> Output {
