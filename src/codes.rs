@@ -79,6 +79,7 @@ pub enum Code {
     RemoteWarning,
     RemoteUnsupported,
     RemoteBadAnswer,
+    RemoteTooLarge,
 }
 
 impl Code {
@@ -149,6 +150,7 @@ impl Code {
             RemoteWarning => "MS-R005",
             RemoteUnsupported => "MS-R006",
             RemoteBadAnswer => "MS-R007",
+            RemoteTooLarge => "MS-R008",
         }
     }
 
@@ -231,6 +233,9 @@ impl Code {
             RemoteWarning => "Moodle skipped the row with a warning (its own warning code and message follow)",
             RemoteUnsupported => "Moodle has no web service for this command: it needs the embedded store or a Moodle-side plugin",
             RemoteBadAnswer => "Moodle's answer is not what the function returns: the row's outcome is unknown, check it in Moodle",
+            RemoteTooLarge => {
+                "Moodle's answer is larger than moosync takes for one call: the file stops and waits in inbox/"
+            }
         }
     }
 
@@ -303,6 +308,7 @@ impl Code {
         Code::RemoteWarning,
         Code::RemoteUnsupported,
         Code::RemoteBadAnswer,
+        Code::RemoteTooLarge,
     ];
 }
 
