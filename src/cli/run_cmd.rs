@@ -104,8 +104,9 @@ pub(super) fn run_files(
         )
     })? {
         say!(
-            "recovered {} left claimed by an interrupted run",
-            back.display()
+            "recovered {}/{}, left claimed by an interrupted run",
+            filearea::INBOX,
+            file_name(&back)
         );
     }
     let mut left = Vec::new();

@@ -68,7 +68,9 @@ pub struct Ignored {
 /// An opened archive; see [`open`].
 #[derive(Debug)]
 pub struct PictureArchive {
-    path: PathBuf,
+    /// The archive's file name, as messages name it (never the path it is read from, such
+    /// as `inbox/.claimed/`).
+    shown: String,
     source: Source,
     limits: Limits,
     entries: Vec<Entry>,
@@ -102,23 +104,21 @@ enum Location {
 /// Opens `path`: a directory is read as a folder of images, a regular file must be a zip archive
 /// (decided by its content, not its extension).
 pub fn open(path: &Path, limits: &Limits) -> Result<PictureArchive, Failure> {
+    let shown = crate::source::file_name_of(path);
     let meta = fs::metadata(path).map_err(|e| {
         Failure::new(
             Code::ArchiveUnreadable,
-            format!(
-                "{} cannot be read: {e}; check that it exists and is readable",
-                path.display()
-            ),
+            format!("{shown} cannot be read: {e}; check that it exists and is readable"),
         )
     })?;
     if meta.is_dir() {
-        open_folder(path, limits)
+        open_folder(path, &shown, limits)
     } else if meta.is_file() {
-        open_zip(path, limits)
+        open_zip(path, &shown, limits)
     } else {
         // A FIFO, socket or device: told by its metadata, never opened.
         Err(crate::filekind::refusal(
-            &path.display().to_string(),
+            &shown,
             crate::filekind::describe(meta.file_type()),
         ))
     }
@@ -144,7 +144,7 @@ impl PictureArchive {
                 Code::ArchiveUnreadable,
                 format!(
                     "{} has no entry number {index} (it has {}); this is a bug in moosync, please report it",
-                    self.path.display(),
+                    self.shown,
                     self.entries.len()
                 ),
             ));
@@ -240,7 +240,7 @@ impl PictureArchive {
                     "entry {name} takes {} past {} unpacked in all ([pictures] max_unpacked_mb), \
                      more than its entries declared; the archive looks forged, \
                      re-create it from the original images",
-                    self.path.display(),
+                    self.shown,
                     size_text(self.limits.max_unpacked_bytes)
                 ),
             ));
@@ -249,14 +249,14 @@ impl PictureArchive {
     }
 }
 
-fn open_zip(path: &Path, limits: &Limits) -> Result<PictureArchive, Failure> {
+fn open_zip(path: &Path, shown: &str, limits: &Limits) -> Result<PictureArchive, Failure> {
     let unreadable = |cause: String| {
         Failure::new(
             Code::ArchiveUnreadable,
             format!(
                 "{} is not a readable zip archive: {cause}; the file is kept, \
                  replace it with a complete archive",
-                path.display()
+                shown
             ),
         )
     };
@@ -281,8 +281,7 @@ fn open_zip(path: &Path, limits: &Limits) -> Result<PictureArchive, Failure> {
         return Err(over_limits(format!(
             "{} holds {count} entries; the limit is {} ([pictures] max_entries), \
              split it into smaller archives",
-            path.display(),
-            limits.max_entries
+            shown, limits.max_entries
         )));
     }
     let mut declared_total: u64 = 0;
@@ -305,7 +304,7 @@ fn open_zip(path: &Path, limits: &Limits) -> Result<PictureArchive, Failure> {
                 "entry {name} of {} unpacks {} from {}, over the {}:1 compression ratio allowed \
                  ([pictures] max_ratio); this is how a zip bomb looks, re-create the archive \
                  from the original images",
-                path.display(),
+                shown,
                 size_text(size),
                 size_text(packed),
                 limits.max_ratio
@@ -327,13 +326,13 @@ fn open_zip(path: &Path, limits: &Limits) -> Result<PictureArchive, Failure> {
         return Err(over_limits(format!(
             "{} unpacks to {}; the limit is {} ([pictures] max_unpacked_mb), \
              split it into smaller archives",
-            path.display(),
+            shown,
             size_text(declared_total),
             size_text(limits.max_unpacked_bytes)
         )));
     }
     Ok(PictureArchive {
-        path: path.to_path_buf(),
+        shown: shown.to_string(),
         source: Source::Zip(Box::new(zip)),
         limits: *limits,
         entries,
@@ -343,7 +342,7 @@ fn open_zip(path: &Path, limits: &Limits) -> Result<PictureArchive, Failure> {
     })
 }
 
-fn open_folder(root: &Path, limits: &Limits) -> Result<PictureArchive, Failure> {
+fn open_folder(root: &Path, shown: &str, limits: &Limits) -> Result<PictureArchive, Failure> {
     let mut found: Vec<(String, PathBuf, u64)> = Vec::new();
     let mut ignored = Vec::new();
     let mut seen = 0usize;
@@ -355,7 +354,7 @@ fn open_folder(root: &Path, limits: &Limits) -> Result<PictureArchive, Failure> 
                 Code::ArchiveUnreadable,
                 format!(
                     "folder {} cannot be read: {e}; fix the permissions or remove what cannot be read",
-                    root.display()
+                    shown
                 ),
             )
         })?;
@@ -364,8 +363,7 @@ fn open_folder(root: &Path, limits: &Limits) -> Result<PictureArchive, Failure> 
             return Err(over_limits(format!(
                 "folder {} holds more than {} entries ([pictures] max_entries); \
                  split it into smaller folders",
-                root.display(),
-                limits.max_entries
+                shown, limits.max_entries
             )));
         }
         let kind = item.file_type();
@@ -387,7 +385,7 @@ fn open_folder(root: &Path, limits: &Limits) -> Result<PictureArchive, Failure> 
             return Err(over_limits(format!(
                 "folder {} holds more than {} of files ([pictures] max_unpacked_mb); \
                  split it into smaller folders",
-                root.display(),
+                shown,
                 size_text(limits.max_unpacked_bytes)
             )));
         }
@@ -408,7 +406,7 @@ fn open_folder(root: &Path, limits: &Limits) -> Result<PictureArchive, Failure> 
     }
     ignored.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(PictureArchive {
-        path: root.to_path_buf(),
+        shown: shown.to_string(),
         source: Source::Folder,
         limits: *limits,
         entries,

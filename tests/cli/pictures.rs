@@ -259,12 +259,18 @@ fn a_corrupt_zip_is_refused_and_kept() {
     let w = setup();
     let good = zip_of(&[("ann.png", &png([1, 1, 1]))]);
     w.drop_file("userpictures_bad.zip", &good[..good.len() / 2]);
-    w.run().expect_code(2);
+    let out = w.run();
+    out.expect_code(2);
     assert!(
-        w.report().contains("file refused MS-I009"),
+        w.report()
+            .contains("file refused MS-I009: userpictures_bad.zip is not a readable zip archive"),
         "{}",
         w.report()
     );
+    // Named as the operator knows it, never by where a run reads it from.
+    for said in [&out.stdout, &w.report()] {
+        assert!(!said.contains(".claimed"), "{said}");
+    }
     let kept = w.files("Rejected");
     assert_eq!(kept.len(), 1);
     assert_eq!(std::fs::read(&kept[0]).unwrap(), &good[..good.len() / 2]);
