@@ -64,6 +64,7 @@ pub enum Code {
     HeaderTooWide,
     NotRegularFile,
     FileUtf16,
+    EntryDuplicateUser,
     // The external feed and mail: reported, the run goes on.
     FeedUnreadable,
     FeedLockNotAFile,
@@ -137,6 +138,7 @@ impl Code {
             HeaderTooWide => "MS-I011",
             NotRegularFile => "MS-I012",
             FileUtf16 => "MS-I013",
+            EntryDuplicateUser => "MS-I107",
             FeedUnreadable => "MS-F001",
             FeedLockNotAFile => "MS-F002",
             FeedStaleLock => "MS-F003",
@@ -216,6 +218,7 @@ impl Code {
                 "the input is not a regular file (a FIFO, socket, device, link or folder)"
             }
             FileUtf16 => "the input file is UTF-16 text: convert it to UTF-8",
+            EntryDuplicateUser => "two archive entries give a picture for the same name",
             FeedUnreadable => "the drop folder cannot be read: nothing was captured",
             FeedLockNotAFile => {
                 "a lock file in the drop folder is not a file: nothing was captured"
@@ -295,6 +298,7 @@ impl Code {
         Code::HeaderTooWide,
         Code::NotRegularFile,
         Code::FileUtf16,
+        Code::EntryDuplicateUser,
         Code::FeedUnreadable,
         Code::FeedLockNotAFile,
         Code::FeedStaleLock,

@@ -5,6 +5,7 @@
 //! a time into memory by [`PictureArchive::read`], which trusts no declared size and fails only
 //! that entry when it is unsafe, too large or damaged. Nothing is ever extracted to disk.
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -93,6 +94,11 @@ struct Slot {
     location: Location,
     declared: u64,
     safe: bool,
+    /// Every entry (this one included) whose file name gives the same user, when there are
+    /// several: none of them is applied.
+    namesakes: Option<Vec<String>>,
+    /// How many entries of a zip have this very name (the zip reader lists it once).
+    copies: usize,
 }
 
 #[derive(Debug)]
@@ -156,6 +162,16 @@ impl PictureArchive {
                 format!(
                     "entry {name} is an absolute path or climbs out with '..'; it was not unpacked, \
                      rename it inside the archive to a plain relative name such as jdoe.jpg"
+                ),
+            ));
+        }
+        if let Some(all) = &slot.namesakes {
+            return Err(Failure::new(
+                Code::EntryDuplicateUser,
+                format!(
+                    "entries {} all give the picture of '{}': none of them is applied,                      keep one in the archive",
+                    and_list(all),
+                    entry.stem
                 ),
             ));
         }
@@ -322,6 +338,24 @@ fn open_zip(path: &Path, shown: &str, limits: &Limits) -> Result<PictureArchive,
             Location::Zip(i),
         );
     }
+    // The zip reader keeps one entry per name: a name the directory gives several entries is
+    // counted there, so no copy of it is applied in silence.
+    if zip.has_duplicate_names() {
+        let copies = names_in_directory(path, zip.central_directory_start(), limits.max_entries)
+            .map_err(|e| {
+                unreadable(format!(
+                    "it gives one name to several entries, and its directory cannot be read to tell which ({e})"
+                ))
+            })?;
+        for slot in &mut slots {
+            if let Location::Zip(i) = slot.location {
+                let data = zip
+                    .by_index_data(i)
+                    .map_err(|e| unreadable(e.to_string()))?;
+                slot.copies = copies.get(data.name_raw()).copied().unwrap_or(1);
+            }
+        }
+    }
     if declared_total > limits.max_unpacked_bytes {
         return Err(over_limits(format!(
             "{} unpacks to {}; the limit is {} ([pictures] max_unpacked_mb), \
@@ -331,6 +365,7 @@ fn open_zip(path: &Path, shown: &str, limits: &Limits) -> Result<PictureArchive,
             size_text(limits.max_unpacked_bytes)
         )));
     }
+    mark_namesakes(&entries, &mut slots);
     Ok(PictureArchive {
         shown: shown.to_string(),
         source: Source::Zip(Box::new(zip)),
@@ -405,6 +440,7 @@ fn open_folder(root: &Path, shown: &str, limits: &Limits) -> Result<PictureArchi
         );
     }
     ignored.sort_by(|a, b| a.name.cmp(&b.name));
+    mark_namesakes(&entries, &mut slots);
     Ok(PictureArchive {
         shown: shown.to_string(),
         source: Source::Folder,
@@ -441,7 +477,79 @@ fn push_named(
         location,
         declared,
         safe,
+        namesakes: None,
+        copies: 1,
     });
+}
+
+/// Marks the entries whose file names give the same user (`a/jdoe.jpg` and `b/jdoe.png`,
+/// or one name twice in a zip), compared without case as Moodle compares usernames: which
+/// one is the picture cannot be told, so each fails its row naming all of them. Unsafe names
+/// fail on their own and are not counted.
+fn mark_namesakes(entries: &[Entry], slots: &mut [Slot]) {
+    let mut by_user: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, (entry, slot)) in entries.iter().zip(slots.iter()).enumerate() {
+        if slot.safe {
+            by_user
+                .entry(entry.stem.to_lowercase())
+                .or_default()
+                .push(i);
+        }
+    }
+    for same in by_user.into_values() {
+        let names: Vec<String> = same
+            .iter()
+            .flat_map(|&i| std::iter::repeat_n(entries[i].name.clone(), slots[i].copies))
+            .collect();
+        if names.len() < 2 {
+            continue;
+        }
+        for i in same {
+            slots[i].namesakes = Some(names.clone());
+        }
+    }
+}
+
+/// How many central directory records give each raw name, read from the directory at `start`
+/// (at most `max_entries` records: past that, the archive is over its limits anyway).
+fn names_in_directory(
+    path: &Path,
+    start: u64,
+    max_entries: usize,
+) -> io::Result<HashMap<Vec<u8>, usize>> {
+    let mut file = BufReader::new(crate::filekind::open_regular(path)?);
+    file.seek(SeekFrom::Start(start))?;
+    let mut counts: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut head = [0u8; 46];
+    for _ in 0..=max_entries {
+        match file.read_exact(&mut head) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(e),
+        }
+        // A central directory file header; anything else ends the directory.
+        if head[..4] != *b"PK\x01\x02" {
+            break;
+        }
+        let len = |at: usize| usize::from(u16::from_le_bytes([head[at], head[at + 1]]));
+        let mut name = vec![0u8; len(28)];
+        file.read_exact(&mut name)?;
+        file.seek_relative((len(30) + len(32)) as i64)?;
+        *counts.entry(name).or_default() += 1;
+    }
+    if counts.is_empty() {
+        return Err(io::Error::other("no directory record where the zip says"));
+    }
+    Ok(counts)
+}
+
+/// "a, b and c".
+fn and_list(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// An absolute path (`/x`, `\x`, `C:x`), a `..` component under either separator, or a NUL.
@@ -598,6 +706,56 @@ mod tests {
         assert_eq!(archive.read(1).unwrap(), b"jpg bytes");
         assert_eq!(archive.read(0).unwrap(), b"png bytes");
         assert_eq!(archive.read(2).unwrap_err().code, Code::ArchiveUnreadable);
+    }
+
+    #[test]
+    fn entries_giving_the_same_user_all_fail_naming_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_zip(
+            dir.path(),
+            &[
+                ("a/jdoe.jpg", b"one"),
+                ("ann.png", b"ann"),
+                ("b/JDoe.png", b"two"),
+                ("jdoe.gif", b"three"),
+                ("../ann.png", b"unsafe"),
+            ],
+        );
+        let mut archive = open(&path, &Limits::default()).unwrap();
+        for i in [0, 2, 3] {
+            let failure = archive.read(i).unwrap_err();
+            assert_eq!(failure.code, Code::EntryDuplicateUser);
+            assert!(
+                failure
+                    .message
+                    .contains("entries a/jdoe.jpg, b/JDoe.png and jdoe.gif all give the picture"),
+                "{}",
+                failure.message
+            );
+        }
+        assert_eq!(archive.unpacked, 0, "none of them was unpacked");
+        // An unsafe name fails on its own and does not make a safe one a namesake.
+        assert_eq!(archive.read(1).unwrap(), b"ann");
+        assert_eq!(archive.read(4).unwrap_err().code, Code::EntryUnsafeName);
+
+        // The same name twice in one zip (zip writers refuse it, so the name is patched in).
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_zip(dir.path(), &[("jdoe.jpg", b"one"), ("jdoX.jpg", b"two")]);
+        let mut bytes = fs::read(&path).unwrap();
+        while let Some(at) = bytes.windows(8).position(|w| w == b"jdoX.jpg") {
+            bytes[at + 3] = b'e';
+        }
+        fs::write(&path, &bytes).unwrap();
+        let mut archive = open(&path, &Limits::default()).unwrap();
+        // The zip reader lists the name once: its one row fails, naming both copies.
+        assert_eq!(names(&archive), ["jdoe.jpg"]);
+        let failure = archive.read(0).unwrap_err();
+        assert_eq!(failure.code, Code::EntryDuplicateUser);
+        assert!(
+            failure.message.contains("entries jdoe.jpg and jdoe.jpg"),
+            "{}",
+            failure.message
+        );
     }
 
     #[test]

@@ -316,3 +316,27 @@ fn a_dry_run_writes_no_picture_file() {
     );
     assert!(w.join("inbox/userpictures_a.zip").is_file());
 }
+
+#[test]
+fn two_pictures_for_one_user_fail_both_naming_each_other() {
+    let w = setup();
+    let folder = w.join("inbox/userpictures_2026");
+    for sub in ["a", "b"] {
+        std::fs::create_dir_all(folder.join(sub)).unwrap();
+    }
+    std::fs::write(folder.join("a/ann.png"), png([1, 1, 1])).unwrap();
+    std::fs::write(folder.join("b/ann.jpg"), jpeg()).unwrap();
+    std::fs::write(folder.join("bob.png"), png([2, 2, 2])).unwrap();
+    w.run().expect_code(1);
+    let report = w.report();
+    for entry in ["a/ann.png", "b/ann.jpg"] {
+        assert!(
+            report.contains(&format!(
+                "({entry}): failed MS-I107: entries a/ann.png and b/ann.jpg all give the picture of 'ann'"
+            )),
+            "{report}"
+        );
+    }
+    assert_eq!(picture_of(&w, "ann"), 0, "neither picture is applied");
+    assert!(picture_of(&w, "bob") > 0, "the others still are");
+}
