@@ -61,6 +61,10 @@ pub enum Code {
     ImageTooLarge,
     ImageCorrupt,
     CohortIdnumberTaken,
+    HeaderTooWide,
+    NotRegularFile,
+    FileUtf16,
+    EntryDuplicateUser,
     // The external feed and mail: reported, the run goes on.
     FeedUnreadable,
     FeedLockNotAFile,
@@ -78,6 +82,7 @@ pub enum Code {
     RemoteWarning,
     RemoteUnsupported,
     RemoteBadAnswer,
+    RemoteTooLarge,
 }
 
 impl Code {
@@ -132,6 +137,10 @@ impl Code {
             ImageTooLarge => "MS-I105",
             ImageCorrupt => "MS-I106",
             CohortIdnumberTaken => "MS-T016",
+            HeaderTooWide => "MS-I011",
+            NotRegularFile => "MS-I012",
+            FileUtf16 => "MS-I013",
+            EntryDuplicateUser => "MS-I107",
             FeedUnreadable => "MS-F001",
             FeedLockNotAFile => "MS-F002",
             FeedStaleLock => "MS-F003",
@@ -146,6 +155,7 @@ impl Code {
             RemoteWarning => "MS-R005",
             RemoteUnsupported => "MS-R006",
             RemoteBadAnswer => "MS-R007",
+            RemoteTooLarge => "MS-R008",
         }
     }
 
@@ -206,6 +216,12 @@ impl Code {
             ImageTooLarge => "the image is over the size or dimension limits",
             ImageCorrupt => "the image cannot be decoded",
             CohortIdnumberTaken => "the idnumber belongs to another cohort",
+            HeaderTooWide => "the header has more columns than moosync reads (1,000)",
+            NotRegularFile => {
+                "the input is not a regular file (a FIFO, socket, device, link or folder)"
+            }
+            FileUtf16 => "the input file is UTF-16 text: convert it to UTF-8",
+            EntryDuplicateUser => "two archive entries give a picture for the same name",
             FeedUnreadable => "the drop folder cannot be read: nothing was captured",
             FeedLockNotAFile => {
                 "a lock file in the drop folder is not a file: nothing was captured"
@@ -224,6 +240,9 @@ impl Code {
             RemoteWarning => "Moodle skipped the row with a warning (its own warning code and message follow)",
             RemoteUnsupported => "Moodle has no web service for this command: it needs the embedded store or a Moodle-side plugin",
             RemoteBadAnswer => "Moodle's answer is not what the function returns: the row's outcome is unknown, check it in Moodle",
+            RemoteTooLarge => {
+                "Moodle's answer is larger than moosync takes for one call: the file stops and waits in inbox/"
+            }
         }
     }
 
@@ -280,6 +299,10 @@ impl Code {
         Code::ImageTooLarge,
         Code::ImageCorrupt,
         Code::CohortIdnumberTaken,
+        Code::HeaderTooWide,
+        Code::NotRegularFile,
+        Code::FileUtf16,
+        Code::EntryDuplicateUser,
         Code::FeedUnreadable,
         Code::FeedLockNotAFile,
         Code::FeedStaleLock,
@@ -294,6 +317,7 @@ impl Code {
         Code::RemoteWarning,
         Code::RemoteUnsupported,
         Code::RemoteBadAnswer,
+        Code::RemoteTooLarge,
     ];
 }
 

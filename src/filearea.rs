@@ -142,11 +142,9 @@ pub fn recover_claims(inbox: &Path) -> io::Result<Vec<PathBuf>> {
         return Ok(Vec::new());
     };
     let mut back = Vec::new();
+    // Whatever it is (a FIFO a run was refusing too): it was claimed, so it goes back.
     for e in entries {
-        let p = e?.path();
-        if p.is_file() || p.is_dir() {
-            back.push(release(inbox, &p)?);
-        }
+        back.push(release(inbox, &e?.path())?);
     }
     Ok(back)
 }
@@ -226,9 +224,9 @@ impl Write for AtomicFile {
 
 /// Moves a file without ever losing it: rename on one filesystem; otherwise copy to a temp
 /// name beside the target, fsync, rename into place, then remove the source.
-/// The target name is never overwritten: an existing name gets a `-N` suffix; the final
-/// path is returned. What arrives is 0600 (a folder 0700): a source moosync cannot make so
-/// before it links or renames it (another owner's) is copied instead, so no name of the
+/// The target name is never overwritten: a taken name gives a clash name (`free_name`); the
+/// final path is returned. What arrives is 0600 (a folder 0700): a source moosync cannot make
+/// so before it links or renames it (another owner's) is copied instead, so no name of the
 /// file is ever wider in the data folder.
 pub fn move_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
     let to = move_unsynced(from, to)?;
@@ -268,9 +266,9 @@ pub fn move_unsynced(from: &Path, to: &Path) -> io::Result<PathBuf> {
     Ok(to)
 }
 
-/// The name a file takes in inbox/ when one of its name already waits: `users.csv` then
-/// `users~2.csv`, `users~3.csv`. `~` sorts after `.` and every letter and digit, so the newer
-/// file runs after the waiting one; `clash_base` gives the name presets match.
+/// The `n`th name of a file whose name is taken: `users.csv` then `users~2.csv`,
+/// `users~3.csv`. `~` sorts after `.` and every letter and digit, so in inbox/ the newer file
+/// runs after the waiting one; `clash_base` gives the name presets match.
 pub fn clash_name(path: &Path, n: u32) -> PathBuf {
     let name = path
         .file_name()
@@ -362,29 +360,34 @@ pub fn copy_atomic(from: &Path, to: &Path) -> io::Result<PathBuf> {
         owner_only::create_dir_all(parent_dir(&to))?;
         return copy_dir_atomic(from, &to);
     }
-    let mut src = File::open(from)?;
+    // Never a FIFO or a device: the copy would wait or never end.
+    let mut src = crate::filekind::open_regular(from)?;
     let mut w = AtomicFile::create(&to)?;
     io::copy(&mut src, &mut w)?;
     w.commit()?;
     Ok(to)
 }
 
-/// `name.ext`, or `name-2.ext`, `name-3.ext`… whichever does not exist yet.
+/// `name.ext` if nothing holds that name yet, else the first free clash name (`clash_name`):
+/// `name~2.ext`, `name~3.ext`… One rule for every file moosync names: a file put in inbox/
+/// (the capture, `files add`, a claimed file put back) runs with its preset and after the
+/// one it clashed with, and outputs in Reports/, Archives/, Trybacks/ and Rejected/ read
+/// the same way. A clash name counts on from its own number (`name~2.ext` taken gives
+/// `name~3.ext`), so a name is never suffixed twice. A link or a FIFO holds its name too.
 pub fn free_name(path: &Path) -> PathBuf {
-    if !path.exists() {
+    let taken = |p: &Path| fs::symlink_metadata(p).is_ok();
+    if !taken(path) {
         return path.to_path_buf();
     }
-    let stem = path
-        .file_stem()
+    let name = path
+        .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let ext = path
-        .extension()
-        .map(|e| format!(".{}", e.to_string_lossy()))
-        .unwrap_or_default();
-    (2..)
-        .map(|n| path.with_file_name(format!("{stem}-{n}{ext}")))
-        .find(|p| !p.exists())
+    let (base, n) = clash_base(&name);
+    let base = path.with_file_name(base);
+    (n.max(1) + 1..)
+        .map(|k| clash_name(&base, k))
+        .find(|p| !taken(p))
         .expect("some suffix is free")
 }
 
@@ -438,9 +441,9 @@ mod tests {
         assert!(!inbox.join("u.csv").exists());
         fs::write(inbox.join("u.csv"), "new").unwrap();
         let back = recover_claims(&inbox).unwrap();
-        assert_eq!(back, vec![inbox.join("u-2.csv")]);
+        assert_eq!(back, vec![inbox.join("u~2.csv")]);
         assert_eq!(fs::read_to_string(inbox.join("u.csv")).unwrap(), "new");
-        assert_eq!(fs::read_to_string(inbox.join("u-2.csv")).unwrap(), "old");
+        assert_eq!(fs::read_to_string(inbox.join("u~2.csv")).unwrap(), "old");
         assert!(!claimed.exists());
     }
 
@@ -476,6 +479,25 @@ mod tests {
     }
 
     #[test]
+    fn one_clash_rule_and_a_name_is_never_suffixed_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |n: &str| dir.path().join(n);
+        assert_eq!(free_name(&at("u.csv")), at("u.csv"));
+        fs::write(at("u.csv"), "").unwrap();
+        assert_eq!(free_name(&at("u.csv")), at("u~2.csv"));
+        fs::write(at("u~2.csv"), "").unwrap();
+        assert_eq!(free_name(&at("u.csv")), at("u~3.csv"));
+        // A clash name put back beside its namesake counts on.
+        assert_eq!(free_name(&at("u~2.csv")), at("u~3.csv"));
+        // A dangling link holds its name.
+        std::os::unix::fs::symlink(at("gone"), at("u~3.csv")).unwrap();
+        assert_eq!(free_name(&at("u.csv")), at("u~4.csv"));
+        // Names without an extension, and folders of pictures.
+        fs::create_dir(at("userpictures_a")).unwrap();
+        assert_eq!(free_name(&at("userpictures_a")), at("userpictures_a~2"));
+    }
+
+    #[test]
     fn move_never_overwrites() {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.csv");
@@ -484,7 +506,7 @@ mod tests {
         assert_eq!(move_atomic(&a, &b).unwrap(), b);
         fs::write(&a, "two").unwrap();
         let second = move_atomic(&a, &b).unwrap();
-        assert_eq!(second, dir.path().join("out/a-2.csv"));
+        assert_eq!(second, dir.path().join("out/a~2.csv"));
         assert_eq!(fs::read_to_string(&b).unwrap(), "one");
         assert_eq!(fs::read_to_string(&second).unwrap(), "two");
         assert!(!a.exists());

@@ -9,6 +9,7 @@ pub mod command;
 pub mod config;
 pub mod feed;
 pub mod filearea;
+pub mod filekind;
 pub mod mail;
 pub mod memory;
 pub mod outcome;

@@ -164,13 +164,7 @@ impl Presets {
 
     /// The first preset, in load order, whose patterns match the file name.
     pub fn for_file(&self, file_name: &str) -> Option<&Preset> {
-        self.all.iter().find(|p| p.matches(file_name)).or_else(|| {
-            // A capture's clash name (`users~2.csv`) is read as the file it was sent as.
-            match crate::filearea::clash_base(file_name) {
-                (base, n) if n > 0 => self.all.iter().find(|p| p.matches(&base)),
-                _ => None,
-            }
-        })
+        first_matching(&self.all.iter().collect::<Vec<_>>(), file_name)
     }
 
     /// The preset a file given by hand is read with: a preset named so (`courses.reset`), else
@@ -181,7 +175,7 @@ impl Presets {
             return Ok(p);
         }
         let of_tool: Vec<&Preset> = self.all.iter().filter(|p| p.tool == tool).collect();
-        if let Some(p) = of_tool.iter().find(|p| p.matches(file_name)) {
+        if let Some(p) = first_matching(&of_tool, file_name) {
             return Ok(p);
         }
         match of_tool.as_slice() {
@@ -209,6 +203,20 @@ impl Presets {
     pub fn for_tool<'a>(&'a self, tool: &'a str) -> impl Iterator<Item = &'a Preset> + 'a {
         self.all.iter().filter(move |p| p.tool == tool)
     }
+}
+
+/// The first of `presets` matching the file name, else the first matching the name it had
+/// before a clash renamed it (`users~2.csv` is read as `users.csv`, see
+/// `filearea::free_name`), so every name moosync gives a file still runs with its preset.
+fn first_matching<'a>(presets: &[&'a Preset], file_name: &str) -> Option<&'a Preset> {
+    presets
+        .iter()
+        .find(|p| p.matches(file_name))
+        .or_else(|| match crate::filearea::clash_base(file_name) {
+            (base, n) if n > 0 => presets.iter().find(|p| p.matches(&base)),
+            _ => None,
+        })
+        .copied()
 }
 
 /// Checks one preset's values; a bad one is named with its line and column.

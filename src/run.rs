@@ -268,7 +268,8 @@ fn open_sinks<'a>(
     if let (Some(report), Ok(Opened::Archive(source))) = (report_sink.as_mut(), &opened) {
         for ignored in source.ignored() {
             report.note(&format!(
-                "{ignored} ignored: not an image (macOS resource forks, hidden files and links are skipped)"
+                "{} ignored: {}, not an image (resource forks, hidden files, links and special files are skipped)",
+                ignored.name, ignored.what
             ))?;
         }
     }
@@ -446,8 +447,13 @@ fn settle_input(
     // A move keeps the feed's own modification time: the archive's age, which pruning
     // goes by, starts now.
     for kept in [&archive, &rejected_to].into_iter().flatten() {
-        let _ =
-            std::fs::File::open(kept).and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        // A refused FIFO or device keeps its time: opening it could wait or act.
+        let file_or_folder =
+            std::fs::symlink_metadata(kept).is_ok_and(|m| m.is_file() || m.is_dir());
+        if file_or_folder {
+            let _ = std::fs::File::open(kept)
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        }
     }
     Ok((archive, rejected_to))
 }

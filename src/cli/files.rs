@@ -152,8 +152,16 @@ fn add(area: &FileArea, source: &Path, name: Option<&str>) -> Result<(), String>
             "'{name}' must be a plain file name (no folders, not hidden)"
         ));
     }
-    if !source.is_file() {
-        return Err(format!("{} is not a file", source.display()));
+    // Told by its metadata: a FIFO or a device is never opened.
+    match crate::filekind::not_regular(source) {
+        Ok(None) => {}
+        Ok(Some(what)) => {
+            return Err(format!(
+                "{} is {what}, not a regular file; only files are added to inbox/",
+                source.display()
+            ))
+        }
+        Err(e) => return Err(format!("cannot read {}: {e}", source.display())),
     }
     let wanted = area.dir(filearea::INBOX).join(&name);
     let put = filearea::copy_atomic(source, &wanted)
@@ -164,7 +172,7 @@ fn add(area: &FileArea, source: &Path, name: Option<&str>) -> Result<(), String>
         .display()
         .to_string();
     if put != wanted {
-        say!("added {rel} (inbox/{name} was already waiting; both are kept)");
+        say!("added {rel} (inbox/{name} was already waiting; both are kept, and this one runs after it with the same preset)");
     } else {
         say!("added {rel}");
     }
@@ -194,9 +202,11 @@ fn get(area: &FileArea, path: &str, dest: Option<&Path>) -> Result<(), String> {
         }
         None => {
             let bytes = std::fs::read(&full).map_err(|e| e.to_string())?;
-            std::io::stdout()
-                .write_all(&bytes)
-                .map_err(|e| e.to_string())?;
+            match std::io::stdout().write_all(&bytes) {
+                // The reader left (`moosync files get … | head`): nothing more to do.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.map_err(|e| e.to_string())?,
+            }
         }
     }
     Ok(())

@@ -72,11 +72,46 @@ fn plan(data: &Path, args: &PlanArgs, out: &mut impl Write) -> Result<i32, crate
         Box::new(open(&args.file, opts, &script)?.1)
     };
     let columns = source.columns().to_vec();
-    let w = |e: std::io::Error| Failure::new(Code::Storage, format!("cannot write the plan: {e}"));
     let mut code = exit::OK;
+    // A reader that left (`moosync plan … | head`) is no error: the plan ends there, quietly.
+    let w = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Stop::ReaderLeft,
+        _ => Stop::Failed(Failure::new(
+            Code::Storage,
+            format!("cannot write the plan to the standard output: {e}"),
+        )),
+    };
+    match write_plan(args, &script, source.as_mut(), &columns, out, &mut code, w) {
+        Ok(()) | Err(Stop::ReaderLeft) => Ok(code),
+        Err(Stop::Failed(f)) => Err(f),
+    }
+}
+
+/// Why printing the plan stopped early.
+enum Stop {
+    ReaderLeft,
+    Failed(crate::codes::Failure),
+}
+
+impl From<crate::codes::Failure> for Stop {
+    fn from(f: crate::codes::Failure) -> Stop {
+        Stop::Failed(f)
+    }
+}
+
+fn write_plan(
+    args: &PlanArgs,
+    script: &Script,
+    source: &mut dyn RowSource,
+    columns: &[String],
+    out: &mut impl Write,
+    code: &mut i32,
+    w: impl Fn(std::io::Error) -> Stop,
+) -> Result<(), Stop> {
+    use crate::codes::{Code, Failure};
     let mut first = true;
     if matches!(args.format, Format::Json) {
-        writeln!(out, "[").map_err(w)?;
+        writeln!(out, "[").map_err(&w)?;
     }
     while let Some(row) = source.next_row()? {
         let mut entry = PlanEntry {
@@ -85,13 +120,13 @@ fn plan(data: &Path, args: &PlanArgs, out: &mut impl Write) -> Result<i32, crate
             skip: None,
             error: None,
         };
-        match map_row(&script, &columns, row) {
+        match map_row(script, columns, row) {
             Ok(Mapped::Commands(c)) => {
                 entry.commands = Some(c.into_iter().map(Command::masked).collect())
             }
             Ok(Mapped::Skip(why)) => entry.skip = Some(why),
             Err(f) => {
-                code = exit::ROWS_FAILED;
+                *code = exit::ROWS_FAILED;
                 entry.error = Some(PlanError {
                     code: f.code.id(),
                     message: f.message,
@@ -102,18 +137,19 @@ fn plan(data: &Path, args: &PlanArgs, out: &mut impl Write) -> Result<i32, crate
             Format::Yaml => {
                 let y = serde_yaml::to_string(&[&entry])
                     .map_err(|e| Failure::new(Code::Storage, e.to_string()))?;
-                out.write_all(y.as_bytes()).map_err(w)?;
+                out.write_all(y.as_bytes()).map_err(&w)?;
             }
             Format::Json => {
                 let j = serde_json::to_string_pretty(&entry)
                     .map_err(|e| Failure::new(Code::Storage, e.to_string()))?;
-                write!(out, "{}{j}", if first { "" } else { ",\n" }).map_err(w)?;
+                write!(out, "{}{j}", if first { "" } else { ",\n" }).map_err(&w)?;
             }
         }
         first = false;
     }
     if matches!(args.format, Format::Json) {
-        writeln!(out, "\n]").map_err(w)?;
+        writeln!(out, "\n]").map_err(&w)?;
     }
-    Ok(code)
+    // Buffered output meets a closed pipe only here for a short plan.
+    out.flush().map_err(&w)
 }

@@ -105,12 +105,19 @@ pub(super) fn run_files(
         )
     })? {
         say!(
-            "recovered {} left claimed by an interrupted run",
-            back.display()
+            "recovered {}/{}, left claimed by an interrupted run",
+            filearea::INBOX,
+            file_name(&back)
         );
     }
-    let work = collect_work(&s, &args)?;
+    let mut left = Vec::new();
+    let work = collect_work(&s, &args, &mut left)?;
     let mut code = exit::OK;
+    if !left.is_empty() {
+        // Input that was not run: nothing was done for it.
+        code = exit::INPUT_ERROR;
+        summary.lines.extend(left);
+    }
     let work: Vec<_> = work
         .into_iter()
         .filter(|(path, _, kind)| {
@@ -245,13 +252,29 @@ fn file_name(p: &Path) -> String {
     crate::source::file_name_of(p)
 }
 
-fn collect_work(s: &setup::Setup, args: &RunArgs) -> Result<Vec<Work>, Failure> {
+/// The files to run, in run order. `notes` gets a line for each entry of inbox/ that would be
+/// input but is left alone (a link).
+fn collect_work(
+    s: &setup::Setup,
+    args: &RunArgs,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Work>, Failure> {
     if let Some(file) = &args.file {
         let name = file_name(file);
-        if !file.is_file() && !file.is_dir() {
-            return Err(Failure::new(
-                Code::FileUnreadable,
-                format!("{}: no such file", file.display()),
+        // Told by its metadata: a FIFO is never opened, so nothing waits for its writer.
+        let kind = std::fs::metadata(file)
+            .map_err(|e| {
+                let why = match e.kind() {
+                    std::io::ErrorKind::NotFound => "no such file".to_string(),
+                    _ => format!("cannot read: {e}"),
+                };
+                Failure::new(Code::FileUnreadable, format!("{}: {why}", file.display()))
+            })?
+            .file_type();
+        if !kind.is_file() && !kind.is_dir() {
+            return Err(crate::filekind::refusal(
+                &file.display().to_string(),
+                crate::filekind::describe(kind),
             ));
         }
         let preset = match args.tools.as_slice() {
@@ -272,9 +295,9 @@ fn collect_work(s: &setup::Setup, args: &RunArgs) -> Result<Vec<Work>, Failure> 
                 ))
             }
         };
-        if file.is_dir() && !preset.reads_archives() {
+        if kind.is_dir() && !preset.reads_archives() {
             return Err(Failure::new(
-                Code::FileUnreadable,
+                Code::NotRegularFile,
                 format!(
                     "{} is a folder; only the pictures tool reads folders (of images)",
                     file.display()
@@ -284,13 +307,29 @@ fn collect_work(s: &setup::Setup, args: &RunArgs) -> Result<Vec<Work>, Failure> 
         return Ok(vec![(file.clone(), preset.clone(), InputKind::Given)]);
     }
     let mut work = Vec::new();
-    for (name, path) in waiting_files(&s.area) {
-        if let Some(p) = s.presets.for_file(&name) {
-            // A folder waiting in inbox/ is input only for the pictures tool.
-            if selected(p, &args.tools) && (path.is_file() || p.reads_archives()) {
-                work.push((path, p.clone(), InputKind::Inbox));
-            }
+    for (name, path, kind) in inbox_entries(&s.area) {
+        let Some(p) = s.presets.for_file(&name) else {
+            continue;
+        };
+        if !selected(p, &args.tools) {
+            continue;
         }
+        if kind.is_symlink() {
+            // Never followed, never moved: it could point anywhere. Named, so it is not
+            // mistaken for a file that ran.
+            let line = format!(
+                "{} {name}: not run: {} inbox/{name} is a symbolic link; links in inbox/ are never followed, so it is left where it is: put the file itself in inbox/",
+                p.tool,
+                Code::NotRegularFile
+            );
+            say!("{line}");
+            notes.push(line);
+            continue;
+        }
+        // Whatever else is not the input the preset reads (a FIFO, a device, a folder for a
+        // tool that reads files) is refused by its run, without being opened, and moves to
+        // Rejected/ with a report saying what it is.
+        work.push((path, p.clone(), InputKind::Inbox));
     }
     // Presets in run order (courses, users, group definitions, enrolments, group members),
     // then files in name order (chunks of a split feed).
@@ -317,30 +356,39 @@ fn selected(p: &Preset, names: &[String]) -> bool {
 }
 
 /// Files (and folders, which only the pictures tool takes) waiting in inbox/, sorted by name;
-/// hidden and temporary names are not input.
+/// hidden and temporary names are not input, and links are not waiting files.
 pub fn waiting_files(area: &FileArea) -> Vec<(String, PathBuf)> {
-    let out: Vec<(String, PathBuf)> = walkdir::WalkDir::new(area.dir(filearea::INBOX))
+    inbox_entries(area)
+        .into_iter()
+        .filter(|(_, _, kind)| !kind.is_symlink())
+        .map(|(name, path, _)| (name, path))
+        .collect()
+}
+
+/// Everything in inbox/ but hidden and temporary names, sorted by name, with its type as
+/// listed (a link is not followed).
+fn inbox_entries(area: &FileArea) -> Vec<(String, PathBuf, std::fs::FileType)> {
+    walkdir::WalkDir::new(area.dir(filearea::INBOX))
         .min_depth(1)
         .max_depth(1)
         .sort_by_file_name()
         .into_iter()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_file() || e.file_type().is_dir())
         .map(|e| {
             (
                 e.file_name().to_string_lossy().into_owned(),
                 e.path().to_path_buf(),
+                e.file_type(),
             )
         })
-        .filter(|(n, _)| {
+        .filter(|(n, _, _)| {
             !n.starts_with('.')
                 && !n.starts_with('_')
                 && ![".filepart", ".part", ".tmp"]
                     .iter()
                     .any(|x| n.ends_with(x))
         })
-        .collect();
-    out
+        .collect()
 }
 
 /// A run that found the data folder locked still checks the drop folder's lock files: the

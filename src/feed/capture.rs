@@ -264,7 +264,10 @@ fn take(from: &Path, to: &Path) -> io::Result<Taken> {
         ));
     }
     if !meta.is_file() {
-        return Ok(Taken::Skipped("not a regular file: not captured".into()));
+        return Ok(Taken::Skipped(format!(
+            "{}, not a regular file: only files are captured, so it is left in the drop folder",
+            crate::filekind::describe(meta.file_type())
+        )));
     }
     // No read bit at all: an upload some servers keep closed until done, or not meant for us.
     if meta.permissions().mode() & 0o444 == 0 {
@@ -273,7 +276,8 @@ fn take(from: &Path, to: &Path) -> io::Result<Taken> {
                 .into(),
         ));
     }
-    if let Err(e) = fs::File::open(from) {
+    // Opened without waiting: swapped for a FIFO since the check, it is refused, not waited on.
+    if let Err(e) = crate::filekind::open_regular(from) {
         return Ok(Taken::Skipped(format!(
             "cannot be read ({e}): left in the drop folder"
         )));
@@ -282,8 +286,11 @@ fn take(from: &Path, to: &Path) -> io::Result<Taken> {
     // name or a clash name (`users~2.csv`): only the removal is left to do.
     let mut there = to.to_path_buf();
     let mut n = 1;
-    while let Ok(m) = fs::metadata(&there) {
-        if m.dev() == meta.dev() && m.ino() == meta.ino() || same_content(from, &there)? {
+    // What holds a name in inbox/ is looked at, not followed: a link or a FIFO there only
+    // takes the name.
+    while let Ok(m) = fs::symlink_metadata(&there) {
+        let ours = m.dev() == meta.dev() && m.ino() == meta.ino();
+        if m.is_file() && (ours || same_content(from, &there)?) {
             fs::remove_file(from)?;
             return Ok(Taken::Finished);
         }
@@ -329,7 +336,11 @@ fn same_content(a: &Path, b: &Path) -> io::Result<bool> {
     }
     // Compared piece by piece: a feed file may be large.
     use std::io::Read;
-    let (mut fa, mut fb) = (fs::File::open(a)?, fs::File::open(b)?);
+    // `b` waits in inbox/, where anything may have been put: never a FIFO to wait on.
+    let (mut fa, mut fb) = (
+        crate::filekind::open_regular(a)?,
+        crate::filekind::open_regular(b)?,
+    );
     let (mut ba, mut bb) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
     loop {
         let n = fa.read(&mut ba)?;

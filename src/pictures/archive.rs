@@ -5,6 +5,7 @@
 //! a time into memory by [`PictureArchive::read`], which trusts no declared size and fails only
 //! that entry when it is unsafe, too large or damaged. Nothing is ever extracted to disk.
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -57,16 +58,26 @@ pub struct Entry {
     pub stem: String,
 }
 
+/// An entry skipped on purpose, and what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ignored {
+    pub name: String,
+    /// "a macOS resource fork", "a hidden file", "a symbolic link", "a FIFO (named pipe)"…
+    pub what: &'static str,
+}
+
 /// An opened archive; see [`open`].
 #[derive(Debug)]
 pub struct PictureArchive {
-    path: PathBuf,
+    /// The archive's file name, as messages name it (never the path it is read from, such
+    /// as `inbox/.claimed/`).
+    shown: String,
     source: Source,
     limits: Limits,
     entries: Vec<Entry>,
     /// Parallel to `entries`.
     slots: Vec<Slot>,
-    ignored: Vec<String>,
+    ignored: Vec<Ignored>,
     /// Bytes actually unpacked so far, whatever the entries declared.
     unpacked: u64,
 }
@@ -83,6 +94,11 @@ struct Slot {
     location: Location,
     declared: u64,
     safe: bool,
+    /// Every entry (this one included) whose file name gives the same user, when there are
+    /// several: none of them is applied.
+    namesakes: Option<Vec<String>>,
+    /// How many entries of a zip have this very name (the zip reader lists it once).
+    copies: usize,
 }
 
 #[derive(Debug)]
@@ -94,26 +110,22 @@ enum Location {
 /// Opens `path`: a directory is read as a folder of images, a regular file must be a zip archive
 /// (decided by its content, not its extension).
 pub fn open(path: &Path, limits: &Limits) -> Result<PictureArchive, Failure> {
+    let shown = crate::source::file_name_of(path);
     let meta = fs::metadata(path).map_err(|e| {
         Failure::new(
             Code::ArchiveUnreadable,
-            format!(
-                "{} cannot be read: {e}; check that it exists and is readable",
-                path.display()
-            ),
+            format!("{shown} cannot be read: {e}; check that it exists and is readable"),
         )
     })?;
     if meta.is_dir() {
-        open_folder(path, limits)
+        open_folder(path, &shown, limits)
     } else if meta.is_file() {
-        open_zip(path, limits)
+        open_zip(path, &shown, limits)
     } else {
-        Err(Failure::new(
-            Code::ArchiveUnreadable,
-            format!(
-                "{} is neither a folder nor a regular file; give a zip archive or a folder of images",
-                path.display()
-            ),
+        // A FIFO, socket or device: told by its metadata, never opened.
+        Err(crate::filekind::refusal(
+            &shown,
+            crate::filekind::describe(meta.file_type()),
         ))
     }
 }
@@ -125,9 +137,9 @@ impl PictureArchive {
         &self.entries
     }
 
-    /// Names skipped on purpose: macOS resource forks (`__MACOSX/`), hidden files (`.DS_Store`)
-    /// and, in a folder, symlinks and special files. Directories are not listed.
-    pub fn ignored(&self) -> &[String] {
+    /// Entries skipped on purpose: macOS resource forks (`__MACOSX/`), hidden files
+    /// (`.DS_Store`) and, in a folder, symlinks and special files. Directories are not listed.
+    pub fn ignored(&self) -> &[Ignored] {
         &self.ignored
     }
 
@@ -138,7 +150,7 @@ impl PictureArchive {
                 Code::ArchiveUnreadable,
                 format!(
                     "{} has no entry number {index} (it has {}); this is a bug in moosync, please report it",
-                    self.path.display(),
+                    self.shown,
                     self.entries.len()
                 ),
             ));
@@ -150,6 +162,16 @@ impl PictureArchive {
                 format!(
                     "entry {name} is an absolute path or climbs out with '..'; it was not unpacked, \
                      rename it inside the archive to a plain relative name such as jdoe.jpg"
+                ),
+            ));
+        }
+        if let Some(all) = &slot.namesakes {
+            return Err(Failure::new(
+                Code::EntryDuplicateUser,
+                format!(
+                    "entries {} all give the picture of '{}': none of them is applied,                      keep one in the archive",
+                    and_list(all),
+                    entry.stem
                 ),
             ));
         }
@@ -234,7 +256,7 @@ impl PictureArchive {
                     "entry {name} takes {} past {} unpacked in all ([pictures] max_unpacked_mb), \
                      more than its entries declared; the archive looks forged, \
                      re-create it from the original images",
-                    self.path.display(),
+                    self.shown,
                     size_text(self.limits.max_unpacked_bytes)
                 ),
             ));
@@ -243,18 +265,18 @@ impl PictureArchive {
     }
 }
 
-fn open_zip(path: &Path, limits: &Limits) -> Result<PictureArchive, Failure> {
+fn open_zip(path: &Path, shown: &str, limits: &Limits) -> Result<PictureArchive, Failure> {
     let unreadable = |cause: String| {
         Failure::new(
             Code::ArchiveUnreadable,
             format!(
                 "{} is not a readable zip archive: {cause}; the file is kept, \
                  replace it with a complete archive",
-                path.display()
+                shown
             ),
         )
     };
-    let mut file = File::open(path).map_err(|e| unreadable(e.to_string()))?;
+    let mut file = crate::filekind::open_regular(path).map_err(|e| unreadable(e.to_string()))?;
     let mut magic = [0u8; 4];
     let starts_as_zip = match file.read_exact(&mut magic) {
         Ok(()) => ZIP_SIGNATURES.contains(&magic),
@@ -275,8 +297,7 @@ fn open_zip(path: &Path, limits: &Limits) -> Result<PictureArchive, Failure> {
         return Err(over_limits(format!(
             "{} holds {count} entries; the limit is {} ([pictures] max_entries), \
              split it into smaller archives",
-            path.display(),
-            limits.max_entries
+            shown, limits.max_entries
         )));
     }
     let mut declared_total: u64 = 0;
@@ -299,7 +320,7 @@ fn open_zip(path: &Path, limits: &Limits) -> Result<PictureArchive, Failure> {
                 "entry {name} of {} unpacks {} from {}, over the {}:1 compression ratio allowed \
                  ([pictures] max_ratio); this is how a zip bomb looks, re-create the archive \
                  from the original images",
-                path.display(),
+                shown,
                 size_text(size),
                 size_text(packed),
                 limits.max_ratio
@@ -317,17 +338,36 @@ fn open_zip(path: &Path, limits: &Limits) -> Result<PictureArchive, Failure> {
             Location::Zip(i),
         );
     }
+    // The zip reader keeps one entry per name: a name the directory gives several entries is
+    // counted there, so no copy of it is applied in silence.
+    if zip.has_duplicate_names() {
+        let copies = names_in_directory(path, zip.central_directory_start(), limits.max_entries)
+            .map_err(|e| {
+                unreadable(format!(
+                    "it gives one name to several entries, and its directory cannot be read to tell which ({e})"
+                ))
+            })?;
+        for slot in &mut slots {
+            if let Location::Zip(i) = slot.location {
+                let data = zip
+                    .by_index_data(i)
+                    .map_err(|e| unreadable(e.to_string()))?;
+                slot.copies = copies.get(data.name_raw()).copied().unwrap_or(1);
+            }
+        }
+    }
     if declared_total > limits.max_unpacked_bytes {
         return Err(over_limits(format!(
             "{} unpacks to {}; the limit is {} ([pictures] max_unpacked_mb), \
              split it into smaller archives",
-            path.display(),
+            shown,
             size_text(declared_total),
             size_text(limits.max_unpacked_bytes)
         )));
     }
+    mark_namesakes(&entries, &mut slots);
     Ok(PictureArchive {
-        path: path.to_path_buf(),
+        shown: shown.to_string(),
         source: Source::Zip(Box::new(zip)),
         limits: *limits,
         entries,
@@ -337,7 +377,7 @@ fn open_zip(path: &Path, limits: &Limits) -> Result<PictureArchive, Failure> {
     })
 }
 
-fn open_folder(root: &Path, limits: &Limits) -> Result<PictureArchive, Failure> {
+fn open_folder(root: &Path, shown: &str, limits: &Limits) -> Result<PictureArchive, Failure> {
     let mut found: Vec<(String, PathBuf, u64)> = Vec::new();
     let mut ignored = Vec::new();
     let mut seen = 0usize;
@@ -349,7 +389,7 @@ fn open_folder(root: &Path, limits: &Limits) -> Result<PictureArchive, Failure> 
                 Code::ArchiveUnreadable,
                 format!(
                     "folder {} cannot be read: {e}; fix the permissions or remove what cannot be read",
-                    root.display()
+                    shown
                 ),
             )
         })?;
@@ -358,8 +398,7 @@ fn open_folder(root: &Path, limits: &Limits) -> Result<PictureArchive, Failure> 
             return Err(over_limits(format!(
                 "folder {} holds more than {} entries ([pictures] max_entries); \
                  split it into smaller folders",
-                root.display(),
-                limits.max_entries
+                shown, limits.max_entries
             )));
         }
         let kind = item.file_type();
@@ -368,7 +407,11 @@ fn open_folder(root: &Path, limits: &Limits) -> Result<PictureArchive, Failure> 
         }
         let rel = relative_name(root, item.path());
         if !kind.is_file() {
-            ignored.push(rel);
+            // Listed as it is, never followed nor opened.
+            ignored.push(Ignored {
+                name: rel,
+                what: crate::filekind::describe(kind),
+            });
             continue;
         }
         let size = item.metadata().map(|m| m.len()).unwrap_or(0);
@@ -377,7 +420,7 @@ fn open_folder(root: &Path, limits: &Limits) -> Result<PictureArchive, Failure> 
             return Err(over_limits(format!(
                 "folder {} holds more than {} of files ([pictures] max_unpacked_mb); \
                  split it into smaller folders",
-                root.display(),
+                shown,
                 size_text(limits.max_unpacked_bytes)
             )));
         }
@@ -396,9 +439,10 @@ fn open_folder(root: &Path, limits: &Limits) -> Result<PictureArchive, Failure> 
             Location::File(path),
         );
     }
-    ignored.sort();
+    ignored.sort_by(|a, b| a.name.cmp(&b.name));
+    mark_namesakes(&entries, &mut slots);
     Ok(PictureArchive {
-        path: root.to_path_buf(),
+        shown: shown.to_string(),
         source: Source::Folder,
         limits: *limits,
         entries,
@@ -412,7 +456,7 @@ fn open_folder(root: &Path, limits: &Limits) -> Result<PictureArchive, Failure> 
 fn push_named(
     entries: &mut Vec<Entry>,
     slots: &mut Vec<Slot>,
-    ignored: &mut Vec<String>,
+    ignored: &mut Vec<Ignored>,
     name: String,
     declared: u64,
     location: Location,
@@ -423,8 +467,8 @@ fn push_named(
         return;
     }
     // An unsafe name is never quietly skipped: it must show up as a failed row.
-    if safe && is_ignored(&name) {
-        ignored.push(name);
+    if let Some(what) = safe.then(|| litter(&name)).flatten() {
+        ignored.push(Ignored { name, what });
         return;
     }
     let stem = stem_of(file).to_string();
@@ -433,7 +477,79 @@ fn push_named(
         location,
         declared,
         safe,
+        namesakes: None,
+        copies: 1,
     });
+}
+
+/// Marks the entries whose file names give the same user (`a/jdoe.jpg` and `b/jdoe.png`,
+/// or one name twice in a zip), compared without case as Moodle compares usernames: which
+/// one is the picture cannot be told, so each fails its row naming all of them. Unsafe names
+/// fail on their own and are not counted.
+fn mark_namesakes(entries: &[Entry], slots: &mut [Slot]) {
+    let mut by_user: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, (entry, slot)) in entries.iter().zip(slots.iter()).enumerate() {
+        if slot.safe {
+            by_user
+                .entry(entry.stem.to_lowercase())
+                .or_default()
+                .push(i);
+        }
+    }
+    for same in by_user.into_values() {
+        let names: Vec<String> = same
+            .iter()
+            .flat_map(|&i| std::iter::repeat_n(entries[i].name.clone(), slots[i].copies))
+            .collect();
+        if names.len() < 2 {
+            continue;
+        }
+        for i in same {
+            slots[i].namesakes = Some(names.clone());
+        }
+    }
+}
+
+/// How many central directory records give each raw name, read from the directory at `start`
+/// (at most `max_entries` records: past that, the archive is over its limits anyway).
+fn names_in_directory(
+    path: &Path,
+    start: u64,
+    max_entries: usize,
+) -> io::Result<HashMap<Vec<u8>, usize>> {
+    let mut file = BufReader::new(crate::filekind::open_regular(path)?);
+    file.seek(SeekFrom::Start(start))?;
+    let mut counts: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut head = [0u8; 46];
+    for _ in 0..=max_entries {
+        match file.read_exact(&mut head) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(e),
+        }
+        // A central directory file header; anything else ends the directory.
+        if head[..4] != *b"PK\x01\x02" {
+            break;
+        }
+        let len = |at: usize| usize::from(u16::from_le_bytes([head[at], head[at + 1]]));
+        let mut name = vec![0u8; len(28)];
+        file.read_exact(&mut name)?;
+        file.seek_relative((len(30) + len(32)) as i64)?;
+        *counts.entry(name).or_default() += 1;
+    }
+    if counts.is_empty() {
+        return Err(io::Error::other("no directory record where the zip says"));
+    }
+    Ok(counts)
+}
+
+/// "a, b and c".
+fn and_list(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// An absolute path (`/x`, `\x`, `C:x`), a `..` component under either separator, or a NUL.
@@ -446,11 +562,17 @@ fn is_unsafe(name: &str) -> bool {
         || name.split(['/', '\\']).any(|part| part == "..")
 }
 
-/// macOS resource forks and hidden files, which are not pictures of anyone.
-fn is_ignored(name: &str) -> bool {
+/// macOS resource forks and hidden files, which are not pictures of anyone: what they are.
+fn litter(name: &str) -> Option<&'static str> {
     let mut parts: Vec<&str> = name.split(['/', '\\']).collect();
     let file = parts.pop().unwrap_or_default();
-    file.starts_with('.') || parts.contains(&"__MACOSX")
+    if parts.contains(&"__MACOSX") {
+        Some("a macOS resource fork")
+    } else if file.starts_with('.') {
+        Some("a hidden file")
+    } else {
+        None
+    }
 }
 
 fn file_name(name: &str) -> &str {
@@ -474,13 +596,16 @@ fn relative_name(root: &Path, path: &Path) -> String {
 }
 
 /// Opens a folder entry only if it is still a regular file: it may have been swapped for a
-/// symlink since the walk, and a symlink is never followed.
+/// symlink or a FIFO since the walk; a symlink is never followed, a FIFO never waited on.
 fn open_regular(path: &Path) -> io::Result<File> {
-    let file = File::open(path)?;
     let link = fs::symlink_metadata(path)?;
     if !link.file_type().is_file() {
-        return Err(io::Error::other("it is no longer a regular file"));
+        return Err(io::Error::other(format!(
+            "it is now {}, no longer a regular file",
+            crate::filekind::describe(link.file_type())
+        )));
     }
+    let file = crate::filekind::open_regular(path)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -540,6 +665,20 @@ mod tests {
         archive.entries().iter().map(|e| e.name.as_str()).collect()
     }
 
+    fn ignored(archive: &PictureArchive) -> Vec<(&str, &str)> {
+        archive
+            .ignored()
+            .iter()
+            .map(|i| (i.name.as_str(), i.what))
+            .collect()
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+
     #[test]
     fn zip_lists_pictures_drops_directories_and_ignores_macos_litter() {
         let dir = tempfile::tempdir().unwrap();
@@ -557,10 +696,66 @@ mod tests {
         assert_eq!(names(&archive), ["a.png", "sub/b.jpg"]);
         let stems: Vec<&str> = archive.entries().iter().map(|e| e.stem.as_str()).collect();
         assert_eq!(stems, ["a", "b"]);
-        assert_eq!(archive.ignored(), ["__MACOSX/._a.png", ".DS_Store"]);
+        assert_eq!(
+            ignored(&archive),
+            [
+                ("__MACOSX/._a.png", "a macOS resource fork"),
+                (".DS_Store", "a hidden file")
+            ]
+        );
         assert_eq!(archive.read(1).unwrap(), b"jpg bytes");
         assert_eq!(archive.read(0).unwrap(), b"png bytes");
         assert_eq!(archive.read(2).unwrap_err().code, Code::ArchiveUnreadable);
+    }
+
+    #[test]
+    fn entries_giving_the_same_user_all_fail_naming_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_zip(
+            dir.path(),
+            &[
+                ("a/jdoe.jpg", b"one"),
+                ("ann.png", b"ann"),
+                ("b/JDoe.png", b"two"),
+                ("jdoe.gif", b"three"),
+                ("../ann.png", b"unsafe"),
+            ],
+        );
+        let mut archive = open(&path, &Limits::default()).unwrap();
+        for i in [0, 2, 3] {
+            let failure = archive.read(i).unwrap_err();
+            assert_eq!(failure.code, Code::EntryDuplicateUser);
+            assert!(
+                failure
+                    .message
+                    .contains("entries a/jdoe.jpg, b/JDoe.png and jdoe.gif all give the picture"),
+                "{}",
+                failure.message
+            );
+        }
+        assert_eq!(archive.unpacked, 0, "none of them was unpacked");
+        // An unsafe name fails on its own and does not make a safe one a namesake.
+        assert_eq!(archive.read(1).unwrap(), b"ann");
+        assert_eq!(archive.read(4).unwrap_err().code, Code::EntryUnsafeName);
+
+        // The same name twice in one zip (zip writers refuse it, so the name is patched in).
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_zip(dir.path(), &[("jdoe.jpg", b"one"), ("jdoX.jpg", b"two")]);
+        let mut bytes = fs::read(&path).unwrap();
+        while let Some(at) = bytes.windows(8).position(|w| w == b"jdoX.jpg") {
+            bytes[at + 3] = b'e';
+        }
+        fs::write(&path, &bytes).unwrap();
+        let mut archive = open(&path, &Limits::default()).unwrap();
+        // The zip reader lists the name once: its one row fails, naming both copies.
+        assert_eq!(names(&archive), ["jdoe.jpg"]);
+        let failure = archive.read(0).unwrap_err();
+        assert_eq!(failure.code, Code::EntryDuplicateUser);
+        assert!(
+            failure.message.contains("entries jdoe.jpg and jdoe.jpg"),
+            "{}",
+            failure.message
+        );
     }
 
     #[test]
@@ -802,13 +997,21 @@ mod tests {
         std::os::unix::fs::symlink(outside.path().join("secret.jpg"), root.join("link.jpg"))
             .unwrap();
         std::os::unix::fs::symlink(outside.path(), root.join("linkdir")).unwrap();
+        // A FIFO is never opened: no writer ever comes, so opening it would hang the test.
+        mkfifo(&root.join("pipe.jpg"));
 
         let mut archive = open(root, &Limits::default()).unwrap();
         assert_eq!(names(&archive), ["a.gif", "b/jdoe.jpg", "c.png"]);
         assert_eq!(archive.entries()[1].stem, "jdoe");
         assert_eq!(
-            archive.ignored(),
-            [".DS_Store", "__MACOSX/._c.png", "link.jpg", "linkdir"]
+            ignored(&archive),
+            [
+                (".DS_Store", "a hidden file"),
+                ("__MACOSX/._c.png", "a macOS resource fork"),
+                ("link.jpg", "a symbolic link"),
+                ("linkdir", "a symbolic link"),
+                ("pipe.jpg", "a FIFO (named pipe)")
+            ]
         );
         assert_eq!(archive.read(1).unwrap(), b"jdoe");
 
@@ -816,6 +1019,26 @@ mod tests {
         fs::remove_file(root.join("c.png")).unwrap();
         std::os::unix::fs::symlink(outside.path().join("secret.jpg"), root.join("c.png")).unwrap();
         assert_eq!(archive.read(2).unwrap_err().code, Code::ImageCorrupt);
+        // Nor is one swapped for a FIFO waited on.
+        fs::remove_file(root.join("a.gif")).unwrap();
+        mkfifo(&root.join("a.gif"));
+        let failure = archive.read(0).unwrap_err();
+        assert!(failure.message.contains("a FIFO"), "{}", failure.message);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_special_file_given_as_the_archive_is_refused_unopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("userpictures_x.zip");
+        mkfifo(&fifo);
+        let failure = open(&fifo, &Limits::default()).unwrap_err();
+        assert_eq!(failure.code, Code::NotRegularFile);
+        assert!(
+            failure.message.contains("is a FIFO (named pipe)"),
+            "{}",
+            failure.message
+        );
     }
 
     #[test]

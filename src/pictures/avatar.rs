@@ -13,7 +13,8 @@ use image::codecs::gif::GifDecoder;
 use image::codecs::jpeg::JpegDecoder;
 use image::codecs::png::{self, CompressionType, PngDecoder, PngEncoder};
 use image::{
-    DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageError, RgbImage, RgbaImage,
+    ColorType, DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageError, RgbImage,
+    RgbaImage,
 };
 
 use crate::codes::{Code, Failure};
@@ -115,6 +116,48 @@ pub fn declared_pixels(bytes: &[u8]) -> Option<u64> {
     Some(u64::from(w) * u64::from(h))
 }
 
+/// The most memory the images being made into avatars may take at once, decoded: 128 MiB.
+/// moosync promises to stay under 200 MB whatever the file, and a pictures run takes about
+/// 50 MiB besides (the store, the batch's unpacked entries, the resizer's rows), so this is
+/// what is left. A camera's 24-megapixel JPEG takes 72 MiB; a 7000×7000 PNG, 140 to 190 MiB,
+/// is refused before a pixel is decoded (MS-I105), where it once took 413 MB.
+pub const DECODE_BUDGET: u64 = 128 * 1024 * 1024;
+
+/// What an image costs decoded, read from its header without decoding (None: unreadable):
+/// see [`decode_cost`].
+pub fn declared_cost(bytes: &[u8]) -> Option<u64> {
+    let cursor = Cursor::new(bytes);
+    let (color, (w, h)) = match sniff(bytes)? {
+        Format::Jpeg => {
+            let d = JpegDecoder::new(cursor).ok()?;
+            (d.color_type(), d.dimensions())
+        }
+        Format::Png => {
+            let d = PngDecoder::new(cursor).ok()?;
+            (d.color_type(), d.dimensions())
+        }
+        Format::Gif => {
+            let d = GifDecoder::new(cursor).ok()?;
+            (d.color_type(), d.dimensions())
+        }
+    };
+    Some(decode_cost(color, w, h))
+}
+
+/// The bytes an image takes while it is made into avatars: its decoded pixels, and, when they
+/// are not 8-bit RGB or RGBA, the 8-bit copy they become (the decoded ones are freed right
+/// after, but for a moment both are there). The resize works on that one copy.
+fn decode_cost(color: ColorType, width: u32, height: u32) -> u64 {
+    let pixels = u64::from(width) * u64::from(height);
+    let decoded = pixels.saturating_mul(u64::from(color.bytes_per_pixel()));
+    let copy = match color {
+        ColorType::Rgb8 | ColorType::Rgba8 => 0,
+        c if c.has_alpha() => pixels.saturating_mul(4),
+        _ => pixels.saturating_mul(3),
+    };
+    decoded.saturating_add(copy)
+}
+
 /// The image's format by its content, or why it is not an accepted image.
 pub fn format_of(bytes: &[u8]) -> Result<Format, Failure> {
     sniff(bytes).ok_or_else(|| {
@@ -133,10 +176,12 @@ pub fn render(bytes: &[u8], limits: &ImageLimits) -> Result<Avatar, Failure> {
     let image = match format {
         Format::Jpeg => decode(JpegDecoder::new(input), limits)?,
         // The PNG decoder takes its allocation limit only when it is made.
-        Format::Png => decode(PngDecoder::with_limits(input, alloc_limit(limits)), limits)?,
+        Format::Png => decode(PngDecoder::with_limits(input, alloc_limit()), limits)?,
         Format::Gif => decode(GifDecoder::new(input), limits)?,
     };
     // GD ignores EXIF orientation, and so does this: the avatars match what Moodle would make.
+    // Each image is resized from the one copy it has: RGB stays RGB (its PNG avatars get their
+    // opaque alpha once small), and RGBA is premultiplied in place, once for the three sizes.
     let [f1, f2, f3] = match format {
         Format::Jpeg => squares(
             &image.into_rgb8(),
@@ -155,29 +200,52 @@ pub fn render(bytes: &[u8], limits: &ImageLimits) -> Result<Avatar, Failure> {
                 Ok(out)
             },
         )?,
+        Format::Png | Format::Gif if image.color().has_alpha() => {
+            let mut rgba = image.into_rgba8();
+            let mul_div = fr::MulDiv::default();
+            mul_div
+                .multiply_alpha_inplace(&mut rgba)
+                .map_err(|e| resize_failure(e.to_string()))?;
+            squares(
+                &rgba,
+                |side| RgbaImage::new(side, side),
+                |mut img| {
+                    mul_div
+                        .divide_alpha_inplace(&mut img)
+                        .map_err(|e| e.to_string())?;
+                    encode_png(&img)
+                },
+            )?
+        }
         Format::Png | Format::Gif => squares(
-            &image.into_rgba8(),
-            |side| RgbaImage::new(side, side),
-            |img| {
-                let mut out = Vec::new();
-                // Fast deflate: the avatars are small, and the default level costs most of the time.
-                PngEncoder::new_with_quality(
-                    &mut out,
-                    CompressionType::Fast,
-                    png::FilterType::Adaptive,
-                )
-                .write_image(
-                    img.as_raw(),
-                    img.width(),
-                    img.height(),
-                    ExtendedColorType::Rgba8,
-                )
-                .map_err(|e| e.to_string())?;
-                Ok(out)
-            },
+            &image.into_rgb8(),
+            |side| RgbImage::new(side, side),
+            |img| encode_png(&DynamicImage::ImageRgb8(img).into_rgba8()),
         )?,
     };
     Ok(Avatar { format, f1, f2, f3 })
+}
+
+/// An avatar as PNG, RGBA as Moodle's are.
+fn encode_png(img: &RgbaImage) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    // Fast deflate: the avatars are small, and the default level costs most of the time.
+    PngEncoder::new_with_quality(&mut out, CompressionType::Fast, png::FilterType::Adaptive)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            ExtendedColorType::Rgba8,
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+fn resize_failure(what: String) -> Failure {
+    Failure::new(
+        Code::ImageCorrupt,
+        format!("the avatars cannot be made: {what}; replace the image"),
+    )
 }
 
 /// Checks the declared dimensions, then decodes under `image`'s own limits as a second guard.
@@ -206,10 +274,25 @@ fn decode<D: ImageDecoder>(
             ),
         ));
     }
+    // What it will take decoded, from the header: refused before any pixel is decoded.
+    let cost = decode_cost(decoder.color_type(), width, height);
+    if cost > DECODE_BUDGET {
+        return Err(Failure::new(
+            Code::ImageTooLarge,
+            format!(
+                "the image declares {width}×{height} pixels ({:?}), which take {} MiB to decode; \
+                 moosync decodes at most {} MiB at once to stay within its memory, \
+                 scale it down (a user picture needs no more than 1000×1000)",
+                decoder.color_type(),
+                cost.div_ceil(1024 * 1024),
+                DECODE_BUDGET / (1024 * 1024)
+            ),
+        ));
+    }
     let mut guard = image::Limits::default();
     guard.max_image_width = Some(limits.max_side);
     guard.max_image_height = Some(limits.max_side);
-    guard.max_alloc = alloc_limit(limits).max_alloc;
+    guard.max_alloc = Some(DECODE_BUDGET);
     guard
         .reserve(decoder.total_bytes())
         .map_err(decode_failure)?;
@@ -217,10 +300,10 @@ fn decode<D: ImageDecoder>(
     DynamicImage::from_decoder(decoder).map_err(decode_failure)
 }
 
-/// Enough for the largest allowed image at 16 bits per channel with alpha, and no more.
-fn alloc_limit(limits: &ImageLimits) -> image::Limits {
+/// The decoder's own allocations are held to the budget too (a PNG decoder is made with it).
+fn alloc_limit() -> image::Limits {
     let mut only_alloc = image::Limits::no_limits();
-    only_alloc.max_alloc = Some(limits.max_pixels.saturating_mul(8));
+    only_alloc.max_alloc = Some(DECODE_BUDGET);
     only_alloc
 }
 
@@ -246,7 +329,7 @@ fn decode_failure(e: ImageError) -> Failure {
 fn squares<B>(
     image: &B,
     blank: impl Fn(u32) -> B,
-    encode: impl Fn(&B) -> Result<Vec<u8>, String>,
+    encode: impl Fn(B) -> Result<Vec<u8>, String>,
 ) -> Result<[Vec<u8>; 3], Failure>
 where
     B: IntoImageView + IntoImageViewMut,
@@ -256,9 +339,12 @@ where
     let half = width.min(height) / 2;
     // A 1-pixel-wide image has half = 0; keep its one pixel rather than an empty square.
     let side = f64::from((half * 2).max(1));
+    // Alpha, where there is one, is premultiplied by the caller once for the three sizes:
+    // the resizer would otherwise make a premultiplied copy of the whole image for each.
     let options = ResizeOptions::new()
         .crop(f64::from(cx - half), f64::from(cy - half), side, side)
-        .resize_alg(ResizeAlg::Convolution(fr::FilterType::CatmullRom));
+        .resize_alg(ResizeAlg::Convolution(fr::FilterType::CatmullRom))
+        .use_alpha(false);
     let mut resizer = Resizer::new();
     let mut out = SIDES.map(|_| Vec::new());
     for (slot, size) in out.iter_mut().zip(SIDES) {
@@ -272,7 +358,7 @@ where
         resizer
             .resize(image, &mut resized, &options)
             .map_err(|e| failed(e.to_string()))?;
-        *slot = encode(&resized).map_err(failed)?;
+        *slot = encode(resized).map_err(failed)?;
     }
     Ok(out)
 }
@@ -461,6 +547,71 @@ mod tests {
             render(&bytes, &limits).unwrap_err().code,
             Code::ImageTooLarge
         );
+    }
+
+    /// A PNG declaring a `width`×`height` image of `color_type` (2 RGB, 6 RGBA) at 8 bits,
+    /// with almost no pixel data: what a header alone says.
+    fn png_header(width: u32, height: u32, color_type: u8) -> Vec<u8> {
+        fn crc32(bytes: &[u8]) -> u32 {
+            let mut crc = !0u32;
+            for &b in bytes {
+                crc ^= u32::from(b);
+                for _ in 0..8 {
+                    crc = if crc & 1 == 1 {
+                        (crc >> 1) ^ 0xEDB8_8320
+                    } else {
+                        crc >> 1
+                    };
+                }
+            }
+            !crc
+        }
+        fn chunk(png: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+            png.extend((data.len() as u32).to_be_bytes());
+            let body = [kind, data].concat();
+            png.extend(&body);
+            png.extend(crc32(&body).to_be_bytes());
+        }
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend(width.to_be_bytes());
+        ihdr.extend(height.to_be_bytes());
+        ihdr.extend([8, color_type, 0, 0, 0]);
+        chunk(&mut png, b"IHDR", &ihdr);
+        // An empty zlib stream: no row at all.
+        chunk(
+            &mut png,
+            b"IDAT",
+            &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+        );
+        chunk(&mut png, b"IEND", &[]);
+        png
+    }
+
+    #[test]
+    fn an_image_too_large_to_decode_within_the_budget_is_refused_from_its_header() {
+        // 49 megapixels pass max_side and max_megapixels, but decoded they would take more
+        // than moosync's memory allows: refused by the header alone, nothing decoded.
+        for (color_type, mib) in [(6, 187), (2, 141)] {
+            let failure =
+                render(&png_header(7000, 7000, color_type), &ImageLimits::default()).unwrap_err();
+            assert_eq!(failure.code, Code::ImageTooLarge, "{}", failure.message);
+            assert!(
+                failure.message.contains(&format!(
+                    "7000×7000 pixels ({}), which take {mib} MiB",
+                    if color_type == 6 { "Rgba8" } else { "Rgb8" }
+                )),
+                "{}",
+                failure.message
+            );
+            assert_eq!(
+                declared_cost(&png_header(7000, 7000, color_type)),
+                Some(49_000_000 * if color_type == 6 { 4 } else { 3 })
+            );
+        }
+        // Within the budget, the same header goes on to be decoded (and is found empty).
+        let failure = render(&png_header(5000, 5000, 6), &ImageLimits::default()).unwrap_err();
+        assert_eq!(failure.code, Code::ImageCorrupt, "{}", failure.message);
     }
 
     #[test]

@@ -45,7 +45,7 @@ impl PictureSource {
         )
     }
 
-    pub fn ignored(&self) -> &[String] {
+    pub fn ignored(&self) -> &[archive::Ignored] {
         self.archive.ignored()
     }
 

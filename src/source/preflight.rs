@@ -3,7 +3,6 @@
 
 use crate::codes::{Code, Failure};
 use crate::config::Encoding;
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
@@ -41,7 +40,7 @@ pub fn preflight(path: &Path, encoding: Encoding) -> Result<Preflight, Failure> 
     let name = super::file_name_of(path);
     let unreadable =
         |e: std::io::Error| Failure::new(Code::FileUnreadable, format!("{name}: cannot read: {e}"));
-    let mut file = File::open(path).map_err(unreadable)?;
+    let mut file = crate::filekind::open_input(path, &name)?;
     let mut buf = vec![0u8; 256 * 1024];
     let mut carry: Vec<u8> = Vec::new();
     let mut offset = 0u64;
@@ -62,6 +61,12 @@ pub fn preflight(path: &Path, encoding: Encoding) -> Result<Preflight, Failure> 
                 bom_len = 3;
             }
             let probe = &chunk[..chunk.len().min(64 * 1024)];
+            if let Some(how) = utf16(probe) {
+                return Err(Failure::new(
+                    Code::FileUtf16,
+                    format!("{name}: this is UTF-16 text ({how}), which moosync does not read; convert it to UTF-8 (iconv -f UTF-16 -t UTF-8 {name} > utf8.csv, then drop utf8.csv as {name}), or export it as UTF-8 (Excel: \"CSV UTF-8\")"),
+                ));
+            }
             if probe.contains(&0) {
                 return Err(Failure::new(
                     Code::FileBinary,
@@ -100,6 +105,35 @@ pub fn preflight(path: &Path, encoding: Encoding) -> Result<Preflight, Failure> 
         line_ending: ending.unwrap_or(LineEnding::Lf),
         size: offset,
     })
+}
+
+/// How the start of a file shows it is UTF-16: its byte-order mark, or the NUL bytes that
+/// ASCII text has every other byte in UTF-16 (Excel's "Unicode text" has no BOM at times).
+fn utf16(probe: &[u8]) -> Option<&'static str> {
+    match probe {
+        [0xFF, 0xFE, ..] => return Some("little-endian byte-order mark"),
+        [0xFE, 0xFF, ..] => return Some("big-endian byte-order mark"),
+        _ => {}
+    }
+    // Text in UTF-16 has a NUL beside nearly every ASCII character, all on one side (odd
+    // offsets little-endian, even big-endian); a binary file's NULs fall anywhere.
+    let pairs = probe.len() / 2;
+    if pairs < 2 {
+        return None;
+    }
+    let (mut even, mut odd) = (0, 0);
+    for pair in probe.chunks_exact(2) {
+        even += usize::from(pair[0] == 0);
+        odd += usize::from(pair[1] == 0);
+    }
+    let mostly = |n: usize| n * 10 >= pairs * 7;
+    if mostly(odd) && even == 0 {
+        Some("NUL bytes after each character: little-endian")
+    } else if mostly(even) && odd == 0 {
+        Some("NUL bytes before each character: big-endian")
+    } else {
+        None
+    }
 }
 
 fn check_utf8(
@@ -200,6 +234,48 @@ mod tests {
         assert_eq!(e.code, Code::FileNotUtf8);
         assert!(e.message.contains("line 3"), "{}", e.message);
         assert!(run(b"caf\xE9\n", Encoding::Windows1252).is_ok());
+    }
+
+    #[test]
+    fn utf16_is_named_with_how_to_convert_it() {
+        let le: Vec<u8> = "username;firstname\njdoe;J\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let be: Vec<u8> = "username;firstname\n"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        for (bytes, how) in [
+            (
+                [&[0xFF, 0xFE][..], &le].concat(),
+                "little-endian byte-order mark",
+            ),
+            (
+                [&[0xFE, 0xFF][..], &be].concat(),
+                "big-endian byte-order mark",
+            ),
+            (le.clone(), "after each character: little-endian"),
+            (be.clone(), "before each character: big-endian"),
+        ] {
+            let e = run(&bytes, Encoding::Utf8).unwrap_err();
+            assert_eq!(e.code, Code::FileUtf16, "{how}");
+            assert!(e.message.contains(how), "{}", e.message);
+            assert!(
+                e.message.contains("iconv -f UTF-16 -t UTF-8 f.csv"),
+                "{}",
+                e.message
+            );
+            let e = run(&bytes, Encoding::Windows1252).unwrap_err();
+            assert_eq!(e.code, Code::FileUtf16);
+        }
+        // A binary file's NULs are no UTF-16 text.
+        assert_eq!(
+            run(b"PK\x03\x04\x14\x00\x00\x00\x08\x00", Encoding::Utf8)
+                .unwrap_err()
+                .code,
+            Code::FileBinary
+        );
     }
 
     #[test]

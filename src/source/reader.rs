@@ -4,9 +4,17 @@ use super::preflight::Preflight;
 use super::window::Window;
 use crate::codes::{Code, Failure};
 use crate::config::{Delimiter, Encoding};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom};
 use std::path::Path;
+
+/// The most columns a header may have. tool_sync's widest file, a users file enrolling in ten
+/// courses (`course<N>`, `role<N>`, `enrol<N>`, `start<N>`, `end<N>`, `group<N>`) beside its
+/// 25 own columns and a few dozen profile fields, has about 100, so a real SIS file is far
+/// inside this. It also keeps a row's map within the scripts' default `max_map_size` (1,000),
+/// so a file this wide still maps row by row instead of failing every row.
+pub const MAX_COLUMNS: usize = 1_000;
 
 #[derive(Debug, Clone)]
 pub struct SourceOptions {
@@ -56,8 +64,7 @@ impl CsvSource {
     /// Opens the file and reads its header; a header problem refuses the whole file.
     pub fn open(path: &Path, opts: SourceOptions, pre: &Preflight) -> Result<CsvSource, Failure> {
         let name = file_name_of(path);
-        let mut file = File::open(path)
-            .map_err(|e| Failure::new(Code::FileUnreadable, format!("{name}: cannot read: {e}")))?;
+        let mut file = crate::filekind::open_input(path, &name)?;
         file.seek(SeekFrom::Start(pre.bom_len))
             .map_err(|e| Failure::new(Code::FileUnreadable, format!("{name}: cannot read: {e}")))?;
         let reader = csv::ReaderBuilder::new()
@@ -104,6 +111,17 @@ impl CsvSource {
                 format!("{name}: no header line, only blank or # comment lines"),
             ));
         };
+        // Refused before anything looks at the names: every later step (the script's
+        // `header(columns)` array, the row map built per row) costs at least the column count.
+        if self.record.len() > MAX_COLUMNS {
+            return Err(Failure::new(
+                Code::HeaderTooWide,
+                format!(
+                    "{name} line {line}: the header has {} columns; moosync reads at most {MAX_COLUMNS}; check that this is the right file, or split its columns over several files",
+                    self.record.len()
+                ),
+            ));
+        }
         let raw = self
             .reader
             .get_ref()
@@ -133,6 +151,8 @@ impl CsvSource {
                 ));
             }
         }
+        // Each name's first column, so a repeated name is found in one pass.
+        let mut first_at: HashMap<&str, usize> = HashMap::with_capacity(columns.len());
         for (i, c) in columns.iter().enumerate() {
             if c.is_empty() {
                 let hint = if i + 1 == columns.len() {
@@ -145,7 +165,7 @@ impl CsvSource {
                     format!("{name} line {line}: column {} of the header has no name{hint}; name it or remove it", i + 1),
                 ));
             }
-            if let Some(j) = columns[..i].iter().position(|p| p == c) {
+            if let Some(j) = first_at.insert(c, i) {
                 return Err(Failure::new(
                     Code::HeaderDuplicate,
                     format!("{name} line {line}: column '{c}' appears twice (columns {} and {}); keep one", j + 1, i + 1),
@@ -310,7 +330,7 @@ pub fn read_ranges(
     mut each: impl FnMut(&[u8]) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     use std::io::Read;
-    let mut f = File::open(path)?;
+    let mut f = crate::filekind::open_regular(path)?;
     let mut buf = Vec::new();
     for &(s, e) in ranges {
         f.seek(SeekFrom::Start(s))?;
@@ -319,4 +339,55 @@ pub fn read_ranges(
         each(&buf)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::preflight;
+
+    fn open_header(header: &str) -> Result<CsvSource, Failure> {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f.csv");
+        std::fs::write(&p, format!("{header}\nx\n")).unwrap();
+        let opts = SourceOptions {
+            delimiter: Delimiter(b';'),
+            encoding: Encoding::Utf8,
+            max_field_bytes: 1024,
+            columns: None,
+        };
+        let pre = preflight(&p, opts.encoding)?;
+        CsvSource::open(&p, opts, &pre)
+    }
+
+    fn columns(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("c{i}")).collect()
+    }
+
+    #[test]
+    fn a_header_over_the_column_cap_is_refused_whole() {
+        let ok = open_header(&columns(MAX_COLUMNS).join(";")).unwrap();
+        assert_eq!(ok.header().columns.len(), MAX_COLUMNS);
+        let e = open_header(&columns(200_000).join(";")).err().unwrap();
+        assert_eq!(e.code, Code::HeaderTooWide);
+        assert!(
+            e.message.contains("200000 columns") && e.message.contains("at most 1000"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn a_repeated_column_names_both_places() {
+        let mut cols = columns(MAX_COLUMNS - 1);
+        cols.push("C5".into());
+        let e = open_header(&cols.join(";")).err().unwrap();
+        assert_eq!(e.code, Code::HeaderDuplicate);
+        assert!(
+            e.message
+                .contains("'c5' appears twice (columns 6 and 1000)"),
+            "{}",
+            e.message
+        );
+    }
 }

@@ -407,3 +407,27 @@ fn cron_prunes_old_bookkeeping_but_never_inbox() {
         "the just-archived input is not pruned"
     );
 }
+
+#[test]
+fn a_fifo_in_the_drop_folder_or_in_inbox_is_never_opened() {
+    let (w, drop) = with_feed(None);
+    crate::input::mkfifo(&drop.join("enrols.csv"));
+    // An empty file is compared with what holds its name in inbox/: a FIFO there only takes
+    // the name, it is never read.
+    fs::write(drop.join("userimport.csv"), "").unwrap();
+    crate::input::mkfifo(&w.join("inbox/userimport.csv"));
+    let out = w.moosync_within(&["run", "--quiet"], Duration::from_secs(60));
+    out.expect_code(2);
+    let report = capture_report(&w);
+    assert!(
+        report.contains(
+            "enrols.csv: a FIFO (named pipe), not a regular file: only files are captured"
+        ),
+        "{report}"
+    );
+    assert!(
+        report.contains("userimport.csv: a file of that name already waits in inbox/; both kept, this one as userimport~2.csv"),
+        "{report}"
+    );
+    assert!(drop.join("enrols.csv").exists(), "left in the drop folder");
+}

@@ -305,3 +305,124 @@ fn a_file_dropped_during_a_run_is_not_confused_with_the_one_processed() {
     assert!(w.files("inbox").is_empty());
     assert_eq!(w.files("Archives").len(), 2);
 }
+
+#[test]
+fn a_header_too_wide_is_refused_at_once_and_not_retried() {
+    let w = Workdir::new();
+    let columns: Vec<String> = ["username", "firstname", "lastname"]
+        .into_iter()
+        .map(String::from)
+        .chain((0..200_000).map(|i| format!("profile_field_c{i}")))
+        .collect();
+    w.drop_file("userimport.csv", format!("{}\na;b;c\n", columns.join(";")));
+    let out = w.run();
+    out.expect_code(2);
+    assert!(
+        out.stdout.contains("refused MS-I011")
+            && out
+                .stdout
+                .contains("the header has 200003 columns; moosync reads at most 1000"),
+        "{}",
+        out.stdout
+    );
+    assert!(w.report().contains("MS-I011"), "{}", w.report());
+    assert_eq!(w.files("Rejected").len(), 1);
+    assert!(w.files("inbox").is_empty());
+    w.run().expect_code(0);
+}
+
+/// Makes a FIFO: no writer ever opens it, so a read of it would wait for ever.
+pub fn mkfifo(path: &std::path::Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
+#[test]
+fn a_fifo_is_refused_at_once_wherever_it_is_given() {
+    let limit = std::time::Duration::from_secs(60);
+    let w = Workdir::new();
+    mkfifo(&w.join("inbox/userimport.csv"));
+    let out = w.moosync_within(&["run", "--quiet"], limit);
+    out.expect_code(2);
+    assert!(
+        out.stdout
+            .contains("refused MS-I012 userimport.csv is a FIFO (named pipe), not a regular file"),
+        "{}",
+        out.stdout
+    );
+    assert!(w.report().contains("MS-I012"), "{}", w.report());
+    // Moved by its name, never opened: it waits in Rejected/ as the FIFO it is.
+    let rejected = std::fs::read_dir(w.join("Rejected"))
+        .unwrap()
+        .map(|e| e.unwrap().file_type().unwrap())
+        .collect::<Vec<_>>();
+    use std::os::unix::fs::FileTypeExt;
+    assert!(rejected.len() == 1 && rejected[0].is_fifo());
+    assert_eq!(std::fs::read_dir(w.join("inbox")).unwrap().count(), 1); // .claimed only
+
+    let fifo = w.join("elsewhere.csv");
+    mkfifo(&fifo);
+    let fifo = fifo.to_str().unwrap();
+    let out = w.moosync_within(&["run", "users", "--file", fifo], limit);
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("MS-I012") && out.stderr.contains("is a FIFO (named pipe)"),
+        "{}",
+        out.stderr
+    );
+    let out = w.moosync_within(&["plan", "--tool", "users", fifo], limit);
+    out.expect_code(2);
+    assert!(
+        out.stderr
+            .contains("MS-I012 elsewhere.csv is a FIFO (named pipe)"),
+        "{}",
+        out.stderr
+    );
+    let out = w.moosync_within(&["files", "add", fifo], limit);
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("is a FIFO (named pipe)"),
+        "{}",
+        out.stderr
+    );
+    let out = w.moosync_within(&["run", "--file", w.join("inbox").to_str().unwrap()], limit);
+    out.expect_code(2);
+    let out = w.moosync_within(
+        &["plan", "--tool", "users", w.join("inbox").to_str().unwrap()],
+        limit,
+    );
+    out.expect_code(2);
+    assert!(
+        out.stderr
+            .contains("MS-I012 inbox is a folder, not a regular file"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_link_in_inbox_is_named_and_left_alone() {
+    let w = Workdir::new();
+    let outside = w.join("outside.csv");
+    std::fs::write(&outside, "username;firstname;lastname\nann;Ann;A\n").unwrap();
+    std::os::unix::fs::symlink(&outside, w.join("inbox/userimport.csv")).unwrap();
+    let out = w.run();
+    out.expect_code(2);
+    assert!(
+        out.stdout.contains(
+            "users userimport.csv: not run: MS-I012 inbox/userimport.csv is a symbolic link"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(w.files("Reports").is_empty(), "never followed, never run");
+    let link = std::fs::symlink_metadata(w.join("inbox/userimport.csv")).unwrap();
+    assert!(link.file_type().is_symlink(), "left where it is");
+    assert!(outside.exists());
+    // A link matching no preset is no input: nothing to say.
+    std::fs::remove_file(w.join("inbox/userimport.csv")).unwrap();
+    std::os::unix::fs::symlink(&outside, w.join("inbox/notes.txt")).unwrap();
+    let out = w.run();
+    out.expect_code(0);
+    assert!(!out.stdout.contains("symbolic link"), "{}", out.stdout);
+}

@@ -86,6 +86,7 @@ impl Session {
                 4,
                 Duration::from_secs(300),
                 0,
+                100,
             ),
         };
         let checked = REACHABLE.get_or_init(|| {
@@ -96,6 +97,7 @@ impl Session {
                     1,
                     Duration::from_secs(30),
                     0,
+                    100,
                 ),
             };
             match core

@@ -9,6 +9,7 @@ mod fake_moodle;
 #[path = "fake_moodle.rs"]
 mod fake_moodle_tests;
 
+mod bad_input;
 mod cohorts;
 mod courses;
 mod crash;

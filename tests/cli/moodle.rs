@@ -1,7 +1,7 @@
 //! The Moodle REST target end to end: the real moosync binary against a local server that
 //! answers as the recorded Moodle 4.4 site did (tests/support/fake_moodle).
 
-use crate::fake_moodle::{DropWhen, FakeMoodle};
+use crate::fake_moodle::{DropWhen, FakeMoodle, Odd};
 use crate::workdir::{Output, Workdir};
 
 const TOKEN_VAR: &str = "MOOSYNC_TEST_TOKEN";
@@ -1353,4 +1353,62 @@ fn a_role_another_enrol_method_gives_is_kept_by_a_shift_and_not_asked_again() {
     );
     run(&w).expect_code(0);
     assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
+}
+
+#[test]
+fn an_answer_that_is_not_utf8_is_shown_not_called_unreachable() {
+    let site = FakeMoodle::start();
+    site.answer_next("core_user_get_users_by_field", Odd::NotUtf8, 1);
+    let w = to_moodle(&site, "");
+    w.drop_file("userimport.csv", users(2, 0));
+    let out = run(&w);
+    assert_stopped(&w, &out, "MS-R007");
+    let said = format!("{}{}", out.stdout, out.stderr);
+    for part in [
+        "core_user_get_users_by_field with 70 bytes of text/html; charset=iso-8859-1 that are not UTF-8 text",
+        r#"it began: "<html><body>Erreur : la base de donn\xe9es est indisponible</body></html>""#,
+    ] {
+        assert!(said.contains(part), "{part}\n{said}");
+    }
+    assert!(!said.contains("MS-R001"), "{said}");
+    // An answer is not a fault to retry.
+    assert_eq!(calls_to(&site, "core_user_get_users_by_field"), 1);
+    run(&w).expect_code(0);
+}
+
+#[test]
+fn an_oversized_answer_stops_the_file_and_a_course_list_is_read_course_by_course() {
+    // batch_size 1: at most 8 MiB + 32 KiB an answer.
+    let site = FakeMoodle::start();
+    site.answer_next(
+        "core_user_get_users_by_field",
+        Odd::Oversized(9 * 1024 * 1024),
+        1,
+    );
+    let w = to_moodle(&site, "batch_size = 1\n");
+    w.drop_file("userimport.csv", users(2, 0));
+    let out = run(&w);
+    assert_stopped(&w, &out, "MS-R008");
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        said.contains("answered core_user_get_users_by_field with more than 8 MiB"),
+        "{said}"
+    );
+    run(&w).expect_code(0);
+
+    // More courses than are looked up one by one: the site's list is asked for, and when it
+    // is too large, each course is looked up instead.
+    let mut file = String::from("shortname;fullname\n");
+    for i in 0..25 {
+        file.push_str(&format!("K{i};Course {i}\n"));
+    }
+    site.answer_next(
+        "core_course_get_courses_by_field",
+        Odd::Oversized(9 * 1024 * 1024),
+        1,
+    );
+    w.drop_file("uploadcourses.csv", file);
+    run(&w).expect_code(0);
+    assert!(site.course("K24").is_some());
+    assert_eq!(calls_to(&site, "core_course_get_courses_by_field"), 1 + 25);
 }

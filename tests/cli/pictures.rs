@@ -259,12 +259,18 @@ fn a_corrupt_zip_is_refused_and_kept() {
     let w = setup();
     let good = zip_of(&[("ann.png", &png([1, 1, 1]))]);
     w.drop_file("userpictures_bad.zip", &good[..good.len() / 2]);
-    w.run().expect_code(2);
+    let out = w.run();
+    out.expect_code(2);
     assert!(
-        w.report().contains("file refused MS-I009"),
+        w.report()
+            .contains("file refused MS-I009: userpictures_bad.zip is not a readable zip archive"),
         "{}",
         w.report()
     );
+    // Named as the operator knows it, never by where a run reads it from.
+    for said in [&out.stdout, &w.report()] {
+        assert!(!said.contains(".claimed"), "{said}");
+    }
     let kept = w.files("Rejected");
     assert_eq!(kept.len(), 1);
     assert_eq!(std::fs::read(&kept[0]).unwrap(), &good[..good.len() / 2]);
@@ -309,4 +315,28 @@ fn a_dry_run_writes_no_picture_file() {
         "a dry run leaves filedir/ alone"
     );
     assert!(w.join("inbox/userpictures_a.zip").is_file());
+}
+
+#[test]
+fn two_pictures_for_one_user_fail_both_naming_each_other() {
+    let w = setup();
+    let folder = w.join("inbox/userpictures_2026");
+    for sub in ["a", "b"] {
+        std::fs::create_dir_all(folder.join(sub)).unwrap();
+    }
+    std::fs::write(folder.join("a/ann.png"), png([1, 1, 1])).unwrap();
+    std::fs::write(folder.join("b/ann.jpg"), jpeg()).unwrap();
+    std::fs::write(folder.join("bob.png"), png([2, 2, 2])).unwrap();
+    w.run().expect_code(1);
+    let report = w.report();
+    for entry in ["a/ann.png", "b/ann.jpg"] {
+        assert!(
+            report.contains(&format!(
+                "({entry}): failed MS-I107: entries a/ann.png and b/ann.jpg all give the picture of 'ann'"
+            )),
+            "{report}"
+        );
+    }
+    assert_eq!(picture_of(&w, "ann"), 0, "neither picture is applied");
+    assert!(picture_of(&w, "bob") > 0, "the others still are");
 }

@@ -11,7 +11,10 @@ pub struct Workdir {
 }
 
 pub struct Output {
+    /// The exit code; -1 when a signal ended the process (see `signal`).
     pub code: i32,
+    /// The signal that ended the process (an abort, a crash), if one did.
+    pub signal: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }
@@ -19,6 +22,11 @@ pub struct Output {
 impl Output {
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.signal, None,
+            "moosync was ended by a signal\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         assert_eq!(
             self.code, code,
             "exit code\nstdout:\n{}\nstderr:\n{}",
@@ -100,6 +108,7 @@ impl Workdir {
         let out = self.command().args(args).output().expect("moosync runs");
         Output {
             code: out.status.code().unwrap_or(-1),
+            signal: std::os::unix::process::ExitStatusExt::signal(&out.status),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
@@ -115,8 +124,61 @@ impl Workdir {
             .expect("moosync runs");
         Output {
             code: out.status.code().unwrap_or(-1),
+            signal: std::os::unix::process::ExitStatusExt::signal(&out.status),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The moosync command for this data folder, to spawn by hand (to read its output as it
+    /// comes, or close it early).
+    pub fn command_with(&self, args: &[&str]) -> Command {
+        let mut c = self.command();
+        c.args(args);
+        c
+    }
+
+    /// Like [`Workdir::moosync`], but a run still going after `limit` is killed and the test
+    /// fails: for inputs that once made moosync wait for ever (a FIFO).
+    pub fn moosync_within(&self, args: &[&str], limit: std::time::Duration) -> Output {
+        use std::io::Read;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_moosync"))
+            .arg("--data")
+            .arg(self.dir.path())
+            .args(args)
+            .env_remove("MOOSYNC_DATA")
+            .env("TZ", "UTC")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("moosync runs");
+        let drain = |mut r: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = r.read_to_string(&mut text);
+                text
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().unwrap()));
+        let stderr = drain(Box::new(child.stderr.take().unwrap()));
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("moosync {args:?} was still running after {limit:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        Output {
+            code: status.code().unwrap_or(-1),
+            signal: std::os::unix::process::ExitStatusExt::signal(&status),
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
         }
     }
 

@@ -106,12 +106,26 @@ pub enum Retry {
     Never,
 }
 
+/// The most bytes one answer may hold. A call carries at most `batch_size` items and its
+/// answer about one record per item: a full user record with a long description is 2 to 6
+/// KiB of JSON, so 32 KiB an item is five times what Moodle sends. The lists read whole get
+/// 8 MiB besides: a course's participants by id and roles take about 100 bytes each (80,000
+/// of them), a batch of cohorts' member ids less. With the default 100 items that is 11 MiB
+/// (512 MiB was allowed before), so four answers in flight stay far inside the memory moosync
+/// promises. A site too large to list its courses in one answer is looked up course by course.
+pub fn reply_limit(batch_size: usize) -> u64 {
+    const MIB: u64 = 1024 * 1024;
+    8 * MIB + (batch_size as u64).saturating_mul(32 * 1024)
+}
+
 pub struct Client {
     agent: ureq::Agent,
     endpoint: String,
     site: String,
     token: Token,
     retries: u32,
+    /// See `reply_limit`.
+    reply_limit: u64,
     backoff: Duration,
     calls: AtomicU64,
     writes: AtomicU64,
@@ -124,6 +138,7 @@ impl Client {
         parallel: usize,
         timeout: Duration,
         retries: u32,
+        batch_size: usize,
     ) -> Client {
         let site = url.trim_end_matches('/').to_string();
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -141,6 +156,7 @@ impl Client {
             site,
             token,
             retries,
+            reply_limit: reply_limit(batch_size),
             backoff: Duration::from_millis(200),
             calls: AtomicU64::new(0),
             writes: AtomicU64::new(0),
@@ -223,15 +239,7 @@ impl Client {
             Err(e) => return Err(CallError::Transport(redaction.text(&e.to_string()))),
         };
         let status = response.status().as_u16();
-        let text = response
-            .body_mut()
-            .with_config()
-            .limit(512 * 1024 * 1024)
-            .read_to_string();
-        let text = match text {
-            Ok(t) => t,
-            Err(e) => return Err(CallError::Transport(redaction.text(&e.to_string()))),
-        };
+        let (content_type, bytes) = self.read_answer(&mut response, function, &redaction)?;
         if status >= 500 {
             return Err(CallError::Transport(format!(
                 "HTTP {status} from {}",
@@ -249,6 +257,21 @@ impl Client {
                 format!("{} answered HTTP {status}: {why}", self.endpoint),
             )));
         }
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let bytes = e.into_bytes();
+                return Err(CallError::Refused(Failure::new(
+                    Code::RemoteBadAnswer,
+                    format!(
+                        "{} answered {function} with {} bytes of {content_type} that are not UTF-8 text, so not Moodle's JSON (it began: {}); is [target] url a Moodle site, or does a proxy or a PHP error page answer in its place?",
+                        self.endpoint,
+                        bytes.len(),
+                        redaction.text(&shown_safely(&bytes))
+                    ),
+                )));
+            }
+        };
         let value: Value = match serde_json::from_str(&text) {
             Ok(v) => v,
             Err(_) => {
@@ -273,6 +296,41 @@ impl Client {
 }
 
 impl Client {
+    /// The answer's content type and body, at most `reply_limit` bytes of it: a larger one
+    /// stops the file (MS-R008) instead of taking the memory.
+    fn read_answer(
+        &self,
+        response: &mut ureq::http::Response<ureq::Body>,
+        function: &str,
+        redaction: &Redaction,
+    ) -> Result<(String, Vec<u8>), CallError> {
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("no declared content type")
+            .to_string();
+        match response
+            .body_mut()
+            .with_config()
+            .limit(self.reply_limit)
+            .read_to_vec()
+        {
+            Ok(bytes) => Ok((content_type, bytes)),
+            Err(ureq::Error::BodyExceedsLimit(limit)) => {
+                Err(CallError::Refused(Failure::new(
+                    Code::RemoteTooLarge,
+                    format!(
+                        "{} answered {function} with more than {} MiB ({content_type}), the most moosync takes for one call of [target] batch_size items; check what answers at [target] url, or lower batch_size",
+                        self.site,
+                        limit / (1024 * 1024)
+                    ),
+                )))
+            }
+            Err(e) => Err(CallError::Transport(redaction.text(&e.to_string()))),
+        }
+    }
+
     /// Puts one file in the token user's draft area (`webservice/upload.php`, multipart),
     /// returning the draft item id to pass on. Sending it twice only makes a second draft.
     pub fn upload(&self, filename: &str, mimetype: &str, bytes: &[u8]) -> Result<i64, CallError> {
@@ -330,16 +388,13 @@ impl Client {
         let mut response =
             sent.map_err(|e| CallError::Transport(redaction.text(&e.to_string())))?;
         let status = response.status().as_u16();
-        let text = response
-            .body_mut()
-            .read_to_string()
-            .map_err(|e| CallError::Transport(redaction.text(&e.to_string())))?;
+        let (_, bytes) = self.read_answer(&mut response, "webservice/upload.php", &redaction)?;
         if status >= 500 {
             return Err(CallError::Transport(format!(
                 "HTTP {status} from webservice/upload.php"
             )));
         }
-        let v: Value = serde_json::from_str(&text).map_err(|_| {
+        let v: Value = serde_json::from_slice(&bytes).map_err(|_| {
             CallError::Refused(Failure::new(
                 Code::RemoteBadAnswer,
                 format!(
@@ -382,6 +437,14 @@ impl Client {
                 ))
             })
     }
+}
+
+/// The first bytes of an answer as text a terminal shows safely: printable ASCII as it is,
+/// anything else escaped (`\xe9`), so a binary or mis-encoded answer cannot garble a report.
+fn shown_safely(bytes: &[u8]) -> String {
+    let head = &bytes[..bytes.len().min(80)];
+    let more = if bytes.len() > head.len() { "…" } else { "" };
+    format!("\"{}\"{more}", head.escape_ascii())
 }
 
 /// Whether a function changes the site: everything but Moodle's `get`, `search` and site-info
@@ -437,6 +500,14 @@ mod tests {
         )
         .unwrap();
         assert!(moodle_error(&row).unwrap().stops_the_file().is_none());
+    }
+
+    #[test]
+    fn odd_bytes_are_shown_escaped_and_cut() {
+        assert_eq!(shown_safely(b"donn\xe9es\n"), "\"donn\\xe9es\\n\"");
+        let long = shown_safely(&[b'a'; 200]);
+        assert!(long.ends_with("\"…") && long.len() < 90, "{long}");
+        assert_eq!(reply_limit(100), 8 * 1024 * 1024 + 3200 * 1024);
     }
 
     #[test]

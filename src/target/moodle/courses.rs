@@ -153,12 +153,19 @@ pub(super) fn look_up(
             .filter_map(Record::from_json)
             .collect()
     };
-    if new.len() > MANY {
+    let listed = if new.len() > MANY {
         let mut p = Params::new();
         p.push("field", "").push("value", "");
-        let v = client
-            .call("core_course_get_courses_by_field", &p, Retry::Safe)
-            .map_err(|e| calls::stop_or(e, "the list of courses"))?;
+        match client.call("core_course_get_courses_by_field", &p, Retry::Safe) {
+            Ok(v) => Some(v),
+            // A site with more courses than one answer may hold: each is looked up instead.
+            Err(CallError::Refused(f)) if f.code == Code::RemoteTooLarge => None,
+            Err(e) => return Err(calls::stop_or(e, "the list of courses")),
+        }
+    } else {
+        None
+    };
+    if let Some(v) = listed {
         let all = records(&v);
         let mut index: HashMap<(CourseIdentifier, String), &Record> = HashMap::new();
         for r in &all {

@@ -172,6 +172,7 @@ impl MoodleTarget {
             t.parallel,
             Duration::from_secs(t.timeout_seconds),
             t.retries,
+            t.batch_size,
         );
         Ok(MoodleTarget {
             client,

@@ -20,8 +20,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const CONTEXT_USER: i64 = 30;
-/// Pixels decoded at once, at most (or one image over it alone): about 256 MiB of RGBA.
-const RENDER_BUDGET_PIXELS: u64 = 64_000_000;
 pub(crate) const HASH_FIELD: &str = "userpicturehash";
 /// sha1 of no bytes: the content hash of a file area's directory row.
 const EMPTY_SHA1: &str = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
@@ -82,24 +80,24 @@ pub(crate) fn render_wanted(conn: &Connection, ctx: &Ctx, rows: &mut [Vec<Comman
         .filter(|p| wanted_for(conn, ctx, p).is_ok())
         .collect();
     let limits = limits(ctx);
-    // A decoded image takes about 4 bytes a pixel: the images decoded at once are bounded by
-    // their declared pixels, so a batch of large photos cannot take gigabytes.
-    let budget = limits.max_pixels.max(RENDER_BUDGET_PIXELS);
+    // The images decoded at once take, by what their headers declare, at most the decode
+    // budget together: a batch of large photos stays within moosync's memory. One image over
+    // it alone is refused by `render` before decoding.
     let mut rest = wanted.as_mut_slice();
     while !rest.is_empty() {
         let mut sum = 0u64;
         let mut take = 0;
         for p in rest.iter() {
-            let pixels = p
+            let cost = p
                 .attached
                 .image
                 .as_deref()
-                .and_then(|i| avatar::declared_pixels(i))
+                .and_then(|i| avatar::declared_cost(i))
                 .unwrap_or(0);
-            if take > 0 && sum.saturating_add(pixels) > budget {
+            if take > 0 && sum.saturating_add(cost) > avatar::DECODE_BUDGET {
                 break;
             }
-            sum = sum.saturating_add(pixels);
+            sum = sum.saturating_add(cost);
             take += 1;
         }
         let (now, later) = rest.split_at_mut(take);

@@ -201,7 +201,7 @@ fn store(site: &mut Site, itemid: i64, files: &[&Part]) -> Value {
 /// `webservice/upload.php`: token, then the files; errors in the AJAX shape, HTTP 200.
 pub fn handle_upload(shared: &Shared, req: &Request) -> Reply {
     if req.method != "POST" {
-        return Reply::send(405, "text/plain", "Method Not Allowed".into());
+        return Reply::send(405, "text/plain", "Method Not Allowed");
     }
     let parts = multipart(req.header("content-type").unwrap_or(""), &req.body);
     let field = |name: &str| {

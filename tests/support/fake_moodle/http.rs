@@ -37,18 +37,18 @@ pub enum Reply {
     Send {
         status: u16,
         content_type: &'static str,
-        body: String,
+        body: Vec<u8>,
     },
     /// Close the connection without answering (a crash or network cut).
     Hangup,
 }
 
 impl Reply {
-    pub fn send(status: u16, content_type: &'static str, body: String) -> Reply {
+    pub fn send(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Reply {
         Reply::Send {
             status,
             content_type,
-            body,
+            body: body.into(),
         }
     }
 }
@@ -143,7 +143,7 @@ fn serve(stream: TcpStream, handler: &Handler) -> io::Result<()> {
             Ok(Some(req)) => req,
             Ok(None) => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                write_response(&mut writer, 400, "text/plain", "Bad Request", false)?;
+                write_response(&mut writer, 400, "text/plain", b"Bad Request", false)?;
                 return Ok(());
             }
             Err(e) => return Err(e),
@@ -276,7 +276,7 @@ fn write_response(
     w: &mut TcpStream,
     status: u16,
     content_type: &str,
-    body: &str,
+    body: &[u8],
     keep_alive: bool,
 ) -> io::Result<()> {
     let head = format!(
@@ -290,7 +290,7 @@ fn write_response(
     );
     let mut out = Vec::with_capacity(head.len() + body.len());
     out.extend_from_slice(head.as_bytes());
-    out.extend_from_slice(body.as_bytes());
+    out.extend_from_slice(body);
     w.write_all(&out)?;
     w.flush()
 }

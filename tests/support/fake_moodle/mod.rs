@@ -47,6 +47,7 @@ mod users;
 pub use client::{encode_form, Conn, Response};
 pub use files::USER_CONTEXT_BASE;
 pub use recordings::{recording, Recording, RECORDED_BASE};
+pub use service::Odd;
 
 use serde_json::Value;
 use service::{Control, Shared};
@@ -217,6 +218,16 @@ impl FakeMoodle {
         match times {
             0 => c.fail_5xx.remove(function),
             _ => c.fail_5xx.insert(function.to_string(), ((), times)),
+        };
+    }
+
+    /// The next `times` calls of `function` that pass the token, maintenance and service
+    /// checks get `odd` instead of Moodle's answer, and are not run.
+    pub fn answer_next(&self, function: &str, odd: Odd, times: usize) {
+        let mut c = self.control();
+        match times {
+            0 => c.odd.remove(function),
+            _ => c.odd.insert(function.to_string(), (odd, times)),
         };
     }
 

@@ -24,6 +24,34 @@ use std::time::{Duration, Instant};
 
 pub const TOKEN: &str = "f00dfacef00dfacef00dfacef00dface";
 
+/// An answer a real Moodle cannot be made to give, standing for a proxy or a broken PHP in
+/// front of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Odd {
+    /// An HTML error page in ISO-8859-1: its bytes are not UTF-8.
+    NotUtf8,
+    /// A JSON answer of this many bytes.
+    Oversized(usize),
+}
+
+impl Odd {
+    pub fn reply(self) -> Reply {
+        match self {
+            Odd::NotUtf8 => Reply::send(
+                200,
+                "text/html; charset=iso-8859-1",
+                &b"<html><body>Erreur : la base de donn\xe9es est indisponible</body></html>"[..],
+            ),
+            Odd::Oversized(size) => {
+                let mut body = b"{\"padding\":\"".to_vec();
+                body.resize(size.saturating_sub(2), b'x');
+                body.extend_from_slice(b"\"}");
+                Reply::send(200, "application/json", body)
+            }
+        }
+    }
+}
+
 /// One request in the call log.
 pub enum Logged {
     Form(String, String),
@@ -40,6 +68,8 @@ pub struct Control {
     pub drops: HashMap<String, (Drop, usize)>,
     /// Shaped like `drops` so that one `take` serves both.
     pub fail_5xx: HashMap<String, ((), usize)>,
+    /// Answers no Moodle gives, for the client's guards: see `FakeMoodle::answer_next`.
+    pub odd: HashMap<String, (Odd, usize)>,
     pub delay: Duration,
     /// Every request: server.php's kept as (query string, body), decoded only when
     /// `calls()` asks.
@@ -381,10 +411,10 @@ pub fn handle(shared: &Shared, req: &Request) -> Reply {
         return files::handle_upload(shared, req);
     }
     if req.path() != "/webservice/rest/server.php" {
-        return Reply::send(404, "text/plain", "Not Found".into());
+        return Reply::send(404, "text/plain", "Not Found");
     }
     if req.method != "POST" && req.method != "GET" {
-        return Reply::send(405, "text/plain", "Method Not Allowed".into());
+        return Reply::send(405, "text/plain", "Method Not Allowed");
     }
     // GET and POST are merged, POST winning; PHP caps each at max_input_vars.
     let raw_body = String::from_utf8_lossy(&req.body);
@@ -434,6 +464,10 @@ pub fn handle(shared: &Shared, req: &Request) -> Reply {
     };
     let mut fault = None;
     if gate.is_ok() {
+        if let Some(odd) = take(&mut ctl.odd, function) {
+            drop(ctl);
+            return odd.reply();
+        }
         if is_write(function) {
             ctl.write_calls += 1;
         }
@@ -463,7 +497,7 @@ pub fn handle(shared: &Shared, req: &Request) -> Reply {
         // Moodle would answer XML; the fake only speaks JSON and says so in XML's shape.
         let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<EXCEPTION class=\"coding_exception\">\
                    <MESSAGE>the fake Moodle only answers moodlewsrestformat=json</MESSAGE></EXCEPTION>\n";
-        return Reply::send(200, "application/xml; charset=utf-8", xml.into());
+        return Reply::send(200, "application/xml; charset=utf-8", xml);
     }
     let (quote, echo) = {
         let c = shared.control.lock().unwrap();
