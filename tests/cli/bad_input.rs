@@ -2,6 +2,7 @@
 //! its own, and its `expect.toml` says the exit code, the error code shown, and where the input
 //! ends up. No case may end moosync by a signal or keep it waiting. See tests/bad-input/README.md.
 
+use crate::fake_moodle::{FakeMoodle, Odd};
 use crate::workdir::Workdir;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,6 +19,15 @@ struct Expect {
     /// Accounts made (by a users file) before the case runs: a picture needs its user.
     #[serde(default)]
     users: Vec<String>,
+    /// A file of this folder that replaces `scripts/<its name>`.
+    script: Option<String>,
+    /// A file of this folder that replaces `moosync.toml`.
+    settings: Option<String>,
+    /// An output folder of the data folder replaced by a file, so nothing can be written in it.
+    unwritable: Option<String>,
+    /// The site the run talks to: a stand-in Moodle answering every call oddly
+    /// (`"not-utf8"`, `"oversized"`), or `"unreachable"` (a port nobody listens on).
+    moodle: Option<String>,
 }
 
 fn corpus() -> PathBuf {
@@ -93,6 +103,46 @@ fn check(case: &Path) {
     } else {
         w.join("inbox").join(&expect.file)
     };
+    if let Some(script) = &expect.script {
+        std::fs::copy(case.join(script), w.join("scripts").join(script)).unwrap();
+    }
+    let mut settings = match &expect.settings {
+        Some(file) => std::fs::read_to_string(case.join(file)).unwrap(),
+        None => String::new(),
+    };
+    // Kept alive until the run is over.
+    let _site = expect.moodle.as_deref().map(|how| {
+        let site = FakeMoodle::start();
+        let url = match how {
+            "unreachable" => {
+                // A port that was just free: nothing listens there.
+                let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                format!("http://{}", free.local_addr().unwrap())
+            }
+            "not-utf8" | "oversized" => {
+                let odd = match how {
+                    "not-utf8" => Odd::NotUtf8,
+                    _ => Odd::Oversized(64 << 20),
+                };
+                site.answer_next("core_webservice_get_site_info", odd, usize::MAX);
+                site.url()
+            }
+            other => panic!("{name}: no odd Moodle {other:?}"),
+        };
+        std::fs::write(w.join("token"), FakeMoodle::TOKEN).unwrap();
+        settings.push_str(&format!(
+            "\n[target]\nkind = \"moodle\"\nurl = \"{url}\"\ntoken_file = \"{}\"\nretries = 0\ntimeout_seconds = 5\n",
+            w.join("token").display()
+        ));
+        site
+    });
+    if !settings.is_empty() {
+        w.settings(&settings);
+    }
+    if let Some(area) = &expect.unwritable {
+        std::fs::remove_dir_all(w.join(area)).unwrap();
+        std::fs::write(w.join(area), "a file where a folder should be").unwrap();
+    }
     lay_out(case, &expect, &input, &w);
     let shown = input.to_str().unwrap().to_string();
     let args: Vec<&str> = expect
