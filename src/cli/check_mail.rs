@@ -1,15 +1,15 @@
 //! `moosync check-mail`: sends a test message with the `[mail]` settings.
 
-use super::{exit, setup};
+use super::exit;
 use crate::mail;
 use std::path::Path;
 
 pub fn run(data: &Path) -> i32 {
-    setup::exit_code(check_mail(data))
+    super::exit_code(check_mail(data))
 }
 
 fn check_mail(data: &Path) -> Result<i32, crate::codes::Failure> {
-    let s = setup::load(data)?;
+    let s = crate::setup::load(data)?;
     let cfg = &s.cfg.mail;
     if !mail::enabled(cfg) {
         warn!(

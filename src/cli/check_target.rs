@@ -1,18 +1,18 @@
 //! `moosync check-target`: asks the Moodle site who the token is and whether its web service
 //! offers every function moosync calls, listing any that are missing.
 
-use super::{exit, setup};
+use super::exit;
 use crate::codes::{Code, Failure};
 use crate::config::TargetKind;
 use crate::target::moodle::{MoodleTarget, FUNCTIONS, OPTIONAL_FUNCTIONS};
 use std::path::Path;
 
 pub fn run(data: &Path) -> i32 {
-    setup::exit_code(check_target(data))
+    super::exit_code(check_target(data))
 }
 
 fn check_target(data: &Path) -> Result<i32, Failure> {
-    let s = setup::load(data)?;
+    let s = crate::setup::load(data)?;
     if s.cfg.target.kind != TargetKind::Moodle {
         say!(
             "target: the embedded store {} (nothing to check; [target] kind = \"moodle\" sends to a Moodle site)",

@@ -2,8 +2,8 @@
 //! input in dependency order, prints one line per file, then prunes old bookkeeping files
 //! and mails a summary as the settings say.
 
-use super::run_cmd::{alarm_stuck_locks, run_files, take_lock, RunArgs, RunSummary};
-use super::{exit, setup};
+use super::exit;
+use super::run_cmd::{RunArgs, Terminal};
 use crate::config::SummaryMail;
 use std::path::Path;
 use std::time::SystemTime;
@@ -16,40 +16,32 @@ pub struct CronArgs {
 }
 
 pub fn run(data: &Path, args: CronArgs) -> i32 {
-    let s = match setup::load(data) {
+    let s = match crate::setup::load(data) {
         Ok(s) => s,
         Err(f) => {
-            setup::report(&f);
+            super::report(&f);
             return exit::INPUT_ERROR;
         }
     };
-    // Held through the prune and the mail too: the whole cron run is one run.
-    let lock = match take_lock(&s.area) {
+    let shown = Terminal::new(&RunArgs {
+        verbose: args.verbose,
+        quiet: true,
+        ..Default::default()
+    });
+    // Held through the prune and the mail too: the whole cron run is one run. Another run
+    // holding the folder does the rest.
+    let lock = match crate::run::take_lock(&s, &shown) {
         Ok(l) => l,
-        Err(code) => {
-            // Another run holds the folder: it does the rest.
-            if code == exit::LOCKED {
-                alarm_stuck_locks(&s);
-            }
-            return code;
-        }
+        Err(code) => return code,
     };
-    let outcome = run_files(
-        data,
-        RunArgs {
-            verbose: args.verbose,
-            quiet: true,
-            ..Default::default()
-        },
-        Some(&lock),
-    );
-    let summary = match outcome {
+    let summary = match crate::run::run(&s, &Default::default(), Some(&lock), &shown) {
         Ok(s) => s,
         Err(f) => {
-            setup::report(&f);
-            RunSummary {
+            super::report(&f);
+            crate::run::Summary {
                 code: exit::INPUT_ERROR,
                 lines: vec![format!("moosync: {f}")],
+                ..Default::default()
             }
         }
     };

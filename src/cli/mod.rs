@@ -24,22 +24,24 @@ mod files;
 mod init;
 mod plan;
 mod run_cmd;
-mod setup;
 mod status;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-/// Exit codes, documented in the README; cron wrappers rely on them.
-pub mod exit {
-    /// Every row applied or skipped.
-    pub const OK: i32 = 0;
-    /// Some rows failed (see the report and the tryback).
-    pub const ROWS_FAILED: i32 = 1;
-    /// Nothing done for a file or the run: configuration or input-file error.
-    pub const INPUT_ERROR: i32 = 2;
-    /// Another moosync run holds the data folder's lock.
-    pub const LOCKED: i32 = 3;
+pub use crate::exit;
+
+/// A command that could not start: its failure, printed.
+fn report(f: &crate::codes::Failure) {
+    warn!("moosync: {f}");
+}
+
+/// A command's exit code: its own, or 2 with the failure printed when it could not start.
+fn exit_code(result: Result<i32, crate::codes::Failure>) -> i32 {
+    result.unwrap_or_else(|f| {
+        report(&f);
+        exit::INPUT_ERROR
+    })
 }
 
 #[derive(Debug, Parser)]

@@ -1,6 +1,6 @@
 //! `moosync plan`: what the script makes of each row, printed; nothing is written.
 
-use super::{exit, setup};
+use super::exit;
 use crate::command::{Command, Mapped};
 use crate::rules::Script;
 use crate::run::{map_row, open, open_archive};
@@ -47,7 +47,7 @@ pub fn run(data: &Path, args: PlanArgs) -> i32 {
     match plan(data, &args, &mut std::io::stdout().lock()) {
         Ok(code) => code,
         Err(f) => {
-            setup::report(&f);
+            super::report(&f);
             exit::INPUT_ERROR
         }
     }
@@ -55,10 +55,10 @@ pub fn run(data: &Path, args: PlanArgs) -> i32 {
 
 fn plan(data: &Path, args: &PlanArgs, out: &mut impl Write) -> Result<i32, crate::codes::Failure> {
     use crate::codes::{Code, Failure};
-    let s = setup::load(data)?;
+    let s = crate::setup::load(data)?;
     let name = crate::source::file_name_of(&args.file);
     let preset = s.presets.for_tool_and_file(&args.tool, &name)?;
-    let workers = super::run_cmd::script_workers(&s.cfg)?;
+    let workers = crate::run::script_workers(&s.cfg)?;
     let script = Script::load(
         &preset.script,
         &s.cfg.limits,

@@ -1,18 +1,18 @@
 //! `moosync status`: the synthesis screen in text.
 
-use super::run_cmd::waiting_files;
-use super::{exit, setup};
+use super::exit;
 use crate::filearea;
 use crate::preset::TOOLS;
+use crate::run::waiting_files;
 use crate::state::State;
 use std::path::Path;
 
 pub fn run(data: &Path) -> i32 {
-    setup::exit_code(status(data))
+    super::exit_code(status(data))
 }
 
 fn status(data: &Path) -> Result<i32, crate::codes::Failure> {
-    let s = setup::load(data)?;
+    let s = crate::setup::load(data)?;
     let state = State::open(&s.area.state_path())?;
     let waiting = waiting_files(&s.area);
     let holder = crate::runlock::holder(&s.area);

@@ -4,5 +4,7 @@
 mod alarms;
 pub mod capture;
 pub mod locks;
+mod record;
 
 pub use capture::{capture, check_stuck_locks, Captured};
+pub use record::record;

@@ -1,34 +1,28 @@
-//! A progress bar with rows per second, drawn only on a terminal.
+//! Rows done so far, told to whoever watches the run (a progress bar, the web console).
 
 use super::{FileEnd, Sink};
 use crate::codes::Failure;
 use crate::outcome::{Counts, RowReport};
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::run::Observer;
 use std::path::PathBuf;
 
-pub struct ProgressSink {
-    bar: ProgressBar,
+pub struct ProgressSink<'a> {
+    observer: &'a dyn Observer,
+    done: u64,
 }
 
-impl ProgressSink {
-    /// `lines` is the file's physical line count, a close upper bound of its rows.
-    pub fn new(name: &str, lines: u64) -> Self {
-        let bar = ProgressBar::new(lines);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {pos}/{len} rows, {per_sec}, {eta} left",
-            )
-            .expect("template is valid")
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(name.to_string());
-        ProgressSink { bar }
+impl<'a> ProgressSink<'a> {
+    /// `rows` is about how many rows the file has (its physical line count).
+    pub fn new(observer: &'a dyn Observer, tool: &str, name: &str, rows: u64) -> Self {
+        observer.file_started(tool, name, rows);
+        ProgressSink { observer, done: 0 }
     }
 }
 
-impl Sink for ProgressSink {
+impl Sink for ProgressSink<'_> {
     fn row(&mut self, _r: &RowReport) -> Result<(), Failure> {
-        self.bar.inc(1);
+        self.done += 1;
+        self.observer.rows_done(self.done);
         Ok(())
     }
 
@@ -37,7 +31,6 @@ impl Sink for ProgressSink {
         _counts: &Counts,
         _end: &FileEnd,
     ) -> Result<Option<PathBuf>, Failure> {
-        self.bar.finish_and_clear();
         Ok(None)
     }
 }

@@ -28,15 +28,3 @@ pub fn load(data: &Path) -> Result<Setup, Failure> {
     )?;
     Ok(Setup { area, cfg, presets })
 }
-
-pub fn report(f: &Failure) {
-    warn!("moosync: {f}");
-}
-
-/// A command's exit code: its own, or 2 with the failure printed when it could not start.
-pub fn exit_code(result: Result<i32, Failure>) -> i32 {
-    result.unwrap_or_else(|f| {
-        report(&f);
-        super::exit::INPUT_ERROR
-    })
-}

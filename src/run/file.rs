@@ -27,7 +27,8 @@ pub struct RunEnv<'a> {
     pub state: &'a State,
     pub run_id: i64,
     pub dry_run: bool,
-    pub progress: bool,
+    /// Told of each file's start and its rows as they are done.
+    pub observer: &'a dyn super::Observer,
 }
 
 /// Where the input came from decides what happens to it afterwards.
@@ -315,12 +316,12 @@ fn open_sinks<'a>(
                     tryback_path(&ext),
                 )));
             }
-            if env.progress {
-                sinks.push(Box::new(ProgressSink::new(
-                    name,
-                    pre.lines.saturating_sub(1),
-                )));
-            }
+            sinks.push(Box::new(ProgressSink::new(
+                env.observer,
+                &preset.tool,
+                name,
+                pre.lines.saturating_sub(1),
+            )));
         }
         Ok(Opened::Archive(source)) => {
             // An archive's tryback lists its failed entries.
@@ -330,9 +331,12 @@ fn open_sinks<'a>(
                     tryback_path(".txt"),
                 )));
             }
-            if env.progress {
-                sinks.push(Box::new(ProgressSink::new(name, source.len() as u64)));
-            }
+            sinks.push(Box::new(ProgressSink::new(
+                env.observer,
+                &preset.tool,
+                name,
+                source.len() as u64,
+            )));
         }
         Err(_) => {}
     }
