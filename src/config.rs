@@ -270,7 +270,9 @@ impl ScriptLimits {
 }
 
 /// The field that identifies an existing account.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum UserIdentifier {
     #[default]

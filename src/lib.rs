@@ -16,6 +16,7 @@ pub mod memory;
 pub mod outcome;
 pub mod owner_only;
 pub mod pictures;
+pub mod plan;
 pub mod preset;
 pub mod prune;
 pub mod rules;

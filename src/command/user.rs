@@ -70,9 +70,6 @@ pub struct UserFields {
     /// is printed, reported or stored, as it always is of the password.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secret: Vec<String>,
-    /// Filled by the embedded store's parallel preparation; never printed.
-    #[serde(skip)]
-    pub password_hash: Option<String>,
 }
 
 /// An account's text fields (Moodle's `user` columns and web-service keys alike), in the

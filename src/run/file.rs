@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::filearea::{self, FileArea};
 use crate::outcome::{Action, Counts, Outcome, RowReport};
 use crate::pictures::source::PictureSource;
+use crate::plan::{self, Planner};
 use crate::preset::Preset;
 use crate::rules::{RowInput, Script};
 use crate::sinks::{
@@ -533,7 +534,6 @@ fn stream(
 ) -> FileEnd {
     let columns = source.columns().to_vec();
     let batch = env.cfg.run.batch_size.min(source.batch_limit());
-    let prepare = target.preparer();
     if let Err(f) = target.begin_file(env.dry_run) {
         return FileEnd::Aborted(f);
     }
@@ -561,10 +561,7 @@ fn stream(
             let map_all = || {
                 rows.into_par_iter()
                     .map(|row| match map_row(script, &columns, row) {
-                        Ok(Mapped::Commands(mut cmds)) if !cmds.is_empty() => {
-                            cmds.iter_mut().for_each(prepare);
-                            Prepared::Ready(cmds)
-                        }
+                        Ok(Mapped::Commands(cmds)) if !cmds.is_empty() => Prepared::Ready(cmds),
                         Ok(Mapped::Commands(_)) => Prepared::Decided(Outcome::Skipped(
                             "the script returned no command".into(),
                         )),
@@ -599,7 +596,7 @@ fn stream(
             }
             Ok(())
         });
-        let applied = apply_chunks(rx, target, out_tx);
+        let applied = apply_chunks(rx, env, target, out_tx);
         let sunk = sinking.join().expect("the sink thread does not panic");
         // A sink's own error explains a stopped pipeline better than the closed channel.
         sunk.and(applied)
@@ -629,9 +626,11 @@ fn stream(
 
 fn apply_chunks(
     rx: crossbeam_channel::Receiver<Result<Chunk, Failure>>,
+    env: &RunEnv,
     target: &mut dyn Target,
     out: crossbeam_channel::Sender<Vec<RowReport>>,
 ) -> Result<(), Failure> {
+    let mut planner = Planner::new(env.cfg, env.dry_run);
     for chunk in rx {
         let chunk = chunk?;
         let mut ready: Vec<Vec<Command>> = Vec::new();
@@ -645,7 +644,7 @@ fn apply_chunks(
                 Prepared::Decided(o) => slots.push(Some(o)),
             }
         }
-        let mut applied = target.apply_batch(&mut ready)?.into_iter();
+        let mut applied = apply_rows(&mut planner, target, ready, env.dry_run)?.into_iter();
         let reports: Vec<RowReport> = chunk
             .rows
             .into_iter()
@@ -669,4 +668,54 @@ fn apply_chunks(
         }
     }
     Ok(())
+}
+
+/// Applies a batch of rows. The commands the plan takes are planned, and their operations
+/// applied; the others (until every tool is planned) go to the target as they are, after
+/// the planned ones of their row.
+fn apply_rows(
+    planner: &mut Planner,
+    target: &mut dyn Target,
+    rows: Vec<Vec<Command>>,
+    dry_run: bool,
+) -> Result<Vec<Outcome>, Failure> {
+    let (planned, mut rest): (Vec<Vec<Command>>, Vec<Vec<Command>>) = rows
+        .into_iter()
+        .map(|cmds| cmds.into_iter().partition(Planner::plans))
+        .unzip();
+    let decisions = planner.plan_batch(&planned, target)?;
+    let apply = !dry_run || target.applies_in_dry_run();
+    let (applied, others) = target.apply_rows(&decisions, &mut rest, apply)?;
+    planner.applied(&applied.created);
+    let planned_outcomes = plan::outcomes(decisions, apply.then_some(&applied));
+    let out = planned_outcomes
+        .into_iter()
+        .zip(&planned)
+        .zip(others)
+        .map(|((p, cmds), l)| match (!cmds.is_empty(), l) {
+            (true, None) => p,
+            (false, Some(l)) => l,
+            (true, Some(l)) => combine(p, l),
+            (false, None) => p,
+        })
+        .collect();
+    target.end_batch()?;
+    Ok(out)
+}
+
+/// One row's outcome from its planned commands and the rest.
+fn combine(first: Outcome, then: Outcome) -> Outcome {
+    let parts = |o: Outcome| match o {
+        Outcome::Applied(c) => Ok((c, Vec::new())),
+        Outcome::Skipped(why) => Ok((Vec::new(), vec![why])),
+        Outcome::Failed(f) => Err(f),
+    };
+    match (parts(first), parts(then)) {
+        (Err(f), _) | (_, Err(f)) => Outcome::Failed(f),
+        (Ok((mut c1, mut n1)), Ok((c2, n2))) => {
+            c1.extend(c2);
+            n1.extend(n2);
+            plan::settled(c1, n1)
+        }
+    }
 }

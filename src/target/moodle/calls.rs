@@ -19,9 +19,6 @@ pub struct Ctx<'a> {
     pub functions: &'a HashSet<String>,
     /// What moosync did on the site that Moodle does not show.
     pub ledger: &'a Ledger,
-    /// The guest, the first administrator and the token's own account: never changed or
-    /// deleted by a feed.
-    pub protected: &'a [i64],
 }
 
 /// Form fields per call, under PHP's max_input_vars as Moodle requires it set.

@@ -106,14 +106,6 @@ impl Account {
         })
     }
 
-    /// The value of one of `TEXT_FIELDS`.
-    pub fn field(&self, name: &str) -> &str {
-        TEXT_FIELDS
-            .iter()
-            .position(|f| *f == name)
-            .map_or("", |i| self.text[i].as_str())
-    }
-
     pub fn set_field(&mut self, name: &str, value: String) {
         if let Some(i) = TEXT_FIELDS.iter().position(|f| *f == name) {
             self.text[i] = value;

@@ -3,6 +3,7 @@
 //! row with Moodle's own words; what no row can fix (token, service, maintenance, the site
 //! unreachable) stops the file, which waits in inbox/.
 
+mod apply;
 mod calls;
 pub mod client;
 mod cohorts;
@@ -21,10 +22,14 @@ mod users;
 use crate::codes::{Code, Failure};
 use crate::command::Command;
 use crate::config::Config;
+use crate::config::UserIdentifier;
 use crate::outcome::{Change, Outcome};
+use crate::plan::view::{Capabilities, Read, ReadError, SiteView, UserRec, Wanted};
+use crate::plan::{BatchApplied, Decision};
 use client::{Client, Retry, Token};
-use directory::Directory;
+use directory::{Directory, Field};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -282,15 +287,12 @@ impl MoodleTarget {
                     "the token's web service lacks core_user_get_users_by_field, which users and enrolment files need; add it to the service in Moodle (Site administration > Server > Web services > External services)",
                 ));
             }
-            // The guest, the first admin (as the embedded store) and the token's own user.
-            let protected = [1, 2, info.userid];
             let ctx = calls::Ctx {
                 client: &self.client,
                 cfg: &self.cfg,
                 dry_run: self.dry_run,
                 functions: &info.functions,
                 ledger: &self.ledger,
-                protected: &protected,
             };
             for wave in waves.into_iter().filter(|w| !w.is_empty()) {
                 // Each tool takes its rows of the wave; their outcomes go back to the rows.
@@ -327,8 +329,7 @@ impl MoodleTarget {
                     )
                 });
                 let picture_rows = take(|c| matches!(c, Command::UserPicture(_)));
-                let enrol_rows = take(|c| matches!(c, Command::Enrolment(_)));
-                let user_rows = wave;
+                let enrol_rows = wave;
                 let firsts =
                     |idx: &[usize]| -> Vec<&Command> { idx.iter().map(|&i| &rows[i][0]).collect() };
                 let mut put = |idx: Vec<usize>, done: Vec<Outcome>| {
@@ -369,18 +370,6 @@ impl MoodleTarget {
                         .collect();
                     let done = pictures::apply(&ctx, &mut self.dir, &cmds)?;
                     put(picture_rows, done);
-                }
-                if !user_rows.is_empty() {
-                    let cmds: Vec<users::UserCmd> = user_rows
-                        .iter()
-                        .map(|&i| match &rows[i][0] {
-                            Command::UserUpsert(u) => users::UserCmd::Upsert(u),
-                            Command::UserDelete(d) => users::UserCmd::Delete(d),
-                            _ => unreachable!("only account commands are left"),
-                        })
-                        .collect();
-                    let done = users::apply(&ctx, &mut self.dir, &cmds)?;
-                    put(user_rows, done);
                 }
                 if !enrol_rows.is_empty() {
                     let enrols: Vec<&crate::command::Enrolment> = enrol_rows
@@ -574,9 +563,120 @@ fn account_keys(c: &Command) -> Vec<String> {
     }
 }
 
+impl MoodleTarget {
+    /// What a planned batch's sending shares: the site, the settings, the ledger.
+    fn with_ctx<R>(
+        &mut self,
+        f: impl FnOnce(&calls::Ctx, &mut Directory) -> R,
+    ) -> Result<R, Failure> {
+        let info = self.site_info()?;
+        let ctx = calls::Ctx {
+            client: &self.client,
+            cfg: &self.cfg,
+            dry_run: self.dry_run,
+            functions: &info.functions,
+            ledger: &self.ledger,
+        };
+        Ok(f(&ctx, &mut self.dir))
+    }
+
+    /// Looks the accounts up that are not known yet.
+    fn fetch_users(
+        &mut self,
+        wanted: impl IntoIterator<Item = (Field, String)>,
+    ) -> Result<(), Failure> {
+        let info = self.site_info()?;
+        calls::require(&info.functions, "core_user_get_users_by_field")?;
+        let t = &self.cfg.target;
+        self.dir
+            .fetch(&self.client, t.parallel, t.batch_size, wanted)
+    }
+}
+
+fn field_of(by: UserIdentifier) -> Field {
+    match by {
+        UserIdentifier::Username => Field::Username,
+        UserIdentifier::Idnumber => Field::Idnumber,
+        UserIdentifier::Email => Field::Email,
+        UserIdentifier::Id => Field::Id,
+    }
+}
+
+impl SiteView for MoodleTarget {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            account_without_email: false,
+        }
+    }
+
+    fn prefetch(&mut self, wanted: &Wanted) -> Result<(), Failure> {
+        if wanted.users.is_empty() {
+            return Ok(());
+        }
+        self.fetch_users(
+            wanted
+                .users
+                .iter()
+                .map(|(by, v)| (field_of(*by), v.clone())),
+        )
+    }
+
+    fn users(&mut self, by: UserIdentifier, value: &str) -> Read<Vec<UserRec>> {
+        let field = field_of(by);
+        if self.dir.find(field, value).is_none() && self.dir.refused(field, value).is_none() {
+            self.fetch_users([(field, value.to_string())])
+                .map_err(ReadError::Stop)?;
+        }
+        if let Some(why) = self.dir.refused(field, value) {
+            return Err(ReadError::Row(Failure::new(
+                Code::RemoteRejected,
+                format!(
+                    "Moodle refused to look up the account with {} '{value}': {why}",
+                    field.name()
+                ),
+            )));
+        }
+        Ok(self
+            .dir
+            .find(field, value)
+            .unwrap_or_default()
+            .into_iter()
+            // Found by id only, a deleted account is seen (Moodle still returns it).
+            .filter(|a| by == UserIdentifier::Id || !a.deleted)
+            .map(users::rec)
+            .collect())
+    }
+
+    fn password_matches(&mut self, _user: i64, _plain: &str) -> Read<Option<bool>> {
+        // Moodle never reveals a password, nor says whether one matches.
+        Ok(None)
+    }
+
+    fn profile_fields(&mut self) -> Read<Option<BTreeSet<String>>> {
+        // No core web service lists them: Moodle ignores a shortname it does not have.
+        Ok(None)
+    }
+
+    fn protected(&mut self) -> Read<Vec<(i64, &'static str)>> {
+        let info = self.site_info().map_err(ReadError::Stop)?;
+        Ok(vec![
+            (1, "the site's guest account"),
+            (2, "the site's admin account"),
+            (info.userid, "the account moosync's token belongs to"),
+        ])
+    }
+}
+
 impl crate::target::Target for MoodleTarget {
     fn describe(&self) -> String {
         format!("Moodle {} (REST web services)", self.client.site())
+    }
+
+    fn apply_ops(&mut self, decisions: &[Decision]) -> Result<BatchApplied, Failure> {
+        if self.dir.held() > MAX_CACHED_ACCOUNTS {
+            self.dir = Directory::default();
+        }
+        self.with_ctx(|ctx, dir| apply::apply(ctx, dir, decisions))?
     }
 
     fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {

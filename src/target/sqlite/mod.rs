@@ -22,15 +22,19 @@ mod users;
 use super::Target;
 use crate::codes::{Code, Failure};
 use crate::command::Command;
+use crate::config::UserIdentifier;
 use crate::config::{
     CohortsConfig, Config, CoursesConfig, EnrolmentsConfig, GroupsConfig, PicturesConfig,
-    UsersConfig,
 };
 use crate::outcome::{Change, Outcome};
+use crate::plan::view::{Read, ReadError, SiteView, UserRec};
+use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
 use cache::Cache;
 use error::RowError;
+use rayon::prelude::*;
 use rusqlite::Connection;
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -39,7 +43,6 @@ pub use schema::open_store;
 pub struct SqliteTarget {
     conn: Connection,
     path: PathBuf,
-    users: UsersConfig,
     courses: CoursesConfig,
     enrolments: EnrolmentsConfig,
     groups: GroupsConfig,
@@ -60,7 +63,6 @@ pub struct SqliteTarget {
 
 /// What a command handler needs besides the connection.
 pub(crate) struct Ctx<'a> {
-    pub users: &'a UsersConfig,
     pub courses: &'a CoursesConfig,
     pub enrolments: &'a EnrolmentsConfig,
     pub groups: &'a GroupsConfig,
@@ -80,7 +82,6 @@ impl SqliteTarget {
         Ok(SqliteTarget {
             conn,
             path: path.to_path_buf(),
-            users: cfg.users.clone(),
             courses: cfg.courses.clone(),
             enrolments: cfg.enrolments.clone(),
             groups: cfg.groups.clone(),
@@ -124,8 +125,9 @@ impl SqliteTarget {
                 self.cache.borrow_mut().clear();
             }
             let r = match cmd {
-                Command::UserUpsert(u) => users::upsert(&self.conn, ctx, u),
-                Command::UserDelete(d) => users::delete(&self.conn, ctx, d),
+                Command::UserUpsert(_) | Command::UserDelete(_) => {
+                    unreachable!("account commands are planned, never applied as they are")
+                }
                 Command::CourseUpsert(c) => courses::upsert(&self.conn, ctx, c),
                 Command::CourseDelete(c) => course_ops::delete(&self.conn, ctx, c),
                 Command::CourseCheck(c) => course_ops::check(&self.conn, ctx, c),
@@ -190,6 +192,109 @@ fn settled(mut changes: Vec<Change>, nothing: Vec<String>) -> Outcome {
     Outcome::Applied(changes)
 }
 
+/// Moodle's SHA-512 crypt costs about a millisecond: every password of the batch is hashed
+/// on all cores before the writes, which go one at a time. Keyed by (row, operation).
+fn hash_passwords(decisions: &[Decision]) -> HashMap<(usize, usize), String> {
+    decisions
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(r, d)| {
+            let ops: &[Op] = match d {
+                Decision::Apply { ops, .. } => ops,
+                Decision::Fail(_) => &[],
+            };
+            ops.iter().enumerate().filter_map(move |(o, op)| {
+                let pw = match op {
+                    Op::CreateUser(u) => u.password.as_deref(),
+                    Op::UpdateUser(u) => u.password.as_deref(),
+                    _ => None,
+                };
+                pw.map(|pw| ((r, o), password::hash(pw)))
+            })
+        })
+        .collect()
+}
+
+impl SqliteTarget {
+    /// Applies one operation as Moodle's API call would; an id it creates is recorded.
+    fn apply_op(
+        &self,
+        op: &Op,
+        hash: Option<&str>,
+        now: i64,
+        created: &mut HashMap<u32, i64>,
+    ) -> Result<(), RowError> {
+        let id = |r: Ref| -> Result<i64, RowError> {
+            match r {
+                Ref::Id(id) => Ok(id),
+                Ref::New(n) => created.get(&n).copied().ok_or_else(|| {
+                    error::row(
+                        Code::NotFound,
+                        "it depends on an entity an earlier row failed to create".into(),
+                    )
+                }),
+            }
+        };
+        match op {
+            Op::CreateUser(u) => {
+                let made = users::create(&self.conn, &self.profile_fields, u, hash, now)?;
+                if let Ref::New(n) = u.new {
+                    created.insert(n, made);
+                }
+            }
+            Op::UpdateUser(u) => users::update(
+                &self.conn,
+                &self.profile_fields,
+                id(u.user())?,
+                u,
+                hash,
+                now,
+            )?,
+            Op::DeleteUser {
+                user,
+                username,
+                email,
+            } => users::soft_delete(&self.conn, now, id(*user)?, username, email)?,
+        }
+        Ok(())
+    }
+}
+
+impl SiteView for SqliteTarget {
+    fn users(&mut self, by: UserIdentifier, value: &str) -> Read<Vec<UserRec>> {
+        users::find(&self.conn, by, value).map_err(read_error)
+    }
+
+    fn password_matches(&mut self, user: i64, plain: &str) -> Read<Option<bool>> {
+        users::password_matches(&self.conn, user, plain)
+            .map(Some)
+            .map_err(read_error)
+    }
+
+    fn profile_fields(&mut self) -> Read<Option<BTreeSet<String>>> {
+        Ok(Some(self.profile_fields.keys().cloned().collect()))
+    }
+
+    fn protected(&mut self) -> Read<Vec<(i64, &'static str)>> {
+        let mut out = vec![(users::GUEST_ID, "the site's guest account")];
+        out.extend(
+            users::ADMIN_IDS
+                .iter()
+                .map(|id| (*id, "the site's admin account")),
+        );
+        Ok(out)
+    }
+}
+
+/// A store error while reading for the plan: a refusal fails the row, the rest stops the file.
+fn read_error(e: RowError) -> ReadError {
+    match e {
+        RowError::Row(f) | RowError::Store(f) => ReadError::Row(f),
+        RowError::Nothing(why) => ReadError::Row(Failure::new(Code::NotFound, why)),
+        RowError::Fatal(f) => ReadError::Stop(f),
+    }
+}
+
 fn storage(path: &Path, e: rusqlite::Error) -> Failure {
     Failure::new(Code::Storage, format!("{}: {e}", path.display()))
 }
@@ -199,14 +304,8 @@ impl Target for SqliteTarget {
         format!("embedded store {}", self.path.display())
     }
 
-    fn preparer(&self) -> fn(&mut Command) {
-        |cmd| {
-            if let Command::UserUpsert(u) = cmd {
-                if let Some(p) = u.password.as_deref().filter(|p| !p.is_empty()) {
-                    u.password_hash = Some(password::hash(p));
-                }
-            }
-        }
+    fn applies_in_dry_run(&self) -> bool {
+        true
     }
 
     fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {
@@ -222,7 +321,6 @@ impl Target for SqliteTarget {
 
     fn apply_batch(&mut self, rows: &mut [Vec<Command>]) -> Result<Vec<Outcome>, Failure> {
         let ctx = Ctx {
-            users: &self.users,
             courses: &self.courses,
             enrolments: &self.enrolments,
             groups: &self.groups,
@@ -240,13 +338,94 @@ impl Target for SqliteTarget {
         for cmds in rows.iter_mut() {
             out.push(self.apply_row(cmds, &ctx)?);
         }
+        Ok(out)
+    }
+
+    fn apply_ops(&mut self, decisions: &[Decision]) -> Result<BatchApplied, Failure> {
+        let mut none: Vec<Vec<Command>> = vec![Vec::new(); decisions.len()];
+        Ok(self.apply_rows(decisions, &mut none, true)?.0)
+    }
+
+    /// Row by row, all or nothing per row: its operations, then its other commands, under
+    /// one savepoint.
+    fn apply_rows(
+        &mut self,
+        decisions: &[Decision],
+        rest: &mut [Vec<Command>],
+        ops: bool,
+    ) -> Result<(BatchApplied, Vec<Option<Outcome>>), Failure> {
+        let now = chrono::Utc::now().timestamp();
+        let hashes = if ops {
+            hash_passwords(decisions)
+        } else {
+            HashMap::new()
+        };
+        let ctx = Ctx {
+            courses: &self.courses,
+            enrolments: &self.enrolments,
+            groups: &self.groups,
+            cohorts: &self.cohorts,
+            pictures: &self.pictures,
+            filedir: &self.filedir,
+            written: &self.written,
+            dry_run: self.dry_run,
+            cache: &self.cache,
+            profile_fields: &self.profile_fields,
+            now,
+        };
+        pictures::render_wanted(&self.conn, &ctx, rest);
+        let mut applied = BatchApplied::default();
+        let mut others = Vec::with_capacity(decisions.len());
+        for (r, (d, cmds)) in decisions.iter().zip(rest.iter_mut()).enumerate() {
+            let row_ops: &[Op] = match d {
+                Decision::Apply { ops: o, .. } if ops => o,
+                _ => &[],
+            };
+            let guarded = row_ops.len() + usize::from(!cmds.is_empty()) > 1;
+            if guarded {
+                self.exec("SAVEPOINT moosync_ops")?;
+            }
+            let mut result = Applied::Done;
+            for (o, op) in row_ops.iter().enumerate() {
+                let hash = hashes.get(&(r, o)).map(String::as_str);
+                match self.apply_op(op, hash, now, &mut applied.created) {
+                    Ok(()) | Err(RowError::Nothing(_)) => {}
+                    Err(RowError::Row(f) | RowError::Store(f)) => {
+                        result = Applied::Failed(f);
+                        break;
+                    }
+                    Err(RowError::Fatal(f)) => return Err(f),
+                }
+            }
+            let other = match (&result, d) {
+                (Applied::Done, Decision::Apply { .. }) if !cmds.is_empty() => {
+                    Some(self.apply_row(cmds, &ctx)?)
+                }
+                _ => None,
+            };
+            if guarded {
+                let failed = matches!(result, Applied::Failed(_))
+                    || matches!(other, Some(Outcome::Failed(_)));
+                if failed {
+                    self.cache.borrow_mut().clear();
+                    self.exec("ROLLBACK TO moosync_ops")?;
+                }
+                self.exec("RELEASE moosync_ops")?;
+            }
+            applied.rows.push(result);
+            others.push(other);
+        }
+        Ok((applied, others))
+    }
+
+    fn end_batch(&mut self) -> Result<(), Failure> {
         if !self.dry_run {
             pictures::sync_written(&self.written)?;
             // Batched transactions: one commit per batch, not per row.
             self.exec("COMMIT")?;
             self.exec("BEGIN IMMEDIATE")?;
         }
-        Ok(out)
+        Ok(())
     }
 
     fn abort_file(&mut self) {

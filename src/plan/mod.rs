@@ -1,0 +1,277 @@
+//! What each command means in Moodle, written once. The plan takes a batch of rows (each the
+//! commands the script made), the settings and a read-only view of the site, and decides per
+//! row the primitive operations to apply and the row's outcome. A backend then only reads
+//! (the [`SiteView`]) and applies operations ([`Op`]); a dry run is the plan without the
+//! apply. Reports are built from the plan's outcomes, so they read the same on every backend.
+//!
+//! Rows of a batch are planned in file order against the view plus what earlier rows of the
+//! batch will have done (the overlay), so a row sees its predecessors' creations, renames and
+//! deletions before any of them is applied. A row is planned all or nothing: a command that
+//! fails drops the row's earlier operations too.
+
+pub mod ops;
+mod overlay;
+mod users;
+pub mod view;
+
+pub use ops::Op;
+pub use view::{Read, ReadError, SiteView};
+
+use crate::codes::Failure;
+use crate::command::Command;
+use crate::config::Config;
+use crate::outcome::{Action, Change, Outcome};
+use overlay::Overlay;
+use std::collections::HashMap;
+
+/// An entity an operation acts on: one the site has, or one an earlier operation of the
+/// batch creates (numbered by the plan, resolved when the backend applies it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ref {
+    Id(i64),
+    New(u32),
+}
+
+impl Ref {
+    /// The id, once known.
+    pub fn id(self) -> Option<i64> {
+        match self {
+            Ref::Id(id) => Some(id),
+            Ref::New(_) => None,
+        }
+    }
+}
+
+/// One change the plan expects a row to make, as the report will show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedChange {
+    pub action: Action,
+    pub entity: &'static str,
+    pub subject: Ref,
+    pub label: String,
+    pub fields: Vec<String>,
+}
+
+impl PlannedChange {
+    pub fn new(
+        action: Action,
+        entity: &'static str,
+        subject: Ref,
+        label: impl Into<String>,
+    ) -> Self {
+        PlannedChange {
+            action,
+            entity,
+            subject,
+            label: label.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn with_fields(mut self, fields: Vec<String>) -> Self {
+        self.fields = fields;
+        self
+    }
+}
+
+/// What the plan decided for a row.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// Apply `ops`; the row then made `changes`. `nothing` says why a command of the row had
+    /// nothing to do (a row whose commands all had nothing to do is a skip).
+    Apply {
+        ops: Vec<Op>,
+        changes: Vec<PlannedChange>,
+        nothing: Vec<String>,
+    },
+    Fail(Failure),
+}
+
+/// What applying a row's operations came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    Done,
+    Failed(Failure),
+}
+
+/// What a backend's apply of a batch gives back: per row, and the ids of what it created.
+#[derive(Debug, Default)]
+pub struct BatchApplied {
+    pub rows: Vec<Applied>,
+    pub created: HashMap<u32, i64>,
+}
+
+/// The plan of one file: the settings, what the backend can do, and what this file's rows
+/// have done so far that the view may not show yet.
+pub struct Planner<'a> {
+    cfg: &'a Config,
+    overlay: Overlay,
+    next_new: u32,
+    /// In a dry run nothing is applied, so the overlay is the only record of earlier batches.
+    dry_run: bool,
+}
+
+/// A row being planned: its operations and changes so far, undone when a command fails.
+pub(crate) struct RowDraft {
+    pub ops: Vec<Op>,
+    pub changes: Vec<PlannedChange>,
+    pub nothing: Vec<String>,
+}
+
+/// A command's own verdict, besides the operations it added to the draft.
+pub(crate) enum Verdict {
+    Done,
+    /// Nothing to do, and why (a delete of an account already gone).
+    Nothing(String),
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(cfg: &'a Config, dry_run: bool) -> Planner<'a> {
+        Planner {
+            cfg,
+            overlay: Overlay::default(),
+            next_new: 0,
+            dry_run,
+        }
+    }
+
+    /// Whether the plan takes this command (the others still go to the backend as they are,
+    /// until every tool is planned here).
+    pub fn plans(cmd: &Command) -> bool {
+        matches!(cmd, Command::UserUpsert(_) | Command::UserDelete(_))
+    }
+
+    pub(crate) fn cfg(&self) -> &Config {
+        self.cfg
+    }
+
+    pub(crate) fn new_ref(&mut self) -> Ref {
+        self.next_new += 1;
+        Ref::New(self.next_new)
+    }
+
+    /// Everything the batch's rows will look up, so the view can read it in bulk first: what
+    /// finds each row's entities, then what their changes would collide with.
+    fn prefetch(&self, rows: &[Vec<Command>], view: &mut dyn SiteView) -> Result<(), Failure> {
+        let mut wanted = view::Wanted::default();
+        for cmd in rows.iter().flatten() {
+            users::wanted(self.cfg, cmd, &mut wanted);
+        }
+        view.prefetch(&wanted)?;
+        let mut next = view::Wanted::default();
+        for cmd in rows.iter().flatten() {
+            users::wanted_next(self.cfg, view, cmd, &mut next);
+        }
+        view.prefetch(&next)
+    }
+
+    /// Plans a batch of rows, in file order. An `Err` is a read that stops the file.
+    pub fn plan_batch(
+        &mut self,
+        rows: &[Vec<Command>],
+        view: &mut dyn SiteView,
+    ) -> Result<Vec<Decision>, Failure> {
+        self.prefetch(rows, view)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for cmds in rows {
+            let mark = self.overlay.mark();
+            let mut draft = RowDraft {
+                ops: Vec::new(),
+                changes: Vec::new(),
+                nothing: Vec::new(),
+            };
+            let mut failed = None;
+            for cmd in cmds {
+                let r = match cmd {
+                    Command::UserUpsert(u) => users::upsert(self, view, &mut draft, u),
+                    Command::UserDelete(d) => users::delete(self, view, &mut draft, d),
+                    other => unreachable!("{other:?} is not planned here yet"),
+                };
+                match r {
+                    Ok(Verdict::Done) => {}
+                    Ok(Verdict::Nothing(why)) => draft.nothing.push(why),
+                    Err(ReadError::Row(f)) => {
+                        failed = Some(f);
+                        break;
+                    }
+                    Err(ReadError::Stop(f)) => return Err(f),
+                }
+            }
+            out.push(match failed {
+                Some(f) => {
+                    self.overlay.rewind(mark);
+                    Decision::Fail(f)
+                }
+                None => Decision::Apply {
+                    ops: draft.ops,
+                    changes: draft.changes,
+                    nothing: draft.nothing,
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    /// After the backend applied a batch: what it created is known by id now. In a real run
+    /// the view shows the batch's work from here on, so the overlay is dropped.
+    pub fn applied(&mut self, _created: &HashMap<u32, i64>) {
+        if !self.dry_run {
+            self.overlay = Overlay::default();
+        }
+    }
+
+    pub(crate) fn overlay(&mut self) -> &mut Overlay {
+        &mut self.overlay
+    }
+}
+
+/// The row outcomes of a planned and applied batch, with the ids of created entities filled
+/// in (in a dry run they are not known: 0).
+pub fn outcomes(decisions: Vec<Decision>, applied: Option<&BatchApplied>) -> Vec<Outcome> {
+    decisions
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| match d {
+            Decision::Fail(f) => Outcome::Failed(f),
+            Decision::Apply {
+                changes, nothing, ..
+            } => {
+                if let Some(Applied::Failed(f)) = applied.and_then(|a| a.rows.get(i)) {
+                    return Outcome::Failed(f.clone());
+                }
+                let id = |r: Ref| match r {
+                    Ref::Id(id) => id,
+                    Ref::New(n) => applied
+                        .and_then(|a| a.created.get(&n).copied())
+                        .unwrap_or(0),
+                };
+                settled(
+                    changes
+                        .into_iter()
+                        .map(|c| Change {
+                            action: c.action,
+                            entity: c.entity,
+                            id: id(c.subject),
+                            label: c.label,
+                            fields: c.fields,
+                        })
+                        .collect(),
+                    nothing,
+                )
+            }
+        })
+        .collect()
+}
+
+/// A row whose commands all had nothing to do is a skip; otherwise what changed is reported,
+/// and a command of the row that had nothing to do still says so.
+pub fn settled(mut changes: Vec<Change>, nothing: Vec<String>) -> Outcome {
+    if changes.is_empty() && !nothing.is_empty() {
+        return Outcome::Skipped(nothing.join("; "));
+    }
+    if let Some(last) = changes.last_mut() {
+        last.fields
+            .extend(nothing.into_iter().map(|why| format!("note: {why}")));
+    }
+    Outcome::Applied(changes)
+}
