@@ -119,8 +119,9 @@ pub fn declared_pixels(bytes: &[u8]) -> Option<u64> {
 /// The most memory the images being made into avatars may take at once, decoded: 128 MiB.
 /// moosync promises to stay under 200 MB whatever the file, and a pictures run takes about
 /// 50 MiB besides (the store, the batch's unpacked entries, the resizer's rows), so this is
-/// what is left. A camera's 24-megapixel JPEG takes 72 MiB; a 7000×7000 PNG, 140 to 190 MiB,
-/// is refused before a pixel is decoded (MS-I105), where it once took 413 MB.
+/// what is left. A camera's 24-megapixel JPEG takes 72 MiB (a progressive one, 138 MiB, is
+/// just over); a 7000×7000 PNG, 140 to 190 MiB, is refused before a pixel is decoded
+/// (MS-I105), where it once took 413 MB.
 pub const DECODE_BUDGET: u64 = 128 * 1024 * 1024;
 
 /// What an image costs decoded, read from its header without decoding (None: unreadable):
@@ -141,13 +142,14 @@ pub fn declared_cost(bytes: &[u8]) -> Option<u64> {
             (d.color_type(), d.dimensions())
         }
     };
-    Some(decode_cost(color, w, h))
+    Some(decode_cost(bytes, color, w, h))
 }
 
-/// The bytes an image takes while it is made into avatars: its decoded pixels, and, when they
-/// are not 8-bit RGB or RGBA, the 8-bit copy they become (the decoded ones are freed right
-/// after, but for a moment both are there). The resize works on that one copy.
-fn decode_cost(color: ColorType, width: u32, height: u32) -> u64 {
+/// The bytes an image takes while it is made into avatars: its decoded pixels; when they are
+/// not 8-bit RGB or RGBA, the 8-bit copy they become (the decoded ones are freed right after,
+/// but for a moment both are there), which the resize works on; and what a progressive JPEG's
+/// decoder holds until its last scan.
+fn decode_cost(bytes: &[u8], color: ColorType, width: u32, height: u32) -> u64 {
     let pixels = u64::from(width) * u64::from(height);
     let decoded = pixels.saturating_mul(u64::from(color.bytes_per_pixel()));
     let copy = match color {
@@ -155,7 +157,60 @@ fn decode_cost(color: ColorType, width: u32, height: u32) -> u64 {
         c if c.has_alpha() => pixels.saturating_mul(4),
         _ => pixels.saturating_mul(3),
     };
-    decoded.saturating_add(copy)
+    decoded
+        .saturating_add(copy)
+        .saturating_add(progressive_coefficients(bytes, pixels))
+}
+
+/// A progressive JPEG is decoded scan by scan over all of its DCT coefficients, kept at 2
+/// bytes each: per component as many as its share of the pixels (a 24-megapixel photo in
+/// 4:2:0 holds 72 MiB of them, besides its 72 MiB of pixels). 0 for any other image. Read
+/// from the frame header (SOF2), found by walking the markers before the first scan.
+fn progressive_coefficients(bytes: &[u8], pixels: u64) -> u64 {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return 0;
+    }
+    let mut at = 2;
+    while at + 4 <= bytes.len() {
+        if bytes[at] != 0xFF {
+            return 0;
+        }
+        let marker = bytes[at + 1];
+        if marker == 0xFF {
+            at += 1; // fill byte
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
+        match marker {
+            // Progressive frames (Huffman or arithmetic coded).
+            0xC2 | 0xC6 | 0xCA | 0xCE => {
+                let Some(frame) = bytes.get(at + 4..at + 2 + len) else {
+                    return 0;
+                };
+                // Precision, height, width, the component count, then 3 bytes a component
+                // whose second holds its sampling factors (H << 4 | V).
+                let count = usize::from(*frame.get(5).unwrap_or(&0));
+                let factors: Vec<(u64, u64)> = frame
+                    .get(6..6 + 3 * count)
+                    .unwrap_or(&[])
+                    .chunks_exact(3)
+                    .map(|c| (u64::from(c[1] >> 4).max(1), u64::from(c[1] & 15).max(1)))
+                    .collect();
+                let h_max = factors.iter().map(|f| f.0).max().unwrap_or(1);
+                let v_max = factors.iter().map(|f| f.1).max().unwrap_or(1);
+                // Per component: pixels × its share, in 64-coefficient blocks of 2 bytes each.
+                let shares: u64 = factors
+                    .iter()
+                    .map(|(h, v)| pixels.saturating_mul(h * v) / (h_max * v_max))
+                    .sum();
+                return shares.saturating_mul(2);
+            }
+            // Any other frame, or the first scan: not progressive.
+            0xC0 | 0xC1 | 0xC3 | 0xC5 | 0xC7 | 0xC9 | 0xCB | 0xCD | 0xDA | 0xD9 => return 0,
+            _ => at += 2 + len,
+        }
+    }
+    0
 }
 
 /// The image's format by its content, or why it is not an accepted image.
@@ -174,10 +229,10 @@ pub fn render(bytes: &[u8], limits: &ImageLimits) -> Result<Avatar, Failure> {
     let format = format_of(bytes)?;
     let input = Cursor::new(bytes);
     let image = match format {
-        Format::Jpeg => decode(JpegDecoder::new(input), limits)?,
+        Format::Jpeg => decode(bytes, JpegDecoder::new(input), limits)?,
         // The PNG decoder takes its allocation limit only when it is made.
-        Format::Png => decode(PngDecoder::with_limits(input, alloc_limit()), limits)?,
-        Format::Gif => decode(GifDecoder::new(input), limits)?,
+        Format::Png => decode(bytes, PngDecoder::with_limits(input, alloc_limit()), limits)?,
+        Format::Gif => decode(bytes, GifDecoder::new(input), limits)?,
     };
     // GD ignores EXIF orientation, and so does this: the avatars match what Moodle would make.
     // Each image is resized from the one copy it has: RGB stays RGB (its PNG avatars get their
@@ -250,6 +305,7 @@ fn resize_failure(what: String) -> Failure {
 
 /// Checks the declared dimensions, then decodes under `image`'s own limits as a second guard.
 fn decode<D: ImageDecoder>(
+    bytes: &[u8],
     decoder: Result<D, ImageError>,
     limits: &ImageLimits,
 ) -> Result<DynamicImage, Failure> {
@@ -275,7 +331,7 @@ fn decode<D: ImageDecoder>(
         ));
     }
     // What it will take decoded, from the header: refused before any pixel is decoded.
-    let cost = decode_cost(decoder.color_type(), width, height);
+    let cost = decode_cost(bytes, decoder.color_type(), width, height);
     if cost > DECODE_BUDGET {
         return Err(Failure::new(
             Code::ImageTooLarge,
@@ -612,6 +668,33 @@ mod tests {
         // Within the budget, the same header goes on to be decoded (and is found empty).
         let failure = render(&png_header(5000, 5000, 6), &ImageLimits::default()).unwrap_err();
         assert_eq!(failure.code, Code::ImageCorrupt, "{}", failure.message);
+    }
+
+    #[test]
+    fn a_progressive_jpeg_counts_the_coefficients_its_decoder_keeps() {
+        let (w, h) = (64u16, 48u16);
+        let pixels: Vec<u8> = (0..usize::from(w) * usize::from(h) * 3)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let jpeg = |progressive: bool| {
+            let mut out = Vec::new();
+            let mut e = jpeg_encoder::Encoder::new(&mut out, 85);
+            e.set_progressive(progressive);
+            e.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+            e.encode(&pixels, w, h, jpeg_encoder::ColorType::Rgb)
+                .unwrap();
+            out
+        };
+        let count = u64::from(w) * u64::from(h);
+        assert_eq!(progressive_coefficients(&jpeg(false), count), 0);
+        // 4:2:0: luma at every pixel, each chroma at a quarter, 2 bytes a coefficient.
+        assert_eq!(progressive_coefficients(&jpeg(true), count), 3 * count);
+        assert_eq!(
+            declared_cost(&jpeg(true)),
+            Some(3 * count + 3 * count),
+            "pixels and coefficients"
+        );
+        assert_eq!(progressive_coefficients(&png_header(10, 10, 2), 100), 0);
     }
 
     #[test]
