@@ -323,7 +323,9 @@ impl Default for UsersConfig {
 }
 
 /// The field that identifies an existing course.
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, PartialOrd, Ord, Hash, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum CourseIdentifier {
     #[default]
@@ -343,7 +345,7 @@ impl CourseIdentifier {
 }
 
 /// How a course's `category` cell names its category.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum CategoryIdentifier {
     /// Names from the top, `A/B/C`; missing levels are created.
@@ -408,7 +410,7 @@ pub enum EnrolCmd {
 }
 
 /// The field that identifies a group or a grouping within its course.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum GroupIdentifier {
     #[default]
@@ -450,7 +452,9 @@ pub struct GroupsConfig {
 }
 
 /// The field that identifies a cohort.
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, PartialOrd, Ord, Hash, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum CohortIdentifier {
     #[default]

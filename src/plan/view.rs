@@ -3,7 +3,8 @@
 //! and the plan decides what that means, the same way for every backend.
 
 use crate::codes::Failure;
-use crate::config::UserIdentifier;
+use crate::command::Section;
+use crate::config::{CohortIdentifier, CourseIdentifier, GroupIdentifier, UserIdentifier};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Ref;
@@ -69,11 +70,214 @@ impl UserRec {
     }
 }
 
+/// The course settings moosync compares and writes, in the order `CourseRec::settings`
+/// holds them (Moodle's `course` columns and web-service keys alike).
+pub const COURSE_SETTINGS: [&str; 13] = [
+    "fullname",
+    "summary",
+    "format",
+    "visible",
+    "startdate",
+    "enddate",
+    "lang",
+    "groupmode",
+    "groupmodeforce",
+    "showgrades",
+    "newsitems",
+    "maxbytes",
+    "enablecompletion",
+];
+
+/// A setting's value: text or a number (flags are 0 and 1, as Moodle stores them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Setting {
+    Text(String),
+    Int(i64),
+}
+
+/// A course as the site holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CourseRec {
+    pub id: Ref,
+    pub shortname: String,
+    pub fullname: String,
+    pub idnumber: String,
+    pub category: Ref,
+    /// `COURSE_SETTINGS` values; `None` where the backend cannot read one.
+    pub settings: Vec<Option<Setting>>,
+    /// Its sections' names and summaries; `None` when the backend cannot read them.
+    pub sections: Option<Vec<Section>>,
+    /// The site course (front page): never changed by a feed.
+    pub site: bool,
+}
+
+impl CourseRec {
+    /// "course 12 (CS101, Intro to CS)": how messages name a course.
+    pub fn label(&self) -> String {
+        match self.id {
+            Ref::Id(id) => format!("course {id} ({}, {})", self.shortname, self.fullname),
+            Ref::New(_) => format!(
+                "course {} ({}), created by an earlier row",
+                self.shortname, self.fullname
+            ),
+        }
+    }
+
+    pub fn setting(&self, name: &str) -> Option<&Setting> {
+        COURSE_SETTINGS
+            .iter()
+            .position(|s| *s == name)
+            .and_then(|i| self.settings.get(i))
+            .and_then(Option::as_ref)
+    }
+}
+
+/// A course category. The top level is `Ref::Id(0)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryRec {
+    pub id: Ref,
+    pub name: String,
+    pub idnumber: String,
+    pub parent: Ref,
+    pub visible: bool,
+}
+
+/// A role, and whether it can be given in a course context.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleRec {
+    pub id: i64,
+    pub shortname: String,
+    pub course_assignable: bool,
+}
+
+/// An enrolment method instance of a course (`mdl_enrol`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceRec {
+    pub id: Ref,
+    pub course: Ref,
+    /// The enrol plugin: `manual`, `self`, `guest`, `meta`, `cohort`…
+    pub method: String,
+    pub enabled: bool,
+    /// The role it gives; `None` when the backend cannot read it.
+    pub role: Option<i64>,
+    /// What it links to: a meta link's master course, a cohort method's cohort.
+    pub link: Option<Ref>,
+    /// The group a cohort method files its members into.
+    pub group: Option<Ref>,
+    /// Its enrolment period (`enrolstartdate`, `enrolenddate`; 0: none).
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+}
+
+/// One enrolment of a user through an instance (`mdl_user_enrolments`). `None` fields: the
+/// backend cannot read them (Moodle's core web services do not show status and dates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UeRec {
+    pub instance: Ref,
+    pub suspended: Option<bool>,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+}
+
+/// A role a user holds in a course's context, and who gave it (`None`: cannot tell).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleAssignment {
+    pub role: i64,
+    /// `""` for a plain assignment, `enrol_cohort`, `enrol_meta`…
+    pub component: Option<String>,
+    pub itemid: Option<i64>,
+}
+
+/// A group, or a grouping, of a course.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GroupKind {
+    Group,
+    Grouping,
+}
+
+impl GroupKind {
+    pub fn entity(self) -> &'static str {
+        match self {
+            GroupKind::Group => "group",
+            GroupKind::Grouping => "grouping",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRec {
+    pub id: Ref,
+    pub kind: GroupKind,
+    pub course: Ref,
+    pub name: String,
+    pub idnumber: String,
+    pub description: Option<String>,
+}
+
+/// A member of a group, and whether moosync made the membership (`None`: cannot tell).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRec {
+    pub user: Ref,
+    pub owned: Option<bool>,
+}
+
+/// Where a cohort lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CohortHome {
+    System,
+    Category(Ref),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CohortRec {
+    pub id: Ref,
+    pub name: String,
+    pub idnumber: String,
+    pub description: String,
+    pub home: CohortHome,
+    pub component: String,
+}
+
+impl CohortRec {
+    /// "cohort 3 (Year 1, Y1)": how messages name a cohort.
+    pub fn label(&self) -> String {
+        let id = match self.id {
+            Ref::Id(id) => format!("cohort {id}"),
+            Ref::New(_) => "cohort".to_string(),
+        };
+        if self.idnumber.is_empty() {
+            format!("{id} ({})", self.name)
+        } else {
+            format!("{id} ({}, {})", self.name, self.idnumber)
+        }
+    }
+
+    /// "Year 1 (Y1)": how report lines name it after the entity word.
+    pub fn shown(&self) -> String {
+        if self.idnumber.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{} ({})", self.name, self.idnumber)
+        }
+    }
+}
+
+/// A user's picture: whether they have one, and the MD5 of the image last fed for it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PictureRec {
+    pub has: bool,
+    pub md5: Option<String>,
+}
+
 /// Every key a batch will look up, so a backend that reads over the network can read them
 /// in a few calls before the rows are planned one by one.
 #[derive(Debug, Default)]
 pub struct Wanted {
     pub users: BTreeSet<(UserIdentifier, String)>,
+    pub courses: BTreeSet<(CourseIdentifier, String)>,
+    pub cohorts: BTreeSet<(CohortIdentifier, String)>,
+    /// Courses whose enrol instances, participants and groups will be read.
+    pub course_parts: BTreeSet<(CourseIdentifier, String)>,
 }
 
 /// What a backend can do of what a plan may ask. What it cannot do fails the row with
@@ -119,4 +323,80 @@ pub trait SiteView {
     /// Accounts a feed never changes or deletes (the guest, the site's administrators, the
     /// account a web-service token belongs to), each with what it is.
     fn protected(&mut self) -> Read<Vec<(i64, &'static str)>>;
+
+    /// The courses whose `by` field is `value` (the site course included: the plan refuses
+    /// it).
+    fn courses(&mut self, by: CourseIdentifier, value: &str) -> Read<Vec<CourseRec>>;
+
+    /// How many users are enrolled in the course; `None` when the backend cannot count.
+    fn enrolled_count(&mut self, course: Ref) -> Read<Option<usize>>;
+
+    /// The categories below `parent` (`Ref::Id(0)`: the top level) named `name`.
+    fn categories_named(&mut self, parent: Ref, name: &str) -> Read<Vec<CategoryRec>>;
+
+    /// The categories whose idnumber is `idnumber`.
+    fn categories_by_idnumber(&mut self, idnumber: &str) -> Read<Vec<CategoryRec>>;
+
+    /// One category by id.
+    fn category(&mut self, id: Ref) -> Read<Option<CategoryRec>>;
+
+    /// Where a course goes when its row names no category: Moodle's default category.
+    fn default_category(&mut self) -> Read<Option<CategoryRec>>;
+
+    /// The role with this shortname.
+    fn role(&mut self, shortname: &str) -> Read<Option<RoleRec>>;
+
+    /// The role with this id.
+    fn role_by_id(&mut self, id: i64) -> Read<Option<RoleRec>>;
+
+    /// The course's enrolment method instances, in Moodle's order (sortorder, id).
+    fn instances(&mut self, course: Ref) -> Read<Vec<InstanceRec>>;
+
+    /// The instances, of any course, whose method links to the cohort (cohort sync); `None`
+    /// when the backend cannot list them.
+    fn cohort_instances(&mut self, cohort: Ref) -> Read<Option<Vec<InstanceRec>>>;
+
+    /// The user's enrolments in the course, by instance; `None` when the backend cannot tell
+    /// which instances they are enrolled through.
+    fn enrolments(&mut self, course: Ref, user: Ref) -> Read<Option<Vec<UeRec>>>;
+
+    /// Whether the user is enrolled in the course at all (through any instance).
+    fn is_enrolled(&mut self, course: Ref, user: Ref) -> Read<bool>;
+
+    /// The roles the user holds in the course's context.
+    fn course_roles(&mut self, course: Ref, user: Ref) -> Read<Vec<RoleAssignment>>;
+
+    /// The users holding a role in the course's context, with those roles (a reset unenrols
+    /// by role).
+    fn role_holders(&mut self, course: Ref) -> Read<Vec<(Ref, Vec<RoleAssignment>)>>;
+
+    /// The course's groups (or groupings).
+    fn groups(&mut self, course: Ref, kind: GroupKind) -> Read<Vec<GroupRec>>;
+
+    /// The groups in a grouping; `None` when the backend cannot list them.
+    fn grouping_groups(&mut self, grouping: Ref) -> Read<Option<Vec<Ref>>>;
+
+    /// The members of a group.
+    fn group_members(&mut self, group: Ref) -> Read<Vec<MemberRec>>;
+
+    /// The groups of the course the user is in.
+    fn user_groups(&mut self, course: Ref, user: Ref) -> Read<Vec<(Ref, MemberRec)>>;
+
+    /// The cohorts whose `by` field is `value`.
+    fn cohorts(&mut self, by: CohortIdentifier, value: &str) -> Read<Vec<CohortRec>>;
+
+    /// The members of a cohort.
+    fn cohort_members(&mut self, cohort: Ref) -> Read<Vec<Ref>>;
+
+    /// A user's picture.
+    fn picture(&mut self, user: Ref) -> Read<PictureRec>;
+}
+
+/// Looks a group up by the identifier the settings name (a helper for group rules).
+pub fn group_field(g: &GroupRec, by: GroupIdentifier) -> String {
+    match by {
+        GroupIdentifier::Name => g.name.clone(),
+        GroupIdentifier::Idnumber => g.idnumber.clone(),
+        GroupIdentifier::Id => g.id.id().map(|i| i.to_string()).unwrap_or_default(),
+    }
 }

@@ -56,6 +56,7 @@ fn keys(op: &Op) -> Vec<String> {
                 k.push(format!("e:{}", email.to_lowercase()));
             }
         }
+        other => unreachable!("{other:?} is not planned yet"),
     }
     k
 }
@@ -70,6 +71,7 @@ fn needs(op: &Op) -> Vec<u32> {
         Op::CreateUser(_) => Vec::new(),
         Op::UpdateUser(u) => new(u.user()).into_iter().collect(),
         Op::DeleteUser { user, .. } => new(*user).into_iter().collect(),
+        other => unreachable!("{other:?} is not planned yet"),
     }
 }
 

@@ -51,6 +51,7 @@ impl Kind {
             Op::CreateUser(_) => Some(Kind::Create),
             Op::UpdateUser(_) => Some(Kind::Update),
             Op::DeleteUser { .. } => Some(Kind::Delete),
+            _ => None,
         }
     }
 }
@@ -172,6 +173,7 @@ pub fn send(
                     p.push("id", id_of(*user, out).to_string());
                     p
                 }
+                _ => continue,
             };
             let n = p.len().max(1);
             if !job.items.is_empty() && (job.items.len() >= batch || fields + n > MAX_FIELDS) {
@@ -239,6 +241,7 @@ fn username_of(op: &Op) -> &str {
         Op::CreateUser(u) => &u.username,
         Op::UpdateUser(u) => &u.username,
         Op::DeleteUser { username, .. } => username,
+        _ => "",
     }
 }
 

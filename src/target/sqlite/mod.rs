@@ -18,23 +18,21 @@ pub mod password;
 mod pictures;
 mod schema;
 mod users;
+mod view;
 
 use super::Target;
 use crate::codes::{Code, Failure};
 use crate::command::Command;
-use crate::config::UserIdentifier;
 use crate::config::{
     CohortsConfig, Config, CoursesConfig, EnrolmentsConfig, GroupsConfig, PicturesConfig,
 };
 use crate::outcome::{Change, Outcome};
-use crate::plan::view::{Read, ReadError, SiteView, UserRec};
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
 use cache::Cache;
 use error::RowError;
 use rayon::prelude::*;
 use rusqlite::Connection;
 use std::cell::RefCell;
-use std::collections::BTreeSet;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -255,43 +253,9 @@ impl SqliteTarget {
                 username,
                 email,
             } => users::soft_delete(&self.conn, now, id(*user)?, username, email)?,
+            other => unreachable!("{other:?} is not planned yet"),
         }
         Ok(())
-    }
-}
-
-impl SiteView for SqliteTarget {
-    fn users(&mut self, by: UserIdentifier, value: &str) -> Read<Vec<UserRec>> {
-        users::find(&self.conn, by, value).map_err(read_error)
-    }
-
-    fn password_matches(&mut self, user: i64, plain: &str) -> Read<Option<bool>> {
-        users::password_matches(&self.conn, user, plain)
-            .map(Some)
-            .map_err(read_error)
-    }
-
-    fn profile_fields(&mut self) -> Read<Option<BTreeSet<String>>> {
-        Ok(Some(self.profile_fields.keys().cloned().collect()))
-    }
-
-    fn protected(&mut self) -> Read<Vec<(i64, &'static str)>> {
-        let mut out = vec![(users::GUEST_ID, "the site's guest account")];
-        out.extend(
-            users::ADMIN_IDS
-                .iter()
-                .map(|id| (*id, "the site's admin account")),
-        );
-        Ok(out)
-    }
-}
-
-/// A store error while reading for the plan: a refusal fails the row, the rest stops the file.
-fn read_error(e: RowError) -> ReadError {
-    match e {
-        RowError::Row(f) | RowError::Store(f) => ReadError::Row(f),
-        RowError::Nothing(why) => ReadError::Row(Failure::new(Code::NotFound, why)),
-        RowError::Fatal(f) => ReadError::Stop(f),
     }
 }
 
