@@ -239,3 +239,30 @@ fn every_scenario_folder_is_in_the_list() {
         "tests/scenarios/ and the scenarios! list in tests/cli/scenarios.rs must agree"
     );
 }
+
+#[test]
+fn every_scenario_snapshot_is_a_step_of_a_scenario() {
+    let mut steps: Vec<String> = NAMES
+        .iter()
+        .flat_map(|name| {
+            let s = Scenario::load(name);
+            s.steps
+                .iter()
+                .enumerate()
+                .map(|(i, step)| format!("scenario__{name}__{:02}_{}.snap", i + 1, step.name))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    steps.sort();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots");
+    let mut snaps: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("scenario__") && n.ends_with(".snap"))
+        .collect();
+    snaps.sort();
+    assert_eq!(
+        snaps, steps,
+        "snapshots/scenario__*.snap must be exactly the scenarios' steps: remove a stale one"
+    );
+}

@@ -51,8 +51,21 @@ pub fn normalize(w: &Workdir, line: &str, prefix: &str, resolved: &[(i64, String
     ids_named(&line, resolved).replace(prefix, "{P}")
 }
 
-/// A number the scenario's files gave through `{id:…}` becomes that placeholder again, unless
-/// it follows a `:` (a line number, `file.csv:3:`).
+/// Where a report echoes a file's value: after these words, in quotes, or as an entry name
+/// `(123.png)`.
+const ECHO_WORDS: &[&str] = &[
+    "enrolment ",
+    "group_member ",
+    "picture ",
+    "cohort_member ",
+    "role_assignment ",
+    "in ",
+    "of ",
+    "'",
+];
+
+/// A number the scenario's files gave through `{id:…}` becomes that placeholder again where
+/// the report echoes a file's value ([`ECHO_WORDS`]); elsewhere a number is a count or a line.
 fn ids_named(line: &str, resolved: &[(i64, String)]) -> String {
     let mut out = String::with_capacity(line.len());
     let b = line.as_bytes();
@@ -61,13 +74,14 @@ fn ids_named(line: &str, resolved: &[(i64, String)]) -> String {
         if b[i].is_ascii_digit() && (i == 0 || !b[i - 1].is_ascii_alphanumeric()) {
             let end = i + b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
             let whole = end == b.len() || !b[end].is_ascii_alphanumeric();
-            let after_colon = i > 0 && b[i - 1] == b':';
+            let echoed = ECHO_WORDS.iter().any(|w| line[..i].ends_with(w))
+                || (line[..i].ends_with('(') && b.get(end) == Some(&b'.'));
             let named = line[i..end]
                 .parse::<i64>()
                 .ok()
                 .and_then(|n| resolved.iter().find(|(id, _)| *id == n));
             match named {
-                Some((_, name)) if whole && !after_colon => out.push_str(name),
+                Some((_, name)) if whole && echoed => out.push_str(name),
                 _ => out.push_str(&line[i..end]),
             }
             i = end;
