@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-const SETUP: &str =
+pub const SETUP: &str =
     "run (as root) `bash ../shared/moodle-lab/setup.sh`, then `bash moodle/install-into-lab.sh`; \
      for another lab set MOODLE_URL and MOODLE_LAB_DIR (or the MOODLE_*TOKEN variables)";
 
@@ -52,7 +52,8 @@ pub fn lab_dir() -> PathBuf {
     PathBuf::from(std::env::var("MOODLE_LAB_DIR").unwrap_or_else(|_| "/opt/moodle-lab".to_string()))
 }
 
-fn token(who: Who) -> String {
+/// The token `who` uses: its environment variable, else the file the lab scripts wrote.
+pub fn token(who: Who) -> String {
     let (var, file) = who.source();
     if let Ok(t) = std::env::var(var) {
         if !t.trim().is_empty() {

@@ -27,6 +27,7 @@ mod plan_fixtures;
 mod plugin;
 mod private_files;
 mod prune;
+mod scenarios;
 mod scripts;
 mod smtp_sink;
 mod users;
