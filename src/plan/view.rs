@@ -58,14 +58,14 @@ impl UserRec {
 
     /// "account id 4 (jdoe, jdoe@example.edu)": how messages name another account.
     pub fn label(&self) -> String {
-        let id = match self.id {
-            Ref::Id(id) => format!("account id {id}"),
-            Ref::New(_) => "an account created by an earlier row of this file".to_string(),
-        };
-        if self.email().is_empty() {
-            format!("{id} ({})", self.username)
+        let who = if self.email().is_empty() {
+            self.username.clone()
         } else {
-            format!("{id} ({}, {})", self.username, self.email())
+            format!("{}, {}", self.username, self.email())
+        };
+        match self.id {
+            Ref::Id(id) => format!("account id {id} ({who})"),
+            Ref::New(_) => format!("the account ({who}) an earlier row of this file creates"),
         }
     }
 }
