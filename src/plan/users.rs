@@ -118,6 +118,16 @@ pub(super) fn wanted_next(cfg: &Config, view: &mut dyn SiteView, cmd: &Command, 
     }
 }
 
+/// Whether the account holds `value` in `by`, as the view would find it.
+fn matches(rec: &UserRec, by: UserIdentifier, value: &str) -> bool {
+    match by {
+        UserIdentifier::Username => !rec.deleted && rec.username == value,
+        UserIdentifier::Idnumber => !rec.deleted && rec.text[2] == value,
+        UserIdentifier::Email => !rec.deleted && rec.text[3].eq_ignore_ascii_case(value),
+        UserIdentifier::Id => rec.id.id().map(|id| id.to_string()).as_deref() == Some(value),
+    }
+}
+
 /// The accounts matching `by = value`, as the batch's earlier rows leave them.
 fn find_all(
     p: &mut Planner,
@@ -126,7 +136,12 @@ fn find_all(
     value: &str,
 ) -> Read<Vec<UserRec>> {
     let seen = view.users(by, value)?;
-    Ok(p.overlay().users(by, value, seen))
+    let mut found = p
+        .overlay()
+        .users
+        .merge(seen, |r| r.id, |r| matches(r, by, value));
+    found.sort_by_key(|r| r.id);
+    Ok(found)
 }
 
 /// The one account a row names; several fail the row.
