@@ -61,7 +61,12 @@ impl<K: Eq + Hash + Clone, V: Clone> Layer<K, V> {
 
     /// The view's records as earlier rows leave them, those gone dropped, with the records
     /// earlier rows made or changed that `keep` also takes.
-    pub fn merge(&self, from_view: Vec<V>, key: impl Fn(&V) -> K, keep: impl Fn(&V) -> bool) -> Vec<V> {
+    pub fn merge(
+        &self,
+        from_view: Vec<V>,
+        key: impl Fn(&V) -> K,
+        keep: impl Fn(&V) -> bool,
+    ) -> Vec<V> {
         let mut seen: Vec<K> = Vec::new();
         let mut out: Vec<V> = Vec::new();
         for v in from_view {

@@ -80,7 +80,16 @@ fn run(name: &str, backend: Backend) {
     let mut failures = Vec::new();
     let started = std::time::Instant::now();
     for (i, step) in scenario.steps.iter().enumerate() {
-        let snapshot = format!("scenario__{name}__{:02}_{}", i + 1, step.name);
+        let mut snapshot = format!("scenario__{name}__{:02}_{}", i + 1, step.name);
+        let mut expected_exit = step.exit;
+        if let (Backend::Rest(Who::Core), Some(core)) = (backend, &step.core_rest) {
+            assert!(
+                !core.why.trim().is_empty(),
+                "{snapshot}: core_rest needs a why"
+            );
+            snapshot.push_str("__core_rest");
+            expected_exit = core.exit.unwrap_or(step.exit);
+        }
         w.settings(&scenario.settings(step, &target));
         let placeholders = Placeholders {
             prefix: &prefix,
@@ -110,10 +119,10 @@ fn run(name: &str, backend: Backend) {
             out.code,
             site_state::read(&db, &prefix)
         );
-        if out.code != step.exit {
+        if out.code != expected_exit {
             failures.push(format!(
-                "{snapshot}: exit {} where scenario.toml expects {}\nstdout:\n{}\nstderr:\n{}",
-                out.code, step.exit, out.stdout, out.stderr
+                "{snapshot}: exit {} where scenario.toml expects {expected_exit}\nstdout:\n{}\nstderr:\n{}",
+                out.code, out.stdout, out.stderr
             ));
         }
         let mut settings = snapshot_settings();
@@ -249,7 +258,14 @@ fn every_scenario_snapshot_is_a_step_of_a_scenario() {
             s.steps
                 .iter()
                 .enumerate()
-                .map(|(i, step)| format!("scenario__{name}__{:02}_{}.snap", i + 1, step.name))
+                .flat_map(|(i, step)| {
+                    let base = format!("scenario__{name}__{:02}_{}", i + 1, step.name);
+                    let core = step
+                        .core_rest
+                        .as_ref()
+                        .map(|_| format!("{base}__core_rest.snap"));
+                    std::iter::once(format!("{base}.snap")).chain(core)
+                })
                 .collect::<Vec<_>>()
         })
         .collect();

@@ -11,7 +11,14 @@
 //! settings = { users = { identifier = "idnumber" } }   # merged over [settings], this step only
 //! args = ["run"]                  # moosync's arguments after --data (the default)
 //! exit = 1                        # the exit code expected
+//! [step.core_rest]                # only when Moodle's core web services cannot do the step
+//! why = "no core web service binds a cohort to a course"   # the documented difference
+//! exit = 1                        # its exit code, if another
 //! ```
+//!
+//! A step with `core_rest` is checked on the core service against a snapshot of its own,
+//! `…__<NN>_<name>__core_rest`: what the plugin adds and core lacks, shown the same way every
+//! time. The embedded store and the plugin service still share the step's one snapshot.
 //!
 //! Placeholders, replaced in the files' text and in their names, identically on every backend:
 //! - `{P}` is the run's prefix (`lab::unique`), so names are unique on the shared lab.
@@ -50,6 +57,17 @@ pub struct Step {
     #[serde(default = "run_args")]
     pub args: Vec<String>,
     pub exit: i32,
+    /// Where Moodle's core web services differ from the plugin's (a declared capability).
+    #[serde(default)]
+    pub core_rest: Option<CoreRest>,
+}
+
+/// A step's documented difference on Moodle's core web services.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoreRest {
+    pub why: String,
+    pub exit: Option<i32>,
 }
 
 fn run_args() -> Vec<String> {
