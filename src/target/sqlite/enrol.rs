@@ -201,3 +201,154 @@ pub(crate) fn unenrol_user(
     }
     Ok(())
 }
+
+/// The component and item a role given through `method`'s instance is recorded with: manual
+/// and self enrolments give plain assignments (their plugins' `roles_protected()` is false),
+/// the others mark them as theirs.
+pub(crate) fn role_owner(method: &str, instance: i64) -> (String, i64) {
+    match method {
+        "manual" | "self" => (String::new(), 0),
+        other => (format!("enrol_{other}"), instance),
+    }
+}
+
+/// The course's instance of `method` an enrolment goes through (an enabled one first).
+fn instance_of(conn: &Connection, course: i64, method: &str) -> Result<i64, RowError> {
+    conn.prepare_cached(
+        "SELECT id FROM mdl_enrol WHERE courseid = ?1 AND enrol = ?2 ORDER BY status, sortorder, id LIMIT 1",
+    )?
+    .query_row(params![course, method], |r| r.get(0))
+    .optional()?
+    .ok_or_else(|| {
+        super::error::row(
+            crate::codes::Code::NotFound,
+            format!("course id {course} has no {method} enrolment method"),
+        )
+    })
+}
+
+fn course_ctx(conn: &Connection, course: i64) -> Result<ContextRow, RowError> {
+    super::courses::course_context(conn, course)
+}
+
+/// enrol_user: enrols through the course's instance of `method` (or updates an enrolment
+/// there), with `role` given as the plugin gives it; meta courses follow.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn enrol(
+    conn: &Connection,
+    ctx: &super::Ctx,
+    course: i64,
+    method: &str,
+    user: i64,
+    role: Option<i64>,
+    suspended: bool,
+    start: i64,
+    end: i64,
+) -> Result<(), RowError> {
+    let instance = instance_of(conn, course, method)?;
+    conn.prepare_cached(
+        "INSERT INTO mdl_user_enrolments (status, enrolid, userid, timestart, timeend, timecreated, timemodified)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+         ON CONFLICT (enrolid, userid) DO UPDATE SET status = excluded.status, timestart = excluded.timestart,
+           timeend = excluded.timeend, timemodified = excluded.timemodified",
+    )?
+    .execute(params![suspended as i64, instance, user, start, end, ctx.now])?;
+    if let Some(role) = role {
+        let (component, item) = role_owner(method, instance);
+        assign_role(
+            conn,
+            role,
+            course_ctx(conn, course)?.id,
+            user,
+            &component,
+            item,
+            ctx.now,
+        )?;
+    }
+    super::enrolments::follow_in_meta_courses(conn, ctx, course, user)
+}
+
+/// update_user_enrol: the status and period of an enrolment; meta courses follow.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn update_enrolment(
+    conn: &Connection,
+    ctx: &super::Ctx,
+    course: i64,
+    method: &str,
+    user: i64,
+    suspended: Option<bool>,
+    start: Option<i64>,
+    end: Option<i64>,
+) -> Result<(), RowError> {
+    let instance = instance_of(conn, course, method)?;
+    conn.prepare_cached(
+        "UPDATE mdl_user_enrolments SET status = COALESCE(?3, status), timestart = COALESCE(?4, timestart),
+           timeend = COALESCE(?5, timeend), timemodified = ?6 WHERE enrolid = ?1 AND userid = ?2",
+    )?
+    .execute(params![instance, user, suspended.map(i64::from), start, end, ctx.now])?;
+    super::enrolments::follow_in_meta_courses(conn, ctx, course, user)
+}
+
+/// unenrol_user from the course's instance of `method`; meta courses follow.
+pub(crate) fn unenrol(
+    conn: &Connection,
+    ctx: &super::Ctx,
+    course: i64,
+    method: &str,
+    user: i64,
+) -> Result<(), RowError> {
+    let instance = instance_of(conn, course, method)?;
+    unenrol_user(
+        conn,
+        course,
+        &course_ctx(conn, course)?,
+        instance,
+        method,
+        user,
+    )?;
+    super::enrolments::follow_in_meta_courses(conn, ctx, course, user)
+}
+
+/// role_assign in the course's context (a plain assignment); meta courses follow.
+pub(crate) fn assign(
+    conn: &Connection,
+    ctx: &super::Ctx,
+    role: i64,
+    course: i64,
+    user: i64,
+) -> Result<(), RowError> {
+    assign_role(
+        conn,
+        role,
+        course_ctx(conn, course)?.id,
+        user,
+        "",
+        0,
+        ctx.now,
+    )?;
+    super::enrolments::follow_in_meta_courses(conn, ctx, course, user)
+}
+
+/// role_unassign of one assignment in the course's context; meta courses follow.
+pub(crate) fn unassign(
+    conn: &Connection,
+    ctx: &super::Ctx,
+    role: i64,
+    course: i64,
+    user: i64,
+    component: &str,
+    itemid: i64,
+) -> Result<(), RowError> {
+    conn.prepare_cached(
+        "DELETE FROM mdl_role_assignments WHERE userid = ?1 AND contextid = ?2 AND roleid = ?3
+         AND component = ?4 AND itemid = ?5",
+    )?
+    .execute(params![
+        user,
+        course_ctx(conn, course)?.id,
+        role,
+        component,
+        itemid
+    ])?;
+    super::enrolments::follow_in_meta_courses(conn, ctx, course, user)
+}

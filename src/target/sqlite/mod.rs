@@ -219,9 +219,10 @@ impl SqliteTarget {
         &self,
         op: &Op,
         hash: Option<&str>,
-        now: i64,
+        ctx: &Ctx,
         created: &mut HashMap<u32, i64>,
     ) -> Result<(), RowError> {
+        let (conn, now) = (&self.conn, ctx.now);
         let id = |r: Ref| -> Result<i64, RowError> {
             match r {
                 Ref::Id(id) => Ok(id),
@@ -253,6 +254,65 @@ impl SqliteTarget {
                 username,
                 email,
             } => users::soft_delete(&self.conn, now, id(*user)?, username, email)?,
+            Op::Enrol {
+                course,
+                method,
+                user,
+                role,
+                suspended,
+                start,
+                end,
+            } => enrol::enrol(
+                conn,
+                ctx,
+                id(*course)?,
+                method,
+                id(*user)?,
+                *role,
+                *suspended,
+                *start,
+                *end,
+            )?,
+            Op::UpdateEnrolment {
+                course,
+                method,
+                user,
+                suspended,
+                start,
+                end,
+            } => enrol::update_enrolment(
+                conn,
+                ctx,
+                id(*course)?,
+                method,
+                id(*user)?,
+                *suspended,
+                *start,
+                *end,
+            )?,
+            Op::Unenrol {
+                course,
+                method,
+                user,
+            } => enrol::unenrol(conn, ctx, id(*course)?, method, id(*user)?)?,
+            Op::AssignRole { role, course, user } => {
+                enrol::assign(conn, ctx, *role, id(*course)?, id(*user)?)?
+            }
+            Op::UnassignRole {
+                role,
+                course,
+                user,
+                component,
+                itemid,
+            } => enrol::unassign(
+                conn,
+                ctx,
+                *role,
+                id(*course)?,
+                id(*user)?,
+                component,
+                *itemid,
+            )?,
             other => unreachable!("{other:?} is not planned yet"),
         }
         Ok(())
@@ -352,7 +412,7 @@ impl Target for SqliteTarget {
             let mut result = Applied::Done;
             for (o, op) in row_ops.iter().enumerate() {
                 let hash = hashes.get(&(r, o)).map(String::as_str);
-                match self.apply_op(op, hash, now, &mut applied.created) {
+                match self.apply_op(op, hash, &ctx, &mut applied.created) {
                     Ok(()) | Err(RowError::Nothing(_)) => {}
                     Err(RowError::Row(f) | RowError::Store(f)) => {
                         result = Applied::Failed(f);
