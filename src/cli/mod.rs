@@ -40,7 +40,7 @@ fn report(f: &crate::codes::Failure) {
 fn exit_code(result: Result<i32, crate::codes::Failure>) -> i32 {
     result.unwrap_or_else(|f| {
         report(&f);
-        exit::INPUT_ERROR
+        exit::of_failure(&f)
     })
 }
 
