@@ -23,6 +23,7 @@ mod cron;
 mod files;
 mod init;
 mod plan;
+mod problems;
 mod run_cmd;
 mod status;
 
@@ -70,8 +71,11 @@ enum Cmd {
     Cron(cron::CronArgs),
     /// Print the commands the script makes from each row of FILE; writes nothing.
     Plan(plan::PlanArgs),
-    /// Each tool, its file names, waiting input and its last run.
+    /// Each tool, its file names, waiting input and its last runs; failed rows, scripts that
+    /// do not compile, mails not sent, trybacks, held and refused files.
     Status,
+    /// The failed rows of the recent runs: file, line, code, message and what to do.
+    Problems(problems::ProblemsArgs),
     /// Send a test message with the [mail] settings, to check they work.
     CheckMail,
     /// Ask the Moodle site ([target] kind = "moodle") who the token is and whether its service
@@ -96,6 +100,7 @@ pub fn main() -> i32 {
         Cmd::Cron(args) => cron::run(&data, args),
         Cmd::Plan(args) => plan::run(&data, args),
         Cmd::Status => status::run(&data),
+        Cmd::Problems(args) => problems::run(&data, args),
         Cmd::CheckTarget => check_target::run(&data),
         Cmd::CheckMail => check_mail::run(&data),
         Cmd::Files { action } => files::run(&data, action),

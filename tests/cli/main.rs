@@ -29,4 +29,5 @@ mod private_files;
 mod prune;
 mod scripts;
 mod smtp_sink;
+mod status_cmd;
 mod users;
