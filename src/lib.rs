@@ -31,6 +31,7 @@ pub mod source;
 pub mod state;
 pub mod target;
 pub mod toml_place;
+pub mod web;
 
 /// Every allocation is counted per thread, so a script's row has a memory budget.
 #[global_allocator]

@@ -25,6 +25,7 @@ mod init;
 mod plan;
 mod problems;
 mod run_cmd;
+mod serve;
 mod status;
 
 use clap::{Parser, Subcommand};
@@ -76,6 +77,8 @@ enum Cmd {
     Status,
     /// The failed rows of the recent runs: file, line, code, message and what to do.
     Problems(problems::ProblemsArgs),
+    /// The web console on [web] listen (127.0.0.1:8088): the same views and actions.
+    Serve(serve::ServeArgs),
     /// Send a test message with the [mail] settings, to check they work.
     CheckMail,
     /// Ask the Moodle site ([target] kind = "moodle") who the token is and whether its service
@@ -101,6 +104,7 @@ pub fn main() -> i32 {
         Cmd::Plan(args) => plan::run(&data, args),
         Cmd::Status => status::run(&data),
         Cmd::Problems(args) => problems::run(&data, args),
+        Cmd::Serve(args) => serve::run(&data, args),
         Cmd::CheckTarget => check_target::run(&data),
         Cmd::CheckMail => check_mail::run(&data),
         Cmd::Files { action } => files::run(&data, action),
