@@ -16,10 +16,18 @@ pub struct Entry {
     pub path: String,
     pub area: &'static str,
     pub size: u64,
-    /// Local time, `2026-01-31 12:00:00`.
-    pub modified: String,
     #[serde(skip)]
     pub modified_at: std::time::SystemTime,
+}
+
+impl Entry {
+    /// When it was last changed, local time: `2026-01-31 12:00:00`. Made when shown only: a
+    /// folder of ten thousand reports is listed, a page of it shown.
+    pub fn modified(&self) -> String {
+        chrono::DateTime::<chrono::Local>::from(self.modified_at)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    }
 }
 
 /// Why a verb that changes the data folder cannot go now.
@@ -93,9 +101,6 @@ pub fn list(area: &FileArea, which: &'static str) -> Result<Vec<Entry>, String> 
             path: rel.display().to_string(),
             area: which,
             size: meta.len(),
-            modified: chrono::DateTime::<chrono::Local>::from(at)
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string(),
             modified_at: at,
         });
     }

@@ -112,7 +112,7 @@ fn list(area: &FileArea, which: Option<&str>) -> Result<(), String> {
     };
     for a in areas {
         for e in filemanager::list(area, a)? {
-            say!("{:>12}  {}  {}", e.size, e.modified, e.path);
+            say!("{:>12}  {}  {}", e.size, e.modified(), e.path);
         }
     }
     Ok(())

@@ -11,7 +11,7 @@ use minijinja::context;
 /// Files listed per page of the file manager.
 const FILES_PAGE: usize = 200;
 /// Failures the problems screen lists; its CSV has them all.
-const PROBLEMS_SHOWN: usize = 1000;
+const PROBLEMS_SHOWN: usize = 500;
 /// Rows a preview shows.
 const PREVIEW_ROWS: usize = 200;
 
@@ -157,7 +157,7 @@ pub fn files_page(ctx: &Ctx<'_>, s: &Setup, area: &str, said: Option<(bool, Stri
         .take(FILES_PAGE)
         .map(|e| {
             let report = which == filearea::REPORTS && e.path.ends_with(".txt");
-            context! { e => v(&e), report => report }
+            context! { e => v(&e), modified => e.modified(), report => report }
         })
         .collect();
     let next = ((page + 1) * FILES_PAGE < total).then_some(page + 1);

@@ -10,9 +10,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Rows of the other outcomes per page.
-pub const PAGE: usize = 500;
+pub const PAGE: usize = 200;
 /// Failures shown on the page; the CSV has them all.
-pub const FAILURES_SHOWN: usize = 1000;
+pub const FAILURES_SHOWN: usize = 500;
 
 /// Columns that name a row's subject, in the order they are shown.
 const IDENTIFIERS: &[&str] = &[
@@ -102,34 +102,104 @@ fn paths(s: &Setup, rel: &str) -> Result<(String, PathBuf, PathBuf), String> {
     Ok((filemanager::shown(&s.area, &text), text, json))
 }
 
-/// Every failure of the report, in line order.
-pub fn failures(s: &Setup, rel: &str) -> Result<(Vec<Failed>, PathBuf), String> {
-    let (_, text, json) = paths(s, rel)?;
-    let bytes = std::fs::read(&json).map_err(|e| format!("cannot read {rel}: {e}"))?;
-    let mut out = Vec::new();
-    for line in bytes.split(|b| *b == b'\n') {
-        // Only the failed rows are parsed: a report has one line per row of the input.
-        if !contains(line, br#""outcome":"failed""#) {
+/// What one pass over a report's JSON Lines finds: every failure, the page of other rows
+/// from `from` on, how many other rows there are, the notes and the closing summary.
+#[derive(Default)]
+struct Scan {
+    failed: Vec<Failed>,
+    rows: Vec<RowView>,
+    other: usize,
+    notes: Vec<String>,
+    summary: Option<String>,
+    status: Option<String>,
+    file_failure: Option<String>,
+}
+
+/// A row line's outcome, read from its start without parsing it: a report has a line per
+/// input row, and only a page of them is shown. An applied or skipped row starts
+/// `{"line":12,"outcome":"applied"`; a failed one, its keys in order, `{"code":…` and holds
+/// `"outcome":"failed"` (the file's closing summary starts so too, without it).
+fn outcome_of<'a>(line: &'a [u8], failed: &memchr::memmem::Finder<'_>) -> Option<&'a [u8]> {
+    if line.starts_with(br#"{"code":"#) {
+        return failed.find(line).map(|_| &b"failed"[..]);
+    }
+    let rest = line.strip_prefix(br#"{"line":"#)?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let rest = rest[digits..].strip_prefix(br#","outcome":""#)?;
+    let end = memchr::memchr(b'"', rest)?;
+    Some(&rest[..end])
+}
+
+fn scan(bytes: &[u8], from: usize, page: usize) -> Scan {
+    let mut out = Scan::default();
+    let failed = memchr::memmem::Finder::new(br#""outcome":"failed""#);
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    for end in ends {
+        let line = &bytes[start..end];
+        start = end + 1;
+        if line.is_empty() {
             continue;
         }
-        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) {
-            out.push(Failed {
+        let outcome = outcome_of(line, &failed);
+        if let Some(o) = outcome {
+            if o != b"failed" {
+                out.other += 1;
+                if out.other <= from || out.rows.len() >= page {
+                    continue;
+                }
+            }
+        }
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
+        match outcome {
+            Some(b"failed") => out.failed.push(Failed {
                 line: v["line"].as_u64().unwrap_or(0),
                 code: v["code"].as_str().unwrap_or("").to_string(),
                 message: v["message"].as_str().unwrap_or("").to_string(),
                 identifiers: String::new(),
-            });
+            }),
+            Some(_) => out.rows.push(RowView {
+                line: v["line"].as_u64().unwrap_or(0),
+                outcome: v["outcome"].as_str().unwrap_or("").to_string(),
+                reason: v["reason"].as_str().map(str::to_string),
+                changes: v["changes"]
+                    .as_array()
+                    .map(|a| a.iter().map(change_view).collect())
+                    .unwrap_or_default(),
+            }),
+            None => {
+                if let Some(n) = v["note"].as_str() {
+                    out.notes.push(n.to_string());
+                } else if let Some(c) = v.get("after_last_row") {
+                    out.notes
+                        .push(format!("after the last row: {}", changes_text(c)));
+                } else if let Some(sum) = v.get("summary") {
+                    let counts: crate::outcome::Counts =
+                        serde_json::from_value(sum.clone()).unwrap_or_default();
+                    out.summary = Some(counts.summary_line());
+                    out.status = v["status"].as_str().map(str::to_string);
+                    if let (Some(code), Some(m)) = (v["code"].as_str(), v["message"].as_str()) {
+                        out.file_failure = Some(format!("{code} {m}"));
+                    }
+                }
+            }
         }
     }
-    let tryback = tryback_of(s, &text);
-    if let Some(t) = &tryback {
-        identify(s, t, &mut out);
-    }
-    Ok((out, tryback.unwrap_or_default()))
+    out
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    memchr::memmem::find(hay, needle).is_some()
+/// Every failure of the report, in line order, with its row's identifiers; and the tryback.
+pub fn failures(s: &Setup, rel: &str) -> Result<(Vec<Failed>, PathBuf), String> {
+    let (_, text, json) = paths(s, rel)?;
+    let bytes = std::fs::read(&json).map_err(|e| format!("cannot read {rel}: {e}"))?;
+    let mut failed = scan(&bytes, 0, 0).failed;
+    let tryback = tryback_of(s, &text);
+    if let Some(t) = &tryback {
+        identify(s, t, &mut failed);
+    }
+    Ok((failed, tryback.unwrap_or_default()))
 }
 
 /// The tryback written with this report, as state.db recorded it.
@@ -192,63 +262,25 @@ pub fn view(s: &Setup, rel: &str, from: usize) -> Result<ReportView, String> {
         .take_while(|l| !l.is_empty())
         .map(str::to_string)
         .collect();
-    let (failed, tryback) = failures(s, &shown)?;
     let bytes = std::fs::read(&json).map_err(|e| format!("cannot read {rel}: {e}"))?;
-    let mut rows = Vec::new();
-    let mut notes = Vec::new();
-    let mut other = 0;
-    let (mut summary, mut status, mut file_failure) = (None, None, None);
-    for line in bytes.split(|b| *b == b'\n') {
-        if line.is_empty() || contains(line, br#""outcome":"failed""#) {
-            continue;
-        }
-        let is_row = line.starts_with(br#"{"line":"#);
-        if is_row {
-            other += 1;
-            if other <= from || rows.len() >= PAGE {
-                continue;
-            }
-        }
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
-            continue;
-        };
-        if let Some(n) = v["note"].as_str() {
-            notes.push(n.to_string());
-        } else if let Some(c) = v.get("after_last_row") {
-            notes.push(format!("after the last row: {}", changes_text(c)));
-        } else if let Some(sum) = v.get("summary") {
-            let counts: crate::outcome::Counts =
-                serde_json::from_value(sum.clone()).unwrap_or_default();
-            summary = Some(counts.summary_line());
-            status = v["status"].as_str().map(str::to_string);
-            if let (Some(code), Some(m)) = (v["code"].as_str(), v["message"].as_str()) {
-                file_failure = Some(format!("{code} {m}"));
-            }
-        } else if is_row {
-            rows.push(RowView {
-                line: v["line"].as_u64().unwrap_or(0),
-                outcome: v["outcome"].as_str().unwrap_or("").to_string(),
-                reason: v["reason"].as_str().map(str::to_string),
-                changes: v["changes"]
-                    .as_array()
-                    .map(|a| a.iter().map(change_view).collect())
-                    .unwrap_or_default(),
-            });
-        }
+    let mut found = scan(&bytes, from, PAGE);
+    let tryback = tryback_of(s, &text);
+    if let Some(t) = &tryback {
+        identify(s, t, &mut found.failed);
     }
     Ok(ReportView {
         path: shown,
         heading,
-        summary,
-        status,
-        file_failure,
-        failed: failed.len(),
-        groups: group(failed),
-        notes,
-        rows,
-        other,
+        summary: found.summary,
+        status: found.status,
+        file_failure: found.file_failure,
+        failed: found.failed.len(),
+        groups: group(found.failed),
+        notes: found.notes,
+        rows: found.rows,
+        other: found.other,
         from,
-        tryback: (!tryback.as_os_str().is_empty()).then(|| filemanager::shown(&s.area, &tryback)),
+        tryback: tryback.map(|t| filemanager::shown(&s.area, &t)),
     })
 }
 
@@ -336,4 +368,66 @@ pub fn errors_csv(s: &Setup, rel: &str, out: &mut dyn Write) -> Result<(), Strin
         .map_err(io)?;
     }
     w.flush().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::{Code, Failure};
+    use crate::outcome::{Action, Change, Counts, Outcome, RowReport};
+    use crate::sinks::{FileEnd, ReportSink, Sink};
+
+    /// A report as the report sink writes it: the scan finds each kind of line.
+    #[test]
+    fn one_pass_finds_failures_a_page_of_rows_and_the_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        let heading = crate::sinks::report::ReportHeading {
+            tool: "users".into(),
+            preset: "tool_sync.users".into(),
+            script: "users.rhai".into(),
+            file: "userimport.csv".into(),
+            target: "embedded".into(),
+            started: "now".into(),
+            dry_run: false,
+            format: "utf-8".into(),
+        };
+        let mut sink: Box<dyn Sink> =
+            Box::new(ReportSink::create(dir.path().join("r.txt"), heading).unwrap());
+        let mut counts = Counts::default();
+        let rows = [
+            Outcome::Applied(vec![Change::new(Action::Created, "user", 2, "a")]),
+            Outcome::Failed(Failure::new(Code::InvalidEmail, "email 'x' is not valid")),
+            Outcome::Skipped("unchanged".into()),
+            Outcome::Applied(vec![Change::new(Action::Deleted, "user", 3, "b")]),
+        ];
+        for (i, o) in rows.into_iter().enumerate() {
+            let r = RowReport {
+                line: i as u64 + 2,
+                start: 0,
+                end: 0,
+                outcome: o,
+            };
+            counts.add(&r.outcome);
+            sink.row(&r).unwrap();
+        }
+        sink.finish(&counts, &FileEnd::Done).unwrap();
+        let bytes = std::fs::read(dir.path().join("r.jsonl")).unwrap();
+        let all = scan(&bytes, 0, 10);
+        assert_eq!(all.failed.len(), 1);
+        assert_eq!(
+            (all.failed[0].line, all.failed[0].code.as_str()),
+            (3, "MS-V002")
+        );
+        assert_eq!(all.other, 3);
+        let lines: Vec<u64> = all.rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 4, 5]);
+        assert_eq!(all.rows[2].changes[0].action, "deleted");
+        assert_eq!(all.status.as_deref(), Some("done"));
+        assert!(all.summary.unwrap().starts_with("4 rows: 2 applied"));
+        // A page further on: the same failures, the rows after the first.
+        let later = scan(&bytes, 1, 1);
+        assert_eq!(later.failed.len(), 1);
+        assert_eq!(later.rows.iter().map(|r| r.line).collect::<Vec<_>>(), [4]);
+        assert_eq!(later.other, 3);
+    }
 }
