@@ -69,8 +69,12 @@ pub fn serve(
         ));
     }
     let secret = Secret::load(&web)?;
-    let server = tiny_http::Server::http(addr)
-        .map_err(|e| Failure::new(Code::ConfigInvalid, format!("cannot listen on {addr}: {e}")))?;
+    let cannot =
+        |e: String| Failure::new(Code::ConfigInvalid, format!("cannot listen on {addr}: {e}"));
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| cannot(e.to_string()))?;
+    no_delay(&listener);
+    let server =
+        tiny_http::Server::from_listener(listener, None).map_err(|e| cannot(e.to_string()))?;
     let bound = server.server_addr().to_ip().unwrap_or(addr);
     let port = bound.port();
     let console = Arc::new(Console {
@@ -107,6 +111,24 @@ pub fn serve(
         let _ = w.join();
     }
     Ok(())
+}
+
+/// Answers go out as written: tiny_http writes a reply's head and body apart, and Nagle's
+/// rule would hold the body until the browser acknowledged the head (some 40 ms, delayed).
+/// Set on the listening socket, Linux gives it to every connection it accepts.
+fn no_delay(listener: &std::net::TcpListener) {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket, an int option and its size; failure only leaves Nagle on.
+    unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
 }
 
 /// A handler's context: the request's parts, its session, the setup of the data folder.
