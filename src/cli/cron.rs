@@ -39,7 +39,7 @@ pub fn run(data: &Path, args: CronArgs) -> i32 {
         Err(f) => {
             super::report(&f);
             crate::run::Summary {
-                code: exit::INPUT_ERROR,
+                code: exit::of_failure(&f),
                 lines: vec![format!("moosync: {f}")],
                 ..Default::default()
             }

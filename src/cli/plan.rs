@@ -28,7 +28,7 @@ pub fn run(data: &Path, args: PlanArgs) -> i32 {
         Ok(code) => code,
         Err(f) => {
             super::report(&f);
-            exit::INPUT_ERROR
+            exit::of_failure(&f)
         }
     }
 }

@@ -222,7 +222,7 @@ fn preview(ctx: &Ctx<'_>, s: &Setup, path: &str, tool: &str) -> Reply {
     };
     let (code, error) = match crate::preview::write(s, &args, &mut out) {
         Ok(code) => (code, None),
-        Err(f) => (crate::exit::INPUT_ERROR, Some(f.to_string())),
+        Err(f) => (crate::exit::of_failure(&f), Some(f.to_string())),
     };
     t.session_page(
         ctx,

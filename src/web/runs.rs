@@ -78,6 +78,10 @@ pub fn verdict(code: i32) -> &'static str {
         exit::LOCKED => {
             "not run: another run holds the data folder's lock (exit 3); try again when it ends"
         }
+        exit::UNREACHABLE => {
+            "not done: the Moodle site could not be reached or is in maintenance (exit 4); \
+             the files wait in inbox/ for the next run"
+        }
         _ => "a file or the run failed (exit 2): see the messages above",
     }
 }
@@ -141,7 +145,7 @@ impl Runs {
                     Ok(summary) => summary.code,
                     Err(f) => {
                         watched.push(json!({"kind": "warn", "line": format!("moosync: {f}")}));
-                        exit::INPUT_ERROR
+                        exit::of_failure(&f)
                     }
                 };
                 watched.end(code);
