@@ -593,8 +593,15 @@ fn sections_are_named_and_the_self_and_guest_methods_set_as_asked() {
         vec![(3, "invalidsection".into()), (4, "coursenotfound".into())]
     );
     assert_eq!(done(&answer, "sections", 0)["created"], true);
-    assert_eq!(done(&answer, "sections", 0)["changed"], json!(["name", "summary"]));
-    assert_eq!(done(&answer, "sections", 1)["changed"], json!([]), "already so");
+    assert_eq!(
+        done(&answer, "sections", 0)["changed"],
+        json!(["name", "summary"])
+    );
+    assert_eq!(
+        done(&answer, "sections", 1)["changed"],
+        json!([]),
+        "already so"
+    );
     assert_eq!(done(&answer, "sections", 2)["changed"], json!(["summary"]));
     // Section 1 was added on the way to 2: no gaps, its name left to the format.
     assert_eq!(
@@ -606,7 +613,12 @@ fn sections_are_named_and_the_self_and_guest_methods_set_as_asked() {
         ]
     );
 
-    let methods = |items: Value| s.ok("local_moosync_set_enrol_methods", json!({ "methods": items }));
+    let methods = |items: Value| {
+        s.ok(
+            "local_moosync_set_enrol_methods",
+            json!({ "methods": items }),
+        )
+    };
     let status = |enrol: &str| -> Vec<i64> {
         let answer = s.ok(
             "local_moosync_get_enrol_instances",
@@ -630,7 +642,10 @@ fn sections_are_named_and_the_self_and_guest_methods_set_as_asked() {
     each_item_once(&answer, "methods", 4);
     assert_eq!(
         warnings(&answer),
-        vec![(2, "methodnotsupported".into()), (3, "coursenotfound".into())]
+        vec![
+            (2, "methodnotsupported".into()),
+            (3, "coursenotfound".into())
+        ]
     );
     assert_eq!(done(&answer, "methods", 0)["action"], "enabled");
     assert_eq!(done(&answer, "methods", 1)["action"], "unchanged");
