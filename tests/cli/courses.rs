@@ -943,3 +943,81 @@ fn a_given_file_must_name_its_preset_when_the_tool_has_several() {
     assert_eq!(course_field(&w, "C1", "fullname"), "One");
     assert!(file.exists(), "a given file is left where it is");
 }
+
+#[test]
+fn reset_takes_only_the_asked_role_from_a_user_holding_others() {
+    let w = with_users();
+    upload(&w, "shortname;fullname;teacher1_account\nR2;Two roles;t1\n").expect_code(0);
+    enrol(&w, "R2", "s1", "student");
+    // t1 is an editing teacher and, besides, a student.
+    w.db()
+        .execute(
+            "INSERT INTO mdl_role_assignments (roleid, contextid, userid, component, itemid)
+             SELECT r.id, x.id, u.id, '', 0 FROM mdl_role r, mdl_context x, mdl_course c, mdl_user u
+             WHERE r.shortname = 'student' AND x.contextlevel = 50 AND x.instanceid = c.id
+               AND c.shortname = 'R2' AND u.username = 't1'",
+            [],
+        )
+        .unwrap();
+    w.drop_file("resetcourses.csv", "shortname;roles\nR2;student\n");
+    w.moosync(&["run", "--quiet", "courses.reset"])
+        .expect_code(0);
+    // As reset_course_userdata: s1 is unenrolled, t1 only loses the student role. Both
+    // count as unenrolled users, as Moodle counts them.
+    let id = course_id(&w, "R2");
+    let held: Vec<(String, String)> = w
+        .db()
+        .prepare(&format!(
+            "SELECT u.username, r.shortname FROM mdl_role_assignments ra JOIN mdl_role r ON r.id = ra.roleid
+             JOIN mdl_user u ON u.id = ra.userid JOIN mdl_context x ON x.id = ra.contextid
+             WHERE x.contextlevel = 50 AND x.instanceid = {id} ORDER BY u.username"
+        ))
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(held, [("t1".to_string(), "editingteacher".to_string())]);
+    assert_eq!(
+        w.count(&format!("SELECT COUNT(*) FROM mdl_user_enrolments ue JOIN mdl_enrol e ON e.id = ue.enrolid WHERE e.courseid = {id}")),
+        1
+    );
+    assert!(
+        w.report().contains("reset course R2") && w.report().contains("unenrolled users 2"),
+        "{}",
+        w.report()
+    );
+}
+
+#[test]
+fn categories_are_made_whatever_their_ids() {
+    // A long-lived site: category ids past 214,748 once made the sort order overflow.
+    let w = Workdir::new();
+    upload(&w, "shortname;fullname\nFIRST;First\n").expect_code(0);
+    w.db()
+        .execute(
+            "UPDATE sqlite_sequence SET seq = 5000000 WHERE name = 'mdl_course_categories'",
+            [],
+        )
+        .unwrap();
+    upload(
+        &w,
+        "shortname;fullname;category\nBIG;Big ids;Faculty/Department\n",
+    )
+    .expect_code(0);
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mdl_course_categories WHERE id > 5000000"),
+        2
+    );
+    let (cat, sortorder): (i64, i64) = w
+        .db()
+        .query_row(
+            "SELECT k.id, k.sortorder FROM mdl_course_categories k JOIN mdl_course c ON c.category = k.id WHERE c.shortname = 'BIG'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(cat > 5_000_000);
+    // Sort orders follow the categories there are, not their ids.
+    assert!(sortorder < 100_000, "{sortorder}");
+}
