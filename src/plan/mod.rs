@@ -9,6 +9,11 @@
 //! deletions before any of them is applied. A row is planned all or nothing: a command that
 //! fails drops the row's earlier operations too.
 
+mod categories;
+mod course_ops;
+mod course_teachers;
+mod courses;
+mod meta_links;
 pub mod ops;
 // Its layers for courses, groups and cohorts are filled as those tools are planned.
 #[allow(dead_code)]
@@ -111,6 +116,8 @@ pub struct Planner<'a> {
     next_new: u32,
     /// In a dry run nothing is applied, so the overlay is the only record of earlier batches.
     dry_run: bool,
+    /// When the file's plan began: what "today" is for its rows (a new course's start).
+    now: i64,
 }
 
 /// A row being planned: its operations and changes so far, undone when a command fails.
@@ -134,17 +141,32 @@ impl<'a> Planner<'a> {
             overlay: Overlay::default(),
             next_new: 0,
             dry_run,
+            now: chrono::Utc::now().timestamp(),
         }
     }
 
     /// Whether the plan takes this command (the others still go to the backend as they are,
     /// until every tool is planned here).
     pub fn plans(cmd: &Command) -> bool {
-        matches!(cmd, Command::UserUpsert(_) | Command::UserDelete(_))
+        matches!(
+            cmd,
+            Command::UserUpsert(_)
+                | Command::UserDelete(_)
+                | Command::CourseUpsert(_)
+                | Command::CourseDelete(_)
+                | Command::CourseCheck(_)
+                | Command::CourseReset(_)
+                | Command::MetaLink(_)
+                | Command::MetaUnlink(_)
+        )
     }
 
     pub(crate) fn cfg(&self) -> &Config {
         self.cfg
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.now
     }
 
     pub(crate) fn new_ref(&mut self) -> Ref {
@@ -158,11 +180,13 @@ impl<'a> Planner<'a> {
         let mut wanted = view::Wanted::default();
         for cmd in rows.iter().flatten() {
             users::wanted(self.cfg, cmd, &mut wanted);
+            courses::wanted(self.cfg, cmd, &mut wanted);
         }
         view.prefetch(&wanted)?;
         let mut next = view::Wanted::default();
         for cmd in rows.iter().flatten() {
             users::wanted_next(self.cfg, view, cmd, &mut next);
+            courses::wanted_next(self.cfg, view, cmd, &mut next);
         }
         view.prefetch(&next)
     }
@@ -187,6 +211,12 @@ impl<'a> Planner<'a> {
                 let r = match cmd {
                     Command::UserUpsert(u) => users::upsert(self, view, &mut draft, u),
                     Command::UserDelete(d) => users::delete(self, view, &mut draft, d),
+                    Command::CourseUpsert(c) => courses::upsert(self, view, &mut draft, c),
+                    Command::CourseDelete(c) => course_ops::delete(self, view, &mut draft, c),
+                    Command::CourseCheck(c) => course_ops::check(self, view, &mut draft, c),
+                    Command::CourseReset(c) => course_ops::reset(self, view, &mut draft, c),
+                    Command::MetaLink(m) => meta_links::link(self, view, &mut draft, m),
+                    Command::MetaUnlink(m) => meta_links::unlink(self, view, &mut draft, m),
                     other => unreachable!("{other:?} is not planned here yet"),
                 };
                 match r {

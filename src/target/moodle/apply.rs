@@ -4,9 +4,11 @@
 //! what an earlier one did; a wave's operations go by kind in batched calls.
 
 use super::calls::Ctx;
+use super::catalogue::Catalogue;
 use super::directory::Directory;
-use super::users;
+use super::{course_send, enrolments_send, instances_send, users};
 use crate::codes::{Code, Failure};
+use crate::plan::view::Setting;
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
 use std::collections::{HashMap, HashSet};
 
@@ -56,6 +58,51 @@ fn keys(op: &Op) -> Vec<String> {
                 k.push(format!("e:{}", email.to_lowercase()));
             }
         }
+        Op::CreateCategory {
+            new, parent, name, ..
+        } => {
+            k.push(r(*new));
+            k.push(format!("cat:{}:{name}", r(*parent)));
+        }
+        Op::CreateCourse(c) => {
+            k.push(r(c.new));
+            k.push(format!("c:{}", c.shortname));
+            if !c.idnumber.is_empty() {
+                k.push(format!("ci:{}", c.idnumber));
+            }
+        }
+        Op::UpdateCourse(u) => {
+            k.push(r(u.course.expect("an update names its course")));
+            for (name, v) in &u.set {
+                if let (&"shortname" | &"idnumber", Setting::Text(t)) = (name, v) {
+                    k.push(format!(
+                        "{}:{t}",
+                        if *name == "shortname" { "c" } else { "ci" }
+                    ));
+                }
+            }
+        }
+        Op::DeleteCourse { course } | Op::ResetCourse { course, .. } => k.push(r(*course)),
+        Op::AddInstance(i) => {
+            k.push(r(i.new));
+            k.push(format!(
+                "in:{}:{}:{:?}",
+                r(i.course),
+                i.method,
+                i.link.map(r)
+            ));
+        }
+        Op::UpdateInstance(i) => {
+            if let Some(id) = i.instance {
+                k.push(r(id));
+            }
+            if let Some(c) = i.course {
+                k.push(format!("in:{}:{}:{:?}", r(c), i.method, i.link.map(r)));
+            }
+        }
+        Op::Enrol { course, user, .. } | Op::AssignRole { course, user, .. } => {
+            k.push(format!("en:{}:{}", r(*course), r(*user)));
+        }
         other => unreachable!("{other:?} is not planned yet"),
     }
     k
@@ -67,11 +114,39 @@ fn needs(op: &Op) -> Vec<u32> {
         Ref::New(n) => Some(n),
         Ref::Id(_) => None,
     };
+    let all = |refs: &[Option<Ref>]| -> Vec<u32> {
+        refs.iter().flatten().filter_map(|r| new(*r)).collect()
+    };
     match op {
         Op::CreateUser(_) => Vec::new(),
         Op::UpdateUser(u) => new(u.user()).into_iter().collect(),
         Op::DeleteUser { user, .. } => new(*user).into_iter().collect(),
+        Op::CreateCategory { parent, .. } => all(&[Some(*parent)]),
+        Op::CreateCourse(c) => all(&[Some(c.category), c.template]),
+        Op::UpdateCourse(u) => all(&[u.course, u.category]),
+        Op::DeleteCourse { course } | Op::ResetCourse { course, .. } => all(&[Some(*course)]),
+        Op::AddInstance(i) => all(&[Some(i.course), i.link]),
+        // An instance is named by its course and what it links: its own id is not sent.
+        Op::UpdateInstance(i) => all(&[i.course, i.link]),
+        Op::Enrol { course, user, .. } | Op::AssignRole { course, user, .. } => {
+            all(&[Some(*course), Some(*user)])
+        }
         other => unreachable!("{other:?} is not planned yet"),
+    }
+}
+
+/// The entity an operation creates.
+fn creates(op: &Op) -> Option<u32> {
+    let made = match op {
+        Op::CreateUser(u) => u.new,
+        Op::CreateCategory { new, .. } => *new,
+        Op::CreateCourse(c) => c.new,
+        Op::AddInstance(i) => i.new,
+        _ => return None,
+    };
+    match made {
+        Ref::New(n) => Some(n),
+        Ref::Id(_) => None,
     }
 }
 
@@ -79,6 +154,7 @@ fn needs(op: &Op) -> Vec<u32> {
 pub fn apply(
     ctx: &Ctx,
     dir: &mut Directory,
+    cat: &mut Catalogue,
     decisions: &[Decision],
 ) -> Result<BatchApplied, Failure> {
     let ops: Vec<&[Op]> = decisions
@@ -100,35 +176,45 @@ pub fn apply(
             if out.rows[row] != Applied::Done {
                 continue;
             }
-            // What it needs was not created: an earlier row's (or operation's) failure.
-            if needs(op).iter().any(|n| !out.created.contains_key(n)) {
-                out.rows[row] = Applied::Failed(Failure::new(
-                    Code::NotFound,
-                    "it depends on an account an earlier row of this file failed to create",
-                ));
-                continue;
-            }
             items.push(Item { row, op });
         }
         for wave in waves(items) {
-            send_wave(ctx, dir, &wave, &mut out)?;
+            // What an operation needs was not created: an earlier row's (or operation's)
+            // failure. Checked as each wave goes: an earlier wave may have created it.
+            let wave: Vec<Item> = wave
+                .into_iter()
+                .filter(|i| {
+                    let missing = needs(i.op).iter().any(|n| !out.created.contains_key(n));
+                    if missing {
+                        out.rows[i.row] = Applied::Failed(Failure::new(
+                            Code::NotFound,
+                            "it depends on something an earlier row of this file failed to create",
+                        ));
+                    }
+                    !missing && out.rows[i.row] == Applied::Done
+                })
+                .collect();
+            send_wave(ctx, dir, cat, &wave, &mut out)?;
         }
     }
     Ok(out)
 }
 
 /// Splits a round into waves in file order: a wave ends before the first operation sharing
-/// a key with one already in it.
+/// a key with one already in it, or needing what one in it creates.
 fn waves(items: Vec<Item>) -> Vec<Vec<Item>> {
     let mut out: Vec<Vec<Item>> = vec![Vec::new()];
     let mut seen: HashSet<String> = HashSet::new();
+    let mut made: HashSet<u32> = HashSet::new();
     for item in items {
         let k = keys(item.op);
-        if k.iter().any(|k| seen.contains(k)) {
+        if k.iter().any(|k| seen.contains(k)) || needs(item.op).iter().any(|n| made.contains(n)) {
             out.push(Vec::new());
             seen.clear();
+            made.clear();
         }
         seen.extend(k);
+        made.extend(creates(item.op));
         out.last_mut().expect("one wave at least").push(item);
     }
     out.retain(|w| !w.is_empty());
@@ -139,6 +225,7 @@ fn waves(items: Vec<Item>) -> Vec<Vec<Item>> {
 fn send_wave(
     ctx: &Ctx,
     dir: &mut Directory,
+    cat: &mut Catalogue,
     wave: &[Item],
     out: &mut BatchApplied,
 ) -> Result<(), Failure> {
@@ -153,6 +240,40 @@ fn send_wave(
         .collect();
     if !users.is_empty() {
         users::send(ctx, dir, &users, out)?;
+    }
+    let courses: Vec<&Item> = wave
+        .iter()
+        .filter(|i| {
+            matches!(
+                i.op,
+                Op::CreateCategory { .. }
+                    | Op::CreateCourse(_)
+                    | Op::UpdateCourse(_)
+                    | Op::DeleteCourse { .. }
+                    | Op::ResetCourse { .. }
+            )
+        })
+        .collect();
+    if !courses.is_empty() {
+        course_send::send(ctx, cat, &courses, out)?;
+    }
+    let instances: Vec<&Item> = wave
+        .iter()
+        .filter(|i| match i.op {
+            Op::AddInstance(a) => instances_send::takes(&a.method),
+            Op::UpdateInstance(u) => instances_send::takes(&u.method),
+            _ => false,
+        })
+        .collect();
+    if !instances.is_empty() {
+        instances_send::send(ctx, cat, &instances, out)?;
+    }
+    let enrolments: Vec<&Item> = wave
+        .iter()
+        .filter(|i| matches!(i.op, Op::Enrol { .. } | Op::AssignRole { .. }))
+        .collect();
+    if !enrolments.is_empty() {
+        enrolments_send::send(ctx, &enrolments, out)?;
     }
     Ok(())
 }

@@ -5,13 +5,17 @@
 
 mod apply;
 mod calls;
+mod catalogue;
 pub mod client;
 mod cohorts;
+mod course_send;
 mod courses;
 mod directory;
 mod enrolments;
+mod enrolments_send;
 pub mod form;
 mod groups;
+mod instances_send;
 mod ledger;
 mod pictures;
 mod pool;
@@ -26,7 +30,8 @@ use crate::config::{CohortIdentifier, CourseIdentifier, UserIdentifier};
 use crate::outcome::{Change, Outcome};
 use crate::plan::view::{
     Capabilities, CategoryRec, CohortRec, CourseRec, GroupKind, GroupRec, InstanceRec, MemberRec,
-    PictureRec, Read, ReadError, RoleAssignment, RoleRec, SiteView, UeRec, UserRec, Wanted,
+    PictureRec, Read, ReadError, RoleAssignment, RoleHolder, RoleRec, SiteView, UeRec, UserRec,
+    Wanted,
 };
 use crate::plan::{BatchApplied, Decision, Ref};
 use client::{Client, Retry, Token};
@@ -49,6 +54,9 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
             "core_course_create_courses",
             "core_course_update_courses",
             "core_course_delete_courses",
+            // Participants counted by delete and check, and a course's teachers enrolled.
+            "core_enrol_get_enrolled_users",
+            "enrol_manual_enrol_users",
         ],
     ),
     (
@@ -110,6 +118,27 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
 pub const OPTIONAL_FUNCTIONS: &[(&str, &[&str])] = &[
     ("course templates", &["core_course_duplicate_course"]),
     (
+        "hidden new categories ([courses] new_categories_visible = false)",
+        &["core_course_update_categories"],
+    ),
+    (
+        "teachers of existing courses without the plugin",
+        &["core_enrol_get_course_enrolment_methods"],
+    ),
+    ("course reset (plugin local_moosync)", &[course_send::RESET]),
+    (
+        "meta links (plugin local_moosync)",
+        &["local_moosync_set_meta_links", catalogue::GET_INSTANCES],
+    ),
+    (
+        "section names and summaries (plugin local_moosync)",
+        &[course_send::SET_SECTIONS, catalogue::GET_SECTIONS],
+    ),
+    (
+        "self and guest methods (plugin local_moosync)",
+        &[course_send::SET_METHODS, catalogue::GET_INSTANCES],
+    ),
+    (
         "group and grouping updates (updateid)",
         &["core_group_update_groups", "core_group_update_groupings"],
     ),
@@ -165,7 +194,7 @@ pub struct MoodleTarget {
     courses: enrolments::Courses,
     cohorts: cohorts::Cohorts,
     groups: groups::Groups,
-    catalogue: courses::Catalogue,
+    catalogue: catalogue::Catalogue,
     ledger: ledger::Ledger,
     dry_run: bool,
     site: Option<SiteInfo>,
@@ -189,7 +218,7 @@ impl MoodleTarget {
             courses: enrolments::Courses::default(),
             cohorts: cohorts::Cohorts::default(),
             groups: groups::Groups::default(),
-            catalogue: courses::Catalogue::default(),
+            catalogue: catalogue::Catalogue::default(),
             // Beside state.db, not in it: the run's journal holds state.db's write lock while
             // a file runs.
             ledger: ledger::Ledger::open(&state.with_file_name("remote.db"))?,
@@ -323,14 +352,6 @@ impl MoodleTarget {
                             | Command::UserGroups(_)
                     )
                 });
-                let course_rows = take(|c| {
-                    matches!(
-                        c,
-                        Command::CourseUpsert(_)
-                            | Command::CourseDelete(_)
-                            | Command::CourseCheck(_)
-                    )
-                });
                 let picture_rows = take(|c| matches!(c, Command::UserPicture(_)));
                 let enrol_rows = wave;
                 let firsts =
@@ -358,10 +379,6 @@ impl MoodleTarget {
                         &firsts(&group_rows),
                     )?;
                     put(group_rows, done);
-                }
-                if !course_rows.is_empty() {
-                    let done = courses::apply(&ctx, &mut self.catalogue, &firsts(&course_rows))?;
-                    put(course_rows, done);
                 }
                 if !picture_rows.is_empty() {
                     let cmds: Vec<&crate::command::UserPicture> = picture_rows
@@ -391,37 +408,6 @@ impl MoodleTarget {
     }
 }
 
-/// Moves a course row's `teacher<N>` accounts out of its course command into enrolment
-/// commands after it (by the course's own identifier), as the embedded store enrols them.
-fn teachers_as_enrolments(cmds: &mut Vec<Command>, cfg: &Config) {
-    let Some(Command::CourseUpsert(c)) = cmds.first_mut() else {
-        return;
-    };
-    if c.teachers.is_empty() {
-        return;
-    }
-    let by = cfg.courses.identifier;
-    let key = match by {
-        crate::config::CourseIdentifier::Shortname => c.shortname.clone(),
-        crate::config::CourseIdentifier::Idnumber => c.idnumber.clone(),
-        crate::config::CourseIdentifier::Id => c.id.map(|i| i.to_string()),
-    };
-    let Some(course) = key else { return };
-    let teachers = std::mem::take(&mut c.teachers);
-    for t in teachers {
-        cmds.push(Command::Enrolment(crate::command::Enrolment {
-            user: t.account,
-            course: course.clone(),
-            cmd: Some("add".into()),
-            role: Some(t.role.unwrap_or_else(|| cfg.courses.teacher_role.clone())),
-            method: Some("manual".into()),
-            user_by: Some(cfg.courses.teacher_identifier),
-            course_by: Some(by),
-            ..Default::default()
-        }));
-    }
-}
-
 /// The first command of a row that moosync cannot yet send to Moodle, if any.
 fn unsupported(cmds: &[Command]) -> Option<Failure> {
     let op = cmds.iter().find_map(|c| match c {
@@ -436,19 +422,13 @@ fn unsupported(cmds: &[Command]) -> Option<Failure> {
         | Command::GroupingUpsert(_)
         | Command::GroupMember(_)
         | Command::UserGroups(_)
-        | Command::UserPicture(_)
-        | Command::CourseUpsert(_)
-        | Command::CourseDelete(_)
-        | Command::CourseCheck(_) => None,
+        | Command::UserPicture(_) => None,
         other => Some(op_name(other)),
     })?;
     let why = match op {
-        "course_reset" => "Moodle has no web service that resets a course",
-        "cohort_binding" => "Moodle has no web service that adds or changes a cohort enrolment method",
-        // enrol_meta_add_instances and _delete_instances exist (Moodle 4.1+, outside the
-        // usual service) but cannot disable a link and keep its enrolments, nor re-enable
-        // one: the link and unlink of the embedded store and tool_sync.
-        "meta_link" | "meta_unlink" => "Moodle's web services cannot enable or disable a meta link (enrol_meta_add_instances and _delete_instances only add one or delete it with its enrolments)",
+        "cohort_binding" => {
+            "Moodle has no web service that adds or changes a cohort enrolment method"
+        }
         _ => "moosync has no mapping of it onto Moodle's web services",
     };
     let why = format!("{why}; it needs the embedded store or a Moodle-side plugin");
@@ -542,24 +522,6 @@ fn account_keys(c: &Command) -> Vec<String> {
             .chain(g.grouping.iter().map(|v| format!("~gr:{}:{v}", g.course)))
             .collect(),
         Command::UserPicture(p) => vec![format!("pic:{}", p.user)],
-        // Any two course rows of a file may share a category path: one at a time per wave
-        // would be slow, so rows naming the same course wait; categories are cached.
-        // A copy waits for the row making its template; copies of one template may share
-        // a wave.
-        Command::CourseUpsert(c) => [&c.shortname, &c.idnumber]
-            .into_iter()
-            .flatten()
-            .map(|v| format!("c:{v}"))
-            .chain(c.id.map(|i| format!("c:#{i}")))
-            .chain(
-                c.template
-                    .iter()
-                    .filter(|t| !t.is_empty())
-                    .map(|t| format!("~c:{t}")),
-            )
-            .collect(),
-        Command::CourseDelete(c) => vec![format!("c:{}", c.course)],
-        Command::CourseCheck(c) => vec![format!("c:{}", c.course)],
         Command::UserGroups(g) => vec![format!("gm:{}:{}", g.course, g.user)],
         Command::GroupMember(m) => vec![format!("gm:{}:{}", m.course, m.user)],
         _ => Vec::new(),
@@ -567,20 +529,25 @@ fn account_keys(c: &Command) -> Vec<String> {
 }
 
 impl MoodleTarget {
-    /// What a planned batch's sending shares: the site, the settings, the ledger.
-    fn with_ctx<R>(
+    /// Reads of course records through the catalogue: the site's functions decide which.
+    fn catalogue<R>(
         &mut self,
-        f: impl FnOnce(&calls::Ctx, &mut Directory) -> R,
-    ) -> Result<R, Failure> {
-        let info = self.site_info()?;
-        let ctx = calls::Ctx {
+        f: impl FnOnce(
+            &mut catalogue::Catalogue,
+            &catalogue::Reader,
+            &dyn Fn(&str) -> bool,
+        ) -> Result<R, Failure>,
+    ) -> Read<R> {
+        self.site_info().map_err(ReadError::Stop)?;
+        let functions = &self.site.as_ref().expect("read above").functions;
+        let r = catalogue::Reader {
             client: &self.client,
-            cfg: &self.cfg,
-            dry_run: self.dry_run,
-            functions: &info.functions,
-            ledger: &self.ledger,
+            functions,
+            parallel: self.cfg.target.parallel,
         };
-        Ok(f(&ctx, &mut self.dir))
+        let (ledger, site) = (&self.ledger, self.client.site());
+        let pending = |shortname: &str| ledger.copy_pending(site, shortname);
+        f(&mut self.catalogue, &r, &pending).map_err(ReadError::Stop)
     }
 
     /// Looks the accounts up that are not known yet.
@@ -604,6 +571,17 @@ fn not_yet<T>() -> Read<T> {
     )))
 }
 
+/// A role of `[target.roles]`. Moodle lets the standard roles other than these four be given
+/// only outside courses; a site's own roles are taken as course roles (Moodle refuses one
+/// that is not).
+fn role_rec(shortname: &str, id: i64) -> RoleRec {
+    RoleRec {
+        id,
+        shortname: shortname.to_string(),
+        course_assignable: !matches!(shortname, "coursecreator" | "guest" | "user" | "frontpage"),
+    }
+}
+
 fn field_of(by: UserIdentifier) -> Field {
     match by {
         UserIdentifier::Username => Field::Username,
@@ -615,21 +593,37 @@ fn field_of(by: UserIdentifier) -> Field {
 
 impl SiteView for MoodleTarget {
     fn capabilities(&self) -> Capabilities {
+        // What the plugin's functions in the token's service make possible.
+        let has = |fs: &[&str]| {
+            self.site
+                .as_ref()
+                .is_some_and(|s| fs.iter().all(|f| s.functions.contains(*f)))
+        };
         Capabilities {
             account_without_email: false,
+            course_reset: has(&[course_send::RESET]),
+            meta_links: has(&["local_moosync_set_meta_links", catalogue::GET_INSTANCES]),
+            section_names: has(&[course_send::SET_SECTIONS, catalogue::GET_SECTIONS]),
+            self_guest_methods: has(&[course_send::SET_METHODS, catalogue::GET_INSTANCES]),
         }
     }
 
     fn prefetch(&mut self, wanted: &Wanted) -> Result<(), Failure> {
-        if wanted.users.is_empty() {
+        if !wanted.users.is_empty() {
+            self.fetch_users(
+                wanted
+                    .users
+                    .iter()
+                    .map(|(by, v)| (field_of(*by), v.clone())),
+            )?;
+        }
+        if wanted.courses.is_empty() && wanted.course_parts.is_empty() && wanted.counts.is_empty() {
             return Ok(());
         }
-        self.fetch_users(
-            wanted
-                .users
-                .iter()
-                .map(|(by, v)| (field_of(*by), v.clone())),
-        )
+        self.catalogue(|c, r, _| c.prefetch(r, wanted))
+            .map_err(|e| match e {
+                ReadError::Row(f) | ReadError::Stop(f) => f,
+            })
     }
 
     fn users(&mut self, by: UserIdentifier, value: &str) -> Read<Vec<UserRec>> {
@@ -668,32 +662,44 @@ impl SiteView for MoodleTarget {
         Ok(None)
     }
 
-    fn courses(&mut self, _: CourseIdentifier, _: &str) -> Read<Vec<CourseRec>> {
-        not_yet()
+    fn courses(&mut self, by: CourseIdentifier, value: &str) -> Read<Vec<CourseRec>> {
+        self.catalogue(|c, r, pending| c.courses(r, by, value, pending))
     }
-    fn enrolled_count(&mut self, _: Ref) -> Read<Option<usize>> {
-        not_yet()
+    fn enrolled_count(&mut self, course: Ref) -> Read<Option<usize>> {
+        self.catalogue(|c, r, _| c.enrolled_count(r, course))
     }
-    fn categories_named(&mut self, _: Ref, _: &str) -> Read<Vec<CategoryRec>> {
-        not_yet()
+    fn categories_named(&mut self, parent: Ref, name: &str) -> Read<Vec<CategoryRec>> {
+        self.catalogue(|c, r, _| c.categories_named(r, parent, name))
     }
-    fn categories_by_idnumber(&mut self, _: &str) -> Read<Vec<CategoryRec>> {
-        not_yet()
+    fn categories_by_idnumber(&mut self, idnumber: &str) -> Read<Vec<CategoryRec>> {
+        self.catalogue(|c, r, _| c.categories_by_idnumber(r, idnumber))
     }
-    fn category(&mut self, _: Ref) -> Read<Option<CategoryRec>> {
-        not_yet()
+    fn category(&mut self, id: Ref) -> Read<Option<CategoryRec>> {
+        self.catalogue(|c, r, _| c.category(r, id))
     }
     fn default_category(&mut self) -> Read<Option<CategoryRec>> {
-        not_yet()
+        self.catalogue(|c, r, _| c.default_category(r))
     }
-    fn role(&mut self, _: &str) -> Read<Option<RoleRec>> {
-        not_yet()
+    fn role(&mut self, shortname: &str) -> Read<Option<RoleRec>> {
+        // No web service lists roles: [target.roles] says what the site has.
+        Ok(self
+            .cfg
+            .target
+            .roles
+            .get(shortname)
+            .map(|id| role_rec(shortname, *id)))
     }
-    fn role_by_id(&mut self, _: i64) -> Read<Option<RoleRec>> {
-        not_yet()
+    fn role_by_id(&mut self, id: i64) -> Read<Option<RoleRec>> {
+        Ok(self
+            .cfg
+            .target
+            .roles
+            .iter()
+            .find(|(_, v)| **v == id)
+            .map(|(name, id)| role_rec(name, *id)))
     }
-    fn instances(&mut self, _: Ref) -> Read<Vec<InstanceRec>> {
-        not_yet()
+    fn instances(&mut self, course: Ref) -> Read<Vec<InstanceRec>> {
+        self.catalogue(|c, r, _| c.instances(r, course))
     }
     fn cohort_instances(&mut self, _: Ref) -> Read<Option<Vec<InstanceRec>>> {
         not_yet()
@@ -707,8 +713,8 @@ impl SiteView for MoodleTarget {
     fn course_roles(&mut self, _: Ref, _: Ref) -> Read<Vec<RoleAssignment>> {
         not_yet()
     }
-    fn role_holders(&mut self, _: Ref) -> Read<Vec<(Ref, Vec<RoleAssignment>)>> {
-        not_yet()
+    fn role_holders(&mut self, course: Ref) -> Read<Vec<RoleHolder>> {
+        self.catalogue(|c, r, _| c.role_holders(r, course))
     }
     fn groups(&mut self, _: Ref, _: GroupKind) -> Read<Vec<GroupRec>> {
         not_yet()
@@ -751,7 +757,15 @@ impl crate::target::Target for MoodleTarget {
         if self.dir.held() > MAX_CACHED_ACCOUNTS {
             self.dir = Directory::default();
         }
-        self.with_ctx(|ctx, dir| apply::apply(ctx, dir, decisions))?
+        let info = self.site_info()?;
+        let ctx = calls::Ctx {
+            client: &self.client,
+            cfg: &self.cfg,
+            dry_run: self.dry_run,
+            functions: &info.functions,
+            ledger: &self.ledger,
+        };
+        apply::apply(&ctx, &mut self.dir, &mut self.catalogue, decisions)
     }
 
     fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {
@@ -774,13 +788,6 @@ impl crate::target::Target for MoodleTarget {
         // it is enrolled. Over REST such a row is not all or nothing: a later command that
         // fails leaves the earlier ones applied, and the row's tryback line replays as
         // unchanged what went through.
-        // A course's teachers are manual enrolments, sent after the course as the row's next
-        // commands.
-        for (cmds, o) in rows.iter_mut().zip(&outcomes) {
-            if o.is_none() {
-                teachers_as_enrolments(cmds, &self.cfg);
-            }
-        }
         let mut applied: Vec<Vec<Change>> = (0..rows.len()).map(|_| Vec::new()).collect();
         let mut skipped: Vec<Option<String>> = (0..rows.len()).map(|_| None).collect();
         let depth = rows.iter().map(Vec::len).max().unwrap_or(0);
@@ -823,7 +830,7 @@ impl crate::target::Target for MoodleTarget {
         self.courses = enrolments::Courses::default();
         self.cohorts = cohorts::Cohorts::default();
         self.groups = groups::Groups::default();
-        self.catalogue = courses::Catalogue::default();
+        self.catalogue = catalogue::Catalogue::default();
         Ok(Vec::new())
     }
 
@@ -834,6 +841,6 @@ impl crate::target::Target for MoodleTarget {
         self.courses = enrolments::Courses::default();
         self.cohorts = cohorts::Cohorts::default();
         self.groups = groups::Groups::default();
-        self.catalogue = courses::Catalogue::default();
+        self.catalogue = catalogue::Catalogue::default();
     }
 }
