@@ -4,7 +4,7 @@
 use super::exit;
 use crate::codes::{Code, Failure};
 use crate::config::TargetKind;
-use crate::target::moodle::{MoodleTarget, FUNCTIONS, OPTIONAL_FUNCTIONS};
+use crate::target::moodle::{MoodleTarget, FUNCTIONS, OPTIONAL_FUNCTIONS, PLUGIN_PREFIX};
 use std::path::Path;
 
 pub fn run(data: &Path) -> i32 {
@@ -36,6 +36,26 @@ fn check_target(data: &Path) -> Result<i32, Failure> {
             .filter(|f| !info.functions.contains(*f))
             .collect()
     };
+    match &info.plugin_version {
+        Some(version) => {
+            let mut offered: Vec<&str> = info
+                .functions
+                .iter()
+                .map(String::as_str)
+                .filter(|f| f.starts_with(PLUGIN_PREFIX))
+                .collect();
+            offered.sort_unstable();
+            say!(
+                "plugin local_moosync: version {version}, {} functions: {}",
+                offered.len(),
+                offered.join(", ")
+            );
+        }
+        None => say!(
+            "plugin local_moosync: absent (or not in the token's service); rows needing it fail with {}: install it from moodle/local_moosync (see its README) and add its functions to the service",
+            Code::RemoteUnsupported.id()
+        ),
+    }
     let mut missing_any = false;
     for (tool, functions) in FUNCTIONS {
         let lacking = missing(functions);

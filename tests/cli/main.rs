@@ -8,6 +8,8 @@ mod workdir;
 mod fake_moodle;
 #[path = "fake_moodle.rs"]
 mod fake_moodle_tests;
+#[path = "../support/fault_proxy/mod.rs"]
+mod fault_proxy;
 
 mod bad_input;
 mod cohorts;
@@ -30,6 +32,7 @@ mod plan_fixtures;
 mod plugin;
 mod private_files;
 mod prune;
+mod rest_lab;
 mod scenarios;
 mod scripts;
 mod smtp_sink;

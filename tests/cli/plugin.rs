@@ -1213,3 +1213,55 @@ fn every_php_file_of_the_plugin_passes_php_lint() {
         );
     }
 }
+
+/// `check-target` with a token of the plugin's service names the plugin's version (the one in
+/// moodle/local_moosync/version.php, which the lab runs) and its functions; with the lab's own
+/// service it says the plugin is absent and which code the rows needing it fail with.
+#[test]
+fn check_target_names_the_plugin_and_its_version_or_its_absence() {
+    let version_php = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("moodle/local_moosync/version.php"),
+    )
+    .unwrap();
+    let version = version_php
+        .lines()
+        .find_map(|l| l.strip_prefix("$plugin->version = "))
+        .and_then(|v| v.split(';').next())
+        .expect("version.php declares $plugin->version")
+        .to_string();
+    let check = |who: Who| {
+        Session::connect(who);
+        let w = crate::workdir::Workdir::new();
+        let token = w.join("token.txt");
+        std::fs::write(&token, crate::lab::token(who)).unwrap();
+        w.settings(&format!(
+            "[target]\nkind = \"moodle\"\nurl = \"{}\"\ntoken_file = \"{}\"\n",
+            crate::lab::url(),
+            token.display()
+        ));
+        w.moosync(&["check-target"])
+    };
+    let with = check(Who::Plugin);
+    assert_eq!(with.code, 0, "{}{}", with.stdout, with.stderr);
+    let line = with
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("plugin local_moosync:"))
+        .unwrap_or_else(|| panic!("no plugin line: {}", with.stdout));
+    assert!(
+        line.starts_with(&format!("plugin local_moosync: version {version}, ")),
+        "{line}"
+    );
+    for f in ["local_moosync_get_users", "local_moosync_add_group_members"] {
+        assert!(line.contains(f), "{f} not listed: {line}");
+    }
+    let without = check(Who::Core);
+    assert_eq!(without.code, 0, "{}{}", without.stdout, without.stderr);
+    assert!(
+        without
+            .stdout
+            .contains("plugin local_moosync: absent (or not in the token's service); rows needing it fail with MS-R006"),
+        "{}",
+        without.stdout
+    );
+}

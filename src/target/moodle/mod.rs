@@ -156,7 +156,13 @@ pub struct SiteInfo {
     pub username: String,
     pub userid: i64,
     pub functions: HashSet<String>,
+    /// The version of moosync's plugin, `local_moosync`, as the site reports it beside the
+    /// plugin's functions; `None` when the token's service offers none of them.
+    pub plugin_version: Option<String>,
 }
+
+/// The name every function of moosync's plugin starts with.
+pub const PLUGIN_PREFIX: &str = "local_moosync_";
 
 /// Reads the token from where the settings say: an environment variable or a file.
 fn read_token(cfg: &Config) -> Result<Token, Failure> {
@@ -265,12 +271,29 @@ impl MoodleTarget {
                     .collect()
             })
             .unwrap_or_default();
+        // Each function comes with its component's version: the plugin's is on its own.
+        let plugin_version = v
+            .get("functions")
+            .and_then(Value::as_array)
+            .and_then(|fs| {
+                fs.iter().find(|f| {
+                    f.get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| n.starts_with(PLUGIN_PREFIX))
+                })
+            })
+            .map(|f| match f.get("version") {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => "unknown".to_string(),
+            });
         let info = SiteInfo {
             sitename: text("sitename"),
             release: text("release"),
             username: text("username"),
             userid: v.get("userid").and_then(Value::as_i64).unwrap_or(0),
             functions,
+            plugin_version,
         };
         self.site = Some(info.clone());
         Ok(info)

@@ -147,3 +147,21 @@ fn split_name<'a>(name: &'a str) -> (Cow<'a, str>, Vec<Option<&'a str>>) {
     }
     (mangle(&name[..open]), path)
 }
+
+/// PHP's `print_r` of an array.
+pub fn print_r(out: &mut String, arr: &PArr, depth: usize) {
+    let pad = " ".repeat(depth * 8);
+    out.push_str(&format!("Array\n{pad}(\n"));
+    for (k, v) in &arr.entries {
+        out.push_str(&format!("{pad}    [{k}] => "));
+        match v {
+            PVal::Str(s) => out.push_str(s),
+            PVal::Arr(a) => {
+                print_r(out, a, depth + 1);
+                out.push('\n');
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!("{pad})\n"));
+}

@@ -520,29 +520,11 @@ pub fn handle(shared: &Shared, req: &Request) -> Reply {
 fn echo_request(error: &mut Value, params: &PArr) {
     let code = error["errorcode"].as_str().unwrap_or("").to_string();
     let mut dump = String::new();
-    print_r(&mut dump, params, 0);
+    form::print_r(&mut dump, params, 0);
     let debuginfo = format!("The bad value is: '{dump}'\nError code: {code}");
     let message = error["message"].as_str().unwrap_or("").to_string();
     error["message"] = json!(format!("{message} ({debuginfo})"));
     error["debuginfo"] = json!(debuginfo);
-}
-
-/// PHP's `print_r` of an array.
-fn print_r(out: &mut String, arr: &PArr, depth: usize) {
-    let pad = " ".repeat(depth * 8);
-    out.push_str(&format!("Array\n{pad}(\n"));
-    for (k, v) in &arr.entries {
-        out.push_str(&format!("{pad}    [{k}] => "));
-        match v {
-            PVal::Str(s) => out.push_str(s),
-            PVal::Arr(a) => {
-                print_r(out, a, depth + 1);
-                out.push('\n');
-            }
-        }
-        out.push('\n');
-    }
-    out.push_str(&format!("{pad})\n"));
 }
 
 /// The form fields of a request: query string first, each part capped at max_input_vars.
