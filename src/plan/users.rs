@@ -55,6 +55,9 @@ fn add(w: &mut Wanted, by: UserIdentifier, v: &str) {
 /// What a users command will look up to find its account, for the view to read ahead.
 pub(super) fn wanted(cfg: &Config, cmd: &Command, w: &mut Wanted) {
     let ident = cfg.users.identifier;
+    if let Command::UserUpsert(u) = cmd {
+        w.profile_fields.extend(u.profile.keys().cloned());
+    }
     match cmd {
         Command::UserUpsert(u) => match rename_of(u) {
             Some(old) => {

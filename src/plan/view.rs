@@ -299,6 +299,9 @@ pub struct Wanted {
     pub course_parts: BTreeSet<(CourseIdentifier, String)>,
     /// Courses whose participants will be counted.
     pub counts: BTreeSet<(CourseIdentifier, String)>,
+    /// Custom profile fields the accounts' commands set, for a backend whose account reads
+    /// answer only the fields asked for.
+    pub profile_fields: BTreeSet<String>,
 }
 
 /// What a backend can do of what a plan may ask. What it cannot do fails the row with

@@ -15,7 +15,12 @@ const HEADER: &str = "username;firstname;lastname;email;password\n";
 
 /// A proxy in front of the lab, and a data folder sending to it with the lab's core token.
 fn lab_site(extra: &str) -> (FaultProxy, Workdir) {
-    Session::connect(Who::Core);
+    lab_site_as(Who::Core, extra)
+}
+
+/// The same, the data folder's token being `who`'s (run it with `run_as`).
+fn lab_site_as(who: Who, extra: &str) -> (FaultProxy, Workdir) {
+    Session::connect(who);
     let proxy = FaultProxy::start(&lab::url());
     let w = Workdir::new();
     w.settings(&format!(
@@ -608,4 +613,46 @@ fn an_oversized_answer_stops_the_file_and_a_course_list_is_read_course_by_course
     );
     assert_eq!(made["courses"].as_array().map(Vec::len), Some(1), "{made}");
     assert_eq!(proxy.calls_to("core_course_get_courses_by_field"), 1 + 25);
+}
+
+#[test]
+fn with_the_plugin_accounts_are_read_through_its_lean_read_and_compare_the_same() {
+    let (proxy, w) = lab_site_as(Who::Plugin, "");
+    let p = unique("lean");
+    let mut file = String::from(
+        "username;firstname;lastname;email;idnumber;city;suspended;profile_field_moosynclab\n",
+    );
+    for i in 0..6 {
+        file.push_str(&format!(
+            "{p}{i};First{i};Last{i};{p}{i}@example.edu;{p}ID{i};City {i};{};Field {i}\n",
+            i % 2
+        ));
+    }
+    let token = lab::token(Who::Plugin);
+    let run_as = |w: &Workdir| w.moosync_env(&["run", "--quiet"], &[(TOKEN_VAR, &token)]);
+    w.drop_file("userimport.csv", &file);
+    run_as(&w).expect_code(0);
+    proxy.clear_calls();
+    w.drop_file("userimport.csv", &file);
+    run_as(&w).expect_code(0);
+    // Nothing differs when read lean (suspension and the custom field included), and only
+    // the plugin's read was used.
+    assert!(w.report().contains("6 unchanged"), "{}", w.report());
+    assert_eq!(writes(&proxy), Vec::<String>::new());
+    assert!(proxy.calls_to("local_moosync_get_users") >= 1);
+    assert_eq!(proxy.calls_to("core_user_get_users_by_field"), 0);
+    // A changed custom field is seen, and only it is sent.
+    proxy.clear_calls();
+    w.drop_file(
+        "userimport.csv",
+        file.replace(
+            &format!("{p}ID3;City 3;1;Field 3"),
+            &format!("{p}ID3;City 3;1;Changed"),
+        ),
+    );
+    run_as(&w).expect_code(0);
+    assert!(w.report().contains("5 unchanged"), "{}", w.report());
+    assert_eq!(proxy.calls_to("core_user_update_users"), 1);
+    let u = user(&format!("{p}3")).unwrap();
+    assert_eq!(u["customfields"][0]["value"], "Changed", "{u}");
 }

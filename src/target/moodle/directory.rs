@@ -7,7 +7,7 @@ use super::pool;
 use super::split;
 use crate::codes::Failure;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A field `core_user_get_users_by_field` finds accounts by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,14 +85,23 @@ impl Account {
             })
             .unwrap_or_default();
         let email = &text[3];
-        let deleted = email.len() == 32
-            && email
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        let has_picture = o
-            .get("profileimageurl")
-            .and_then(Value::as_str)
-            .is_some_and(|u| u.contains("/pluginfile.php/"));
+        // The plugin's lean read says both outright; core's shows them only indirectly.
+        let deleted = match o.get("deleted").and_then(Value::as_i64) {
+            Some(d) => d != 0,
+            None => {
+                email.len() == 32
+                    && email
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            }
+        };
+        let has_picture = match o.get("picture").and_then(Value::as_i64) {
+            Some(p) => p != 0,
+            None => o
+                .get("profileimageurl")
+                .and_then(Value::as_str)
+                .is_some_and(|u| u.contains("/pluginfile.php/")),
+        };
         Some(Account {
             deleted,
             has_picture,
@@ -143,7 +152,14 @@ pub struct Directory {
     absent: HashSet<(Field, String)>,
     /// Values Moodle refused to look up, with its words.
     refused: HashMap<(Field, String), String>,
+    /// Set when accounts are read through the plugin's lean read, which answers only the
+    /// custom profile fields asked for: these.
+    lean: Option<BTreeSet<String>>,
 }
+
+/// The plugin's account read: only the fields moosync compares, about ten times cheaper for
+/// the site than core's `core_user_get_users_by_field` (README, speed).
+pub const LEAN_READ: &str = "local_moosync_get_users";
 
 impl Directory {
     /// Accounts held; the target starts over past a bound, so memory stays flat on a large
@@ -228,6 +244,25 @@ impl Directory {
         }
     }
 
+    /// Reads accounts through the plugin's lean read from now on, with these custom profile
+    /// fields. Accounts read without one of them are forgotten first, so that no account is
+    /// compared on a field it was read without.
+    pub fn read_lean(&mut self, profile_fields: &BTreeSet<String>) {
+        if self
+            .lean
+            .as_ref()
+            .is_some_and(|have| profile_fields.is_subset(have))
+        {
+            return;
+        }
+        let mut fields = self.lean.take().unwrap_or_default();
+        fields.extend(profile_fields.iter().cloned());
+        *self = Directory {
+            lean: Some(fields),
+            ..Directory::default()
+        };
+    }
+
     /// Looks up every value not asked for yet, `batch` values per call, calls in parallel.
     pub fn fetch(
         &mut self,
@@ -262,6 +297,7 @@ impl Directory {
                 jobs.push((field, chunk.to_vec()));
             }
         }
+        let lean = self.lean.as_ref();
         // A refused lookup is halved like a refused write: one value Moodle will not look up
         // (an id whose account was purged) fails only the rows that want it.
         let answers = pool::map(&jobs, parallel, |(field, values)| {
@@ -269,7 +305,15 @@ impl Directory {
                 let mut p = Params::new();
                 p.push("field", field.name());
                 p.list("values", values[r].iter().cloned());
-                client.call("core_user_get_users_by_field", &p, Retry::Safe)
+                match lean {
+                    Some(fields) => {
+                        p.list("profilefields", fields.iter().cloned());
+                        client
+                            .call(LEAN_READ, &p, Retry::Safe)
+                            .map(|mut v| v["users"].take())
+                    }
+                    None => client.call("core_user_get_users_by_field", &p, Retry::Safe),
+                }
             };
             // Parsed on the worker: the accounts are far smaller than the answer's JSON tree.
             split::send_split(values.len(), &send).map(|pieces| {

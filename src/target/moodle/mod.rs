@@ -574,12 +574,19 @@ impl MoodleTarget {
     }
 
     /// Looks the accounts up that are not known yet.
+    /// The plugin's lean read is used when the site has it, answering the custom profile
+    /// fields the file's commands set so far and `profile_fields`.
     fn fetch_users(
         &mut self,
         wanted: impl IntoIterator<Item = (Field, String)>,
+        profile_fields: &BTreeSet<String>,
     ) -> Result<(), Failure> {
         let info = self.site_info()?;
-        calls::require(&info.functions, "core_user_get_users_by_field")?;
+        if info.functions.contains(directory::LEAN_READ) {
+            self.dir.read_lean(profile_fields);
+        } else {
+            calls::require(&info.functions, "core_user_get_users_by_field")?;
+        }
         let t = &self.cfg.target;
         self.dir
             .fetch(&self.client, t.parallel, t.batch_size, wanted)
@@ -638,6 +645,7 @@ impl SiteView for MoodleTarget {
                     .users
                     .iter()
                     .map(|(by, v)| (field_of(*by), v.clone())),
+                &wanted.profile_fields,
             )?;
         }
         if wanted.courses.is_empty() && wanted.course_parts.is_empty() && wanted.counts.is_empty() {
@@ -652,7 +660,7 @@ impl SiteView for MoodleTarget {
     fn users(&mut self, by: UserIdentifier, value: &str) -> Read<Vec<UserRec>> {
         let field = field_of(by);
         if self.dir.find(field, value).is_none() && self.dir.refused(field, value).is_none() {
-            self.fetch_users([(field, value.to_string())])
+            self.fetch_users([(field, value.to_string())], &BTreeSet::new())
                 .map_err(ReadError::Stop)?;
         }
         if let Some(why) = self.dir.refused(field, value) {
