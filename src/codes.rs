@@ -38,6 +38,8 @@ pub enum Code {
     InvalidEmail,
     MissingValue,
     InvalidValue,
+    PasswordPolicy,
+    LanguageNotInstalled,
     // Target.
     CollisionUsername,
     CollisionEmail,
@@ -115,6 +117,8 @@ impl Code {
             InvalidEmail => "MS-V002",
             MissingValue => "MS-V003",
             InvalidValue => "MS-V004",
+            PasswordPolicy => "MS-V005",
+            LanguageNotInstalled => "MS-V006",
             CollisionUsername => "MS-T001",
             CollisionEmail => "MS-T002",
             CollisionIdnumber => "MS-T003",
@@ -188,6 +192,8 @@ impl Code {
             InvalidEmail => "the email address does not pass Moodle's check",
             MissingValue => "a required value is missing",
             InvalidValue => "a value is not in an accepted form",
+            PasswordPolicy => "the password does not meet the site's password policy",
+            LanguageNotInstalled => "the language is not installed on the site",
             CollisionUsername => "the username belongs to another account",
             CollisionEmail => "the email belongs to another account",
             CollisionIdnumber => "the idnumber belongs to another account",
@@ -282,6 +288,12 @@ impl Code {
             InvalidEmail => "fix the email address in the source",
             MissingValue => "fill in the value the message names, then replay the tryback",
             InvalidValue => "fix the value the message names, then replay the tryback",
+            PasswordPolicy => {
+                "give a password the policy accepts (the message says what it lacks), or leave the cell empty for Moodle to make one"
+            }
+            LanguageNotInstalled => {
+                "install the language pack in Moodle, or give the row a language the site has"
+            }
             CollisionUsername => {
                 "the username is another person's: fix the source, or rename the account"
             }
@@ -369,6 +381,8 @@ impl Code {
         Code::InvalidEmail,
         Code::MissingValue,
         Code::InvalidValue,
+        Code::PasswordPolicy,
+        Code::LanguageNotInstalled,
         Code::CollisionUsername,
         Code::CollisionEmail,
         Code::CollisionIdnumber,

@@ -643,12 +643,56 @@ impl Default for PruneConfig {
     }
 }
 
-/// Settings of the embedded store only.
-#[derive(Debug, Clone, Deserialize, Default)]
+/// Settings of the embedded store only: what a Moodle site's administrator sets.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmbeddedConfig {
     /// Text custom profile fields to create when missing (Moodle's admin does this by hand).
     pub profile_fields: Vec<String>,
+    /// The language packs the site has; a new account's language must be one. Empty: any
+    /// well-formed code (the store has no packs to check against).
+    pub languages: Vec<String>,
+    /// Moodle's password policy (`passwordpolicy`, `minpassword*`,
+    /// `maxconsecutiveidentchars`), a fresh site's by default.
+    pub password_policy: bool,
+    pub min_password_length: usize,
+    pub min_password_digits: usize,
+    pub min_password_lower: usize,
+    pub min_password_upper: usize,
+    pub min_password_nonalphanum: usize,
+    pub max_consecutive_identical_chars: usize,
+}
+
+impl Default for EmbeddedConfig {
+    fn default() -> Self {
+        let p = crate::plan::password_policy::PasswordPolicy::default();
+        EmbeddedConfig {
+            profile_fields: Vec::new(),
+            languages: Vec::new(),
+            password_policy: true,
+            min_password_length: p.min_length,
+            min_password_digits: p.min_digits,
+            min_password_lower: p.min_lower,
+            min_password_upper: p.min_upper,
+            min_password_nonalphanum: p.min_nonalphanum,
+            max_consecutive_identical_chars: p.max_consecutive_identical,
+        }
+    }
+}
+
+impl EmbeddedConfig {
+    /// The policy the embedded site applies, if it applies one.
+    pub fn policy(&self) -> Option<crate::plan::password_policy::PasswordPolicy> {
+        self.password_policy
+            .then(|| crate::plan::password_policy::PasswordPolicy {
+                min_length: self.min_password_length,
+                min_digits: self.min_password_digits,
+                min_lower: self.min_password_lower,
+                min_upper: self.min_password_upper,
+                min_nonalphanum: self.min_password_nonalphanum,
+                max_consecutive_identical: self.max_consecutive_identical_chars,
+            })
+    }
 }
 
 /// `moosync serve`, the web console. The login secret is read from the environment variable
@@ -994,6 +1038,30 @@ impl Config {
         }
         if !(1..=1440).contains(&web.session_minutes) {
             return bad("[web] session_minutes", &between(&(1..=1440)));
+        }
+        for (i, l) in self.embedded.languages.iter().enumerate() {
+            if !is_lang_code(l) {
+                return bad(
+                    &format!("[embedded] languages[{i}]"),
+                    &format!("entry {l:?} {NOT_LANG}"),
+                );
+            }
+        }
+        let e = &self.embedded;
+        for (key, v) in [
+            ("min_password_length", e.min_password_length),
+            ("min_password_digits", e.min_password_digits),
+            ("min_password_lower", e.min_password_lower),
+            ("min_password_upper", e.min_password_upper),
+            ("min_password_nonalphanum", e.min_password_nonalphanum),
+            (
+                "max_consecutive_identical_chars",
+                e.max_consecutive_identical_chars,
+            ),
+        ] {
+            if v > 1000 {
+                return bad(&format!("[embedded] {key}"), &between(&(0..=1000)));
+            }
         }
         for (i, f) in self.embedded.profile_fields.iter().enumerate() {
             if !is_profile_field_shortname(f) {

@@ -99,6 +99,14 @@ const CASES: &[(&str, &str, &str)] = &[
     ("[web] upload_max_mb", "[web]\nupload_max_mb = 0\n", "line 2, column 17: [web] upload_max_mb must be between 1 and 1024"),
     ("[web] session_minutes", "[web]\nsession_minutes = 1441\n", "line 2, column 19: [web] session_minutes must be between 1 and 1440"),
     ("[embedded] profile_fields", "[embedded]\nprofile_fields = [\"team\", \"team-2\"]\n", "line 2, column 27: [embedded] profile_fields[1] entry \"team-2\" is not a profile field shortname"),
+    ("[embedded] languages", "[embedded]\nlanguages = [\"en\", \"fr-CA\"]\n", "line 2, column 20: [embedded] languages[1] entry \"fr-CA\" is not a Moodle language code"),
+    ("[embedded] password_policy", "[embedded]\npassword_policy = \"yes\"\n", "line 2, column 19: [embedded] password_policy: invalid type"),
+    ("[embedded] min_password_length", "[embedded]\nmin_password_length = 1001\n", "line 2, column 23: [embedded] min_password_length must be between 0 and 1000"),
+    ("[embedded] min_password_digits", "[embedded]\nmin_password_digits = 1001\n", "line 2, column 23: [embedded] min_password_digits must be between 0 and 1000"),
+    ("[embedded] min_password_lower", "[embedded]\nmin_password_lower = 1001\n", "line 2, column 22: [embedded] min_password_lower must be between 0 and 1000"),
+    ("[embedded] min_password_upper", "[embedded]\nmin_password_upper = 1001\n", "line 2, column 22: [embedded] min_password_upper must be between 0 and 1000"),
+    ("[embedded] min_password_nonalphanum", "[embedded]\nmin_password_nonalphanum = -1\n", "line 2, column 28: [embedded] min_password_nonalphanum: invalid value"),
+    ("[embedded] max_consecutive_identical_chars", "[embedded]\nmax_consecutive_identical_chars = 1001\n", "line 2, column 35: [embedded] max_consecutive_identical_chars must be between 0 and 1000"),
 ];
 
 #[test]

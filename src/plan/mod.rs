@@ -18,6 +18,7 @@ pub mod ops;
 // Its layers for courses, groups and cohorts are filled as those tools are planned.
 #[allow(dead_code)]
 mod overlay;
+pub mod password_policy;
 mod users;
 pub mod view;
 

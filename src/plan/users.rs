@@ -258,6 +258,38 @@ fn check_profile(view: &mut dyn SiteView, u: &UserFields) -> Read<()> {
     Ok(())
 }
 
+/// Moodle applies its password policy to every password it is given for an account.
+fn check_password(view: &mut dyn SiteView, password: &str) -> Read<()> {
+    match view.password_policy()?.and_then(|p| p.problems(password)) {
+        Some(why) => Err(row(
+            Code::PasswordPolicy,
+            format!("the password does not meet the site's password policy: {why}"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Moodle creates no account whose language pack the site lacks.
+fn check_language(view: &mut dyn SiteView, text: &[String; 15]) -> Read<()> {
+    let Some(i) = USER_TEXT_FIELDS.iter().position(|f| *f == "lang") else {
+        return Ok(());
+    };
+    let lang = &text[i];
+    match view.languages()? {
+        Some(installed) if !lang.is_empty() && !installed.contains(lang) => {
+            let list: Vec<&str> = installed.iter().map(String::as_str).collect();
+            Err(row(
+                Code::LanguageNotInstalled,
+                format!(
+                    "the language '{lang}' is not installed on the site (installed: {})",
+                    list.join(", ")
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub(super) fn upsert(
     p: &mut Planner,
     view: &mut dyn SiteView,
@@ -371,6 +403,7 @@ fn update(
     // again, and one the site cannot compare is set only when the account is created.
     if let (Some(pw), Some(id)) = (given(u.password.as_deref()), s.id.id()) {
         if view.password_matches(id, pw)? == Some(false) {
+            check_password(view, pw)?;
             up.password = Some(pw.to_string());
         }
     }
@@ -475,6 +508,10 @@ fn create(
     }
     text[0] = firstname;
     text[1] = lastname;
+    check_language(view, &text)?;
+    if let Some(pw) = given(u.password.as_deref()) {
+        check_password(view, pw)?;
+    }
     let new = p.new_ref();
     let user = NewUser {
         new,

@@ -367,6 +367,18 @@ pub trait SiteView {
     /// list them.
     fn profile_fields(&mut self) -> Read<Option<BTreeSet<String>>>;
 
+    /// The language packs the site has; `None` when the backend cannot tell (Moodle then
+    /// refuses a new account's language itself).
+    fn languages(&mut self) -> Read<Option<BTreeSet<String>>> {
+        Ok(None)
+    }
+
+    /// The password policy the site applies; `None` when it applies none or the backend
+    /// cannot tell (Moodle then refuses a password itself).
+    fn password_policy(&mut self) -> Read<Option<super::password_policy::PasswordPolicy>> {
+        Ok(None)
+    }
+
     /// Accounts a feed never changes or deletes (the guest, the site's administrators, the
     /// account a web-service token belongs to), each with what it is.
     fn protected(&mut self) -> Read<Vec<(i64, &'static str)>>;

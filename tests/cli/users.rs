@@ -281,7 +281,7 @@ fn passwords_are_hashed_as_moodle_and_not_rehashed() {
     assert_eq!(w.user_field("pw", "password"), Some(hash.clone()));
     w.drop_file(
         "userimport.csv",
-        "username;firstname;lastname;password\npw;P;W;Other-2\n",
+        "username;firstname;lastname;password\npw;P;W;Other-22\n",
     );
     w.run().expect_code(0);
     assert_ne!(w.user_field("pw", "password"), Some(hash));
@@ -466,4 +466,48 @@ fn a_closed_stdout_does_not_stop_the_run() {
     assert_eq!(status.code(), Some(0));
     assert_eq!(w.files("Archives").len(), 2, "both files ran to the end");
     assert_eq!(w.user_field("jdoe", "firstname").as_deref(), Some("John"));
+}
+
+/// Moodle's password policy (a fresh site's by default) on every password given, at creation
+/// and at a change, and the site's language packs for a new account's language.
+#[test]
+fn passwords_meet_the_sites_policy_and_languages_must_be_installed() {
+    let w = Workdir::new();
+    w.settings("[embedded]\nlanguages = [\"en\", \"fr\"]\nmin_password_length = 10\n");
+    w.drop_file(
+        "userimport.csv",
+        "username;firstname;lastname;email;lang;password\n\
+         ok;O;K;ok@example.edu;fr;Strong-pass-1\n\
+         short;S;H;short@example.edu;en;Pass-1\n\
+         de;D;E;de@example.edu;de;Strong-pass-2\n",
+    );
+    w.run().expect_code(1);
+    let report = w.report();
+    assert!(report.contains(":2: applied: created user ok"), "{report}");
+    assert!(
+        report.contains(":3: failed MS-V005: the password does not meet the site's password policy: <div>Passwords must be at least 10 characters long.</div>"),
+        "{report}"
+    );
+    assert!(
+        report.contains(":4: failed MS-V006: the language 'de' is not installed on the site (installed: en, fr)"),
+        "{report}"
+    );
+    assert_eq!(w.user_field("short", "id"), None);
+    // A change to a weak password is refused too, and the old one kept.
+    let before = w.user_field("ok", "password");
+    w.drop_file(
+        "userimport.csv",
+        "username;firstname;lastname;password\nok;O;K;weakweakweak\n",
+    );
+    w.run().expect_code(1);
+    assert!(w.report().contains("failed MS-V005"), "{}", w.report());
+    assert_eq!(w.user_field("ok", "password"), before);
+    // With the policy off, any password goes.
+    w.settings("[embedded]\npassword_policy = false\n");
+    w.drop_file(
+        "userimport.csv",
+        "username;firstname;lastname;password\nok;O;K;weak\n",
+    );
+    w.run().expect_code(0);
+    assert_ne!(w.user_field("ok", "password"), before);
 }

@@ -54,6 +54,8 @@ pub struct SqliteTarget {
     wanted_fields: Vec<String>,
     /// Custom profile field ids by shortname.
     profile_fields: HashMap<String, i64>,
+    /// The site's languages and password policy, as its settings give them.
+    site: crate::config::EmbeddedConfig,
 }
 
 /// What a command handler needs besides the connection.
@@ -89,6 +91,7 @@ impl SqliteTarget {
             dry_run: false,
             wanted_fields: cfg.embedded.profile_fields.clone(),
             profile_fields: HashMap::new(),
+            site: cfg.embedded.clone(),
         })
     }
 

@@ -201,6 +201,15 @@ impl SiteView for SqliteTarget {
         Ok(Some(self.profile_fields.keys().cloned().collect()))
     }
 
+    fn languages(&mut self) -> Read<Option<BTreeSet<String>>> {
+        let listed = &self.site.languages;
+        Ok((!listed.is_empty()).then(|| listed.iter().cloned().collect()))
+    }
+
+    fn password_policy(&mut self) -> Read<Option<crate::plan::password_policy::PasswordPolicy>> {
+        Ok(self.site.policy())
+    }
+
     fn protected(&mut self) -> Read<Vec<(i64, &'static str)>> {
         let mut out = vec![(users::GUEST_ID, "the site's guest account")];
         out.extend(
