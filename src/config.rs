@@ -684,7 +684,7 @@ impl EmbeddedConfig {
     /// The policy the embedded site applies, if it applies one.
     pub fn policy(&self) -> Option<crate::plan::password_policy::PasswordPolicy> {
         self.password_policy
-            .then(|| crate::plan::password_policy::PasswordPolicy {
+            .then_some(crate::plan::password_policy::PasswordPolicy {
                 min_length: self.min_password_length,
                 min_digits: self.min_password_digits,
                 min_lower: self.min_password_lower,
