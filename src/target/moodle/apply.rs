@@ -5,7 +5,7 @@
 
 use super::calls::Ctx;
 use super::directory::Directory;
-use super::users;
+use super::{enrol_ops, users};
 use crate::codes::{Code, Failure};
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
 use std::collections::{HashMap, HashSet};
@@ -56,6 +56,18 @@ fn keys(op: &Op) -> Vec<String> {
                 k.push(format!("e:{}", email.to_lowercase()));
             }
         }
+        Op::Enrol { course, user, .. }
+        | Op::UpdateEnrolment { course, user, .. }
+        | Op::Unenrol { course, user, .. }
+        | Op::AssignRole { course, user, .. }
+        | Op::UnassignRole { course, user, .. } => {
+            // One user's enrolment and roles in a course change in file order.
+            k.push(format!("en:{}:{}", r(*course), r(*user)));
+            k.extend([*course, *user].into_iter().filter_map(|x| match x {
+                Ref::New(_) => Some(r(x)),
+                Ref::Id(_) => None,
+            }));
+        }
         other => unreachable!("{other:?} is not planned yet"),
     }
     k
@@ -71,6 +83,13 @@ fn needs(op: &Op) -> Vec<u32> {
         Op::CreateUser(_) => Vec::new(),
         Op::UpdateUser(u) => new(u.user()).into_iter().collect(),
         Op::DeleteUser { user, .. } => new(*user).into_iter().collect(),
+        Op::Enrol { course, user, .. }
+        | Op::UpdateEnrolment { course, user, .. }
+        | Op::Unenrol { course, user, .. }
+        | Op::AssignRole { course, user, .. }
+        | Op::UnassignRole { course, user, .. } => {
+            [*course, *user].into_iter().filter_map(new).collect()
+        }
         other => unreachable!("{other:?} is not planned yet"),
     }
 }
@@ -100,17 +119,24 @@ pub fn apply(
             if out.rows[row] != Applied::Done {
                 continue;
             }
-            // What it needs was not created: an earlier row's (or operation's) failure.
-            if needs(op).iter().any(|n| !out.created.contains_key(n)) {
-                out.rows[row] = Applied::Failed(Failure::new(
-                    Code::NotFound,
-                    "it depends on an account an earlier row of this file failed to create",
-                ));
-                continue;
-            }
             items.push(Item { row, op });
         }
+        // An operation may need what an earlier wave of the same round creates (a group an
+        // earlier row makes): what it needs is checked once those waves are sent.
         for wave in waves(items) {
+            let wave: Vec<Item> = wave
+                .into_iter()
+                .filter(|i| {
+                    let ok = needs(i.op).iter().all(|n| out.created.contains_key(n));
+                    if !ok && out.rows[i.row] == Applied::Done {
+                        out.rows[i.row] = Applied::Failed(Failure::new(
+                            Code::NotFound,
+                            "it depends on something an earlier row of this file failed to create",
+                        ));
+                    }
+                    ok && out.rows[i.row] == Applied::Done
+                })
+                .collect();
             send_wave(ctx, dir, &wave, &mut out)?;
         }
     }
@@ -153,6 +179,13 @@ fn send_wave(
         .collect();
     if !users.is_empty() {
         users::send(ctx, dir, &users, out)?;
+    }
+    let enrols: Vec<&Item> = wave
+        .iter()
+        .filter(|i| enrol_ops::is_enrol_op(i.op))
+        .collect();
+    if !enrols.is_empty() {
+        enrol_ops::send(ctx, &enrols, out)?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod client;
 mod cohorts;
 mod courses;
 mod directory;
+mod enrol_ops;
 mod enrolments;
 pub mod form;
 mod groups;
