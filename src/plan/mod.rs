@@ -9,22 +9,28 @@
 //! deletions before any of them is applied. A row is planned all or nothing: a command that
 //! fails drops the row's earlier operations too.
 
+mod enrolments;
+mod groups;
+mod members;
 pub mod ops;
 // Its layers for courses, groups and cohorts are filled as those tools are planned.
 #[allow(dead_code)]
 mod overlay;
+mod participants;
+mod purge;
 mod users;
 pub mod view;
 
 pub use ops::Op;
 pub use view::{Read, ReadError, SiteView};
+use view::GroupKind;
 
 use crate::codes::Failure;
 use crate::command::Command;
 use crate::config::Config;
 use crate::outcome::{Action, Change, Outcome};
 use overlay::Overlay;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// An entity an operation acts on: one the site has, or one an earlier operation of the
 /// batch creates (numbered by the plan, resolved when the backend applies it).
@@ -111,13 +117,19 @@ pub struct Planner<'a> {
     next_new: u32,
     /// In a dry run nothing is applied, so the overlay is the only record of earlier batches.
     dry_run: bool,
+    /// Groups this file's removals left empty, with their course: `[groups] purge_empty`
+    /// looks at them again at the end of the file.
+    emptied: BTreeMap<Ref, Ref>,
 }
 
 /// A row being planned: its operations and changes so far, undone when a command fails.
+#[derive(Default)]
 pub(crate) struct RowDraft {
     pub ops: Vec<Op>,
     pub changes: Vec<PlannedChange>,
     pub nothing: Vec<String>,
+    /// Groups (with their course) the row's removals leave empty.
+    pub emptied: Vec<(Ref, Ref)>,
 }
 
 /// A command's own verdict, besides the operations it added to the draft.
@@ -134,13 +146,23 @@ impl<'a> Planner<'a> {
             overlay: Overlay::default(),
             next_new: 0,
             dry_run,
+            emptied: BTreeMap::new(),
         }
     }
 
     /// Whether the plan takes this command (the others still go to the backend as they are,
     /// until every tool is planned here).
     pub fn plans(cmd: &Command) -> bool {
-        matches!(cmd, Command::UserUpsert(_) | Command::UserDelete(_))
+        matches!(
+            cmd,
+            Command::UserUpsert(_)
+                | Command::UserDelete(_)
+                | Command::Enrolment(_)
+                | Command::UserGroups(_)
+                | Command::GroupUpsert(_)
+                | Command::GroupingUpsert(_)
+                | Command::GroupMember(_)
+        )
     }
 
     pub(crate) fn cfg(&self) -> &Config {
@@ -158,6 +180,8 @@ impl<'a> Planner<'a> {
         let mut wanted = view::Wanted::default();
         for cmd in rows.iter().flatten() {
             users::wanted(self.cfg, cmd, &mut wanted);
+            enrolments::wanted(self.cfg, cmd, &mut wanted);
+            groups::wanted(self.cfg, cmd, &mut wanted);
         }
         view.prefetch(&wanted)?;
         let mut next = view::Wanted::default();
@@ -177,16 +201,21 @@ impl<'a> Planner<'a> {
         let mut out = Vec::with_capacity(rows.len());
         for cmds in rows {
             let mark = self.overlay.mark();
-            let mut draft = RowDraft {
-                ops: Vec::new(),
-                changes: Vec::new(),
-                nothing: Vec::new(),
-            };
+            let mut draft = RowDraft::default();
             let mut failed = None;
             for cmd in cmds {
                 let r = match cmd {
                     Command::UserUpsert(u) => users::upsert(self, view, &mut draft, u),
                     Command::UserDelete(d) => users::delete(self, view, &mut draft, d),
+                    Command::Enrolment(e) => enrolments::enrolment(self, view, &mut draft, e),
+                    Command::UserGroups(g) => members::user_groups(self, view, &mut draft, g),
+                    Command::GroupMember(m) => members::member(self, view, &mut draft, m),
+                    Command::GroupUpsert(g) => {
+                        groups::upsert(self, view, &mut draft, g, GroupKind::Group)
+                    }
+                    Command::GroupingUpsert(g) => {
+                        groups::upsert(self, view, &mut draft, g, GroupKind::Grouping)
+                    }
                     other => unreachable!("{other:?} is not planned here yet"),
                 };
                 match r {
@@ -204,14 +233,33 @@ impl<'a> Planner<'a> {
                     self.overlay.rewind(mark);
                     Decision::Fail(f)
                 }
-                None => Decision::Apply {
-                    ops: draft.ops,
-                    changes: draft.changes,
-                    nothing: draft.nothing,
-                },
+                None => {
+                    self.emptied.extend(draft.emptied.iter().map(|(c, g)| (*g, *c)));
+                    Decision::Apply {
+                        ops: draft.ops,
+                        changes: draft.changes,
+                        nothing: draft.nothing,
+                    }
+                }
             });
         }
         Ok(out)
+    }
+
+    /// The file's end: what it leaves to do once every row is applied (the groups its
+    /// removals left empty, purged as `[groups] purge_empty` says). Applied like a row; its
+    /// changes are the file's closing ones. An `Err` is a read that stops the file.
+    pub fn finish_file(&mut self, view: &mut dyn SiteView) -> Result<Decision, Failure> {
+        let mut draft = RowDraft::default();
+        match purge::purge(self, view, &mut draft) {
+            Ok(()) => {}
+            Err(ReadError::Row(f) | ReadError::Stop(f)) => return Err(f),
+        }
+        Ok(Decision::Apply {
+            ops: draft.ops,
+            changes: draft.changes,
+            nothing: draft.nothing,
+        })
     }
 
     /// After the backend applied a batch: what it created is known by id now. In a real run

@@ -1,14 +1,15 @@
-//! Planned operations sent to Moodle. A row's operations go in order: every row's first, then
-//! every row's second (so an account exists before it is enrolled). Within such a round, the
-//! operations go in waves in which no account or name is touched twice, so a later row sees
-//! what an earlier one did; a wave's operations go by kind in batched calls.
+//! Planned operations sent to Moodle, in waves: a row's operations in order (an account
+//! exists before it is enrolled), and two operations touching one thing (an account, a name,
+//! a user's enrolment in a course, a membership) in file order, so a later row sees what an
+//! earlier one did. A wave's operations go by kind in batched calls.
 
 use super::calls::Ctx;
 use super::directory::Directory;
-use super::{enrol_ops, users};
+use super::course_parts::CourseParts;
+use super::{enrol_ops, group_ops, users};
 use crate::codes::{Code, Failure};
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// One operation to send, with its row.
 pub struct Item<'a> {
@@ -17,7 +18,7 @@ pub struct Item<'a> {
 }
 
 /// What an operation touches: two operations sharing a key go in separate waves.
-fn keys(op: &Op) -> Vec<String> {
+fn keys(op: &Op, course_of: &dyn Fn(Ref) -> Option<Ref>) -> Vec<String> {
     let r = |r: Ref| match r {
         Ref::Id(id) => format!("#{id}"),
         Ref::New(n) => format!("new{n}"),
@@ -68,6 +69,30 @@ fn keys(op: &Op) -> Vec<String> {
                 Ref::Id(_) => None,
             }));
         }
+        Op::CreateGroup(g) => {
+            k.push(r(g.new));
+            k.push(format!("g:{}:{:?}:{}", r(g.course), g.kind, g.name));
+        }
+        Op::UpdateGroup(g) => k.push(r(g.group)),
+        Op::DeleteGroup { group, .. } => k.push(r(*group)),
+        Op::AssignGrouping { grouping, group } => {
+            k.push(format!("gg:{}:{}", r(*grouping), r(*group)));
+            k.extend([*grouping, *group].into_iter().filter_map(|x| match x {
+                Ref::New(_) => Some(r(x)),
+                Ref::Id(_) => None,
+            }));
+        }
+        Op::AddGroupMember { group, user } | Op::RemoveGroupMember { group, user, .. } => {
+            k.push(format!("gm:{}:{}", r(*group), r(*user)));
+            // After the user's enrolment in the course, and before an unenrolment.
+            if let Some(course) = course_of(*group) {
+                k.push(format!("en:{}:{}", r(course), r(*user)));
+            }
+            k.extend([*group, *user].into_iter().filter_map(|x| match x {
+                Ref::New(_) => Some(r(x)),
+                Ref::Id(_) => None,
+            }));
+        }
         other => unreachable!("{other:?} is not planned yet"),
     }
     k
@@ -90,6 +115,15 @@ fn needs(op: &Op) -> Vec<u32> {
         | Op::UnassignRole { course, user, .. } => {
             [*course, *user].into_iter().filter_map(new).collect()
         }
+        Op::CreateGroup(g) => new(g.course).into_iter().collect(),
+        Op::UpdateGroup(g) => new(g.group).into_iter().collect(),
+        Op::DeleteGroup { group, .. } => new(*group).into_iter().collect(),
+        Op::AssignGrouping { grouping, group } => {
+            [*grouping, *group].into_iter().filter_map(new).collect()
+        }
+        Op::AddGroupMember { group, user } | Op::RemoveGroupMember { group, user, .. } => {
+            [*group, *user].into_iter().filter_map(new).collect()
+        }
         other => unreachable!("{other:?} is not planned yet"),
     }
 }
@@ -98,6 +132,7 @@ fn needs(op: &Op) -> Vec<u32> {
 pub fn apply(
     ctx: &Ctx,
     dir: &mut Directory,
+    parts: &CourseParts,
     decisions: &[Decision],
 ) -> Result<BatchApplied, Failure> {
     let ops: Vec<&[Op]> = decisions
@@ -111,53 +146,64 @@ pub fn apply(
         rows: vec![Applied::Done; decisions.len()],
         created: HashMap::new(),
     };
-    let depth = ops.iter().map(|o| o.len()).max().unwrap_or(0);
-    for round in 0..depth {
-        let mut items: Vec<Item> = Vec::new();
-        for (row, these) in ops.iter().enumerate() {
-            let Some(op) = these.get(round) else { continue };
-            if out.rows[row] != Applied::Done {
-                continue;
-            }
-            items.push(Item { row, op });
-        }
-        // An operation may need what an earlier wave of the same round creates (a group an
-        // earlier row makes): what it needs is checked once those waves are sent.
-        for wave in waves(items) {
-            let wave: Vec<Item> = wave
-                .into_iter()
-                .filter(|i| {
-                    let ok = needs(i.op).iter().all(|n| out.created.contains_key(n));
-                    if !ok && out.rows[i.row] == Applied::Done {
-                        out.rows[i.row] = Applied::Failed(Failure::new(
-                            Code::NotFound,
-                            "it depends on something an earlier row of this file failed to create",
-                        ));
-                    }
-                    ok && out.rows[i.row] == Applied::Done
-                })
-                .collect();
-            send_wave(ctx, dir, &wave, &mut out)?;
-        }
+    for wave in waves(&ops, parts) {
+        // What an operation needs was created by an earlier wave, or failed.
+        let wave: Vec<Item> = wave
+            .into_iter()
+            .filter(|i| {
+                let ok = needs(i.op).iter().all(|n| out.created.contains_key(n));
+                if !ok && out.rows[i.row] == Applied::Done {
+                    out.rows[i.row] = Applied::Failed(Failure::new(
+                        Code::NotFound,
+                        "it depends on something an earlier row of this file failed to create",
+                    ));
+                }
+                ok && out.rows[i.row] == Applied::Done
+            })
+            .collect();
+        send_wave(ctx, dir, parts, &wave, &mut out)?;
     }
     Ok(out)
 }
 
-/// Splits a round into waves in file order: a wave ends before the first operation sharing
-/// a key with one already in it.
-fn waves(items: Vec<Item>) -> Vec<Vec<Item>> {
-    let mut out: Vec<Vec<Item>> = vec![Vec::new()];
-    let mut seen: HashSet<String> = HashSet::new();
-    for item in items {
-        let k = keys(item.op);
-        if k.iter().any(|k| seen.contains(k)) {
-            out.push(Vec::new());
-            seen.clear();
+/// Orders a batch's operations into waves: an operation goes after the previous one of its
+/// row, and after every earlier one (in file order) it shares a key with, so a row sees what
+/// the rows before it did; a wave then holds no key twice.
+fn waves<'a>(ops: &[&'a [Op]], parts: &CourseParts) -> Vec<Vec<Item<'a>>> {
+    // The course of each group the batch creates, for the keys of its memberships.
+    let mut made: HashMap<Ref, Ref> = HashMap::new();
+    for op in ops.iter().flat_map(|o| o.iter()) {
+        if let Op::CreateGroup(g) = op {
+            made.insert(g.new, g.course);
         }
-        seen.extend(k);
-        out.last_mut().expect("one wave at least").push(item);
     }
-    out.retain(|w| !w.is_empty());
+    let course_of = |group: Ref| match group {
+        Ref::Id(id) => parts.owner_of(id).map(Ref::Id),
+        Ref::New(_) => made.get(&group).copied(),
+    };
+    let mut last: HashMap<String, usize> = HashMap::new();
+    let mut out: Vec<Vec<Item>> = Vec::new();
+    for (row, these) in ops.iter().enumerate() {
+        let mut after: Option<usize> = None;
+        for op in these.iter() {
+            let k = keys(op, &course_of);
+            let level = k
+                .iter()
+                .filter_map(|k| last.get(k))
+                .map(|l| l + 1)
+                .chain(after.map(|a| a + 1))
+                .max()
+                .unwrap_or(0);
+            for k in k {
+                last.insert(k, level);
+            }
+            if out.len() <= level {
+                out.resize_with(level + 1, Vec::new);
+            }
+            out[level].push(Item { row, op });
+            after = Some(level);
+        }
+    }
     out
 }
 
@@ -165,6 +211,7 @@ fn waves(items: Vec<Item>) -> Vec<Vec<Item>> {
 fn send_wave(
     ctx: &Ctx,
     dir: &mut Directory,
+    parts: &CourseParts,
     wave: &[Item],
     out: &mut BatchApplied,
 ) -> Result<(), Failure> {
@@ -186,6 +233,13 @@ fn send_wave(
         .collect();
     if !enrols.is_empty() {
         enrol_ops::send(ctx, &enrols, out)?;
+    }
+    let groups: Vec<&Item> = wave
+        .iter()
+        .filter(|i| group_ops::is_group_op(i.op))
+        .collect();
+    if !groups.is_empty() {
+        group_ops::send(ctx, parts, &groups, out)?;
     }
     Ok(())
 }

@@ -51,6 +51,37 @@ impl Record {
     }
 }
 
+impl Record {
+    /// The course as the plan reads it: the settings `core_course_get_courses_by_field`
+    /// shows, the others unknown.
+    pub(super) fn rec(&self) -> crate::plan::view::CourseRec {
+        use crate::plan::view::{CourseRec, Setting, COURSE_SETTINGS};
+        let settings = COURSE_SETTINGS
+            .iter()
+            .map(|s| match *s {
+                "fullname" => Some(Setting::Text(self.fullname.clone())),
+                "summary" => Some(Setting::Text(self.summary.clone())),
+                "format" => Some(Setting::Text(self.format.clone())),
+                "visible" => Some(Setting::Int(i64::from(self.visible))),
+                "startdate" => Some(Setting::Int(self.startdate)),
+                "enddate" => Some(Setting::Int(self.enddate)),
+                _ => None,
+            })
+            .collect();
+        CourseRec {
+            id: crate::plan::Ref::Id(self.id),
+            shortname: self.shortname.clone(),
+            fullname: self.fullname.clone(),
+            idnumber: self.idnumber.clone(),
+            category: crate::plan::Ref::Id(self.category),
+            settings,
+            sections: None,
+            // Moodle's front page is course 1 (SITEID).
+            site: self.id == 1,
+        }
+    }
+}
+
 /// Distinct courses looked up one by one; more are read in one call for all.
 const MANY: usize = 20;
 

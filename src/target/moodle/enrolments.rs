@@ -1,7 +1,8 @@
-//! Enrolments over REST: manual enrolments and role assignments in courses. Courses are
-//! looked up once per run, and who is enrolled with which roles once per course, so a row
-//! that changes nothing sends nothing. Moodle's web services enrol only through the manual
-//! method.
+//! A course row's teachers over REST, sent as enrolment commands after their course, until
+//! course rows are planned (their teachers then become planned `Enrol` operations, and this
+//! goes): manual enrolments and role assignments. Courses are looked up once per run, and
+//! who is enrolled with which roles once per course, so a row that changes nothing sends
+//! nothing. Enrolment rows themselves are planned (`src/plan/enrolments.rs`).
 
 use super::calls::{self, Ctx};
 use super::client::Retry;
@@ -129,20 +130,6 @@ impl Courses {
             self.enrolled.insert(id, who);
         }
         Ok(())
-    }
-}
-
-impl Courses {
-    /// The id of a course looked up, if it exists.
-    pub(super) fn id(&self, by: CourseIdentifier, value: &str) -> Option<i64> {
-        self.ids.get(&(by, value.to_string())).copied().flatten()
-    }
-
-    /// Whether the user is enrolled in the course (as the participants list read said).
-    pub(super) fn is_enrolled(&self, course: i64, user: i64) -> bool {
-        self.enrolled
-            .get(&course)
-            .is_some_and(|w| w.contains_key(&user))
     }
 }
 

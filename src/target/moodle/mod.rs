@@ -7,12 +7,13 @@ mod apply;
 mod calls;
 pub mod client;
 mod cohorts;
+mod course_parts;
 mod courses;
 mod directory;
 mod enrol_ops;
 mod enrolments;
 pub mod form;
-mod groups;
+mod group_ops;
 mod ledger;
 mod pictures;
 mod pool;
@@ -96,12 +97,14 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
             "core_enrol_get_enrolled_users",
             "core_group_get_course_groups",
             "core_group_get_course_groupings",
+            "core_group_get_groupings",
             "core_group_get_group_members",
             "core_group_create_groups",
             "core_group_create_groupings",
             "core_group_add_group_members",
             "core_group_delete_group_members",
             "core_group_assign_grouping",
+            "core_group_delete_groups",
         ],
     ),
 ];
@@ -113,6 +116,10 @@ pub const OPTIONAL_FUNCTIONS: &[(&str, &[&str])] = &[
     (
         "group and grouping updates (updateid)",
         &["core_group_update_groups", "core_group_update_groupings"],
+    ),
+    (
+        "groupings left without groups ([groups] purge_empty = \"groupings\")",
+        &["core_group_delete_groupings"],
     ),
 ];
 
@@ -165,7 +172,7 @@ pub struct MoodleTarget {
     dir: Directory,
     courses: enrolments::Courses,
     cohorts: cohorts::Cohorts,
-    groups: groups::Groups,
+    parts: course_parts::CourseParts,
     catalogue: courses::Catalogue,
     ledger: ledger::Ledger,
     dry_run: bool,
@@ -189,7 +196,7 @@ impl MoodleTarget {
             dir: Directory::default(),
             courses: enrolments::Courses::default(),
             cohorts: cohorts::Cohorts::default(),
-            groups: groups::Groups::default(),
+            parts: course_parts::CourseParts::default(),
             catalogue: courses::Catalogue::default(),
             // Beside state.db, not in it: the run's journal holds state.db's write lock while
             // a file runs.
@@ -315,15 +322,6 @@ impl MoodleTarget {
                             | Command::CohortEmpty(_)
                     )
                 });
-                let group_rows = take(|c| {
-                    matches!(
-                        c,
-                        Command::GroupUpsert(_)
-                            | Command::GroupingUpsert(_)
-                            | Command::GroupMember(_)
-                            | Command::UserGroups(_)
-                    )
-                });
                 let course_rows = take(|c| {
                     matches!(
                         c,
@@ -349,16 +347,6 @@ impl MoodleTarget {
                         &firsts(&cohort_rows),
                     )?;
                     put(cohort_rows, done);
-                }
-                if !group_rows.is_empty() {
-                    let done = groups::apply(
-                        &ctx,
-                        &mut self.dir,
-                        &mut self.courses,
-                        &mut self.groups,
-                        &firsts(&group_rows),
-                    )?;
-                    put(group_rows, done);
                 }
                 if !course_rows.is_empty() {
                     let done = courses::apply(&ctx, &mut self.catalogue, &firsts(&course_rows))?;
@@ -531,17 +519,6 @@ fn account_keys(c: &Command) -> Vec<String> {
             format!("cm:{}:{}", c.cohort, c.member),
         ],
         Command::CohortDelete(c) | Command::CohortEmpty(c) => vec![format!("co:{}", c.cohort)],
-        // Group definitions and memberships come from different files (or layers of a row),
-        // so a wave needs only to keep one group or grouping, or one user's memberships, to
-        // one row. A group row waits for the row making the grouping it goes in.
-        Command::GroupUpsert(g) | Command::GroupingUpsert(g) => [&g.name, &g.idnumber, &g.update]
-            .into_iter()
-            .flatten()
-            .filter(|v| !v.is_empty())
-            .map(|v| format!("gr:{}:{v}", g.course))
-            // Shared: the groups of one grouping may share a wave.
-            .chain(g.grouping.iter().map(|v| format!("~gr:{}:{v}", g.course)))
-            .collect(),
         Command::UserPicture(p) => vec![format!("pic:{}", p.user)],
         // Any two course rows of a file may share a category path: one at a time per wave
         // would be slow, so rows naming the same course wait; categories are cached.
@@ -561,27 +538,31 @@ fn account_keys(c: &Command) -> Vec<String> {
             .collect(),
         Command::CourseDelete(c) => vec![format!("c:{}", c.course)],
         Command::CourseCheck(c) => vec![format!("c:{}", c.course)],
-        Command::UserGroups(g) => vec![format!("gm:{}:{}", g.course, g.user)],
-        Command::GroupMember(m) => vec![format!("gm:{}:{}", m.course, m.user)],
         _ => Vec::new(),
     }
 }
 
 impl MoodleTarget {
-    /// What a planned batch's sending shares: the site, the settings, the ledger.
-    fn with_ctx<R>(
+    /// A read of the courses' parts (`course_parts`), with what it needs of the target.
+    fn read_parts<T>(
         &mut self,
-        f: impl FnOnce(&calls::Ctx, &mut Directory) -> R,
-    ) -> Result<R, Failure> {
-        let info = self.site_info()?;
-        let ctx = calls::Ctx {
+        f: impl FnOnce(&mut course_parts::CourseParts, &course_parts::Reader) -> Read<T>,
+    ) -> Read<T> {
+        let info = self.site_info().map_err(ReadError::Stop)?;
+        let r = course_parts::Reader {
             client: &self.client,
             cfg: &self.cfg,
-            dry_run: self.dry_run,
             functions: &info.functions,
             ledger: &self.ledger,
         };
-        Ok(f(&ctx, &mut self.dir))
+        f(&mut self.parts, &r)
+    }
+
+    /// Whether the site has the plugin's function.
+    fn has(&self, function: &str) -> bool {
+        self.site
+            .as_ref()
+            .is_some_and(|s| s.functions.contains(function))
     }
 
     /// Looks the accounts up that are not known yet.
@@ -595,6 +576,14 @@ impl MoodleTarget {
         self.dir
             .fetch(&self.client, t.parallel, t.batch_size, wanted)
     }
+}
+
+/// Whether Moodle lets a role be given in a course: on a fresh site the archetypes manager,
+/// editingteacher, teacher and student can be (`role_context_levels`); coursecreator,
+/// guest, user and frontpage cannot. Another role is taken as one that can (Moodle refuses
+/// the row otherwise).
+fn course_assignable(shortname: &str) -> bool {
+    !matches!(shortname, "coursecreator" | "guest" | "user" | "frontpage")
 }
 
 /// A lookup of a tool whose commands are not planned yet: never asked for.
@@ -615,22 +604,39 @@ fn field_of(by: UserIdentifier) -> Field {
 }
 
 impl SiteView for MoodleTarget {
+    /// What core's web services cannot do; the plugin's functions, when the site has them,
+    /// read what core does not show and record moosync's memberships.
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             account_without_email: false,
+            // No web service enrols another user through another method than manual, not
+            // even the plugin's.
+            enrol_any_method: false,
+            lists_disabled_instances: self.has(course_parts::GET_INSTANCES),
+            enrolment_details: self.has(course_parts::GET_ENROLMENTS),
+            membership_component: self.has(group_ops::PLUGIN_ADD),
         }
     }
 
     fn prefetch(&mut self, wanted: &Wanted) -> Result<(), Failure> {
-        if wanted.users.is_empty() {
+        if !wanted.users.is_empty() {
+            self.fetch_users(
+                wanted
+                    .users
+                    .iter()
+                    .map(|(by, v)| (field_of(*by), v.clone())),
+            )?;
+        }
+        if wanted.courses.is_empty()
+            && wanted.course_parts.is_empty()
+            && wanted.course_groups.is_empty()
+        {
             return Ok(());
         }
-        self.fetch_users(
-            wanted
-                .users
-                .iter()
-                .map(|(by, v)| (field_of(*by), v.clone())),
-        )
+        self.read_parts(|parts, r| parts.prefetch(r, wanted).map_err(ReadError::Stop))
+            .map_err(|e| match e {
+                ReadError::Row(f) | ReadError::Stop(f) => f,
+            })
     }
 
     fn users(&mut self, by: UserIdentifier, value: &str) -> Read<Vec<UserRec>> {
@@ -669,8 +675,8 @@ impl SiteView for MoodleTarget {
         Ok(None)
     }
 
-    fn courses(&mut self, _: CourseIdentifier, _: &str) -> Read<Vec<CourseRec>> {
-        not_yet()
+    fn courses(&mut self, by: CourseIdentifier, value: &str) -> Read<Vec<CourseRec>> {
+        self.read_parts(|parts, r| parts.courses(r, by, value))
     }
     fn enrolled_count(&mut self, _: Ref) -> Read<Option<usize>> {
         not_yet()
@@ -687,41 +693,66 @@ impl SiteView for MoodleTarget {
     fn default_category(&mut self) -> Read<Option<CategoryRec>> {
         not_yet()
     }
-    fn role(&mut self, _: &str) -> Read<Option<RoleRec>> {
-        not_yet()
+    fn role(&mut self, shortname: &str) -> Read<Option<RoleRec>> {
+        // No web service lists roles: [target.roles] says the site's.
+        Ok(self.cfg.target.roles.get(shortname).map(|id| RoleRec {
+            id: *id,
+            shortname: shortname.to_string(),
+            course_assignable: course_assignable(shortname),
+        }))
     }
-    fn role_by_id(&mut self, _: i64) -> Read<Option<RoleRec>> {
-        not_yet()
+    fn role_by_id(&mut self, id: i64) -> Read<Option<RoleRec>> {
+        let name = self
+            .cfg
+            .target
+            .roles
+            .iter()
+            .find(|(_, r)| **r == id)
+            .map(|(n, _)| n.clone());
+        match name {
+            Some(n) => self.role(&n),
+            None => Ok(None),
+        }
     }
-    fn instances(&mut self, _: Ref) -> Read<Vec<InstanceRec>> {
-        not_yet()
+    fn instances(&mut self, course: Ref) -> Read<Vec<InstanceRec>> {
+        self.read_parts(|parts, r| parts.instances(r, course))
     }
     fn cohort_instances(&mut self, _: Ref) -> Read<Option<Vec<InstanceRec>>> {
         not_yet()
     }
-    fn enrolments(&mut self, _: Ref, _: Ref) -> Read<Option<Vec<UeRec>>> {
-        not_yet()
+    fn enrolments(&mut self, course: Ref, user: Ref) -> Read<Option<Vec<UeRec>>> {
+        self.read_parts(|parts, r| parts.enrolments(r, course, user))
     }
-    fn is_enrolled(&mut self, _: Ref, _: Ref) -> Read<bool> {
-        not_yet()
+    fn is_enrolled(&mut self, course: Ref, user: Ref) -> Read<bool> {
+        self.read_parts(|parts, r| parts.is_enrolled(r, course, user))
     }
-    fn course_roles(&mut self, _: Ref, _: Ref) -> Read<Vec<RoleAssignment>> {
-        not_yet()
+    fn course_roles(&mut self, course: Ref, user: Ref) -> Read<Vec<RoleAssignment>> {
+        self.read_parts(|parts, r| parts.course_roles(r, course, user))
     }
     fn role_holders(&mut self, _: Ref) -> Read<Vec<(Ref, Vec<RoleAssignment>)>> {
         not_yet()
     }
-    fn groups(&mut self, _: Ref, _: GroupKind) -> Read<Vec<GroupRec>> {
-        not_yet()
+    fn groups(&mut self, course: Ref, kind: GroupKind) -> Read<Vec<GroupRec>> {
+        self.read_parts(|parts, r| parts.groups(r, course, kind))
     }
-    fn grouping_groups(&mut self, _: Ref) -> Read<Option<Vec<Ref>>> {
-        not_yet()
+    fn grouping_groups(&mut self, grouping: Ref) -> Read<Option<Vec<Ref>>> {
+        self.read_parts(|parts, r| parts.grouping_groups(r, grouping))
     }
-    fn group_members(&mut self, _: Ref) -> Read<Vec<MemberRec>> {
-        not_yet()
+    fn group_members(&mut self, group: Ref) -> Read<Vec<MemberRec>> {
+        self.read_parts(|parts, r| parts.group_members(r, group))
     }
-    fn user_groups(&mut self, _: Ref, _: Ref) -> Read<Vec<(Ref, MemberRec)>> {
-        not_yet()
+    fn user_groups(&mut self, course: Ref, user: Ref) -> Read<Vec<(Ref, MemberRec)>> {
+        self.read_parts(|parts, r| parts.user_groups(r, course, user))
+    }
+    fn emptied_groups(&mut self) -> Read<Vec<(Ref, Ref)>> {
+        let site = self.client.site().to_string();
+        Ok(self
+            .ledger
+            .links(&site, ledger::Link::EmptiedGroup)
+            .map_err(ReadError::Stop)?
+            .into_iter()
+            .map(|(group, course, _)| (Ref::Id(course), Ref::Id(group)))
+            .collect())
     }
     fn cohorts(&mut self, _: CohortIdentifier, _: &str) -> Read<Vec<CohortRec>> {
         not_yet()
@@ -752,7 +783,18 @@ impl crate::target::Target for MoodleTarget {
         if self.dir.held() > MAX_CACHED_ACCOUNTS {
             self.dir = Directory::default();
         }
-        self.with_ctx(|ctx, dir| apply::apply(ctx, dir, decisions))?
+        let info = self.site_info()?;
+        let ctx = calls::Ctx {
+            client: &self.client,
+            cfg: &self.cfg,
+            dry_run: self.dry_run,
+            functions: &info.functions,
+            ledger: &self.ledger,
+        };
+        let applied = apply::apply(&ctx, &mut self.dir, &self.parts, decisions)?;
+        let plugin = info.functions.contains(group_ops::PLUGIN_ADD);
+        self.parts.applied(plugin, decisions, &applied);
+        Ok(applied)
     }
 
     fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {
@@ -819,11 +861,17 @@ impl crate::target::Target for MoodleTarget {
     }
 
     fn finish_file(&mut self) -> Result<Vec<Change>, Failure> {
+        if !self.dry_run {
+            // The file's end has looked at the groups a feed's removals left empty.
+            let site = self.client.site().to_string();
+            self.ledger
+                .forget_all(&site, ledger::Link::EmptiedGroup)?;
+        }
         // A dry run's lookups stay valid; its planned creates were never put in the directory.
         // Participants are read again per file: another file or a person may have changed them.
         self.courses = enrolments::Courses::default();
         self.cohorts = cohorts::Cohorts::default();
-        self.groups = groups::Groups::default();
+        self.parts = course_parts::CourseParts::default();
         self.catalogue = courses::Catalogue::default();
         Ok(Vec::new())
     }
@@ -834,7 +882,7 @@ impl crate::target::Target for MoodleTarget {
         self.dir = Directory::default();
         self.courses = enrolments::Courses::default();
         self.cohorts = cohorts::Cohorts::default();
-        self.groups = groups::Groups::default();
+        self.parts = course_parts::CourseParts::default();
         self.catalogue = courses::Catalogue::default();
     }
 }

@@ -8,7 +8,6 @@ mod cohorts;
 mod course_ops;
 mod courses;
 mod enrol;
-mod enrolments;
 mod error;
 mod groups;
 mod lookup;
@@ -23,9 +22,7 @@ mod view;
 use super::Target;
 use crate::codes::{Code, Failure};
 use crate::command::Command;
-use crate::config::{
-    CohortsConfig, Config, CoursesConfig, EnrolmentsConfig, GroupsConfig, PicturesConfig,
-};
+use crate::config::{CohortsConfig, Config, CoursesConfig, PicturesConfig};
 use crate::outcome::{Change, Outcome};
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
 use cache::Cache;
@@ -42,8 +39,6 @@ pub struct SqliteTarget {
     conn: Connection,
     path: PathBuf,
     courses: CoursesConfig,
-    enrolments: EnrolmentsConfig,
-    groups: GroupsConfig,
     cohorts: CohortsConfig,
     pictures: PicturesConfig,
     /// Picture content files, beside the database as Moodle's are beside its data.
@@ -62,8 +57,6 @@ pub struct SqliteTarget {
 /// What a command handler needs besides the connection.
 pub(crate) struct Ctx<'a> {
     pub courses: &'a CoursesConfig,
-    pub enrolments: &'a EnrolmentsConfig,
-    pub groups: &'a GroupsConfig,
     pub cohorts: &'a CohortsConfig,
     pub pictures: &'a PicturesConfig,
     pub filedir: &'a Path,
@@ -81,8 +74,6 @@ impl SqliteTarget {
             conn,
             path: path.to_path_buf(),
             courses: cfg.courses.clone(),
-            enrolments: cfg.enrolments.clone(),
-            groups: cfg.groups.clone(),
             cohorts: cfg.cohorts.clone(),
             pictures: cfg.pictures.clone(),
             filedir: path
@@ -123,8 +114,14 @@ impl SqliteTarget {
                 self.cache.borrow_mut().clear();
             }
             let r = match cmd {
-                Command::UserUpsert(_) | Command::UserDelete(_) => {
-                    unreachable!("account commands are planned, never applied as they are")
+                Command::UserUpsert(_)
+                | Command::UserDelete(_)
+                | Command::Enrolment(_)
+                | Command::UserGroups(_)
+                | Command::GroupUpsert(_)
+                | Command::GroupingUpsert(_)
+                | Command::GroupMember(_) => {
+                    unreachable!("{cmd:?} is planned, never applied as it is")
                 }
                 Command::CourseUpsert(c) => courses::upsert(&self.conn, ctx, c),
                 Command::CourseDelete(c) => course_ops::delete(&self.conn, ctx, c),
@@ -132,11 +129,6 @@ impl SqliteTarget {
                 Command::CourseReset(c) => course_ops::reset(&self.conn, ctx, c),
                 Command::MetaLink(m) => meta_links::link(&self.conn, ctx, m),
                 Command::MetaUnlink(m) => meta_links::unlink(&self.conn, ctx, m),
-                Command::Enrolment(e) => enrolments::apply(&self.conn, ctx, e),
-                Command::UserGroups(g) => groups::user_groups(&self.conn, ctx, g),
-                Command::GroupUpsert(g) => groups::upsert(&self.conn, ctx, g, false),
-                Command::GroupingUpsert(g) => groups::upsert(&self.conn, ctx, g, true),
-                Command::GroupMember(m) => groups::member(&self.conn, ctx, m),
                 Command::CohortUpsert(c) => cohorts::upsert(&self.conn, ctx, c),
                 Command::CohortLeave(l) => cohorts::leave(&self.conn, ctx, l),
                 Command::CohortDelete(r) => cohorts::delete(&self.conn, ctx, r),
@@ -313,6 +305,25 @@ impl SqliteTarget {
                 component,
                 *itemid,
             )?,
+            Op::CreateGroup(g) => {
+                let made = groups::create(conn, g, id(g.course)?, now)?;
+                if let Ref::New(n) = g.new {
+                    created.insert(n, made);
+                }
+            }
+            Op::UpdateGroup(up) => groups::update(conn, up, id(up.group)?, now)?,
+            Op::DeleteGroup { group, kind } => groups::delete(conn, *kind, id(*group)?)?,
+            Op::AssignGrouping { grouping, group } => {
+                groups::assign_grouping(conn, id(*grouping)?, id(*group)?, now)?
+            }
+            Op::AddGroupMember { group, user } => {
+                groups::add_member(conn, id(*group)?, id(*user)?, now)?
+            }
+            Op::RemoveGroupMember {
+                group,
+                user,
+                emptied,
+            } => groups::remove_member(conn, id(*group)?, id(*user)?, *emptied)?,
             other => unreachable!("{other:?} is not planned yet"),
         }
         Ok(())
@@ -346,8 +357,6 @@ impl Target for SqliteTarget {
     fn apply_batch(&mut self, rows: &mut [Vec<Command>]) -> Result<Vec<Outcome>, Failure> {
         let ctx = Ctx {
             courses: &self.courses,
-            enrolments: &self.enrolments,
-            groups: &self.groups,
             cohorts: &self.cohorts,
             pictures: &self.pictures,
             filedir: &self.filedir,
@@ -386,8 +395,6 @@ impl Target for SqliteTarget {
         };
         let ctx = Ctx {
             courses: &self.courses,
-            enrolments: &self.enrolments,
-            groups: &self.groups,
             cohorts: &self.cohorts,
             pictures: &self.pictures,
             filedir: &self.filedir,
@@ -414,11 +421,17 @@ impl Target for SqliteTarget {
                 let hash = hashes.get(&(r, o)).map(String::as_str);
                 match self.apply_op(op, hash, &ctx, &mut applied.created) {
                     Ok(()) | Err(RowError::Nothing(_)) => {}
-                    Err(RowError::Row(f) | RowError::Store(f)) => {
+                    Err(RowError::Row(f)) => {
                         result = Applied::Failed(f);
                         break;
                     }
-                    Err(RowError::Fatal(f)) => return Err(f),
+                    Err(RowError::Store(f)) if guarded => {
+                        result = Applied::Failed(f);
+                        break;
+                    }
+                    // Without a savepoint an operation's earlier statements cannot be undone
+                    // alone: the file stops and the batch rolls back.
+                    Err(RowError::Store(f) | RowError::Fatal(f)) => return Err(f),
                 }
             }
             let other = match (&result, d) {
@@ -460,19 +473,19 @@ impl Target for SqliteTarget {
     }
 
     fn finish_file(&mut self) -> Result<Vec<Change>, Failure> {
-        let closing = match groups::purge_emptied(&self.conn, self.groups.purge_empty) {
-            Ok(c) => c,
+        // The file's end has looked at the groups its removals left empty.
+        match groups::forget_emptied(&self.conn) {
+            Ok(()) | Err(RowError::Nothing(_)) => {}
             Err(RowError::Row(f) | RowError::Store(f) | RowError::Fatal(f)) => {
                 self.abort_file();
                 return Err(f);
             }
-            Err(RowError::Nothing(_)) => Vec::new(),
-        };
+        }
         if self.dry_run {
             self.exec("ROLLBACK")?;
         } else {
             self.exec("COMMIT")?;
         }
-        Ok(closing)
+        Ok(Vec::new())
     }
 }
