@@ -528,9 +528,9 @@ fn role_only(
     draft
         .ops
         .extend(gone.iter().map(|a| unassign(a, course, user)));
-    draft.changes.push(
-        PlannedChange::new(action, "role_assignment", user, label).with_fields(fields),
-    );
+    draft
+        .changes
+        .push(PlannedChange::new(action, "role_assignment", user, label).with_fields(fields));
     let mut roles_after: Vec<RoleAssignment> = roles_now
         .into_iter()
         .filter(|a| !gone.contains(a))

@@ -33,7 +33,8 @@ pub(super) fn wanted(cfg: &Config, cmd: &Command, w: &mut Wanted) {
         _ => return,
     };
     w.courses.insert((g.course_identifier, course.clone()));
-    w.course_groups.insert((g.course_identifier, course.clone()));
+    w.course_groups
+        .insert((g.course_identifier, course.clone()));
 }
 
 /// How messages name a group found: its id, or that an earlier row makes it.

@@ -174,7 +174,14 @@ pub(super) fn user_groups(
     let course = part::course(p, view, cf, &g.course)?;
     let mut named: Vec<(&String, Option<GroupRec>)> = Vec::with_capacity(g.groups.len());
     for name in &g.groups {
-        let found = groups::find(p, view, &course, GroupKind::Group, GroupIdentifier::Name, name)?;
+        let found = groups::find(
+            p,
+            view,
+            &course,
+            GroupKind::Group,
+            GroupIdentifier::Name,
+            name,
+        )?;
         if found.is_none() && !(g.create && g.cmd != "del") {
             return Err(row(
                 Code::NotFound,

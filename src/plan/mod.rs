@@ -9,9 +9,14 @@
 //! deletions before any of them is applied. A row is planned all or nothing: a command that
 //! fails drops the row's earlier operations too.
 
+mod categories;
+mod course_ops;
+mod course_teachers;
+mod courses;
 mod enrolments;
 mod groups;
 mod members;
+mod meta_links;
 pub mod ops;
 // Its layers for courses, groups and cohorts are filled as those tools are planned.
 #[allow(dead_code)]
@@ -22,8 +27,8 @@ mod users;
 pub mod view;
 
 pub use ops::Op;
-pub use view::{Read, ReadError, SiteView};
 use view::GroupKind;
+pub use view::{Read, ReadError, SiteView};
 
 use crate::codes::Failure;
 use crate::command::Command;
@@ -120,6 +125,8 @@ pub struct Planner<'a> {
     /// Groups this file's removals left empty, with their course: `[groups] purge_empty`
     /// looks at them again at the end of the file.
     emptied: BTreeMap<Ref, Ref>,
+    /// When the file's plan began: what "today" is for its rows (a new course's start).
+    now: i64,
 }
 
 /// A row being planned: its operations and changes so far, undone when a command fails.
@@ -147,6 +154,7 @@ impl<'a> Planner<'a> {
             next_new: 0,
             dry_run,
             emptied: BTreeMap::new(),
+            now: chrono::Utc::now().timestamp(),
         }
     }
 
@@ -162,11 +170,21 @@ impl<'a> Planner<'a> {
                 | Command::GroupUpsert(_)
                 | Command::GroupingUpsert(_)
                 | Command::GroupMember(_)
+                | Command::CourseUpsert(_)
+                | Command::CourseDelete(_)
+                | Command::CourseCheck(_)
+                | Command::CourseReset(_)
+                | Command::MetaLink(_)
+                | Command::MetaUnlink(_)
         )
     }
 
     pub(crate) fn cfg(&self) -> &Config {
         self.cfg
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.now
     }
 
     pub(crate) fn new_ref(&mut self) -> Ref {
@@ -182,11 +200,13 @@ impl<'a> Planner<'a> {
             users::wanted(self.cfg, cmd, &mut wanted);
             enrolments::wanted(self.cfg, cmd, &mut wanted);
             groups::wanted(self.cfg, cmd, &mut wanted);
+            courses::wanted(self.cfg, cmd, &mut wanted);
         }
         view.prefetch(&wanted)?;
         let mut next = view::Wanted::default();
         for cmd in rows.iter().flatten() {
             users::wanted_next(self.cfg, view, cmd, &mut next);
+            courses::wanted_next(self.cfg, view, cmd, &mut next);
         }
         view.prefetch(&next)
     }
@@ -216,6 +236,12 @@ impl<'a> Planner<'a> {
                     Command::GroupingUpsert(g) => {
                         groups::upsert(self, view, &mut draft, g, GroupKind::Grouping)
                     }
+                    Command::CourseUpsert(c) => courses::upsert(self, view, &mut draft, c),
+                    Command::CourseDelete(c) => course_ops::delete(self, view, &mut draft, c),
+                    Command::CourseCheck(c) => course_ops::check(self, view, &mut draft, c),
+                    Command::CourseReset(c) => course_ops::reset(self, view, &mut draft, c),
+                    Command::MetaLink(m) => meta_links::link(self, view, &mut draft, m),
+                    Command::MetaUnlink(m) => meta_links::unlink(self, view, &mut draft, m),
                     other => unreachable!("{other:?} is not planned here yet"),
                 };
                 match r {
@@ -234,7 +260,8 @@ impl<'a> Planner<'a> {
                     Decision::Fail(f)
                 }
                 None => {
-                    self.emptied.extend(draft.emptied.iter().map(|(c, g)| (*g, *c)));
+                    self.emptied
+                        .extend(draft.emptied.iter().map(|(c, g)| (*g, *c)));
                     Decision::Apply {
                         ops: draft.ops,
                         changes: draft.changes,

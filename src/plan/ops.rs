@@ -158,7 +158,11 @@ pub struct NewCourse {
     pub idnumber: String,
     /// `COURSE_SETTINGS` values, all given.
     pub settings: Vec<Setting>,
-    /// Sections named or described: the template's, then the row's.
+    /// The settings the course gets without being told: Moodle's defaults for a new course,
+    /// or the template's for a copy. A backend that creates through Moodle leaves them out,
+    /// so a site's own defaults apply.
+    pub inherited: Vec<&'static str>,
+    /// The row's sections, named or described after the template's are copied.
     pub sections: Vec<Section>,
     /// The course it is a copy of (its content, no participants).
     pub template: Option<Ref>,
@@ -175,6 +179,8 @@ pub struct CourseUpdate {
     pub set: Vec<(&'static str, Setting)>,
     pub category: Option<Ref>,
     pub sections: Vec<Section>,
+    /// A copy of a template whose row's own fields were never set is finished by this.
+    pub finishes_copy: bool,
 }
 
 /// What a reset empties.
@@ -206,9 +212,14 @@ pub struct NewInstance {
     pub end: i64,
 }
 
+/// The instance is named by its id, and also by its course, method and what it links (a
+/// backend that sets instances through Moodle by course and method needs those).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct InstanceUpdate {
     pub instance: Option<Ref>,
+    pub course: Option<Ref>,
+    pub method: String,
+    pub link: Option<Ref>,
     pub enabled: Option<bool>,
     pub role: Option<i64>,
     pub group: Option<Ref>,

@@ -36,8 +36,7 @@ pub(super) fn user(
         1 => Ok(found.into_iter().next().expect("one account")),
         0 => {
             // Moodle usernames are lower-case: say so when that is the likely mistake.
-            let hint = if by == UserIdentifier::Username && value.chars().any(char::is_uppercase)
-            {
+            let hint = if by == UserIdentifier::Username && value.chars().any(char::is_uppercase) {
                 " (Moodle usernames are lower-case)"
             } else {
                 ""
@@ -199,10 +198,10 @@ pub(super) fn groups(
     kind: GroupKind,
 ) -> Read<Vec<GroupRec>> {
     let seen = view.groups(course, kind)?;
-    let mut all = p
-        .overlay()
-        .groups
-        .merge(seen, |g| g.id, |g| g.course == course && g.kind == kind);
+    let mut all =
+        p.overlay()
+            .groups
+            .merge(seen, |g| g.id, |g| g.course == course && g.kind == kind);
     all.sort_by_key(|g| (matches!(g.id, Ref::New(_)), g.id));
     Ok(all)
 }
@@ -275,7 +274,9 @@ pub(super) fn user_groups(
         let m = if p.overlay().members.get(&g.id).is_some() || matches!(g.id, Ref::New(_)) {
             members(p, view, g.id)?.into_iter().find(|m| m.user == user)
         } else {
-            seen.iter().find(|(id, _)| *id == g.id).map(|(_, m)| m.clone())
+            seen.iter()
+                .find(|(id, _)| *id == g.id)
+                .map(|(_, m)| m.clone())
         };
         if let Some(m) = m {
             out.push((g, m));

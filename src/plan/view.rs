@@ -2,7 +2,7 @@
 //! Moodle. A backend that cannot tell something says so (`None` where a field is optional),
 //! and the plan decides what that means, the same way for every backend.
 
-use crate::codes::Failure;
+use crate::codes::{Code, Failure};
 use crate::command::Section;
 use crate::config::{CohortIdentifier, CourseIdentifier, GroupIdentifier, UserIdentifier};
 use std::collections::{BTreeMap, BTreeSet};
@@ -88,6 +88,13 @@ pub const COURSE_SETTINGS: [&str; 13] = [
     "enablecompletion",
 ];
 
+/// format_weeks' end date (`update_end_date()`, with `automaticenddate` on, its default):
+/// a week after the start of the last section (Moodle adds the weeks in the user's time
+/// zone; a week here is 7 × 86,400 s).
+pub fn weeks_end(start: i64, last_section: i64) -> i64 {
+    start + last_section.max(1) * 7 * 86_400
+}
+
 /// A setting's value: text or a number (flags are 0 and 1, as Moodle stores them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Setting {
@@ -109,6 +116,9 @@ pub struct CourseRec {
     pub sections: Option<Vec<Section>>,
     /// The site course (front page): never changed by a feed.
     pub site: bool,
+    /// A copy of a template the backend made whose row's own fields were never set (the
+    /// copy's answer was lost): the next row naming it finishes it.
+    pub copy_unfinished: bool,
 }
 
 impl CourseRec {
@@ -186,6 +196,15 @@ pub struct RoleAssignment {
     /// `""` for a plain assignment, `enrol_cohort`, `enrol_meta`…
     pub component: Option<String>,
     pub itemid: Option<i64>,
+}
+
+/// A user holding roles in a course's context: those roles, and the user's enrolments in
+/// the course (`None`: the backend cannot tell which instances).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleHolder {
+    pub user: Ref,
+    pub roles: Vec<RoleAssignment>,
+    pub enrolments: Option<Vec<UeRec>>,
 }
 
 /// A group, or a grouping, of a course.
@@ -280,6 +299,8 @@ pub struct Wanted {
     pub course_parts: BTreeSet<(CourseIdentifier, String)>,
     /// Courses whose groups, groupings and memberships will be read.
     pub course_groups: BTreeSet<(CourseIdentifier, String)>,
+    /// Courses whose participants will be counted.
+    pub counts: BTreeSet<(CourseIdentifier, String)>,
 }
 
 /// What a backend can do of what a plan may ask. What it cannot do fails the row with
@@ -301,6 +322,16 @@ pub struct Capabilities {
     /// moosync's (not with Moodle's core service: the REST target then remembers in its own
     /// ledger which memberships it made, and the site's memberships carry no component).
     pub membership_component: bool,
+    /// Reset a course (core has no function; local_moosync_reset_courses).
+    pub course_reset: bool,
+    /// Add, enable and disable a meta link, and tell which course one links
+    /// (local_moosync_set_meta_links, _get_enrol_instances).
+    pub meta_links: bool,
+    /// Read and set a section's name and summary (local_moosync_get_sections, _set_sections).
+    pub section_names: bool,
+    /// Add, enable and disable a course's self or guest method, and read a disabled one
+    /// (local_moosync_set_enrol_methods, _get_enrol_instances).
+    pub self_guest_methods: bool,
 }
 
 impl Default for Capabilities {
@@ -311,8 +342,21 @@ impl Default for Capabilities {
             lists_disabled_instances: true,
             enrolment_details: true,
             membership_component: true,
+            course_reset: true,
+            meta_links: true,
+            section_names: true,
+            self_guest_methods: true,
         }
     }
+}
+
+/// Fails a row asking for what Moodle's core web services cannot do and the companion
+/// plugin can, the same words every time: what is asked, the plugin function, how to get it.
+pub fn needs_plugin(what: &str, function: &str) -> Failure {
+    Failure::new(
+        Code::RemoteUnsupported,
+        format!("{what} needs the Moodle plugin local_moosync ({function}), which the token's web service lacks: Moodle's core web services cannot do it; install the plugin and add its functions to the service (see moodle/local_moosync/README.md)"),
+    )
 }
 
 /// Read-only access to the site. Lookups may come from what `prefetch` read.
@@ -385,9 +429,10 @@ pub trait SiteView {
     /// The roles the user holds in the course's context.
     fn course_roles(&mut self, course: Ref, user: Ref) -> Read<Vec<RoleAssignment>>;
 
-    /// The users holding a role in the course's context, with those roles (a reset unenrols
-    /// by role).
-    fn role_holders(&mut self, course: Ref) -> Read<Vec<(Ref, Vec<RoleAssignment>)>>;
+    /// The users holding a role in the course's context, with those roles and their
+    /// enrolments in the course (a reset unenrols by role, through the instances that allow
+    /// it).
+    fn role_holders(&mut self, course: Ref) -> Read<Vec<RoleHolder>>;
 
     /// The course's groups (or groupings).
     fn groups(&mut self, course: Ref, kind: GroupKind) -> Read<Vec<GroupRec>>;

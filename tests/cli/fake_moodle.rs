@@ -599,7 +599,7 @@ fn plugin_roles_survive_unassign_and_go_with_the_enrolment() {
     assert_eq!(m.enrolment("a", "C"), Some(hook));
     assert_eq!(assign(UNASSIGN, 3), Value::Null);
     assert_eq!(roles(), json!(["editingteacher"]));
-    // Copied with the participants' roles; gone with the enrolment, the user, the course.
+    // Copied with the participants' roles; gone with the enrolment and with the user.
     m.add_function(DUPLICATE);
     let copy = format!("courseid={c}&fullname=D&shortname=D&categoryid=1");
     assert_eq!(call(&m, DUPLICATE, &copy)["shortname"], "D");
@@ -610,20 +610,6 @@ fn plugin_roles_survive_unassign_and_go_with_the_enrolment() {
     let unenrol = format!("enrolments[0][userid]={a}&enrolments[0][courseid]={c}");
     assert_eq!(call(&m, UNENROL, &unenrol), Value::Null);
     assert_eq!(m.enrolment("a", "C"), None);
-    let e = m.add_course("E", "", true);
-    m.give_plugin_role("a", "E", "student", "enrol_meta");
-    let held = json!({"enrolled": false, "roles": ["student"]});
-    assert_eq!(m.enrolment("a", "E"), Some(held));
-    assert_eq!(
-        call(
-            &m,
-            "core_course_delete_courses",
-            &format!("courseids[0]={e}")
-        )["warnings"],
-        json!([])
-    );
-    m.add_course("E", "", true);
-    assert_eq!(m.enrolment("a", "E"), None);
     m.give_plugin_role("a", "C", "student", "enrol_cohort");
     m.delete_user(a);
     let renamed = m.user_by_id(a).unwrap()["username"].clone();
@@ -997,14 +983,15 @@ fn map_course_answer(v: &mut Value, own: &str, ids: &IdMap, recorded: bool) {
     }
 }
 
-/// 023–037 in order on a fresh fake, the ids learnt from the creates. One extra category
+/// 023–035 in order on a fresh fake, the ids learnt from the creates (036–037 delete, which
+/// is tested on the lab). One extra category
 /// comes first so that the recorded sortorders (category 5: 30000) come out the same.
 #[test]
-fn replays_the_recorded_course_session_023_to_037() {
+fn replays_the_recorded_course_session_023_to_035() {
     let m = FakeMoodle::start();
     m.add_category("Other", "", 0);
     let mut ids: IdMap = HashMap::from([("category", HashMap::new()), ("course", HashMap::new())]);
-    for n in 23..=37 {
+    for n in 23..=35 {
         let number = format!("{n:03}");
         let rec = recording(&number);
         let (mut params, mut by_id) = (rec.params.clone(), false);
@@ -1044,9 +1031,8 @@ fn replays_the_recorded_course_session_023_to_037() {
         "startdate": 1767225600, "enddate": 0, "summary": "<p>Updated</p>"});
     assert_eq!(m.course("rc_C1"), Some(c1));
     assert_eq!(m.course("rc_C2").unwrap()["visible"], 0);
-    assert_eq!(m.course("rc_C3DEL"), None, "037 deleted it");
     assert_eq!(m.category_path(ids["category"][&5]), "rc_Top Category");
-    assert_eq!(m.write_calls(), 9, "every create, update and delete");
+    assert_eq!(m.write_calls(), 7, "every create and update");
 }
 
 /// `key` of every item of the array `v` (or of its `warnings`).
@@ -1104,21 +1090,11 @@ fn course_rules_beyond_the_recordings() {
         [&moved["category_path"], &moved["visible"]],
         [&json!("A"), &json!(0)]
     );
-    // A new course has a manual instance; deleting it takes enrolments and groups along.
+    // A new course has a manual instance.
     let u = m.add_user(json!({"username": "u", "email": "u@example.com"}));
     let e = "enrolments[0]";
     let enrol = format!("{e}[roleid]=5&{e}[userid]={u}&{e}[courseid]={x}");
     assert_eq!(call(&m, ENROL, &enrol), Value::Null);
-    let group = format!("groups[0][courseid]={x}&groups[0][name]=G&groups[0][description]=");
-    assert!(call(&m, "core_group_create_groups", &group).is_array());
-    let delete = format!("courseids[0]={x}&courseids[1]=1&courseids[2]={x}");
-    let warnings = call(&m, "core_course_delete_courses", &delete);
-    let codes = ["cannotdeletecourse", "unknowncourseidnumber"];
-    assert_eq!(pluck(&warnings, "warningcode"), codes);
-    let gone = (m.course("X"), m.enrolment("u", "X"), m.group("X", "G"));
-    assert_eq!(gone, (None, None, None));
-    let again = create(&course(0, "X", "x"));
-    assert_eq!(again[0]["id"], y + 1, "ids are not reused");
 }
 
 const UPDATE_GROUPS: &str = "core_group_update_groups";

@@ -796,73 +796,6 @@ fn pictures_are_uploaded_then_set_and_the_same_image_is_not_sent_again() {
 }
 
 #[test]
-fn courses_in_category_paths_updates_and_deletes() {
-    let site = site_with_courses(&[]);
-    let w = to_moodle(&site, "");
-    let file =
-        "shortname;fullname;category;idnumber\nC1;Course one;Top/Child;IDC1\nC2;Course two;Top;\n";
-    w.drop_file("uploadcourses.csv", file);
-    run(&w).expect_code(0);
-    let c1 = site.course("C1").expect("created");
-    assert_eq!(c1["category_path"], "Top/Child");
-    assert_eq!(c1["idnumber"], "IDC1");
-    assert_eq!(site.course("C2").unwrap()["category_path"], "Top");
-    assert_eq!(
-        calls_to(&site, "core_course_create_categories"),
-        2,
-        "Top once, Child once"
-    );
-    // Again: the courses exist and updates are off; nothing is written.
-    site.clear_calls();
-    w.drop_file("uploadcourses.csv", file);
-    run(&w).expect_code(0);
-    assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
-    // With updates on, only what differs is sent.
-    w.settings(&format!(
-        "[target]\nkind = \"moodle\"\nurl = \"{}\"\ntoken_env = \"{TOKEN_VAR}\"\n[courses]\nupdate_existing = true\n",
-        site.url()
-    ));
-    w.drop_file(
-        "uploadcourses.csv",
-        "shortname;fullname;category;idnumber\nC1;Course one, renamed;Top/Child;IDC1\nC2;Course two;Top;\n",
-    );
-    run(&w).expect_code(0);
-    assert_eq!(
-        site.course("C1").unwrap()["fullname"],
-        "Course one, renamed"
-    );
-    let updates: Vec<_> = site
-        .calls()
-        .into_iter()
-        .filter(|c| c.function == "core_course_update_courses")
-        .collect();
-    assert_eq!(updates.len(), 1);
-    let keys: Vec<&str> = updates[0].params.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(keys, ["courses[0][id]", "courses[0][fullname]"]);
-    // A delete file, headerless; a course already gone is skipped.
-    w.drop_file("deletecourses.csv", "C2\nC2\nNOPE\n");
-    run(&w).expect_code(0);
-    assert!(site.course("C2").is_none());
-    assert!(w.report().contains("1 deleted"), "{}", w.report());
-    // What the course web services do not set fails its row.
-    w.drop_file(
-        "uploadcourses.csv",
-        "shortname;fullname;guest;topic1\nC3;Three;1;\nC4;Four;;Intro\n",
-    );
-    run(&w).expect_code(1);
-    let report = w.report();
-    assert!(
-        report.contains(":2: failed MS-R006: guest over REST"),
-        "{report}"
-    );
-    assert!(
-        report.contains(":3: failed MS-R006: topic<N> sections"),
-        "{report}"
-    );
-    assert!(site.course("C3").is_none());
-}
-
-#[test]
 fn a_users_row_with_course_and_cohort_columns_goes_command_by_command() {
     let site = site_with_courses(&[("C1", true)]);
     let w = to_moodle(&site, "");
@@ -923,27 +856,6 @@ fn an_enrolment_row_with_group_commands_enrols_then_files_into_groups() {
         site.group("C1", "Blue").unwrap()["members"],
         serde_json::json!([])
     );
-}
-
-#[test]
-fn a_courses_teachers_are_enrolled_after_it_is_created() {
-    let site = site_with_courses(&[]);
-    let w = to_moodle(&site, "");
-    w.drop_file(
-        "uploadcourses.csv",
-        "shortname;fullname;teacher1_account;teacher2_account;teacher2_role\nT1;Taught;ann;bob;teacher\n",
-    );
-    run(&w).expect_code(0);
-    assert!(site.course("T1").is_some());
-    let ann = site.enrolment("ann", "T1").expect("enrolled");
-    assert_eq!(ann["roles"], serde_json::json!(["editingteacher"]));
-    assert_eq!(
-        site.enrolment("bob", "T1").unwrap()["roles"],
-        serde_json::json!(["teacher"])
-    );
-    let report = w.report();
-    assert!(report.contains("created course T1"), "{report}");
-    assert!(report.contains("created enrolment ann in T1"), "{report}");
 }
 
 #[test]

@@ -557,6 +557,105 @@ fn a_meta_link_disabled_keeps_its_enrolments_and_enabled_again_gives_the_roles_b
 }
 
 #[test]
+fn sections_are_named_and_the_self_and_guest_methods_set_as_asked() {
+    let s = admin();
+    let c = course(&s, "sec");
+    let sections = |c: i64| -> Vec<(i64, Value, String)> {
+        let answer = s.ok("local_moosync_get_sections", json!({ "courseids": [c] }));
+        assert_eq!(answer["warnings"], json!([]), "{answer}");
+        answer["courses"][0]["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["section"].as_i64().unwrap(),
+                    x["name"].clone(),
+                    x["summary"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(sections(c), vec![(0, Value::Null, String::new())]);
+    let answer = s.ok(
+        "local_moosync_set_sections",
+        json!({"sections": [
+            {"courseid": c, "section": 2, "name": "Week two", "summary": "Start here"},
+            {"courseid": c, "section": 2, "name": "Week two"},
+            {"courseid": c, "section": 1, "summary": "Only a summary"},
+            {"courseid": c, "section": 999},
+            {"courseid": 999_999_999, "section": 1, "name": "x"},
+        ]}),
+    );
+    each_item_once(&answer, "sections", 5);
+    assert_eq!(
+        warnings(&answer),
+        vec![(3, "invalidsection".into()), (4, "coursenotfound".into())]
+    );
+    assert_eq!(done(&answer, "sections", 0)["created"], true);
+    assert_eq!(
+        done(&answer, "sections", 0)["changed"],
+        json!(["name", "summary"])
+    );
+    assert_eq!(
+        done(&answer, "sections", 1)["changed"],
+        json!([]),
+        "already so"
+    );
+    assert_eq!(done(&answer, "sections", 2)["changed"], json!(["summary"]));
+    // Section 1 was added on the way to 2: no gaps, its name left to the format.
+    assert_eq!(
+        sections(c),
+        vec![
+            (0, Value::Null, String::new()),
+            (1, Value::Null, "Only a summary".to_string()),
+            (2, json!("Week two"), "Start here".to_string()),
+        ]
+    );
+
+    let methods = |items: Value| {
+        s.ok(
+            "local_moosync_set_enrol_methods",
+            json!({ "methods": items }),
+        )
+    };
+    let status = |enrol: &str| -> Vec<i64> {
+        let answer = s.ok(
+            "local_moosync_get_enrol_instances",
+            json!({"courseids": [c], "enrol": enrol}),
+        );
+        answer["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["status"].as_i64().unwrap())
+            .collect()
+    };
+    // A new course has both, disabled (the site's defaults).
+    assert_eq!((status("self"), status("guest")), (vec![1], vec![1]));
+    let answer = methods(json!([
+        {"courseid": c, "enrol": "self", "enabled": true},
+        {"courseid": c, "enrol": "guest", "enabled": false},
+        {"courseid": c, "enrol": "meta", "enabled": true},
+        {"courseid": 999_999_999, "enrol": "self", "enabled": true},
+    ]));
+    each_item_once(&answer, "methods", 4);
+    assert_eq!(
+        warnings(&answer),
+        vec![
+            (2, "methodnotsupported".into()),
+            (3, "coursenotfound".into())
+        ]
+    );
+    assert_eq!(done(&answer, "methods", 0)["action"], "enabled");
+    assert_eq!(done(&answer, "methods", 1)["action"], "unchanged");
+    assert_eq!((status("self"), status("guest")), (vec![0], vec![1]));
+    let answer = methods(json!([{"courseid": c, "enrol": "self", "enabled": false}]));
+    assert_eq!(done(&answer, "methods", 0)["action"], "disabled");
+    assert_eq!(status("self"), vec![1]);
+}
+
+#[test]
 fn group_members_carry_the_component_and_only_their_own_are_removed_when_asked() {
     let s = admin();
     let people = users(&s, "gm", 4);
@@ -930,6 +1029,15 @@ fn a_call_of_each_function(s: &Session) -> Vec<(&'static str, Value)> {
             "local_moosync_get_enrol_instances",
             json!({"courseids": [c]}),
         ),
+        (
+            "local_moosync_set_enrol_methods",
+            json!({"methods": [{"courseid": c, "enrol": "self", "enabled": true}]}),
+        ),
+        (
+            "local_moosync_set_sections",
+            json!({"sections": [{"courseid": c, "section": 1, "name": "x"}]}),
+        ),
+        ("local_moosync_get_sections", json!({"courseids": [c]})),
     ]
 }
 
@@ -1024,6 +1132,15 @@ fn bad_parameters_get_moodles_invalid_parameter_exception() {
             "local_moosync_get_enrol_instances",
             json!({"courseids": [2], "enrol": "../x"}),
         ),
+        (
+            "local_moosync_set_enrol_methods",
+            json!({"methods": [{"courseid": 2, "enrol": "self"}]}),
+        ),
+        (
+            "local_moosync_set_sections",
+            json!({"sections": [{"courseid": 2, "section": "first"}]}),
+        ),
+        ("local_moosync_get_sections", json!({"courseids": ["abc"]})),
     ];
     assert_eq!(
         cases.len(),

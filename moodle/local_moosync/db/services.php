@@ -74,6 +74,22 @@ $functions = [
         'capabilities' => 'moodle/course:enrolconfig, enrol/meta:config, enrol/meta:selectaslinked',
         'ajax' => false,
     ],
+    'local_moosync_set_enrol_methods' => [
+        'classname' => 'local_moosync\external\set_enrol_methods',
+        'methodname' => 'execute',
+        'description' => 'Enables (adding when missing) or disables the self enrolment or guest access method of courses.',
+        'type' => 'write',
+        'capabilities' => 'moodle/course:enrolconfig, enrol/self:config, enrol/guest:config',
+        'ajax' => false,
+    ],
+    'local_moosync_set_sections' => [
+        'classname' => 'local_moosync\external\set_sections',
+        'methodname' => 'execute',
+        'description' => 'Sets the names and summaries of course sections, creating missing sections.',
+        'type' => 'write',
+        'capabilities' => 'moodle/course:update',
+        'ajax' => false,
+    ],
     'local_moosync_add_group_members' => [
         'classname' => 'local_moosync\external\add_group_members',
         'methodname' => 'execute',
@@ -128,6 +144,14 @@ $functions = [
         'description' => 'Lists the enrolment methods of courses with the settings that identify cohort and meta links.',
         'type' => 'read',
         'capabilities' => 'moodle/course:enrolreview',
+        'ajax' => false,
+    ],
+    'local_moosync_get_sections' => [
+        'classname' => 'local_moosync\external\get_sections',
+        'methodname' => 'execute',
+        'description' => 'Lists the sections of courses with their names and summaries.',
+        'type' => 'read',
+        'capabilities' => 'moodle/course:update',
         'ajax' => false,
     ],
 ];

@@ -4,10 +4,12 @@
 //! earlier one did. A wave's operations go by kind in batched calls.
 
 use super::calls::Ctx;
-use super::directory::Directory;
+use super::catalogue::Catalogue;
 use super::course_parts::CourseParts;
-use super::{enrol_ops, group_ops, users};
+use super::directory::Directory;
+use super::{course_send, enrol_ops, group_ops, instances_send, users};
 use crate::codes::{Code, Failure};
+use crate::plan::view::Setting;
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
 use std::collections::HashMap;
 
@@ -57,6 +59,48 @@ fn keys(op: &Op, course_of: &dyn Fn(Ref) -> Option<Ref>) -> Vec<String> {
                 k.push(format!("e:{}", email.to_lowercase()));
             }
         }
+        Op::CreateCategory {
+            new, parent, name, ..
+        } => {
+            k.push(r(*new));
+            k.push(format!("cat:{}:{name}", r(*parent)));
+        }
+        Op::CreateCourse(c) => {
+            k.push(r(c.new));
+            k.push(format!("c:{}", c.shortname));
+            if !c.idnumber.is_empty() {
+                k.push(format!("ci:{}", c.idnumber));
+            }
+        }
+        Op::UpdateCourse(u) => {
+            k.push(r(u.course.expect("an update names its course")));
+            for (name, v) in &u.set {
+                if let (&"shortname" | &"idnumber", Setting::Text(t)) = (name, v) {
+                    k.push(format!(
+                        "{}:{t}",
+                        if *name == "shortname" { "c" } else { "ci" }
+                    ));
+                }
+            }
+        }
+        Op::DeleteCourse { course } | Op::ResetCourse { course, .. } => k.push(r(*course)),
+        Op::AddInstance(i) => {
+            k.push(r(i.new));
+            k.push(format!(
+                "in:{}:{}:{:?}",
+                r(i.course),
+                i.method,
+                i.link.map(r)
+            ));
+        }
+        Op::UpdateInstance(i) => {
+            if let Some(id) = i.instance {
+                k.push(r(id));
+            }
+            if let Some(c) = i.course {
+                k.push(format!("in:{}:{}:{:?}", r(c), i.method, i.link.map(r)));
+            }
+        }
         Op::Enrol { course, user, .. }
         | Op::UpdateEnrolment { course, user, .. }
         | Op::Unenrol { course, user, .. }
@@ -104,10 +148,20 @@ fn needs(op: &Op) -> Vec<u32> {
         Ref::New(n) => Some(n),
         Ref::Id(_) => None,
     };
+    let all = |refs: &[Option<Ref>]| -> Vec<u32> {
+        refs.iter().flatten().filter_map(|r| new(*r)).collect()
+    };
     match op {
         Op::CreateUser(_) => Vec::new(),
         Op::UpdateUser(u) => new(u.user()).into_iter().collect(),
         Op::DeleteUser { user, .. } => new(*user).into_iter().collect(),
+        Op::CreateCategory { parent, .. } => all(&[Some(*parent)]),
+        Op::CreateCourse(c) => all(&[Some(c.category), c.template]),
+        Op::UpdateCourse(u) => all(&[u.course, u.category]),
+        Op::DeleteCourse { course } | Op::ResetCourse { course, .. } => all(&[Some(*course)]),
+        Op::AddInstance(i) => all(&[Some(i.course), i.link]),
+        // An instance is named by its course and what it links: its own id is not sent.
+        Op::UpdateInstance(i) => all(&[i.course, i.link]),
         Op::Enrol { course, user, .. }
         | Op::UpdateEnrolment { course, user, .. }
         | Op::Unenrol { course, user, .. }
@@ -128,11 +182,28 @@ fn needs(op: &Op) -> Vec<u32> {
     }
 }
 
+/// The entity an operation creates.
+fn creates(op: &Op) -> Option<u32> {
+    let made = match op {
+        Op::CreateUser(u) => u.new,
+        Op::CreateCategory { new, .. } => *new,
+        Op::CreateCourse(c) => c.new,
+        Op::AddInstance(i) => i.new,
+        Op::CreateGroup(g) => g.new,
+        _ => return None,
+    };
+    match made {
+        Ref::New(n) => Some(n),
+        Ref::Id(_) => None,
+    }
+}
+
 /// Sends the planned operations of a batch; returns each row's result and what was created.
 pub fn apply(
     ctx: &Ctx,
     dir: &mut Directory,
     parts: &CourseParts,
+    cat: &mut Catalogue,
     decisions: &[Decision],
 ) -> Result<BatchApplied, Failure> {
     let ops: Vec<&[Op]> = decisions
@@ -161,7 +232,7 @@ pub fn apply(
                 ok && out.rows[i.row] == Applied::Done
             })
             .collect();
-        send_wave(ctx, dir, parts, &wave, &mut out)?;
+        send_wave(ctx, dir, parts, cat, &wave, &mut out)?;
     }
     Ok(out)
 }
@@ -182,6 +253,8 @@ fn waves<'a>(ops: &[&'a [Op]], parts: &CourseParts) -> Vec<Vec<Item<'a>>> {
         Ref::New(_) => made.get(&group).copied(),
     };
     let mut last: HashMap<String, usize> = HashMap::new();
+    // The wave of each operation creating something, for those needing it.
+    let mut made_in: HashMap<u32, usize> = HashMap::new();
     let mut out: Vec<Vec<Item>> = Vec::new();
     for (row, these) in ops.iter().enumerate() {
         let mut after: Option<usize> = None;
@@ -190,12 +263,16 @@ fn waves<'a>(ops: &[&'a [Op]], parts: &CourseParts) -> Vec<Vec<Item<'a>>> {
             let level = k
                 .iter()
                 .filter_map(|k| last.get(k))
+                .chain(needs(op).iter().filter_map(|n| made_in.get(n)))
                 .map(|l| l + 1)
                 .chain(after.map(|a| a + 1))
                 .max()
                 .unwrap_or(0);
             for k in k {
                 last.insert(k, level);
+            }
+            if let Some(n) = creates(op) {
+                made_in.insert(n, level);
             }
             if out.len() <= level {
                 out.resize_with(level + 1, Vec::new);
@@ -212,6 +289,7 @@ fn send_wave(
     ctx: &Ctx,
     dir: &mut Directory,
     parts: &CourseParts,
+    cat: &mut Catalogue,
     wave: &[Item],
     out: &mut BatchApplied,
 ) -> Result<(), Failure> {
@@ -226,6 +304,33 @@ fn send_wave(
         .collect();
     if !users.is_empty() {
         users::send(ctx, dir, &users, out)?;
+    }
+    let courses: Vec<&Item> = wave
+        .iter()
+        .filter(|i| {
+            matches!(
+                i.op,
+                Op::CreateCategory { .. }
+                    | Op::CreateCourse(_)
+                    | Op::UpdateCourse(_)
+                    | Op::DeleteCourse { .. }
+                    | Op::ResetCourse { .. }
+            )
+        })
+        .collect();
+    if !courses.is_empty() {
+        course_send::send(ctx, cat, &courses, out)?;
+    }
+    let instances: Vec<&Item> = wave
+        .iter()
+        .filter(|i| match i.op {
+            Op::AddInstance(a) => instances_send::takes(&a.method),
+            Op::UpdateInstance(u) => instances_send::takes(&u.method),
+            _ => false,
+        })
+        .collect();
+    if !instances.is_empty() {
+        instances_send::send(ctx, cat, &instances, out)?;
     }
     let enrols: Vec<&Item> = wave
         .iter()

@@ -1,14 +1,13 @@
 //! What enrolment and group rows read of the site over REST, read once per file and kept true
-//! to what the file's batches apply: courses by their key, each course's enrol instances, its
-//! participants (their enrolments and roles) and its groups, groupings and memberships. Read
-//! ahead for a whole batch, several courses per call with the plugin's lean reads
-//! (`local_moosync_get_enrolments`, `_get_groups`, `_get_enrol_instances`), else one course
-//! at a time with Moodle's core functions, several at once.
+//! to what the file's batches apply: each course's participants (their enrolments and roles)
+//! and its groups, groupings and memberships (the courses themselves and their enrol
+//! instances are the catalogue's). Read ahead for a whole batch, several courses per call
+//! with the plugin's lean reads (`local_moosync_get_enrolments`, `_get_groups`), else one
+//! course at a time with Moodle's core functions, several at once.
 //!
 //! What the core service does not show, the records leave unknown: an enrolment's instance,
-//! status and dates, who gave a role, a course's manual instance (taken as there and enabled,
-//! as a new course has it: Moodle refuses an enrolment otherwise), and who made a membership,
-//! which moosync's ledger remembers instead.
+//! status and dates, who gave a role, and who made a membership, which moosync's ledger
+//! remembers instead.
 
 use super::calls;
 use super::client::{CallError, Client, Retry};
@@ -16,18 +15,14 @@ use super::form::Params;
 use super::ledger::{Ledger, Link};
 use super::pool;
 use crate::codes::Failure;
-use crate::config::{Config, CourseIdentifier};
-use crate::plan::view::{
-    CourseRec, GroupKind, GroupRec, InstanceRec, MemberRec, Read, ReadError, RoleAssignment,
-    UeRec, Wanted,
-};
+use crate::config::Config;
+use crate::plan::view::{GroupKind, GroupRec, MemberRec, Read, ReadError, RoleAssignment, UeRec};
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
 pub const GET_ENROLMENTS: &str = "local_moosync_get_enrolments";
 pub const GET_GROUPS: &str = "local_moosync_get_groups";
-pub const GET_INSTANCES: &str = "local_moosync_get_enrol_instances";
 /// The component of the memberships the plugin makes for moosync.
 pub const COMPONENT: &str = "local_moosync";
 
@@ -74,7 +69,6 @@ struct Groups {
 
 #[derive(Debug, Default)]
 struct Course {
-    instances: Option<Vec<InstanceRec>>,
     people: Option<HashMap<i64, Person>>,
     /// Whether `people` shows enrolments (the plugin's read).
     detailed: bool,
@@ -84,7 +78,6 @@ struct Course {
 /// A file's reads.
 #[derive(Default)]
 pub struct CourseParts {
-    found: HashMap<(CourseIdentifier, String), Option<CourseRec>>,
     courses: HashMap<i64, Course>,
     /// Group or grouping → its course.
     owner: HashMap<i64, i64>,
@@ -118,40 +111,17 @@ fn group_rec(v: &Value, kind: GroupKind, course: i64) -> Option<GroupRec> {
 }
 
 impl CourseParts {
-    /// Reads ahead what a batch's rows will look up.
-    pub fn prefetch(&mut self, r: &Reader, wanted: &Wanted) -> Result<(), Failure> {
-        let keys: Vec<(CourseIdentifier, String)> = wanted
-            .courses
-            .iter()
-            .chain(&wanted.course_parts)
-            .chain(&wanted.course_groups)
-            .cloned()
-            .collect();
-        self.look_up(r, keys)?;
-        let ids = |keys: &std::collections::BTreeSet<(CourseIdentifier, String)>| -> Vec<i64> {
-            let mut ids: Vec<i64> = keys
-                .iter()
-                .filter_map(|k| self.found.get(k)?.as_ref()?.id.id())
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids
-        };
-        let (parts, groups) = (ids(&wanted.course_parts), ids(&wanted.course_groups));
-        let people: Vec<i64> = parts
+    /// Reads ahead the participants of the courses `people` and the groups of `groups`.
+    pub fn prefetch(&mut self, r: &Reader, people: &[i64], groups: &[i64]) -> Result<(), Failure> {
+        let people: Vec<i64> = people
             .iter()
             .copied()
             .filter(|c| self.course(*c).people.is_none())
             .collect();
         self.read_people(r, &people)?;
-        let instances: Vec<i64> = parts
+        let groups: Vec<i64> = groups
             .iter()
             .copied()
-            .filter(|c| self.course(*c).instances.is_none())
-            .collect();
-        self.read_instances(r, &instances)?;
-        let groups: Vec<i64> = groups
-            .into_iter()
             .filter(|c| self.course(*c).groups.is_none())
             .collect();
         self.read_groups(r, &groups)
@@ -159,39 +129,6 @@ impl CourseParts {
 
     fn course(&mut self, id: i64) -> &mut Course {
         self.courses.entry(id).or_default()
-    }
-
-    /// Looks up the course keys not seen yet.
-    fn look_up(&mut self, r: &Reader, keys: Vec<(CourseIdentifier, String)>) -> Result<(), Failure> {
-        let new: Vec<(CourseIdentifier, String)> = keys
-            .into_iter()
-            .filter(|k| !self.found.contains_key(k))
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        // A key no course can have is not asked for (Moodle refuses a non-numeric id).
-        let (askable, not): (Vec<_>, Vec<_>) = new.into_iter().partition(|(by, v)| match by {
-            CourseIdentifier::Id => v.trim().parse::<i64>().is_ok(),
-            _ => !v.is_empty(),
-        });
-        for k in not {
-            self.found.insert(k, None);
-        }
-        if askable.is_empty() {
-            return Ok(());
-        }
-        for (key, rec) in super::courses::look_up(r.client, r.cfg.target.parallel, askable)? {
-            self.found.insert(key, rec.map(|r| r.rec()));
-        }
-        Ok(())
-    }
-
-    pub fn courses(&mut self, r: &Reader, by: CourseIdentifier, value: &str) -> Read<Vec<CourseRec>> {
-        let key = (by, value.to_string());
-        if !self.found.contains_key(&key) {
-            self.look_up(r, vec![key.clone()]).map_err(stop)?;
-        }
-        Ok(self.found.get(&key).cloned().flatten().into_iter().collect())
     }
 
     /// Who is enrolled in each course, or holds a role there, with what.
@@ -281,76 +218,21 @@ impl CourseParts {
         Ok(())
     }
 
-    /// The courses' enrol instances: all of them with the plugin; the core service shows
-    /// none of a course's manual instance, which is taken as there and enabled.
-    fn read_instances(&mut self, r: &Reader, ids: &[i64]) -> Result<(), Failure> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        if !r.has(GET_INSTANCES) {
-            for id in ids {
-                self.course(*id).instances = Some(vec![InstanceRec {
-                    id: Ref::Id(0),
-                    course: Ref::Id(*id),
-                    method: "manual".into(),
-                    enabled: true,
-                    role: None,
-                    link: None,
-                    group: None,
-                    start: None,
-                    end: None,
-                }]);
-            }
-            return Ok(());
-        }
-        let chunks: Vec<&[i64]> = ids.chunks(COURSES_PER_READ).collect();
-        let answers = pool::map(&chunks, r.cfg.target.parallel, |chunk| {
-            let mut p = Params::new();
-            p.list("courseids", chunk.iter().map(i64::to_string));
-            r.client.call(GET_INSTANCES, &p, Retry::Safe)
-        });
-        for (chunk, answer) in chunks.iter().zip(answers) {
-            let v = answer.map_err(|e| calls::stop_or(e, "the courses' enrol methods"))?;
-            for c in chunk.iter() {
-                self.course(*c).instances = Some(Vec::new());
-            }
-            for i in list(&v, "instances") {
-                let method = text(i, "enrol");
-                let course = int(i, "courseid");
-                let linked = method == "meta" || crate::command::COHORT_PLUGINS.contains(&method.as_str());
-                let rec = InstanceRec {
-                    id: Ref::Id(int(i, "id")),
-                    course: Ref::Id(course),
-                    enabled: int(i, "status") == 0,
-                    role: Some(int(i, "roleid")),
-                    link: linked.then(|| Ref::Id(int(i, "customint1"))),
-                    group: Some(int(i, "customint2"))
-                        .filter(|g| *g > 0 && method != "meta")
-                        .filter(|_| linked)
-                        .map(Ref::Id),
-                    start: Some(int(i, "enrolstartdate")),
-                    end: Some(int(i, "enrolenddate")),
-                    method,
-                };
-                self.course(course)
-                    .instances
-                    .get_or_insert_with(Vec::new)
-                    .push(rec);
-            }
-        }
-        Ok(())
-    }
-
     /// The courses' groups and groupings, and who is in each group.
     fn read_groups(&mut self, r: &Reader, ids: &[i64]) -> Result<(), Failure> {
         if ids.is_empty() {
             return Ok(());
         }
         let plugin = r.has(GET_GROUPS);
-        let answers = pool::map(ids, r.cfg.target.parallel, |id| read_course_groups(r.client, *id, !plugin));
+        let answers = pool::map(ids, r.cfg.target.parallel, |id| {
+            read_course_groups(r.client, *id, !plugin)
+        });
         let mut read = Vec::with_capacity(ids.len());
         for (id, answer) in ids.iter().zip(answers) {
-            read.push((*id, answer.map_err(|e| calls::stop_or(e, "a course's groups"))?));
+            read.push((
+                *id,
+                answer.map_err(|e| calls::stop_or(e, "a course's groups"))?,
+            ));
         }
         if plugin {
             // Memberships with their component, and each grouping's groups, several courses
@@ -364,7 +246,8 @@ impl CourseParts {
             for answer in answers {
                 let v = answer.map_err(|e| calls::stop_or(e, "the courses' groups"))?;
                 for c in list(&v, "courses") {
-                    let Some((_, g)) = read.iter_mut().find(|(id, _)| *id == int(c, "courseid")) else {
+                    let Some((_, g)) = read.iter_mut().find(|(id, _)| *id == int(c, "courseid"))
+                    else {
                         continue;
                     };
                     for group in list(c, "groups") {
@@ -374,7 +257,9 @@ impl CourseParts {
                         g.members.insert(int(group, "id"), members);
                     }
                     for grouping in list(c, "groupings") {
-                        let inside = list(grouping, "groupids").filter_map(Value::as_i64).collect();
+                        let inside = list(grouping, "groupids")
+                            .filter_map(Value::as_i64)
+                            .collect();
                         g.inside.insert(int(grouping, "id"), inside);
                     }
                 }
@@ -420,16 +305,6 @@ impl CourseParts {
         Ok(())
     }
 
-    pub fn instances(&mut self, r: &Reader, course: Ref) -> Read<Vec<InstanceRec>> {
-        let Some(c) = course.id() else {
-            return Ok(Vec::new());
-        };
-        if self.course(c).instances.is_none() {
-            self.read_instances(r, &[c]).map_err(stop)?;
-        }
-        Ok(self.course(c).instances.clone().unwrap_or_default())
-    }
-
     fn person(&mut self, r: &Reader, course: Ref, user: Ref) -> Read<(Option<Person>, bool)> {
         let (Some(c), Some(u)) = (course.id(), user.id()) else {
             return Ok((None, true));
@@ -452,7 +327,12 @@ impl CourseParts {
         Ok(self.person(r, course, user)?.0.is_some_and(|p| p.enrolled))
     }
 
-    pub fn course_roles(&mut self, r: &Reader, course: Ref, user: Ref) -> Read<Vec<RoleAssignment>> {
+    pub fn course_roles(
+        &mut self,
+        r: &Reader,
+        course: Ref,
+        user: Ref,
+    ) -> Read<Vec<RoleAssignment>> {
         Ok(self
             .person(r, course, user)?
             .0
@@ -503,7 +383,9 @@ impl CourseParts {
     fn owned(r: &Reader, group: i64, user: i64, component: &Option<String>) -> bool {
         match component {
             Some(c) => c == COMPONENT,
-            None => r.ledger.linked(r.site(), Link::GroupMember, (user, group, 0)),
+            None => r
+                .ledger
+                .linked(r.site(), Link::GroupMember, (user, group, 0)),
         }
     }
 
@@ -529,7 +411,12 @@ impl CourseParts {
             .collect())
     }
 
-    pub fn user_groups(&mut self, r: &Reader, course: Ref, user: Ref) -> Read<Vec<(Ref, MemberRec)>> {
+    pub fn user_groups(
+        &mut self,
+        r: &Reader,
+        course: Ref,
+        user: Ref,
+    ) -> Read<Vec<(Ref, MemberRec)>> {
         let (Some(c), Some(u)) = (course.id(), user.id()) else {
             return Ok(Vec::new());
         };
@@ -537,7 +424,11 @@ impl CourseParts {
         let mut out = Vec::new();
         for x in &g.groups {
             let Some(gid) = x.id.id() else { continue };
-            if let Some((_, comp)) = g.members.get(&gid).and_then(|m| m.iter().find(|(m, _)| *m == u)) {
+            if let Some((_, comp)) = g
+                .members
+                .get(&gid)
+                .and_then(|m| m.iter().find(|(m, _)| *m == u))
+            {
                 out.push((
                     x.id,
                     MemberRec {
@@ -574,17 +465,25 @@ impl CourseParts {
     }
 
     /// Keeps the reads true to what a batch applied: each applied row's operations, and the
-    /// courses of a failed row read again.
-    pub fn applied(&mut self, plugin_members: bool, decisions: &[Decision], out: &BatchApplied) {
+    /// courses of a failed row read again. `manual`: a course's manual instance, as known.
+    pub fn applied(
+        &mut self,
+        plugin_members: bool,
+        manual: &dyn Fn(i64) -> Option<Ref>,
+        decisions: &[Decision],
+        out: &BatchApplied,
+    ) {
         let id = |r: Ref| match r {
             Ref::Id(id) => Some(id),
             Ref::New(n) => out.created.get(&n).copied(),
         };
         for (d, result) in decisions.iter().zip(&out.rows) {
-            let Decision::Apply { ops, .. } = d else { continue };
+            let Decision::Apply { ops, .. } = d else {
+                continue;
+            };
             for op in ops {
                 if *result == Applied::Done {
-                    self.follow(op, plugin_members, &id);
+                    self.follow(op, plugin_members, manual, &id);
                 } else if let Some(c) = self.course_of(op, &id) {
                     self.invalidate(c);
                 }
@@ -610,8 +509,16 @@ impl CourseParts {
     }
 
     /// What an applied operation did, in the reads.
-    fn follow(&mut self, op: &Op, plugin_members: bool, id: &dyn Fn(Ref) -> Option<i64>) {
-        let Some(course) = self.course_of(op, id) else { return };
+    fn follow(
+        &mut self,
+        op: &Op,
+        plugin_members: bool,
+        manual: &dyn Fn(i64) -> Option<Ref>,
+        id: &dyn Fn(Ref) -> Option<i64>,
+    ) {
+        let Some(course) = self.course_of(op, id) else {
+            return;
+        };
         let c = self.course(course);
         match op {
             Op::Enrol {
@@ -622,14 +529,11 @@ impl CourseParts {
                 end,
                 ..
             } => {
-                let manual = c
-                    .instances
-                    .iter()
-                    .flatten()
-                    .find(|i| i.method == "manual")
-                    .map(|i| i.id);
+                let manual = manual(course);
                 let detailed = c.detailed;
-                let (Some(people), Some(u)) = (c.people.as_mut(), id(*user)) else { return };
+                let (Some(people), Some(u)) = (c.people.as_mut(), id(*user)) else {
+                    return;
+                };
                 let p = people.entry(u).or_default();
                 p.enrolled = true;
                 if detailed {
@@ -650,7 +554,9 @@ impl CourseParts {
             }
             Op::AssignRole { role, user, .. } => {
                 let detailed = c.detailed;
-                let (Some(people), Some(u)) = (c.people.as_mut(), id(*user)) else { return };
+                let (Some(people), Some(u)) = (c.people.as_mut(), id(*user)) else {
+                    return;
+                };
                 let p = people.entry(u).or_insert_with(|| Person {
                     enrolments: detailed.then(Vec::new),
                     ..Person::default()
@@ -663,11 +569,12 @@ impl CourseParts {
                 component,
                 ..
             } => {
-                let (Some(people), Some(u)) = (c.people.as_mut(), id(*user)) else { return };
+                let (Some(people), Some(u)) = (c.people.as_mut(), id(*user)) else {
+                    return;
+                };
                 if let Some(p) = people.get_mut(&u) {
                     if let Some(i) = p.roles.iter().position(|a| {
-                        a.role == *role
-                            && a.component.as_deref().is_none_or(|x| x == component)
+                        a.role == *role && a.component.as_deref().is_none_or(|x| x == component)
                     }) {
                         p.roles.remove(i);
                     }
@@ -692,7 +599,9 @@ impl CourseParts {
                 self.owner.insert(new, course);
             }
             Op::UpdateGroup(up) => {
-                let Some(groups) = c.groups.as_mut() else { return };
+                let Some(groups) = c.groups.as_mut() else {
+                    return;
+                };
                 let Some(gid) = id(up.group) else { return };
                 if let Some(x) = groups
                     .groups
@@ -712,7 +621,9 @@ impl CourseParts {
                 }
             }
             Op::DeleteGroup { group, kind } => {
-                let Some(groups) = c.groups.as_mut() else { return };
+                let Some(groups) = c.groups.as_mut() else {
+                    return;
+                };
                 let Some(gid) = id(*group) else { return };
                 match kind {
                     GroupKind::Group => {
@@ -729,7 +640,9 @@ impl CourseParts {
                 }
             }
             Op::AssignGrouping { grouping, group } => {
-                let Some(groups) = c.groups.as_mut() else { return };
+                let Some(groups) = c.groups.as_mut() else {
+                    return;
+                };
                 if let (Some(x), Some(g)) = (id(*grouping), id(*group)) {
                     let inside = groups.inside.entry(x).or_default();
                     if !inside.contains(&g) {
@@ -738,7 +651,9 @@ impl CourseParts {
                 }
             }
             Op::AddGroupMember { group, user } => {
-                let Some(groups) = c.groups.as_mut() else { return };
+                let Some(groups) = c.groups.as_mut() else {
+                    return;
+                };
                 if let (Some(g), Some(u)) = (id(*group), id(*user)) {
                     let component = plugin_members.then(|| COMPONENT.to_string());
                     let m = groups.members.entry(g).or_default();
@@ -748,7 +663,9 @@ impl CourseParts {
                 }
             }
             Op::RemoveGroupMember { group, user, .. } => {
-                let Some(groups) = c.groups.as_mut() else { return };
+                let Some(groups) = c.groups.as_mut() else {
+                    return;
+                };
                 if let (Some(g), Some(u)) = (id(*group), id(*user)) {
                     if let Some(m) = groups.members.get_mut(&g) {
                         m.retain(|(x, _)| *x != u);
@@ -764,7 +681,8 @@ impl CourseParts {
 
 /// A plain role the user now holds.
 fn add_role(p: &mut Person, role: i64, detailed: bool) {
-    let known = |a: &RoleAssignment| a.role == role && a.component.as_deref().is_none_or(str::is_empty);
+    let known =
+        |a: &RoleAssignment| a.role == role && a.component.as_deref().is_none_or(str::is_empty);
     if !p.roles.iter().any(known) {
         p.roles.push(RoleAssignment {
             role,
@@ -806,7 +724,10 @@ fn read_course_groups(client: &Client, course: i64, members: bool) -> Result<Gro
         let mut q = Params::new();
         q.list(
             "groupingids",
-            out.groupings.iter().filter_map(|g| g.id.id()).map(|i| i.to_string()),
+            out.groupings
+                .iter()
+                .filter_map(|g| g.id.id())
+                .map(|i| i.to_string()),
         );
         q.push("returngroups", "1");
         let v = client.call("core_group_get_groupings", &q, Retry::Safe)?;
@@ -819,7 +740,10 @@ fn read_course_groups(client: &Client, course: i64, members: bool) -> Result<Gro
         let mut q = Params::new();
         q.list(
             "groupids",
-            out.groups.iter().filter_map(|g| g.id.id()).map(|i| i.to_string()),
+            out.groups
+                .iter()
+                .filter_map(|g| g.id.id())
+                .map(|i| i.to_string()),
         );
         let v = client.call("core_group_get_group_members", &q, Retry::Safe)?;
         for m in v.as_array().into_iter().flatten() {

@@ -192,8 +192,6 @@ pub type Key = (i64, i64, i64);
 pub enum Link {
     /// a = user id, b = group id.
     GroupMember,
-    /// a = user id, b = course id, c = role id: a role a `shift` could not take away.
-    KeptRole,
     /// a = group id, b = course id: a group a feed's removal left empty, kept for
     /// `[groups] purge_empty` until a file's end looks at it.
     EmptiedGroup,
@@ -203,7 +201,6 @@ impl Link {
     fn name(self) -> &'static str {
         match self {
             Link::GroupMember => "group_member",
-            Link::KeptRole => "kept_role",
             Link::EmptiedGroup => "emptied_group",
         }
     }

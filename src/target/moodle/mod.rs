@@ -5,15 +5,17 @@
 
 mod apply;
 mod calls;
+mod catalogue;
 pub mod client;
 mod cohorts;
 mod course_parts;
+mod course_send;
 mod courses;
 mod directory;
 mod enrol_ops;
-mod enrolments;
 pub mod form;
 mod group_ops;
+mod instances_send;
 mod ledger;
 mod pictures;
 mod pool;
@@ -28,7 +30,8 @@ use crate::config::{CohortIdentifier, CourseIdentifier, UserIdentifier};
 use crate::outcome::{Change, Outcome};
 use crate::plan::view::{
     Capabilities, CategoryRec, CohortRec, CourseRec, GroupKind, GroupRec, InstanceRec, MemberRec,
-    PictureRec, Read, ReadError, RoleAssignment, RoleRec, SiteView, UeRec, UserRec, Wanted,
+    PictureRec, Read, ReadError, RoleAssignment, RoleHolder, RoleRec, SiteView, UeRec, UserRec,
+    Wanted,
 };
 use crate::plan::{BatchApplied, Decision, Ref};
 use client::{Client, Retry, Token};
@@ -51,6 +54,9 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
             "core_course_create_courses",
             "core_course_update_courses",
             "core_course_delete_courses",
+            // Participants counted by delete and check, and a course's teachers enrolled.
+            "core_enrol_get_enrolled_users",
+            "enrol_manual_enrol_users",
         ],
     ),
     (
@@ -114,6 +120,27 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
 pub const OPTIONAL_FUNCTIONS: &[(&str, &[&str])] = &[
     ("course templates", &["core_course_duplicate_course"]),
     (
+        "hidden new categories ([courses] new_categories_visible = false)",
+        &["core_course_update_categories"],
+    ),
+    (
+        "teachers of existing courses without the plugin",
+        &["core_enrol_get_course_enrolment_methods"],
+    ),
+    ("course reset (plugin local_moosync)", &[course_send::RESET]),
+    (
+        "meta links (plugin local_moosync)",
+        &["local_moosync_set_meta_links", catalogue::GET_INSTANCES],
+    ),
+    (
+        "section names and summaries (plugin local_moosync)",
+        &[course_send::SET_SECTIONS, catalogue::GET_SECTIONS],
+    ),
+    (
+        "self and guest methods (plugin local_moosync)",
+        &[course_send::SET_METHODS, catalogue::GET_INSTANCES],
+    ),
+    (
         "group and grouping updates (updateid)",
         &["core_group_update_groups", "core_group_update_groupings"],
     ),
@@ -170,10 +197,9 @@ pub struct MoodleTarget {
     client: Client,
     cfg: Config,
     dir: Directory,
-    courses: enrolments::Courses,
     cohorts: cohorts::Cohorts,
     parts: course_parts::CourseParts,
-    catalogue: courses::Catalogue,
+    catalogue: catalogue::Catalogue,
     ledger: ledger::Ledger,
     dry_run: bool,
     site: Option<SiteInfo>,
@@ -194,10 +220,9 @@ impl MoodleTarget {
             client,
             cfg: cfg.clone(),
             dir: Directory::default(),
-            courses: enrolments::Courses::default(),
             cohorts: cohorts::Cohorts::default(),
             parts: course_parts::CourseParts::default(),
-            catalogue: courses::Catalogue::default(),
+            catalogue: catalogue::Catalogue::default(),
             // Beside state.db, not in it: the run's journal holds state.db's write lock while
             // a file runs.
             ledger: ledger::Ledger::open(&state.with_file_name("remote.db"))?,
@@ -322,16 +347,7 @@ impl MoodleTarget {
                             | Command::CohortEmpty(_)
                     )
                 });
-                let course_rows = take(|c| {
-                    matches!(
-                        c,
-                        Command::CourseUpsert(_)
-                            | Command::CourseDelete(_)
-                            | Command::CourseCheck(_)
-                    )
-                });
                 let picture_rows = take(|c| matches!(c, Command::UserPicture(_)));
-                let enrol_rows = wave;
                 let firsts =
                     |idx: &[usize]| -> Vec<&Command> { idx.iter().map(|&i| &rows[i][0]).collect() };
                 let mut put = |idx: Vec<usize>, done: Vec<Outcome>| {
@@ -348,10 +364,6 @@ impl MoodleTarget {
                     )?;
                     put(cohort_rows, done);
                 }
-                if !course_rows.is_empty() {
-                    let done = courses::apply(&ctx, &mut self.catalogue, &firsts(&course_rows))?;
-                    put(course_rows, done);
-                }
                 if !picture_rows.is_empty() {
                     let cmds: Vec<&crate::command::UserPicture> = picture_rows
                         .iter()
@@ -363,51 +375,9 @@ impl MoodleTarget {
                     let done = pictures::apply(&ctx, &mut self.dir, &cmds)?;
                     put(picture_rows, done);
                 }
-                if !enrol_rows.is_empty() {
-                    let enrols: Vec<&crate::command::Enrolment> = enrol_rows
-                        .iter()
-                        .filter_map(|&i| match &rows[i][0] {
-                            Command::Enrolment(e) => Some(e),
-                            _ => None,
-                        })
-                        .collect();
-                    let done = enrolments::apply(&ctx, &mut self.dir, &mut self.courses, &enrols)?;
-                    put(enrol_rows, done);
-                }
             }
         }
         Ok(outcomes)
-    }
-}
-
-/// Moves a course row's `teacher<N>` accounts out of its course command into enrolment
-/// commands after it (by the course's own identifier), as the embedded store enrols them.
-fn teachers_as_enrolments(cmds: &mut Vec<Command>, cfg: &Config) {
-    let Some(Command::CourseUpsert(c)) = cmds.first_mut() else {
-        return;
-    };
-    if c.teachers.is_empty() {
-        return;
-    }
-    let by = cfg.courses.identifier;
-    let key = match by {
-        crate::config::CourseIdentifier::Shortname => c.shortname.clone(),
-        crate::config::CourseIdentifier::Idnumber => c.idnumber.clone(),
-        crate::config::CourseIdentifier::Id => c.id.map(|i| i.to_string()),
-    };
-    let Some(course) = key else { return };
-    let teachers = std::mem::take(&mut c.teachers);
-    for t in teachers {
-        cmds.push(Command::Enrolment(crate::command::Enrolment {
-            user: t.account,
-            course: course.clone(),
-            cmd: Some("add".into()),
-            role: Some(t.role.unwrap_or_else(|| cfg.courses.teacher_role.clone())),
-            method: Some("manual".into()),
-            user_by: Some(cfg.courses.teacher_identifier),
-            course_by: Some(by),
-            ..Default::default()
-        }));
     }
 }
 
@@ -416,28 +386,17 @@ fn unsupported(cmds: &[Command]) -> Option<Failure> {
     let op = cmds.iter().find_map(|c| match c {
         Command::UserUpsert(_)
         | Command::UserDelete(_)
-        | Command::Enrolment(_)
         | Command::CohortUpsert(_)
         | Command::CohortLeave(_)
         | Command::CohortDelete(_)
         | Command::CohortEmpty(_)
-        | Command::GroupUpsert(_)
-        | Command::GroupingUpsert(_)
-        | Command::GroupMember(_)
-        | Command::UserGroups(_)
-        | Command::UserPicture(_)
-        | Command::CourseUpsert(_)
-        | Command::CourseDelete(_)
-        | Command::CourseCheck(_) => None,
+        | Command::UserPicture(_) => None,
         other => Some(op_name(other)),
     })?;
     let why = match op {
-        "course_reset" => "Moodle has no web service that resets a course",
-        "cohort_binding" => "Moodle has no web service that adds or changes a cohort enrolment method",
-        // enrol_meta_add_instances and _delete_instances exist (Moodle 4.1+, outside the
-        // usual service) but cannot disable a link and keep its enrolments, nor re-enable
-        // one: the link and unlink of the embedded store and tool_sync.
-        "meta_link" | "meta_unlink" => "Moodle's web services cannot enable or disable a meta link (enrol_meta_add_instances and _delete_instances only add one or delete it with its enrolments)",
+        "cohort_binding" => {
+            "Moodle has no web service that adds or changes a cohort enrolment method"
+        }
         _ => "moosync has no mapping of it onto Moodle's web services",
     };
     let why = format!("{why}; it needs the embedded store or a Moodle-side plugin");
@@ -520,24 +479,6 @@ fn account_keys(c: &Command) -> Vec<String> {
         ],
         Command::CohortDelete(c) | Command::CohortEmpty(c) => vec![format!("co:{}", c.cohort)],
         Command::UserPicture(p) => vec![format!("pic:{}", p.user)],
-        // Any two course rows of a file may share a category path: one at a time per wave
-        // would be slow, so rows naming the same course wait; categories are cached.
-        // A copy waits for the row making its template; copies of one template may share
-        // a wave.
-        Command::CourseUpsert(c) => [&c.shortname, &c.idnumber]
-            .into_iter()
-            .flatten()
-            .map(|v| format!("c:{v}"))
-            .chain(c.id.map(|i| format!("c:#{i}")))
-            .chain(
-                c.template
-                    .iter()
-                    .filter(|t| !t.is_empty())
-                    .map(|t| format!("~c:{t}")),
-            )
-            .collect(),
-        Command::CourseDelete(c) => vec![format!("c:{}", c.course)],
-        Command::CourseCheck(c) => vec![format!("c:{}", c.course)],
         _ => Vec::new(),
     }
 }
@@ -558,11 +499,25 @@ impl MoodleTarget {
         f(&mut self.parts, &r)
     }
 
-    /// Whether the site has the plugin's function.
-    fn has(&self, function: &str) -> bool {
-        self.site
-            .as_ref()
-            .is_some_and(|s| s.functions.contains(function))
+    /// Reads of course records through the catalogue: the site's functions decide which.
+    fn catalogue<R>(
+        &mut self,
+        f: impl FnOnce(
+            &mut catalogue::Catalogue,
+            &catalogue::Reader,
+            &dyn Fn(&str) -> bool,
+        ) -> Result<R, Failure>,
+    ) -> Read<R> {
+        self.site_info().map_err(ReadError::Stop)?;
+        let functions = &self.site.as_ref().expect("read above").functions;
+        let r = catalogue::Reader {
+            client: &self.client,
+            functions,
+            parallel: self.cfg.target.parallel,
+        };
+        let (ledger, site) = (&self.ledger, self.client.site());
+        let pending = |shortname: &str| ledger.copy_pending(site, shortname);
+        f(&mut self.catalogue, &r, &pending).map_err(ReadError::Stop)
     }
 
     /// Looks the accounts up that are not known yet.
@@ -578,20 +533,23 @@ impl MoodleTarget {
     }
 }
 
-/// Whether Moodle lets a role be given in a course: on a fresh site the archetypes manager,
-/// editingteacher, teacher and student can be (`role_context_levels`); coursecreator,
-/// guest, user and frontpage cannot. Another role is taken as one that can (Moodle refuses
-/// the row otherwise).
-fn course_assignable(shortname: &str) -> bool {
-    !matches!(shortname, "coursecreator" | "guest" | "user" | "frontpage")
-}
-
 /// A lookup of a tool whose commands are not planned yet: never asked for.
 fn not_yet<T>() -> Read<T> {
     Err(ReadError::Stop(Failure::new(
         Code::RemoteUnsupported,
         "this lookup is not read over REST yet",
     )))
+}
+
+/// A role of `[target.roles]`. Moodle lets the standard roles other than these four be given
+/// only outside courses; a site's own roles are taken as course roles (Moodle refuses one
+/// that is not).
+fn role_rec(shortname: &str, id: i64) -> RoleRec {
+    RoleRec {
+        id,
+        shortname: shortname.to_string(),
+        course_assignable: !matches!(shortname, "coursecreator" | "guest" | "user" | "frontpage"),
+    }
 }
 
 fn field_of(by: UserIdentifier) -> Field {
@@ -607,14 +565,24 @@ impl SiteView for MoodleTarget {
     /// What core's web services cannot do; the plugin's functions, when the site has them,
     /// read what core does not show and record moosync's memberships.
     fn capabilities(&self) -> Capabilities {
+        // What the plugin's functions in the token's service make possible.
+        let has = |fs: &[&str]| {
+            self.site
+                .as_ref()
+                .is_some_and(|s| fs.iter().all(|f| s.functions.contains(*f)))
+        };
         Capabilities {
             account_without_email: false,
             // No web service enrols another user through another method than manual, not
             // even the plugin's.
             enrol_any_method: false,
-            lists_disabled_instances: self.has(course_parts::GET_INSTANCES),
-            enrolment_details: self.has(course_parts::GET_ENROLMENTS),
-            membership_component: self.has(group_ops::PLUGIN_ADD),
+            lists_disabled_instances: has(&[catalogue::GET_INSTANCES]),
+            enrolment_details: has(&[course_parts::GET_ENROLMENTS]),
+            membership_component: has(&[group_ops::PLUGIN_ADD]),
+            course_reset: has(&[course_send::RESET]),
+            meta_links: has(&["local_moosync_set_meta_links", catalogue::GET_INSTANCES]),
+            section_names: has(&[course_send::SET_SECTIONS, catalogue::GET_SECTIONS]),
+            self_guest_methods: has(&[course_send::SET_METHODS, catalogue::GET_INSTANCES]),
         }
     }
 
@@ -629,11 +597,31 @@ impl SiteView for MoodleTarget {
         }
         if wanted.courses.is_empty()
             && wanted.course_parts.is_empty()
+            && wanted.counts.is_empty()
             && wanted.course_groups.is_empty()
         {
             return Ok(());
         }
-        self.read_parts(|parts, r| parts.prefetch(r, wanted).map_err(ReadError::Stop))
+        self.catalogue(|c, r, _| c.prefetch(r, wanted))
+            .and_then(|()| {
+                // The participants and groups of the courses found, through the catalogue.
+                let mut ids = |keys: &std::collections::BTreeSet<(CourseIdentifier, String)>| {
+                    let mut ids = Vec::new();
+                    for (by, v) in keys {
+                        for c in self.courses(*by, v)? {
+                            ids.extend(c.id.id());
+                        }
+                    }
+                    ids.sort_unstable();
+                    ids.dedup();
+                    Ok::<_, ReadError>(ids)
+                };
+                let people = ids(&wanted.course_parts)?;
+                let groups = ids(&wanted.course_groups)?;
+                self.read_parts(|parts, r| {
+                    parts.prefetch(r, &people, &groups).map_err(ReadError::Stop)
+                })
+            })
             .map_err(|e| match e {
                 ReadError::Row(f) | ReadError::Stop(f) => f,
             })
@@ -676,46 +664,43 @@ impl SiteView for MoodleTarget {
     }
 
     fn courses(&mut self, by: CourseIdentifier, value: &str) -> Read<Vec<CourseRec>> {
-        self.read_parts(|parts, r| parts.courses(r, by, value))
+        self.catalogue(|c, r, pending| c.courses(r, by, value, pending))
     }
-    fn enrolled_count(&mut self, _: Ref) -> Read<Option<usize>> {
-        not_yet()
+    fn enrolled_count(&mut self, course: Ref) -> Read<Option<usize>> {
+        self.catalogue(|c, r, _| c.enrolled_count(r, course))
     }
-    fn categories_named(&mut self, _: Ref, _: &str) -> Read<Vec<CategoryRec>> {
-        not_yet()
+    fn categories_named(&mut self, parent: Ref, name: &str) -> Read<Vec<CategoryRec>> {
+        self.catalogue(|c, r, _| c.categories_named(r, parent, name))
     }
-    fn categories_by_idnumber(&mut self, _: &str) -> Read<Vec<CategoryRec>> {
-        not_yet()
+    fn categories_by_idnumber(&mut self, idnumber: &str) -> Read<Vec<CategoryRec>> {
+        self.catalogue(|c, r, _| c.categories_by_idnumber(r, idnumber))
     }
-    fn category(&mut self, _: Ref) -> Read<Option<CategoryRec>> {
-        not_yet()
+    fn category(&mut self, id: Ref) -> Read<Option<CategoryRec>> {
+        self.catalogue(|c, r, _| c.category(r, id))
     }
     fn default_category(&mut self) -> Read<Option<CategoryRec>> {
-        not_yet()
+        self.catalogue(|c, r, _| c.default_category(r))
     }
     fn role(&mut self, shortname: &str) -> Read<Option<RoleRec>> {
-        // No web service lists roles: [target.roles] says the site's.
-        Ok(self.cfg.target.roles.get(shortname).map(|id| RoleRec {
-            id: *id,
-            shortname: shortname.to_string(),
-            course_assignable: course_assignable(shortname),
-        }))
+        // No web service lists roles: [target.roles] says what the site has.
+        Ok(self
+            .cfg
+            .target
+            .roles
+            .get(shortname)
+            .map(|id| role_rec(shortname, *id)))
     }
     fn role_by_id(&mut self, id: i64) -> Read<Option<RoleRec>> {
-        let name = self
+        Ok(self
             .cfg
             .target
             .roles
             .iter()
-            .find(|(_, r)| **r == id)
-            .map(|(n, _)| n.clone());
-        match name {
-            Some(n) => self.role(&n),
-            None => Ok(None),
-        }
+            .find(|(_, v)| **v == id)
+            .map(|(name, id)| role_rec(name, *id)))
     }
     fn instances(&mut self, course: Ref) -> Read<Vec<InstanceRec>> {
-        self.read_parts(|parts, r| parts.instances(r, course))
+        self.catalogue(|c, r, _| c.instances(r, course))
     }
     fn cohort_instances(&mut self, _: Ref) -> Read<Option<Vec<InstanceRec>>> {
         not_yet()
@@ -729,8 +714,8 @@ impl SiteView for MoodleTarget {
     fn course_roles(&mut self, course: Ref, user: Ref) -> Read<Vec<RoleAssignment>> {
         self.read_parts(|parts, r| parts.course_roles(r, course, user))
     }
-    fn role_holders(&mut self, _: Ref) -> Read<Vec<(Ref, Vec<RoleAssignment>)>> {
-        not_yet()
+    fn role_holders(&mut self, course: Ref) -> Read<Vec<RoleHolder>> {
+        self.catalogue(|c, r, _| c.role_holders(r, course))
     }
     fn groups(&mut self, course: Ref, kind: GroupKind) -> Read<Vec<GroupRec>> {
         self.read_parts(|parts, r| parts.groups(r, course, kind))
@@ -791,9 +776,17 @@ impl crate::target::Target for MoodleTarget {
             functions: &info.functions,
             ledger: &self.ledger,
         };
-        let applied = apply::apply(&ctx, &mut self.dir, &self.parts, decisions)?;
+        let applied = apply::apply(
+            &ctx,
+            &mut self.dir,
+            &self.parts,
+            &mut self.catalogue,
+            decisions,
+        )?;
         let plugin = info.functions.contains(group_ops::PLUGIN_ADD);
-        self.parts.applied(plugin, decisions, &applied);
+        let catalogue = &self.catalogue;
+        let manual = |course: i64| catalogue.known_manual(course);
+        self.parts.applied(plugin, &manual, decisions, &applied);
         Ok(applied)
     }
 
@@ -817,13 +810,6 @@ impl crate::target::Target for MoodleTarget {
         // it is enrolled. Over REST such a row is not all or nothing: a later command that
         // fails leaves the earlier ones applied, and the row's tryback line replays as
         // unchanged what went through.
-        // A course's teachers are manual enrolments, sent after the course as the row's next
-        // commands.
-        for (cmds, o) in rows.iter_mut().zip(&outcomes) {
-            if o.is_none() {
-                teachers_as_enrolments(cmds, &self.cfg);
-            }
-        }
         let mut applied: Vec<Vec<Change>> = (0..rows.len()).map(|_| Vec::new()).collect();
         let mut skipped: Vec<Option<String>> = (0..rows.len()).map(|_| None).collect();
         let depth = rows.iter().map(Vec::len).max().unwrap_or(0);
@@ -864,15 +850,13 @@ impl crate::target::Target for MoodleTarget {
         if !self.dry_run {
             // The file's end has looked at the groups a feed's removals left empty.
             let site = self.client.site().to_string();
-            self.ledger
-                .forget_all(&site, ledger::Link::EmptiedGroup)?;
+            self.ledger.forget_all(&site, ledger::Link::EmptiedGroup)?;
         }
         // A dry run's lookups stay valid; its planned creates were never put in the directory.
         // Participants are read again per file: another file or a person may have changed them.
-        self.courses = enrolments::Courses::default();
         self.cohorts = cohorts::Cohorts::default();
         self.parts = course_parts::CourseParts::default();
-        self.catalogue = courses::Catalogue::default();
+        self.catalogue = catalogue::Catalogue::default();
         Ok(Vec::new())
     }
 
@@ -880,9 +864,8 @@ impl crate::target::Target for MoodleTarget {
         // Moodle's calls are committed as they return; a stopped file's next run finds them
         // done and leaves them unchanged. The cache may be stale after an error: start over.
         self.dir = Directory::default();
-        self.courses = enrolments::Courses::default();
         self.cohorts = cohorts::Cohorts::default();
         self.parts = course_parts::CourseParts::default();
-        self.catalogue = courses::Catalogue::default();
+        self.catalogue = catalogue::Catalogue::default();
     }
 }

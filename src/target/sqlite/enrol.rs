@@ -101,33 +101,6 @@ pub(crate) fn set_status(
     }
 }
 
-/// The course's manual instance, if it has one.
-pub(crate) fn manual_instance(conn: &Connection, course: i64) -> Result<Option<i64>, RowError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id FROM mdl_enrol WHERE courseid = ?1 AND enrol = 'manual' ORDER BY id LIMIT 1",
-        )?
-        .query_row([course], |r| r.get(0))
-        .optional()?)
-}
-
-/// Enrols the user through the instance (active, no dates) unless already enrolled there.
-/// Returns whether an enrolment was created.
-pub(crate) fn enrol_user(
-    conn: &Connection,
-    instance: i64,
-    user: i64,
-    now: i64,
-) -> Result<bool, RowError> {
-    let n = conn
-        .prepare_cached(
-            "INSERT OR IGNORE INTO mdl_user_enrolments (status, enrolid, userid, timestart, timeend, timecreated, timemodified)
-             VALUES (0, ?1, ?2, 0, 0, ?3, ?3)",
-        )?
-        .execute(params![instance, user, now])?;
-    Ok(n > 0)
-}
-
 /// Assigns the role as `role_assign` does: never twice for the same component and item.
 /// Returns whether an assignment was created.
 pub(crate) fn assign_role(

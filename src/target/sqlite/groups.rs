@@ -22,7 +22,12 @@ fn table(kind: GroupKind) -> &'static str {
     }
 }
 
-pub(crate) fn create(conn: &Connection, g: &NewGroup, course: i64, now: i64) -> Result<i64, RowError> {
+pub(crate) fn create(
+    conn: &Connection,
+    g: &NewGroup,
+    course: i64,
+    now: i64,
+) -> Result<i64, RowError> {
     let sql = match g.kind {
         GroupKind::Group => {
             "INSERT INTO mdl_groups (courseid, name, idnumber, description, timecreated, timemodified) VALUES (?1, ?2, ?3, ?4, ?5, ?5)"
@@ -36,7 +41,12 @@ pub(crate) fn create(conn: &Connection, g: &NewGroup, course: i64, now: i64) -> 
     Ok(conn.last_insert_rowid())
 }
 
-pub(crate) fn update(conn: &Connection, up: &GroupUpdate, id: i64, now: i64) -> Result<(), RowError> {
+pub(crate) fn update(
+    conn: &Connection,
+    up: &GroupUpdate,
+    id: i64,
+    now: i64,
+) -> Result<(), RowError> {
     for (col, v) in [
         ("name", &up.name),
         ("idnumber", &up.idnumber),
@@ -92,7 +102,12 @@ pub(crate) fn assign_grouping(
 }
 
 /// groups_add_member with moosync's component, unless the user is a member already.
-pub(crate) fn add_member(conn: &Connection, group: i64, user: i64, now: i64) -> Result<(), RowError> {
+pub(crate) fn add_member(
+    conn: &Connection,
+    group: i64,
+    user: i64,
+    now: i64,
+) -> Result<(), RowError> {
     conn.prepare_cached(
         "INSERT OR IGNORE INTO mdl_groups_members (groupid, userid, timeadded, component, itemid) VALUES (?1, ?2, ?3, ?4, 0)",
     )?

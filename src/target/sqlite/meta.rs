@@ -13,28 +13,12 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Far future, standing for "no end" while taking the latest end.
 const NO_END: i64 = 9_999_999_999;
 
-/// What one sync did, for the report.
+/// What one sync did.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Synced {
     pub enrolled: usize,
     pub updated: usize,
     pub suspended: usize,
-}
-
-impl Synced {
-    pub fn describe(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for (n, what) in [
-            (self.enrolled, "enrolled"),
-            (self.updated, "updated"),
-            (self.suspended, "suspended"),
-        ] {
-            if n > 0 {
-                out.push(format!("{what} {n}"));
-            }
-        }
-        out
-    }
 }
 
 /// A query in its two forms, picked by `Scope::pick`: for every user (`?N IS NULL`, bound to

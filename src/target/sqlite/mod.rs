@@ -10,9 +10,9 @@ mod courses;
 mod enrol;
 mod error;
 mod groups;
+mod instances;
 mod lookup;
 mod meta;
-mod meta_links;
 pub mod password;
 mod pictures;
 mod schema;
@@ -22,7 +22,7 @@ mod view;
 use super::Target;
 use crate::codes::{Code, Failure};
 use crate::command::Command;
-use crate::config::{CohortsConfig, Config, CoursesConfig, PicturesConfig};
+use crate::config::{CohortsConfig, Config, PicturesConfig};
 use crate::outcome::{Change, Outcome};
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
 use cache::Cache;
@@ -38,7 +38,6 @@ pub use schema::open_store;
 pub struct SqliteTarget {
     conn: Connection,
     path: PathBuf,
-    courses: CoursesConfig,
     cohorts: CohortsConfig,
     pictures: PicturesConfig,
     /// Picture content files, beside the database as Moodle's are beside its data.
@@ -56,7 +55,6 @@ pub struct SqliteTarget {
 
 /// What a command handler needs besides the connection.
 pub(crate) struct Ctx<'a> {
-    pub courses: &'a CoursesConfig,
     pub cohorts: &'a CohortsConfig,
     pub pictures: &'a PicturesConfig,
     pub filedir: &'a Path,
@@ -73,7 +71,6 @@ impl SqliteTarget {
         Ok(SqliteTarget {
             conn,
             path: path.to_path_buf(),
-            courses: cfg.courses.clone(),
             cohorts: cfg.cohorts.clone(),
             pictures: cfg.pictures.clone(),
             filedir: path
@@ -120,15 +117,15 @@ impl SqliteTarget {
                 | Command::UserGroups(_)
                 | Command::GroupUpsert(_)
                 | Command::GroupingUpsert(_)
-                | Command::GroupMember(_) => {
+                | Command::GroupMember(_)
+                | Command::CourseUpsert(_)
+                | Command::CourseDelete(_)
+                | Command::CourseCheck(_)
+                | Command::CourseReset(_)
+                | Command::MetaLink(_)
+                | Command::MetaUnlink(_) => {
                     unreachable!("{cmd:?} is planned, never applied as it is")
                 }
-                Command::CourseUpsert(c) => courses::upsert(&self.conn, ctx, c),
-                Command::CourseDelete(c) => course_ops::delete(&self.conn, ctx, c),
-                Command::CourseCheck(c) => course_ops::check(&self.conn, ctx, c),
-                Command::CourseReset(c) => course_ops::reset(&self.conn, ctx, c),
-                Command::MetaLink(m) => meta_links::link(&self.conn, ctx, m),
-                Command::MetaUnlink(m) => meta_links::unlink(&self.conn, ctx, m),
                 Command::CohortUpsert(c) => cohorts::upsert(&self.conn, ctx, c),
                 Command::CohortLeave(l) => cohorts::leave(&self.conn, ctx, l),
                 Command::CohortDelete(r) => cohorts::delete(&self.conn, ctx, r),
@@ -324,6 +321,66 @@ impl SqliteTarget {
                 user,
                 emptied,
             } => groups::remove_member(conn, id(*group)?, id(*user)?, *emptied)?,
+            Op::CreateCategory {
+                new,
+                parent,
+                name,
+                visible,
+            } => {
+                let made = categories::create(conn, id(*parent)?, name, *visible, now)?;
+                if let Ref::New(n) = new {
+                    created.insert(*n, made);
+                }
+            }
+            Op::CreateCourse(c) => {
+                self.cache.borrow_mut().clear();
+                let template = c.template.map(id).transpose()?;
+                let made = courses::create(conn, ctx, c, id(c.category)?, template)?;
+                if let Ref::New(n) = c.new {
+                    created.insert(n, made);
+                }
+            }
+            Op::UpdateCourse(u) => {
+                self.cache.borrow_mut().clear();
+                let course = id(u.course.expect("an update names its course"))?;
+                courses::update(conn, ctx, course, u, u.category.map(id).transpose()?)?
+            }
+            Op::DeleteCourse { course } => {
+                self.cache.borrow_mut().clear();
+                course_ops::delete(conn, ctx, id(*course)?)?
+            }
+            Op::ResetCourse { course, reset } => {
+                self.cache.borrow_mut().clear();
+                course_ops::reset(conn, ctx, id(*course)?, reset)?
+            }
+            Op::AddInstance(i) if i.method == "meta" => {
+                self.cache.borrow_mut().clear();
+                let master = id(i.link.expect("a meta link names its master"))?;
+                let made = instances::add_meta(conn, ctx, id(i.course)?, master)?;
+                if let Ref::New(n) = i.new {
+                    created.insert(n, made);
+                }
+            }
+            Op::AddInstance(i) if matches!(i.method.as_str(), "self" | "guest") => {
+                self.cache.borrow_mut().clear();
+                instances::set_access_status(conn, ctx, id(i.course)?, &i.method, i.enabled)?
+            }
+            Op::UpdateInstance(u) if u.method == "meta" => {
+                self.cache.borrow_mut().clear();
+                let instance = id(u.instance.expect("a meta link update names it"))?;
+                instances::set_meta_status(conn, ctx, instance, u.enabled.unwrap_or(true))?
+            }
+            Op::UpdateInstance(u) if matches!(u.method.as_str(), "self" | "guest") => {
+                self.cache.borrow_mut().clear();
+                let course = id(u.course.expect("a self or guest update names its course"))?;
+                instances::set_access_status(
+                    conn,
+                    ctx,
+                    course,
+                    &u.method,
+                    u.enabled.unwrap_or(true),
+                )?
+            }
             other => unreachable!("{other:?} is not planned yet"),
         }
         Ok(())
@@ -356,7 +413,6 @@ impl Target for SqliteTarget {
 
     fn apply_batch(&mut self, rows: &mut [Vec<Command>]) -> Result<Vec<Outcome>, Failure> {
         let ctx = Ctx {
-            courses: &self.courses,
             cohorts: &self.cohorts,
             pictures: &self.pictures,
             filedir: &self.filedir,
@@ -394,7 +450,6 @@ impl Target for SqliteTarget {
             HashMap::new()
         };
         let ctx = Ctx {
-            courses: &self.courses,
             cohorts: &self.cohorts,
             pictures: &self.pictures,
             filedir: &self.filedir,

@@ -8,7 +8,8 @@ use crate::command::Section;
 use crate::config::{CohortIdentifier, CourseIdentifier, UserIdentifier};
 use crate::plan::view::{
     CategoryRec, CohortHome, CohortRec, CourseRec, GroupKind, GroupRec, InstanceRec, MemberRec,
-    PictureRec, Read, ReadError, RoleAssignment, RoleRec, Setting, SiteView, UeRec, UserRec,
+    PictureRec, Read, ReadError, RoleAssignment, RoleHolder, RoleRec, Setting, SiteView, UeRec,
+    UserRec,
 };
 use crate::plan::Ref;
 use rusqlite::types::Value;
@@ -68,6 +69,7 @@ fn course(conn: &Connection, r: &rusqlite::Row) -> rusqlite::Result<CourseRec> {
         settings,
         sections: Some(sections),
         site: id == SITE_COURSE,
+        copy_unfinished: false,
     })
 }
 
@@ -375,17 +377,24 @@ impl SiteView for SqliteTarget {
             .map_err(sql)
     }
 
-    fn role_holders(&mut self, course: Ref) -> Read<Vec<(Ref, Vec<RoleAssignment>)>> {
+    fn role_holders(&mut self, course: Ref) -> Read<Vec<RoleHolder>> {
         let Some(c) = id(course) else {
             return Ok(Vec::new());
         };
         let all = assignments(&self.conn, c, None).map_err(sql)?;
-        let mut out: Vec<(Ref, Vec<RoleAssignment>)> = Vec::new();
+        let mut out: Vec<RoleHolder> = Vec::new();
         for (user, a) in all {
             match out.last_mut() {
-                Some((u, list)) if *u == Ref::Id(user) => list.push(a),
-                _ => out.push((Ref::Id(user), vec![a])),
+                Some(h) if h.user == Ref::Id(user) => h.roles.push(a),
+                _ => out.push(RoleHolder {
+                    user: Ref::Id(user),
+                    roles: vec![a],
+                    enrolments: None,
+                }),
             }
+        }
+        for h in &mut out {
+            h.enrolments = self.enrolments(course, h.user)?;
         }
         Ok(out)
     }

@@ -175,11 +175,6 @@ const FUNCTIONS: &[WsFunction] = &[
         run: |s, p| courses::update_courses(&mut s.site.lock().unwrap(), p),
     },
     WsFunction {
-        name: "core_course_delete_courses",
-        params: courses::DELETE_COURSES,
-        run: |s, p| courses::delete_courses(&mut s.site.lock().unwrap(), p),
-    },
-    WsFunction {
         name: "core_role_assign_roles",
         params: courses::ASSIGN_ROLES,
         run: |s, p| courses::assign_roles(&mut s.site.lock().unwrap(), p, true),
