@@ -46,8 +46,24 @@ rest() { # token function [form fields]: the JSON answer
     curl -s --max-time 60 -d "wstoken=$1&wsfunction=$2&moodlewsrestformat=json${3:+&$3}" "$WWW/webservice/rest/server.php"
 }
 
+# The version this copy of the plugin declares, and the one the site has recorded (empty if none).
+ours() { sed -n 's/^\$plugin->version *= *\([0-9]*\);.*/\1/p' "$PLUGIN/version.php"; }
+recorded() { sql "SELECT value FROM mdl_config_plugins WHERE plugin = 'local_moosync' AND name = 'version'"; }
+
 install_plugin() {
     lint
+    # A newer build of the plugin on the site (another branch installed it) would make Moodle
+    # refuse the upgrade as a downgrade: take it out through Moodle first, then install ours.
+    local have want; have="$(recorded)"; want="$(ours)"
+    [ -n "$want" ] || die "no \$plugin->version in $PLUGIN/version.php"
+    if [ -n "$have" ] && [ "$have" -gt "$want" ]; then
+        log "the site has local_moosync $have, newer than this copy's $want: uninstalling it first"
+        # Moodle uninstalls only a plugin whose code is in place at the version it recorded.
+        rm -rf "$TARGET"; cp -r "$PLUGIN" "$TARGET"
+        sed -i "s/^\\\$plugin->version *=.*/\\\$plugin->version = $have;/" "$TARGET/version.php"
+        asweb php admin/cli/uninstall_plugins.php --plugins=local_moosync --run >"$LAB/plugin-uninstall.log" 2>&1 || \
+            { tail -20 "$LAB/plugin-uninstall.log"; die "uninstall of the newer build failed, see $LAB/plugin-uninstall.log"; }
+    fi
     log "copying the plugin into $TARGET"
     rm -rf "$TARGET.new"
     cp -r "$PLUGIN" "$TARGET.new"

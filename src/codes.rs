@@ -246,6 +246,98 @@ impl Code {
         }
     }
 
+    /// What an operator does about it: the one line `problems` and the console show beside
+    /// a failure.
+    pub fn remedy(self) -> &'static str {
+        use Code::*;
+        match self {
+            ConfigUnreadable => "make moosync.toml readable by the user moosync runs as",
+            ConfigInvalid => {
+                "fix the key the message names (file, line and column) in moosync.toml"
+            }
+            PresetInvalid => "fix the preset file the message names (presets/*.toml)",
+            ScriptMissing => "put the script in scripts/ or fix the preset's script name",
+            DataFolderMissing => "run `moosync --data DIR init`, or pass the right --data",
+            FileUnreadable => "check the file's permissions, then drop it into inbox/ again",
+            FileEmpty => "ask the sender for the file again: it arrived empty",
+            FileBinary => "export the feed as CSV text (not a spreadsheet), then drop it again",
+            FileNotUtf8 => "save the file as UTF-8, or set the preset's encoding to what it is",
+            FileWrongDelimiter => {
+                "export with the configured delimiter, or set the preset's delimiter"
+            }
+            HeaderDuplicate => "rename one of the two columns in the file's header",
+            HeaderEmptyName => "give every header column a name",
+            HeaderRejected => "send a file with the columns the script's header() asks for",
+            RowFieldCount => "quote fields that hold the delimiter, or fix the row's field count",
+            RowFieldTooLong => "shorten the field, or raise [csv] max_field_bytes",
+            ScriptParse => "fix the script at the line and column named; `moosync plan` checks it",
+            ScriptThrow => "fix the row as the script's message says, then replay the tryback",
+            ScriptRuntime => "fix the script (or the row it trips on); `moosync plan` shows it",
+            ScriptBudget => "look for a loop in the script, or raise [limits] max_operations",
+            ScriptTooLarge => "make the script build smaller values, or raise the [limits]",
+            ScriptBadReturn => "make fn row return a command, an array of commands or skip()",
+            InvalidUsername => {
+                "fix the username in the source: lower case letters, digits, _ - . @"
+            }
+            InvalidEmail => "fix the email address in the source",
+            MissingValue => "fill in the value the message names, then replay the tryback",
+            InvalidValue => "fix the value the message names, then replay the tryback",
+            CollisionUsername => {
+                "the username is another person's: fix the source, or rename the account"
+            }
+            CollisionEmail => "the email is another account's: fix the source or that account",
+            CollisionIdnumber => {
+                "the idnumber is another account's: fix the source or that account"
+            }
+            RenameSourceMissing => "check the old username, or create the account first",
+            AmbiguousMatch => {
+                "make the identifier unique on the site (merge or fix the duplicates)"
+            }
+            ProtectedAccount => "leave guest and admin out of the feed",
+            UnknownProfileField => "create the profile field in Moodle, or fix the column name",
+            Storage => "check the disk and the store; the file runs again from inbox/",
+            NotFound => "create it first (an earlier file), or fix the identifier",
+            CourseShortnameTaken => "give the course another shortname, or fix the source",
+            CourseIdnumberTaken => "give the course another idnumber, or fix the source",
+            CategoryUnresolved => "create the category, or fix the category path in the row",
+            UnknownRole => "use a role shortname the site has (student, editingteacher…)",
+            SiteCourse => "leave the front page course out of the feed",
+            GroupTaken => "give the group another name or idnumber",
+            ArchiveUnreadable => "send the pictures again as a zip or a folder",
+            ArchiveOverLimits => "split the archive, or raise the [pictures] limits",
+            EntryUnsafeName => "rebuild the archive with plain entry names",
+            ImageUnsupported => "send the picture as JPEG, PNG or GIF",
+            ImageTooLarge => "send a smaller picture, or raise the [pictures] limits",
+            ImageCorrupt => "send the picture again: it cannot be decoded",
+            CohortIdnumberTaken => "give the cohort another idnumber, or fix the source",
+            HeaderTooWide => "export only the columns the tool reads",
+            NotRegularFile => "drop a regular file (not a link, FIFO or folder)",
+            FileUtf16 => "save the file as UTF-8 (Excel: CSV UTF-8)",
+            EntryDuplicateUser => "keep one picture per user in the archive",
+            FeedUnreadable => "check the drop folder's path and permissions ([feed] drop_folder)",
+            FeedLockNotAFile => {
+                "remove the folder or link named like the lock file from the drop folder"
+            }
+            FeedStaleLock => "nothing: it was replaced; check why the last moosync died",
+            FeedFileSkipped => "check the file's type and permissions in the drop folder",
+            FeedLockTooOld => "ask the sender why its lock file stays; remove it once it is stale",
+            MailFailed => "check the [mail] settings with `moosync check-mail`",
+            OutputUnwritable => {
+                "free disk space or fix the folder's permissions; the file runs again"
+            }
+            RemoteUnreachable => "check that Moodle is up and [target] url; the file runs again",
+            RemoteAccess => {
+                "check the token and its service's functions with `moosync check-target`"
+            }
+            RemoteMaintenance => "wait for the site to leave maintenance mode; the file runs again",
+            RemoteRejected => "read Moodle's message, fix the row, then replay the tryback",
+            RemoteWarning => "read Moodle's warning, fix the row, then replay the tryback",
+            RemoteUnsupported => "use the embedded store, or install the local_moosync plugin",
+            RemoteBadAnswer => "check the row's entity in Moodle by hand; its outcome is unknown",
+            RemoteTooLarge => "lower [target] batch_size; the file runs again",
+        }
+    }
+
     /// A fault of the tool script rather than of the input.
     pub fn is_script(self) -> bool {
         self.id().starts_with("MS-S")
@@ -321,6 +413,13 @@ impl Code {
     ];
 }
 
+impl Code {
+    /// The code with this identifier (`MS-T001`), for codes read back from state.db.
+    pub fn from_id(id: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.id() == id)
+    }
+}
+
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.id())
@@ -366,6 +465,7 @@ mod tests {
             assert!(id.starts_with("MS-"));
             assert!("CISVTFRO".contains(&id[3..4]), "{id}");
             assert!(!c.summary().is_empty());
+            assert!(!c.remedy().is_empty());
         }
     }
 }

@@ -29,6 +29,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub prune: PruneConfig,
     pub embedded: EmbeddedConfig,
+    pub web: WebConfig,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
@@ -650,6 +651,42 @@ pub struct EmbeddedConfig {
     pub profile_fields: Vec<String>,
 }
 
+/// `moosync serve`, the web console. The login secret is read from the environment variable
+/// `secret_env` or the file `secret_file`, never from this file, and never logged.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// `address:port`; anything but loopback needs `allow_remote`.
+    pub listen: String,
+    pub allow_remote: bool,
+    pub secret_env: String,
+    pub secret_file: Option<PathBuf>,
+    /// The largest file the console takes into inbox/.
+    pub upload_max_mb: u64,
+    /// A session left unused this long ends.
+    pub session_minutes: u64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            listen: "127.0.0.1:8088".into(),
+            allow_remote: false,
+            secret_env: String::new(),
+            secret_file: None,
+            upload_max_mb: 50,
+            session_minutes: 30,
+        }
+    }
+}
+
+impl WebConfig {
+    /// The address to listen on, once `validate` passed.
+    pub fn address(&self) -> Option<std::net::SocketAddr> {
+        self.listen.trim().parse().ok()
+    }
+}
+
 impl Config {
     /// Reads and validates the settings file. A missing file means all defaults.
     pub fn load(path: &Path) -> Result<Config, Failure> {
@@ -918,6 +955,45 @@ impl Config {
                 "[prune] older_than_days",
                 "must be between 0 (never) and 36500 days",
             );
+        }
+        let web = &self.web;
+        match web.address() {
+            None => {
+                return bad(
+                    "[web] listen",
+                    &format!(
+                        "{:?} must be an address and a port, e.g. \"127.0.0.1:8088\"",
+                        web.listen
+                    ),
+                )
+            }
+            Some(a) if !a.ip().is_loopback() && !web.allow_remote => {
+                return bad(
+                    "[web] listen",
+                    &format!(
+                        "{:?} is not a loopback address: set [web] allow_remote = true to listen there, behind a reverse proxy that adds TLS (see the README)",
+                        web.listen
+                    ),
+                )
+            }
+            Some(_) => {}
+        }
+        if !web.secret_env.is_empty() && !is_env_name(&web.secret_env) {
+            return bad(
+                "[web] secret_env",
+                &format!("{:?} {NOT_ENV_NAME}", web.secret_env),
+            );
+        }
+        if let Some(file) = &web.secret_file {
+            if let Some(why) = file_problem(file, path) {
+                return bad("[web] secret_file", &why);
+            }
+        }
+        if !(1..=1024).contains(&web.upload_max_mb) {
+            return bad("[web] upload_max_mb", &between(&(1..=1024)));
+        }
+        if !(1..=1440).contains(&web.session_minutes) {
+            return bad("[web] session_minutes", &between(&(1..=1440)));
         }
         for (i, f) in self.embedded.profile_fields.iter().enumerate() {
             if !is_profile_field_shortname(f) {

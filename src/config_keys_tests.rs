@@ -91,6 +91,13 @@ const CASES: &[(&str, &str, &str)] = &[
     ("[prune] reports", "[prune]\nreports = \"yes\"\n", "line 2, column 11: [prune] reports: invalid type"),
     ("[prune] archives", "[prune]\narchives = 1\n", "line 2, column 12: [prune] archives: invalid type"),
     ("[prune] trybacks", "[prune]\ntrybacks = \"no\"\n", "line 2, column 12: [prune] trybacks: invalid type"),
+    ("[web] listen", "[web]\nlisten = \"localhost\"\n", "line 2, column 10: [web] listen \"localhost\" must be an address and a port"),
+    ("[web] listen", "[web]\nlisten = \"0.0.0.0:8088\"\n", "line 2, column 10: [web] listen \"0.0.0.0:8088\" is not a loopback address: set [web] allow_remote = true"),
+    ("[web] allow_remote", "[web]\nallow_remote = \"yes\"\n", "line 2, column 16: [web] allow_remote: invalid type"),
+    ("[web] secret_env", "[web]\nsecret_env = \"MY SECRET\"\n", "line 2, column 14: [web] secret_env \"MY SECRET\" is not an environment variable's name"),
+    ("[web] secret_file", "[web]\nsecret_file = \"secret.txt\"\n", "line 2, column 15: [web] secret_file \"secret.txt\" must be an absolute path"),
+    ("[web] upload_max_mb", "[web]\nupload_max_mb = 0\n", "line 2, column 17: [web] upload_max_mb must be between 1 and 1024"),
+    ("[web] session_minutes", "[web]\nsession_minutes = 1441\n", "line 2, column 19: [web] session_minutes must be between 1 and 1440"),
     ("[embedded] profile_fields", "[embedded]\nprofile_fields = [\"team\", \"team-2\"]\n", "line 2, column 27: [embedded] profile_fields[1] entry \"team-2\" is not a profile field shortname"),
 ];
 
@@ -116,7 +123,8 @@ fn every_key_has_a_case() {
     // The shipped file's keys, its commented-out ones too.
     let text = DEFAULT_TOML
         .replace("\n# drop_folder", "\ndrop_folder")
-        .replace("\n# password_file", "\npassword_file");
+        .replace("\n# password_file", "\npassword_file")
+        .replace("\n# secret_file", "\nsecret_file");
     let doc = toml::de::DeTable::parse(&text).unwrap();
     let mut keys = BTreeSet::new();
     for (table, value) in doc.get_ref() {
@@ -156,6 +164,10 @@ fn the_shipped_defaults_pass_the_same_rules() {
         .replace(
             "# password_file = \"/etc/moosync/smtp-password\"",
             "password_file = \"/etc/moosync/smtp-password\"",
+        )
+        .replace(
+            "# secret_file = \"/etc/moosync/console-secret\"",
+            "secret_file = \"/etc/moosync/console-secret\"",
         );
     Config::parse(&text, Path::new("moosync.toml")).unwrap();
 }

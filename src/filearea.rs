@@ -12,6 +12,9 @@ pub const ARCHIVES: &str = "Archives";
 pub const TRYBACKS: &str = "Trybacks";
 /// Input files refused as a whole wait here for an operator; they are never re-run by themselves.
 pub const REJECTED: &str = "Rejected";
+/// Input files a guard stopped before any change, waiting for an operator's word; shown when
+/// the folder exists.
+pub const HELD: &str = "Held";
 pub const SCRIPTS: &str = "scripts";
 pub const PRESETS: &str = "presets";
 /// The embedded store's picture files, beside moodle.db.
@@ -29,6 +32,9 @@ pub const OWN_FILES: &[&str] = &[
 pub const AREAS: &[&str] = &[
     INBOX, REPORTS, ARCHIVES, TRYBACKS, REJECTED, SCRIPTS, PRESETS,
 ];
+/// Folders a user may name too, which `init` does not make: they exist once something fills
+/// them.
+pub const OPTIONAL_AREAS: &[&str] = &[HELD];
 
 #[derive(Debug, Clone)]
 pub struct FileArea {
@@ -94,7 +100,7 @@ impl FileArea {
                 _ => None,
             })
             .unwrap_or("");
-        if !AREAS.contains(&first) {
+        if !AREAS.contains(&first) && !OPTIONAL_AREAS.contains(&first) {
             return Err(format!(
                 "{rel:?} is not in one of the data folder's areas ({})",
                 AREAS.join(", ")

@@ -11,13 +11,17 @@ pub mod exit;
 pub mod feed;
 pub mod filearea;
 pub mod filekind;
+pub mod filemanager;
 pub mod mail;
 pub mod memory;
 pub mod outcome;
+pub mod overview;
 pub mod owner_only;
 pub mod pictures;
 pub mod plan;
 pub mod preset;
+pub mod preview;
+pub mod problems;
 pub mod prune;
 pub mod rules;
 pub mod run;
@@ -28,6 +32,7 @@ pub mod source;
 pub mod state;
 pub mod target;
 pub mod toml_place;
+pub mod web;
 
 /// Every allocation is counted per thread, so a script's row has a memory budget.
 #[global_allocator]

@@ -65,6 +65,25 @@ pub fn send(cfg: &MailConfig, subject: &str, body: &str) -> Result<(), String> {
     }
 }
 
+/// Sends as [`send`] does, and keeps the outcome in state.db for `status` and the console: a
+/// failure is recorded (`what`: "run summary", "alarm", "test message"), a mail that goes
+/// clears the failures before it.
+pub fn send_recorded(
+    cfg: &MailConfig,
+    state: &crate::state::State,
+    what: &str,
+    subject: &str,
+    body: &str,
+) -> Result<(), String> {
+    let sent = send(cfg, subject, body);
+    // Bookkeeping only: a state.db that cannot take it never changes what the mail did.
+    let _ = match &sent {
+        Ok(()) => state.clear_mail_failures(),
+        Err(e) => state.record_mail_failure(what, e),
+    };
+    sent
+}
+
 /// Why `text` is not an address mail can go to or come from, or None: `name@example.org` or
 /// `Name <name@example.org>`, the address one Moodle would accept (its `validate_email`).
 /// The settings are checked with it when loaded, and messages built with it.

@@ -46,6 +46,18 @@ pub struct Change {
 }
 
 impl Change {
+    /// What `id` is, as the report names it: the entity's own id, or for a membership (an
+    /// enrolment, a role, a group or cohort member) and a picture, its user's, which a
+    /// reader would otherwise take for the enrolment's.
+    pub fn id_name(&self) -> &'static str {
+        match self.entity {
+            "enrolment" | "role_assignment" | "group_member" | "cohort_member" | "user_picture" => {
+                "user id"
+            }
+            _ => "id",
+        }
+    }
+
     /// A change that wrote no columns worth naming.
     pub fn new(action: Action, entity: &'static str, id: i64, label: impl Into<String>) -> Change {
         Change {
@@ -86,7 +98,8 @@ pub struct RowReport {
 }
 
 /// Counts over a file, for the report's last line, the journal and `status`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Counts {
     pub rows: u64,
     pub applied: u64,

@@ -100,6 +100,17 @@ impl Preset {
         self.tool == name || self.name == name
     }
 
+    /// The preset's key in its file: `users` for `tool_sync.users`, `reset` for `courses.reset`.
+    pub fn key(&self) -> &str {
+        self.name.rsplit_once('.').map_or(&self.name, |(_, k)| k)
+    }
+
+    /// How people know it, on the status screen and the console: `users (userimport*.csv)`.
+    /// The full name (`tool_sync.users`) is what the command line takes.
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.key(), self.file_names())
+    }
+
     /// The script's file name, for messages and the status screen.
     pub fn script_name(&self) -> String {
         self.script

@@ -56,6 +56,12 @@ CREATE TABLE IF NOT EXISTS alarms (
     lock TEXT PRIMARY KEY,
     last_sent INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS mail_failures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    what TEXT NOT NULL,
+    error TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS captures (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -68,17 +74,78 @@ pub struct State {
     conn: Connection,
 }
 
-/// What `status` shows of a tool's last file.
-#[derive(Debug, Clone)]
-pub struct LastFile {
+/// A processed file as state.db keeps it: what `status`, `problems` and the console show.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FileRecord {
+    pub id: i64,
+    pub run_id: i64,
+    pub tool: String,
+    pub preset: String,
     pub name: String,
-    pub finished: String,
+    /// `running` (or interrupted: see `runlock::holder`), `done`, `rejected`, `aborted`,
+    /// `interrupted`.
     pub status: String,
-    pub counts: Counts,
-    pub report: Option<String>,
     pub dry_run: bool,
-    /// Why a file stopped or was refused.
+    pub started: String,
+    /// When it ended; its start while it runs.
+    pub finished: String,
+    pub counts: Counts,
+    /// Why a file stopped or was refused (its code first).
     pub message: Option<String>,
+    pub report: Option<String>,
+    pub tryback: Option<String>,
+}
+
+/// One failed row (or a file refused or stopped as a whole, without a line).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Problem {
+    pub file_id: i64,
+    pub file: String,
+    pub tool: String,
+    pub dry_run: bool,
+    pub finished: String,
+    pub line: Option<u64>,
+    pub code: String,
+    pub message: String,
+    pub report: Option<String>,
+}
+
+/// A mail that could not be sent.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MailFailure {
+    pub at: String,
+    pub what: String,
+    pub error: String,
+}
+
+const FILE_COLUMNS: &str = "id, run_id, tool, preset, name, status, dry_run, started, COALESCE(finished, started), rows, applied, skipped, failed, created, updated, unchanged, renamed, deleted, message, report, tryback";
+
+fn file_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<FileRecord> {
+    Ok(FileRecord {
+        id: r.get(0)?,
+        run_id: r.get(1)?,
+        tool: r.get(2)?,
+        preset: r.get(3)?,
+        name: r.get(4)?,
+        status: r.get(5)?,
+        dry_run: r.get(6)?,
+        started: r.get(7)?,
+        finished: r.get(8)?,
+        counts: Counts {
+            rows: r.get(9)?,
+            applied: r.get(10)?,
+            skipped: r.get(11)?,
+            failed: r.get(12)?,
+            created: r.get(13)?,
+            updated: r.get(14)?,
+            unchanged: r.get(15)?,
+            renamed: r.get(16)?,
+            deleted: r.get(17)?,
+        },
+        message: r.get(18)?,
+        report: r.get(19)?,
+        tryback: r.get(20)?,
+    })
 }
 
 fn fail(path: &Path) -> impl Fn(rusqlite::Error) -> Failure + '_ {
@@ -285,35 +352,107 @@ impl State {
         Ok(())
     }
 
-    pub fn last_file(&self, tool: &str) -> Result<Option<LastFile>, Failure> {
+    /// The last `n` files of a tool (every tool: `None`), newest first.
+    pub fn recent_files(&self, tool: Option<&str>, n: u32) -> Result<Vec<FileRecord>, Failure> {
+        let sql = format!(
+            "SELECT {FILE_COLUMNS} FROM files WHERE ?1 IS NULL OR tool = ?1 ORDER BY id DESC LIMIT ?2"
+        );
+        self.conn
+            .prepare_cached(&sql)
+            .and_then(|mut s| s.query_map(params![tool, n], file_record)?.collect())
+            .map_err(|e| self.db(e))
+    }
+
+    /// The file whose report is at `report` (as recorded: the full path).
+    pub fn file_by_report(&self, report: &str) -> Result<Option<FileRecord>, Failure> {
+        let sql =
+            format!("SELECT {FILE_COLUMNS} FROM files WHERE report = ?1 ORDER BY id DESC LIMIT 1");
+        self.conn
+            .query_row(&sql, [report], file_record)
+            .optional()
+            .map_err(|e| self.db(e))
+    }
+
+    /// The failed rows, and the files refused or stopped whole, of the last `runs` runs, in
+    /// the order they were processed.
+    pub fn recent_problems(&self, runs: u32) -> Result<Vec<Problem>, Failure> {
+        self.conn
+            .prepare_cached(
+                "WITH recent AS (SELECT id FROM runs ORDER BY id DESC LIMIT ?1)
+                 SELECT f.id, f.name, f.tool, f.dry_run, COALESCE(f.finished, f.started), o.line, o.code, o.message, f.report
+                   FROM files f JOIN row_outcomes o ON o.file_id = f.id
+                  WHERE f.run_id IN recent AND o.outcome = 'failed'
+                 UNION ALL
+                 SELECT f.id, f.name, f.tool, f.dry_run, COALESCE(f.finished, f.started), NULL, substr(f.message, 1, 7), substr(f.message, 9), f.report
+                   FROM files f
+                  WHERE f.run_id IN recent AND f.status IN ('rejected', 'aborted') AND f.message IS NOT NULL
+                 ORDER BY 1, 6",
+            )
+            .and_then(|mut s| {
+                s.query_map([runs], |r| {
+                    Ok(Problem {
+                        file_id: r.get(0)?,
+                        file: r.get(1)?,
+                        tool: r.get(2)?,
+                        dry_run: r.get(3)?,
+                        finished: r.get(4)?,
+                        line: r.get(5)?,
+                        code: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                        message: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+                        report: r.get(8)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(|e| self.db(e))
+    }
+
+    /// How many failed rows, and files refused or stopped, the last `runs` runs had.
+    pub fn recent_problem_counts(&self, runs: u32) -> Result<(usize, usize), Failure> {
         self.conn
             .query_row(
-                "SELECT name, COALESCE(finished, started), status, rows, applied, skipped, failed, created, updated, unchanged, renamed, deleted, report, dry_run, message
-                 FROM files WHERE tool = ?1 ORDER BY id DESC LIMIT 1",
-                [tool],
-                |r| {
-                    Ok(LastFile {
-                        name: r.get(0)?,
-                        finished: r.get(1)?,
-                        status: r.get(2)?,
-                        counts: Counts {
-                            rows: r.get(3)?,
-                            applied: r.get(4)?,
-                            skipped: r.get(5)?,
-                            failed: r.get(6)?,
-                            created: r.get(7)?,
-                            updated: r.get(8)?,
-                            unchanged: r.get(9)?,
-                            renamed: r.get(10)?,
-                            deleted: r.get(11)?,
-                        },
-                        report: r.get(12)?,
-                        dry_run: r.get(13)?,
-                        message: r.get(14)?,
-                    })
-                },
+                "WITH recent AS (SELECT id FROM runs ORDER BY id DESC LIMIT ?1)
+                 SELECT (SELECT COALESCE(SUM(failed), 0) FROM files WHERE run_id IN recent),
+                        (SELECT COUNT(*) FROM files WHERE run_id IN recent AND status IN ('rejected', 'aborted'))",
+                [runs],
+                |r| Ok((r.get::<_, i64>(0)? as usize, r.get::<_, i64>(1)? as usize)),
             )
-            .optional()
+            .map_err(|e| self.db(e))
+    }
+
+    /// Keeps a mail that could not be sent (a run summary, an alarm), for `status`.
+    pub fn record_mail_failure(&self, what: &str, error: &str) -> Result<(), Failure> {
+        self.conn
+            .execute(
+                "INSERT INTO mail_failures (at, what, error) VALUES (?1, ?2, ?3)",
+                params![now_text(), what, error],
+            )
+            .map(|_| ())
+            .map_err(|e| self.db(e))
+    }
+
+    /// The mails that could not be sent since the last one that could (or the last `n`).
+    pub fn mail_failures(&self, n: u32) -> Result<Vec<MailFailure>, Failure> {
+        self.conn
+            .prepare_cached("SELECT at, what, error FROM mail_failures ORDER BY id DESC LIMIT ?1")
+            .and_then(|mut s| {
+                s.query_map([n], |r| {
+                    Ok(MailFailure {
+                        at: r.get(0)?,
+                        what: r.get(1)?,
+                        error: r.get(2)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(|e| self.db(e))
+    }
+
+    /// A mail went: the failures before it are history.
+    pub fn clear_mail_failures(&self) -> Result<(), Failure> {
+        self.conn
+            .execute("DELETE FROM mail_failures", [])
+            .map(|_| ())
             .map_err(|e| self.db(e))
     }
 }

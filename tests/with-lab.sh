@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 lab="${MOOSYNC_SHARED:-../shared}/moodle-lab/setup.sh"
 [ -f "$lab" ] || { echo "with-lab: no $lab (the shared folder beside the checkout)" >&2; exit 1; }
+# The web console's tests drive a real headless Chromium (Debian's packages).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    apt-get update -qq && apt-get install -y -qq chromium chromium-driver
+fi
 bash "$lab"
 bash moodle/install-into-lab.sh
 # Moodle's own uninstall leaves nothing of the plugin behind (then it is put back).

@@ -175,7 +175,7 @@ fn proc_field(file: &str, key: &str) -> String {
 }
 
 /// "machine: <cpu> | N cores | M GiB RAM", for the figures' context.
-fn machine_line() -> String {
+pub fn machine_line() -> String {
     let memory_kib: f64 = proc_field("/proc/meminfo", "MemTotal")
         .trim_end_matches("kB")
         .trim()

@@ -30,7 +30,8 @@ fn check_mail(data: &Path) -> Result<i32, crate::codes::Failure> {
         s.area.root().display(),
         mail::describe(cfg),
     );
-    match mail::send(cfg, &subject, &body) {
+    let state = crate::state::State::open(&s.area.state_path())?;
+    match mail::send_recorded(cfg, &state, "test message", &subject, &body) {
         Ok(()) => {
             say!("mail sent to {}", cfg.to.join(", "));
             Ok(exit::OK)

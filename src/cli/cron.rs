@@ -39,13 +39,20 @@ pub fn run(data: &Path, args: CronArgs) -> i32 {
         Err(f) => {
             super::report(&f);
             crate::run::Summary {
-                code: exit::INPUT_ERROR,
+                code: exit::of_failure(&f),
                 lines: vec![format!("moosync: {f}")],
                 ..Default::default()
             }
         }
     };
     let mut lines = summary.lines;
+    if lines.is_empty() {
+        // So that cron's log tells a run that found nothing from a run that did not happen.
+        say!(
+            "{}: nothing to do: no file waiting in inbox/",
+            crate::state::now_text()
+        );
+    }
     if let Some(pruned) =
         crate::prune::prune_from_settings(&s.area, &s.cfg.prune, SystemTime::now())
     {
@@ -86,8 +93,14 @@ pub fn run(data: &Path, args: CronArgs) -> i32 {
                 s.area.dir(crate::filearea::REPORTS).display()
             )
         };
-        // A mail that cannot go never changes the run's outcome.
-        if let Err(e) = crate::mail::send(&s.cfg.mail, &subject, &body) {
+        // A mail that cannot go never changes the run's outcome; status shows it.
+        let sent = match crate::state::State::open(&s.area.state_path()) {
+            Ok(state) => {
+                crate::mail::send_recorded(&s.cfg.mail, &state, "run summary", &subject, &body)
+            }
+            Err(_) => crate::mail::send(&s.cfg.mail, &subject, &body),
+        };
+        if let Err(e) = sent {
             warn!(
                 "moosync: {} the run summary could not be mailed: {e}",
                 crate::codes::Code::MailFailed

@@ -1,13 +1,14 @@
 //! `moosync files`: the local file manager. Paths name places inside the data folder only.
 
 use super::exit;
-use crate::filearea::{self, FileArea, AREAS};
+use crate::filearea::{self, FileArea};
+use crate::filemanager;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum FilesCmd {
-    /// List the files of one area (inbox, Reports, Archives, Trybacks, Rejected…) or of all.
+    /// List the files of one area (inbox, Reports, Archives, Trybacks, Rejected, Held…) or of all.
     List { area: Option<String> },
     /// Copy a file into inbox/ (an operator's last-minute file); an existing name is never overwritten.
     Add {
@@ -20,6 +21,9 @@ pub enum FilesCmd {
     Get { path: String, dest: Option<PathBuf> },
     /// Remove a file of the data folder (e.g. Trybacks/x.csv).
     Rm { path: String },
+    /// Send a tryback back to inbox/ (e.g. Trybacks/userimport_tryback_….csv): the next run
+    /// replays its rows with the preset of the file it came from.
+    Retry { path: String },
     /// Remove reports, archives and trybacks older than DAYS (all three unless some are named).
     Prune(PruneArgs),
 }
@@ -67,18 +71,19 @@ pub fn run(data: &Path, cmd: FilesCmd) -> i32 {
     // Verbs that change the data folder wait for no run: one going holds the lock, and a
     // file it reads or is about to archive must not change under it.
     let _lock = match &cmd {
-        FilesCmd::Add { .. } | FilesCmd::Rm { .. } | FilesCmd::Prune(_) => {
-            match crate::runlock::take(&area) {
-                Ok(lock) => Some(lock),
-                Err(e) => {
-                    warn!("moosync: {}: {e}; try again when it ends", data.display());
-                    return match e {
-                        crate::runlock::LockError::Held(_) => exit::LOCKED,
-                        crate::runlock::LockError::Io(..) => exit::INPUT_ERROR,
-                    };
-                }
+        FilesCmd::Add { .. }
+        | FilesCmd::Rm { .. }
+        | FilesCmd::Retry { .. }
+        | FilesCmd::Prune(_) => match filemanager::lock(&area) {
+            Ok(lock) => Some(lock),
+            Err(e) => {
+                warn!("moosync: {e}");
+                return match e {
+                    filemanager::Refused::Locked(_) => exit::LOCKED,
+                    filemanager::Refused::Other(_) => exit::INPUT_ERROR,
+                };
             }
-        }
+        },
         FilesCmd::List { .. } | FilesCmd::Get { .. } => None,
     };
     let result = match cmd {
@@ -86,6 +91,9 @@ pub fn run(data: &Path, cmd: FilesCmd) -> i32 {
         FilesCmd::Add { source, name } => add(&area, &source, name.as_deref()),
         FilesCmd::Get { path, dest } => get(&area, &path, dest.as_deref()),
         FilesCmd::Rm { path } => rm(&area, &path),
+        FilesCmd::Retry { path } => filemanager::retry(&area, &path).map(|to| {
+            say!("moved {path} to {}", filemanager::shown(&area, &to));
+        }),
         FilesCmd::Prune(args) => return prune(&area, args),
     };
     match result {
@@ -98,37 +106,13 @@ pub fn run(data: &Path, cmd: FilesCmd) -> i32 {
 }
 
 fn list(area: &FileArea, which: Option<&str>) -> Result<(), String> {
-    let areas: Vec<&str> = match which {
-        Some(a) => vec![AREAS
-            .iter()
-            .copied()
-            .find(|x| x.eq_ignore_ascii_case(a))
-            .ok_or_else(|| format!("no area '{a}'; areas: {}", AREAS.join(", ")))?],
-        None => AREAS.to_vec(),
+    let areas = match which {
+        Some(a) => vec![filemanager::area_named(area, a)?],
+        None => filemanager::areas(area),
     };
     for a in areas {
-        let dir = area.dir(a);
-        for e in walkdir::WalkDir::new(&dir)
-            .min_depth(1)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_map(|e| e.ok())
-        {
-            if !e.file_type().is_file() || e.file_name().to_string_lossy().starts_with(".moosync-")
-            {
-                continue;
-            }
-            let meta = e.metadata().map_err(|err| err.to_string())?;
-            let when = meta
-                .modified()
-                .map(|t| {
-                    chrono::DateTime::<chrono::Local>::from(t)
-                        .format("%Y-%m-%d %H:%M:%S")
-                        .to_string()
-                })
-                .unwrap_or_default();
-            let rel = e.path().strip_prefix(area.root()).unwrap_or(e.path());
-            say!("{:>12}  {when}  {}", meta.len(), rel.display());
+        for e in filemanager::list(area, a)? {
+            say!("{:>12}  {}  {}", e.size, e.modified(), e.path);
         }
     }
     Ok(())
@@ -142,15 +126,8 @@ fn add(area: &FileArea, source: &Path, name: Option<&str>) -> Result<(), String>
             .map(|n| n.to_string_lossy().into_owned())
             .ok_or("the source has no file name")?,
     };
-    if name.is_empty()
-        || name.contains('/')
-        || name.contains('\\')
-        || name.starts_with('.')
-        || name == ".."
-    {
-        return Err(format!(
-            "'{name}' must be a plain file name (no folders, not hidden)"
-        ));
+    if let Some(why) = filemanager::name_problem(&name) {
+        return Err(why);
     }
     // Told by its metadata: a FIFO or a device is never opened.
     match crate::filekind::not_regular(source) {
@@ -163,15 +140,11 @@ fn add(area: &FileArea, source: &Path, name: Option<&str>) -> Result<(), String>
         }
         Err(e) => return Err(format!("cannot read {}: {e}", source.display())),
     }
-    let wanted = area.dir(filearea::INBOX).join(&name);
-    let put = filearea::copy_atomic(source, &wanted)
+    let mut from = std::fs::File::open(source)
         .map_err(|e| format!("cannot copy {}: {e}", source.display()))?;
-    let rel = put
-        .strip_prefix(area.root())
-        .unwrap_or(&put)
-        .display()
-        .to_string();
-    if put != wanted {
+    let put = filemanager::add(area, &name, &mut from, None)?;
+    let rel = filemanager::shown(area, &put);
+    if put != area.dir(filearea::INBOX).join(&name) {
         say!("added {rel} (inbox/{name} was already waiting; both are kept, and this one runs after it with the same preset)");
     } else {
         say!("added {rel}");
@@ -179,16 +152,8 @@ fn add(area: &FileArea, source: &Path, name: Option<&str>) -> Result<(), String>
     Ok(())
 }
 
-fn resolve_file(area: &FileArea, path: &str) -> Result<PathBuf, String> {
-    let full = area.resolve(path)?;
-    if !full.is_file() {
-        return Err(format!("{path} is not a file of the data folder"));
-    }
-    Ok(full)
-}
-
 fn get(area: &FileArea, path: &str, dest: Option<&Path>) -> Result<(), String> {
-    let full = resolve_file(area, path)?;
+    let full = filemanager::file(area, path)?;
     match dest {
         Some(d) => {
             let d = if d.is_dir() {
@@ -213,8 +178,7 @@ fn get(area: &FileArea, path: &str, dest: Option<&Path>) -> Result<(), String> {
 }
 
 fn rm(area: &FileArea, path: &str) -> Result<(), String> {
-    let full = resolve_file(area, path)?;
-    std::fs::remove_file(&full).map_err(|e| format!("cannot remove {path}: {e}"))?;
+    filemanager::remove(area, path)?;
     say!("removed {path}");
     Ok(())
 }

@@ -23,7 +23,9 @@ mod cron;
 mod files;
 mod init;
 mod plan;
+mod problems;
 mod run_cmd;
+mod serve;
 mod status;
 
 use clap::{Parser, Subcommand};
@@ -40,7 +42,7 @@ fn report(f: &crate::codes::Failure) {
 fn exit_code(result: Result<i32, crate::codes::Failure>) -> i32 {
     result.unwrap_or_else(|f| {
         report(&f);
-        exit::INPUT_ERROR
+        exit::of_failure(&f)
     })
 }
 
@@ -70,8 +72,13 @@ enum Cmd {
     Cron(cron::CronArgs),
     /// Print the commands the script makes from each row of FILE; writes nothing.
     Plan(plan::PlanArgs),
-    /// Each tool, its file names, waiting input and its last run.
+    /// Each tool, its file names, waiting input and its last runs; failed rows, scripts that
+    /// do not compile, mails not sent, trybacks, held and refused files.
     Status,
+    /// The failed rows of the recent runs: file, line, code, message and what to do.
+    Problems(problems::ProblemsArgs),
+    /// The web console on [web] listen (127.0.0.1:8088): the same views and actions.
+    Serve(serve::ServeArgs),
     /// Send a test message with the [mail] settings, to check they work.
     CheckMail,
     /// Ask the Moodle site ([target] kind = "moodle") who the token is and whether its service
@@ -96,6 +103,8 @@ pub fn main() -> i32 {
         Cmd::Cron(args) => cron::run(&data, args),
         Cmd::Plan(args) => plan::run(&data, args),
         Cmd::Status => status::run(&data),
+        Cmd::Problems(args) => problems::run(&data, args),
+        Cmd::Serve(args) => serve::run(&data, args),
         Cmd::CheckTarget => check_target::run(&data),
         Cmd::CheckMail => check_mail::run(&data),
         Cmd::Files { action } => files::run(&data, action),

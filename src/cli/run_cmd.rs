@@ -1,10 +1,12 @@
 //! `moosync run`: the waiting files, tool by tool, in dependency order, shown on the terminal.
 
 use crate::run::{FileResult, Observer, Request};
+use crate::sinks::Rate;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Instant;
 
 #[derive(Debug, Default, clap::Args)]
 pub struct RunArgs {
@@ -48,20 +50,22 @@ pub fn run(data: &Path, args: RunArgs) -> i32 {
 pub(super) struct Terminal {
     verbose: bool,
     bars: bool,
-    bar: Mutex<Option<ProgressBar>>,
+    bar: Mutex<Option<(ProgressBar, Rate, Instant)>>,
 }
 
 impl Terminal {
     pub(super) fn new(args: &RunArgs) -> Terminal {
         Terminal {
             verbose: args.verbose,
-            bars: !args.quiet && std::io::stderr().is_terminal(),
+            // Lines go to stdout, the bar to stderr: a bar only when a person watches both,
+            // never in a log that stdout was sent to.
+            bars: !args.quiet && std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
             bar: Mutex::new(None),
         }
     }
 
     fn clear_bar(&self) {
-        if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some((bar, _, _)) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
             bar.finish_and_clear();
         }
     }
@@ -80,21 +84,36 @@ impl Observer for Terminal {
         if !self.bars {
             return;
         }
+        // The rate and time left are ours (see `Rate`): indicatif's own estimate follows
+        // each update, and rows come in bursts of a batch.
         let bar = ProgressBar::new(rows);
         bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {pos}/{len} rows, {per_sec}, {eta} left",
-            )
-            .expect("template is valid")
-            .progress_chars("=> "),
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} rows, {msg}")
+                .expect("template is valid")
+                .progress_chars("=> "),
         );
         bar.set_prefix(name.to_string());
-        *self.bar.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar);
+        bar.set_message("measuring");
+        bar.enable_steady_tick(std::time::Duration::from_millis(250));
+        let rate = Rate::new(rows, Instant::now());
+        *self.bar.lock().unwrap_or_else(|e| e.into_inner()) = Some((bar, rate, Instant::now()));
     }
 
     fn rows_done(&self, done: u64) {
-        if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        if let Some((bar, rate, shown)) =
+            self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_mut()
+        {
+            let now = Instant::now();
+            rate.record(done, now);
+            // The estimate can be low (it counts lines): the bar grows rather than overflows.
+            if done > bar.length().unwrap_or(0) {
+                bar.set_length(done);
+            }
             bar.set_position(done);
+            if now.duration_since(*shown) >= std::time::Duration::from_millis(200) {
+                *shown = now;
+                bar.set_message(rate.describe(now));
+            }
         }
     }
 

@@ -1,123 +1,119 @@
-//! `moosync status`: the synthesis screen in text.
+//! `moosync status`: the synthesis screen in text (the console renders the same overview).
 
 use super::exit;
-use crate::filearea;
-use crate::preset::TOOLS;
-use crate::run::waiting_files;
-use crate::state::State;
+use crate::overview::{Overview, RECENT_RUNS};
 use std::path::Path;
 
 pub fn run(data: &Path) -> i32 {
-    super::exit_code(status(data))
+    super::exit_code((|| {
+        let s = crate::setup::load(data)?;
+        show(&crate::overview::gather(&s, &Default::default())?);
+        Ok(exit::OK)
+    })())
 }
 
-fn status(data: &Path) -> Result<i32, crate::codes::Failure> {
-    let s = crate::setup::load(data)?;
-    let state = State::open(&s.area.state_path())?;
-    let waiting = waiting_files(&s.area);
-    let holder = crate::runlock::holder(&s.area);
-    say!("data folder: {}", s.area.root().display());
-    match &holder {
+fn show(o: &Overview) {
+    say!("data folder: {}", o.data);
+    say!("target: {}", o.target);
+    match &o.running {
         Some(h) => say!("a run is going now ({h})"),
         None => say!("no run is going now"),
     }
-    match (&s.cfg.feed.drop_folder, state.last_capture()) {
-        (None, _) => {}
-        (Some(drop), Ok(None)) => say!("drop folder: {} (no capture yet)", drop.display()),
-        (Some(drop), Ok(Some((at, moved, messages)))) => {
-            say!("drop folder: {}", drop.display());
-            say!("  last capture: {at}, {moved} file(s) moved into inbox/");
-            for m in messages {
-                say!("  {m}");
+    if let Some(drop) = &o.drop_folder {
+        match &o.last_capture {
+            None => say!("drop folder: {drop} (no capture yet)"),
+            Some((at, moved, messages)) => {
+                say!("drop folder: {drop}");
+                say!("  last capture: {at}, {moved} file(s) moved into inbox/");
+                for m in messages {
+                    say!("  {m}");
+                }
             }
         }
-        (Some(_), Err(f)) => say!("  last capture: unknown ({f})"),
     }
-    for tool in TOOLS {
+    for t in &o.tools {
         say!();
-        say!("{tool}");
-        let mut presets: Vec<_> = s.presets.for_tool(tool).collect();
-        presets.sort_by_key(|p| p.order);
-        for p in presets {
-            let names: Vec<&str> = waiting
-                .iter()
-                .filter(|(n, _)| s.presets.for_file(n).is_some_and(|q| q.name == p.name))
-                .map(|(n, _)| n.as_str())
-                .collect();
-            say!(
-                "  preset {} ({}): files {}",
-                p.name,
-                p.script_name(),
-                p.file_names()
-            );
+        say!("{}", t.tool);
+        for p in &t.presets {
+            say!("  {} with {} (preset {})", p.label, p.script, p.name);
             if p.on_demand {
                 say!("    on demand: runs only with `moosync run {}`", p.name);
             }
-            if names.is_empty() {
+            if p.waiting.is_empty() {
                 say!("    waiting: none");
             } else {
-                say!("    waiting: {}", names.join(", "));
+                say!("    waiting: {}", p.waiting.join(", "));
             }
         }
-        match state.last_file(tool) {
-            Ok(Some(last)) => {
-                let dry = if last.dry_run { " (dry run)" } else { "" };
-                let how = match last.status.as_str() {
-                    // Liveness comes from the lock: a run that died left this file "running".
-                    "running" => match &holder {
-                        Some(h) => format!("running now ({h})"),
-                        None => "interrupted: the run processing it ended without finishing it; the next run processes it again".to_string(),
-                    },
-                    "aborted" => format!(
-                        "stopped: {}",
-                        last.message.as_deref().unwrap_or("no reason recorded")
-                    ),
-                    "rejected" => format!(
-                        "refused: {}",
-                        last.message.as_deref().unwrap_or("no reason recorded")
-                    ),
-                    other => format!("{other}: {}", last.counts.summary_line()),
-                };
-                let at = if last.status == "running" {
-                    "started "
-                } else {
-                    ""
-                };
-                say!(
-                    "  last run: {at}{}{dry}, {} {how}",
-                    last.finished,
-                    last.name
-                );
-                if let Some(r) = last.report {
-                    say!("  last report: {r}");
-                }
+        if t.last.is_empty() {
+            say!("  last run: never");
+        }
+        for (i, f) in t.last.iter().enumerate() {
+            let dry = if f.record.dry_run { " (dry run)" } else { "" };
+            let at = if f.state == "running" || f.state == "interrupted" {
+                "started "
+            } else {
+                ""
+            };
+            let head = if i == 0 { "last run:" } else { "before:  " };
+            say!(
+                "  {head} {at}{}{dry}, {} {}",
+                f.record.finished,
+                f.record.name,
+                f.how
+            );
+            if let (0, Some(r)) = (i, &f.report) {
+                say!("  last report: {r}");
             }
-            Ok(None) => say!("  last run: never"),
-            Err(f) => say!("  last run: unknown ({f})"),
         }
     }
-    let unmatched: Vec<&str> = waiting
-        .iter()
-        .filter(|(n, _)| s.presets.for_file(n).is_none())
-        .map(|(n, _)| n.as_str())
-        .collect();
     say!();
-    if unmatched.is_empty() {
+    let broken: Vec<_> = o.scripts.iter().filter(|s| s.error.is_some()).collect();
+    if broken.is_empty() {
+        say!("scripts: all {} compile", o.scripts.len());
+    }
+    for sc in broken {
+        say!(
+            "script {} does not compile (its files wait in inbox/): {}",
+            sc.name,
+            sc.error.as_deref().unwrap_or_default()
+        );
+    }
+    say!(
+        "failed rows in the last {RECENT_RUNS} runs: {} (`moosync problems` lists them){}",
+        o.failed_rows,
+        match o.failed_files {
+            0 => String::new(),
+            n => format!("; files refused or stopped: {n}"),
+        }
+    );
+    match o.mail_failures.first() {
+        None => say!("mails not sent: none"),
+        Some(last) => say!(
+            "mails not sent: {} (last {}, {}: {})",
+            o.mail_failures.len(),
+            last.at,
+            last.what,
+            last.error
+        ),
+    }
+    say!("trybacks waiting in Trybacks/: {}", o.trybacks.len());
+    if o.unmatched.is_empty() {
         say!("waiting files that match no preset: none");
     } else {
         say!(
             "waiting files that match no preset (left alone): {}",
-            unmatched.join(", ")
+            o.unmatched.join(", ")
         );
     }
-    let rejected = std::fs::read_dir(s.area.dir(filearea::REJECTED))
-        .map(|d| d.count())
-        .unwrap_or(0);
-    if rejected > 0 {
+    say!(
+        "refused files waiting for an operator in Rejected/: {}",
+        o.rejected.len()
+    );
+    if let Some(held) = &o.held {
         say!(
-            "refused files waiting for an operator in {}/: {rejected}",
-            filearea::REJECTED
+            "held files waiting for an operator in Held/: {}",
+            held.len()
         );
     }
-    Ok(exit::OK)
 }

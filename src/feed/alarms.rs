@@ -88,7 +88,7 @@ pub fn raise(
         kind.meaning(),
         cfg.feed.alarm_every_minutes
     );
-    match crate::mail::send(&cfg.mail, &subject, &body) {
+    match crate::mail::send_recorded(&cfg.mail, state, "alarm", &subject, &body) {
         Ok(()) => {
             let _ = state.record_alarm(file, now_s);
             vec![format!(

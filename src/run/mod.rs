@@ -150,7 +150,7 @@ pub fn run(
     let mut target = match crate::target::open(&s.area.store_path(), &s.area.state_path(), &s.cfg) {
         Ok(t) => t,
         Err(f) => {
-            let _ = state.finish_run(run_id, exit::INPUT_ERROR);
+            let _ = state.finish_run(run_id, exit::of_failure(&f));
             return Err(f);
         }
     };
@@ -189,17 +189,18 @@ pub fn run(
                 let line = describe(s, &r, req.dry_run);
                 obs.file_done(&r, &line);
                 summary.lines.push(line);
-                code = code.max(match r.end {
+                code = code.max(match &r.end {
                     FileEnd::Done if r.counts.failed > 0 => exit::ROWS_FAILED,
                     FileEnd::Done => exit::OK,
-                    _ => exit::INPUT_ERROR,
+                    FileEnd::Rejected(_) => exit::INPUT_ERROR,
+                    FileEnd::Aborted(f) => exit::of_failure(f),
                 });
                 summary.files.push(r);
             }
             Err(f) => {
                 let line = format!("{} {}: stopped: {f}", preset.tool, file_name(path));
                 note(&mut summary, line);
-                code = exit::INPUT_ERROR;
+                code = code.max(exit::of_failure(&f));
             }
         }
     }

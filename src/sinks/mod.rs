@@ -9,7 +9,7 @@ mod tryback;
 
 pub use entry_list::EntryListSink;
 pub use journal::JournalSink;
-pub use progress::ProgressSink;
+pub use progress::{clock, thousands, ProgressSink, Rate};
 pub use report::ReportSink;
 pub use tryback::TrybackSink;
 

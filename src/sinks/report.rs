@@ -203,10 +203,11 @@ fn write_changes(out: &mut impl Write, changes: &[Change]) -> std::io::Result<()
         let sep = if i == 0 { "" } else { "; " };
         write!(
             out,
-            "{sep}{} {} {} (id {})",
+            "{sep}{} {} {} ({} {})",
             c.action.verb(),
             c.entity,
             c.label,
+            c.id_name(),
             c.id
         )?;
         if !c.fields.is_empty() {

@@ -65,7 +65,7 @@ fn status_shows_tools_waiting_files_and_last_run() {
     assert!(
         before
             .stdout
-            .contains("preset tool_sync.users (users.rhai): files userimport*.csv"),
+            .contains("users (userimport*.csv) with users.rhai (preset tool_sync.users)"),
         "{}",
         before.stdout
     );

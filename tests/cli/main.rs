@@ -11,6 +11,9 @@ mod fake_moodle_tests;
 
 mod bad_input;
 mod cohorts;
+mod console_http;
+mod console_server;
+mod console_web;
 mod courses;
 mod crash;
 mod enrolments;
@@ -30,4 +33,6 @@ mod prune;
 mod scenarios;
 mod scripts;
 mod smtp_sink;
+mod status_cmd;
 mod users;
+mod webdriver;
