@@ -223,7 +223,7 @@ fn enrol(
         Some(list) => list.iter().find(|u| u.instance == inst.id).cloned(),
         // The site does not say through which instance: enrolled at all is taken as
         // enrolled through this one.
-        None => part::is_enrolled(p, view, course, user)?.then(|| UeRec {
+        None => part::is_enrolled(p, view, course, user)?.then_some(UeRec {
             instance: inst.id,
             suspended: None,
             start: None,
