@@ -91,7 +91,7 @@ pub struct GroupMember {
 }
 
 /// A timestamp as the admin would have written it, for messages.
-fn shown(t: i64) -> String {
+pub(crate) fn shown(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0)
         .map(|d| {
             d.with_timezone(&chrono::Local)

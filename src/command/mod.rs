@@ -13,6 +13,7 @@ pub use cohort::{CategoryBy, CohortBinding, CohortLeave, CohortRef, CohortUpsert
 pub use course::{
     CourseCheck, CourseFields, CourseRef, CourseReset, MetaLink, Section, Teacher, FORMATS,
 };
+pub(crate) use enrolment::shown as shown_time;
 pub use enrolment::{Enrolment, GroupMember, GroupUpsert, UserGroups};
 pub use picture::{Attached, UserPicture};
 pub use user::{user_field_width, UserDelete, UserFields, USER_TEXT_FIELDS};

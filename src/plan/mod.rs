@@ -13,16 +13,22 @@ mod categories;
 mod course_ops;
 mod course_teachers;
 mod courses;
+mod enrolments;
+mod groups;
+mod members;
 mod meta_links;
 pub mod ops;
 // Its layers for courses, groups and cohorts are filled as those tools are planned.
 #[allow(dead_code)]
 mod overlay;
+mod participants;
 pub mod password_policy;
+mod purge;
 mod users;
 pub mod view;
 
 pub use ops::Op;
+use view::GroupKind;
 pub use view::{Read, ReadError, SiteView};
 
 use crate::codes::Failure;
@@ -30,7 +36,7 @@ use crate::command::Command;
 use crate::config::Config;
 use crate::outcome::{Action, Change, Outcome};
 use overlay::Overlay;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// An entity an operation acts on: one the site has, or one an earlier operation of the
 /// batch creates (numbered by the plan, resolved when the backend applies it).
@@ -117,15 +123,21 @@ pub struct Planner<'a> {
     next_new: u32,
     /// In a dry run nothing is applied, so the overlay is the only record of earlier batches.
     dry_run: bool,
+    /// Groups this file's removals left empty, with their course: `[groups] purge_empty`
+    /// looks at them again at the end of the file.
+    emptied: BTreeMap<Ref, Ref>,
     /// When the file's plan began: what "today" is for its rows (a new course's start).
     now: i64,
 }
 
 /// A row being planned: its operations and changes so far, undone when a command fails.
+#[derive(Default)]
 pub(crate) struct RowDraft {
     pub ops: Vec<Op>,
     pub changes: Vec<PlannedChange>,
     pub nothing: Vec<String>,
+    /// Groups (with their course) the row's removals leave empty.
+    pub emptied: Vec<(Ref, Ref)>,
 }
 
 /// A command's own verdict, besides the operations it added to the draft.
@@ -142,6 +154,7 @@ impl<'a> Planner<'a> {
             overlay: Overlay::default(),
             next_new: 0,
             dry_run,
+            emptied: BTreeMap::new(),
             now: chrono::Utc::now().timestamp(),
         }
     }
@@ -153,6 +166,11 @@ impl<'a> Planner<'a> {
             cmd,
             Command::UserUpsert(_)
                 | Command::UserDelete(_)
+                | Command::Enrolment(_)
+                | Command::UserGroups(_)
+                | Command::GroupUpsert(_)
+                | Command::GroupingUpsert(_)
+                | Command::GroupMember(_)
                 | Command::CourseUpsert(_)
                 | Command::CourseDelete(_)
                 | Command::CourseCheck(_)
@@ -181,6 +199,8 @@ impl<'a> Planner<'a> {
         let mut wanted = view::Wanted::default();
         for cmd in rows.iter().flatten() {
             users::wanted(self.cfg, cmd, &mut wanted);
+            enrolments::wanted(self.cfg, cmd, &mut wanted);
+            groups::wanted(self.cfg, cmd, &mut wanted);
             courses::wanted(self.cfg, cmd, &mut wanted);
         }
         view.prefetch(&wanted)?;
@@ -202,16 +222,21 @@ impl<'a> Planner<'a> {
         let mut out = Vec::with_capacity(rows.len());
         for cmds in rows {
             let mark = self.overlay.mark();
-            let mut draft = RowDraft {
-                ops: Vec::new(),
-                changes: Vec::new(),
-                nothing: Vec::new(),
-            };
+            let mut draft = RowDraft::default();
             let mut failed = None;
             for cmd in cmds {
                 let r = match cmd {
                     Command::UserUpsert(u) => users::upsert(self, view, &mut draft, u),
                     Command::UserDelete(d) => users::delete(self, view, &mut draft, d),
+                    Command::Enrolment(e) => enrolments::enrolment(self, view, &mut draft, e),
+                    Command::UserGroups(g) => members::user_groups(self, view, &mut draft, g),
+                    Command::GroupMember(m) => members::member(self, view, &mut draft, m),
+                    Command::GroupUpsert(g) => {
+                        groups::upsert(self, view, &mut draft, g, GroupKind::Group)
+                    }
+                    Command::GroupingUpsert(g) => {
+                        groups::upsert(self, view, &mut draft, g, GroupKind::Grouping)
+                    }
                     Command::CourseUpsert(c) => courses::upsert(self, view, &mut draft, c),
                     Command::CourseDelete(c) => course_ops::delete(self, view, &mut draft, c),
                     Command::CourseCheck(c) => course_ops::check(self, view, &mut draft, c),
@@ -235,14 +260,34 @@ impl<'a> Planner<'a> {
                     self.overlay.rewind(mark);
                     Decision::Fail(f)
                 }
-                None => Decision::Apply {
-                    ops: draft.ops,
-                    changes: draft.changes,
-                    nothing: draft.nothing,
-                },
+                None => {
+                    self.emptied
+                        .extend(draft.emptied.iter().map(|(c, g)| (*g, *c)));
+                    Decision::Apply {
+                        ops: draft.ops,
+                        changes: draft.changes,
+                        nothing: draft.nothing,
+                    }
+                }
             });
         }
         Ok(out)
+    }
+
+    /// The file's end: what it leaves to do once every row is applied (the groups its
+    /// removals left empty, purged as `[groups] purge_empty` says). Applied like a row; its
+    /// changes are the file's closing ones. An `Err` is a read that stops the file.
+    pub fn finish_file(&mut self, view: &mut dyn SiteView) -> Result<Decision, Failure> {
+        let mut draft = RowDraft::default();
+        match purge::purge(self, view, &mut draft) {
+            Ok(()) => {}
+            Err(ReadError::Row(f) | ReadError::Stop(f)) => return Err(f),
+        }
+        Ok(Decision::Apply {
+            ops: draft.ops,
+            changes: draft.changes,
+            nothing: draft.nothing,
+        })
     }
 
     /// After the backend applied a batch: what it created is known by id now. In a real run

@@ -115,15 +115,19 @@ pub enum Op {
         grouping: Ref,
         group: Ref,
     },
-    /// groups_add_member, recorded as moosync's (so a later `replace` or `shift` removes only
-    /// the memberships moosync made).
+    /// groups_add_member, recorded as moosync's (component `local_moosync`), so a later
+    /// `replace` or `shift` removes only the memberships moosync made.
     AddGroupMember {
         group: Ref,
         user: Ref,
     },
+    /// groups_remove_member. `emptied`: the plan expects the group left empty, and the
+    /// backend keeps it for `[groups] purge_empty` until the end of a file (so a file stopped
+    /// after this batch still purges it when it runs again).
     RemoveGroupMember {
         group: Ref,
         user: Ref,
+        emptied: bool,
     },
 
     CreateCohort(NewCohort),

@@ -297,6 +297,8 @@ pub struct Wanted {
     pub cohorts: BTreeSet<(CohortIdentifier, String)>,
     /// Courses whose enrol instances, participants and groups will be read.
     pub course_parts: BTreeSet<(CourseIdentifier, String)>,
+    /// Courses whose groups, groupings and memberships will be read.
+    pub course_groups: BTreeSet<(CourseIdentifier, String)>,
     /// Courses whose participants will be counted.
     pub counts: BTreeSet<(CourseIdentifier, String)>,
     /// Custom profile fields the accounts' commands set, for a backend whose account reads
@@ -310,6 +312,19 @@ pub struct Wanted {
 pub struct Capabilities {
     /// Moodle's web services create no account without an e-mail address.
     pub account_without_email: bool,
+    /// Enrol and unenrol through a method other than manual (Moodle's web services enrol
+    /// only through the manual method).
+    pub enrol_any_method: bool,
+    /// The enrol instances a course lists include its disabled ones (Moodle's core service
+    /// lists the enabled ones only).
+    pub lists_disabled_instances: bool,
+    /// An enrolment's status and dates can be read (not with Moodle's core service: a row
+    /// giving them is then sent again on every run, and its report line says so).
+    pub enrolment_details: bool,
+    /// Group memberships record the component that made them, `local_moosync` for
+    /// moosync's (not with Moodle's core service: the REST target then remembers in its own
+    /// ledger which memberships it made, and the site's memberships carry no component).
+    pub membership_component: bool,
     /// Reset a course (core has no function; local_moosync_reset_courses).
     pub course_reset: bool,
     /// Add, enable and disable a meta link, and tell which course one links
@@ -326,6 +341,10 @@ impl Default for Capabilities {
     fn default() -> Self {
         Capabilities {
             account_without_email: true,
+            enrol_any_method: true,
+            lists_disabled_instances: true,
+            enrolment_details: true,
+            membership_component: true,
             course_reset: true,
             meta_links: true,
             section_names: true,
@@ -441,6 +460,10 @@ pub trait SiteView {
 
     /// The groups of the course the user is in.
     fn user_groups(&mut self, course: Ref, user: Ref) -> Read<Vec<(Ref, MemberRec)>>;
+
+    /// Groups (with their course) a feed's removals left empty that no file's end has looked
+    /// at yet: those of a file that stopped after applying them (`[groups] purge_empty`).
+    fn emptied_groups(&mut self) -> Read<Vec<(Ref, Ref)>>;
 
     /// The cohorts whose `by` field is `value`.
     fn cohorts(&mut self, by: CohortIdentifier, value: &str) -> Read<Vec<CohortRec>>;

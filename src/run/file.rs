@@ -7,7 +7,7 @@ use crate::codes::{Code, Failure};
 use crate::command::{Command, Mapped};
 use crate::config::Config;
 use crate::filearea::{self, FileArea};
-use crate::outcome::{Action, Counts, Outcome, RowReport};
+use crate::outcome::{Action, Change, Counts, Outcome, RowReport};
 use crate::pictures::source::PictureSource;
 use crate::plan::{self, Planner};
 use crate::preset::Preset;
@@ -602,8 +602,9 @@ fn stream(
         sunk.and(applied)
     });
     match result {
-        Ok(()) => match target.finish_file() {
-            Ok(closing) => {
+        Ok(planned) => match target.finish_file() {
+            Ok(rest) => {
+                let closing: Vec<Change> = planned.into_iter().chain(rest).collect();
                 counts.deleted += closing
                     .iter()
                     .filter(|c| c.action == Action::Deleted)
@@ -624,12 +625,14 @@ fn stream(
     }
 }
 
+/// Applies the chunks as they come, then the file's end (what the plan leaves for once
+/// every row is applied); returns the end's changes.
 fn apply_chunks(
     rx: crossbeam_channel::Receiver<Result<Chunk, Failure>>,
     env: &RunEnv,
     target: &mut dyn Target,
     out: crossbeam_channel::Sender<Vec<RowReport>>,
-) -> Result<(), Failure> {
+) -> Result<Vec<Change>, Failure> {
     let mut planner = Planner::new(env.cfg, env.dry_run);
     for chunk in rx {
         let chunk = chunk?;
@@ -667,7 +670,28 @@ fn apply_chunks(
             ));
         }
     }
-    Ok(())
+    finish_plan(&mut planner, target, env.dry_run)
+}
+
+/// Plans and applies the file's end; its changes are the file's closing ones. A failure
+/// stops the file, which runs again (its rows then unchanged) and tries again.
+fn finish_plan(
+    planner: &mut Planner,
+    target: &mut dyn Target,
+    dry_run: bool,
+) -> Result<Vec<Change>, Failure> {
+    let end = planner.finish_file(target)?;
+    let apply = !dry_run || target.applies_in_dry_run();
+    let applied = if apply {
+        Some(target.apply_ops(std::slice::from_ref(&end))?)
+    } else {
+        None
+    };
+    match plan::outcomes(vec![end], applied.as_ref()).pop() {
+        Some(Outcome::Applied(changes)) => Ok(changes),
+        Some(Outcome::Failed(f)) => Err(f),
+        Some(Outcome::Skipped(_)) | None => Ok(Vec::new()),
+    }
 }
 
 /// Applies a batch of rows. The commands the plan takes are planned, and their operations

@@ -236,7 +236,10 @@ fn bad_rows_fail_alone() {
 fn group_commands() {
     let w = setup();
     // gadd on a missing group fails the whole row: the enrolment is not kept either.
-    let out = enrols(&w, "rolename;cid;uid;gcmd;g1\nstudent;C1;u1;gadd;Red\n");
+    let out = enrols(
+        &w,
+        "rolename;cid;uid;enrol;gcmd;g1\nstudent;C1;u1;manual;gadd;Red\n",
+    );
     out.expect_code(1);
     assert!(
         w.report()
@@ -245,17 +248,18 @@ fn group_commands() {
         w.report()
     );
     assert!(roles(&w, "u1", "C1").is_empty());
+    assert!(enrolment(&w, "u1", "C1").is_empty());
     // gaddcreate creates the groups.
     enrols(
         &w,
-        "rolename;cid;uid;gcmd;g1;g2\nstudent;C1;u1;gaddcreate;Red;Blue\n",
+        "rolename;cid;uid;enrol;gcmd;g1;g2\nstudent;C1;u1;manual;gaddcreate;Red;Blue\n",
     )
     .expect_code(0);
     assert_eq!(
         groups_of(&w, "u1", "C1"),
         [
-            (s("Blue"), s("tool_moosync")),
-            (s("Red"), s("tool_moosync"))
+            (s("Blue"), s("local_moosync")),
+            (s("Red"), s("local_moosync"))
         ]
     );
     // A membership made by hand in Moodle.
@@ -274,27 +278,27 @@ fn group_commands() {
     // greplace leaves moosync's other groups but spares the hand-made membership.
     enrols(
         &w,
-        "rolename;cid;uid;gcmd;g1\nstudent;C1;u1;greplace;Blue\n",
+        "rolename;cid;uid;enrol;gcmd;g1\nstudent;C1;u1;manual;greplace;Blue\n",
     )
     .expect_code(0);
     assert_eq!(
         groups_of(&w, "u1", "C1"),
-        [(s("Blue"), s("tool_moosync")), (s("Hand"), s(""))]
+        [(s("Blue"), s("local_moosync")), (s("Hand"), s(""))]
     );
     // greplacecreate creates and moves.
     enrols(
         &w,
-        "rolename;cid;uid;gcmd;g1\nstudent;C1;u1;greplacecreate;Green\n",
+        "rolename;cid;uid;enrol;gcmd;g1\nstudent;C1;u1;manual;greplacecreate;Green\n",
     )
     .expect_code(0);
     assert_eq!(
         groups_of(&w, "u1", "C1"),
-        [(s("Green"), s("tool_moosync")), (s("Hand"), s(""))]
+        [(s("Green"), s("local_moosync")), (s("Hand"), s(""))]
     );
     // gdel takes the user out of the named group, whoever made the membership.
     enrols(
         &w,
-        "rolename;cid;uid;gcmd;g1;g2\nstudent;C1;u1;gdel;Hand;Green\n",
+        "rolename;cid;uid;enrol;gcmd;g1;g2\nstudent;C1;u1;manual;gdel;Hand;Green\n",
     )
     .expect_code(0);
     assert!(groups_of(&w, "u1", "C1").is_empty());
@@ -304,7 +308,7 @@ fn group_commands() {
         "rolename;cid;uid;enrol;gcmd;g1\nstudent;C1;u2;manual;gadd;Red\n",
     )
     .expect_code(0);
-    assert_eq!(groups_of(&w, "u2", "C1"), [(s("Red"), s("tool_moosync"))]);
+    assert_eq!(groups_of(&w, "u2", "C1"), [(s("Red"), s("local_moosync"))]);
     enrols(&w, "rolename;cid;uid;cmd;enrol\n;C1;u2;del;manual\n").expect_code(0);
     assert!(groups_of(&w, "u2", "C1").is_empty());
 }
@@ -327,7 +331,7 @@ fn users_file_course_columns_enrol_for_every_n() {
         [(s("manual"), 0, 1_788_220_800, 0)]
     );
     assert_eq!(roles(&w, "n1", "C2"), [(s("teacher"), s(""))]);
-    assert_eq!(groups_of(&w, "n1", "C1"), [(s("Team"), s("tool_moosync"))]);
+    assert_eq!(groups_of(&w, "n1", "C1"), [(s("Team"), s("local_moosync"))]);
     // A row whose course does not exist fails whole: the account is not created either, and
     // the tryback replays both.
     assert_eq!(

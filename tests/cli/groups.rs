@@ -117,7 +117,7 @@ fn members_are_looked_up_within_their_course() {
         "{report}"
     );
     assert!(
-        report.contains(":3: failed MS-T009: u2 holds no role in course C1"),
+        report.contains(":3: failed MS-T009: u2 is not enrolled in C1: Moodle takes only enrolled users into groups"),
         "{report}"
     );
     assert!(

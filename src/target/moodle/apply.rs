@@ -1,16 +1,17 @@
-//! Planned operations sent to Moodle. A row's operations go in order: every row's first, then
-//! every row's second (so an account exists before it is enrolled). Within such a round, the
-//! operations go in waves in which no account or name is touched twice, so a later row sees
-//! what an earlier one did; a wave's operations go by kind in batched calls.
+//! Planned operations sent to Moodle, in waves: a row's operations in order (an account
+//! exists before it is enrolled), and two operations touching one thing (an account, a name,
+//! a user's enrolment in a course, a membership) in file order, so a later row sees what an
+//! earlier one did. A wave's operations go by kind in batched calls.
 
 use super::calls::Ctx;
 use super::catalogue::Catalogue;
+use super::course_parts::CourseParts;
 use super::directory::Directory;
-use super::{course_send, enrolments_send, instances_send, users};
+use super::{course_send, enrol_ops, group_ops, instances_send, users};
 use crate::codes::{Code, Failure};
 use crate::plan::view::Setting;
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// One operation to send, with its row.
 pub struct Item<'a> {
@@ -19,7 +20,7 @@ pub struct Item<'a> {
 }
 
 /// What an operation touches: two operations sharing a key go in separate waves.
-fn keys(op: &Op) -> Vec<String> {
+fn keys(op: &Op, course_of: &dyn Fn(Ref) -> Option<Ref>) -> Vec<String> {
     let r = |r: Ref| match r {
         Ref::Id(id) => format!("#{id}"),
         Ref::New(n) => format!("new{n}"),
@@ -100,8 +101,41 @@ fn keys(op: &Op) -> Vec<String> {
                 k.push(format!("in:{}:{}:{:?}", r(c), i.method, i.link.map(r)));
             }
         }
-        Op::Enrol { course, user, .. } | Op::AssignRole { course, user, .. } => {
+        Op::Enrol { course, user, .. }
+        | Op::UpdateEnrolment { course, user, .. }
+        | Op::Unenrol { course, user, .. }
+        | Op::AssignRole { course, user, .. }
+        | Op::UnassignRole { course, user, .. } => {
+            // One user's enrolment and roles in a course change in file order.
             k.push(format!("en:{}:{}", r(*course), r(*user)));
+            k.extend([*course, *user].into_iter().filter_map(|x| match x {
+                Ref::New(_) => Some(r(x)),
+                Ref::Id(_) => None,
+            }));
+        }
+        Op::CreateGroup(g) => {
+            k.push(r(g.new));
+            k.push(format!("g:{}:{:?}:{}", r(g.course), g.kind, g.name));
+        }
+        Op::UpdateGroup(g) => k.push(r(g.group)),
+        Op::DeleteGroup { group, .. } => k.push(r(*group)),
+        Op::AssignGrouping { grouping, group } => {
+            k.push(format!("gg:{}:{}", r(*grouping), r(*group)));
+            k.extend([*grouping, *group].into_iter().filter_map(|x| match x {
+                Ref::New(_) => Some(r(x)),
+                Ref::Id(_) => None,
+            }));
+        }
+        Op::AddGroupMember { group, user } | Op::RemoveGroupMember { group, user, .. } => {
+            k.push(format!("gm:{}:{}", r(*group), r(*user)));
+            // After the user's enrolment in the course, and before an unenrolment.
+            if let Some(course) = course_of(*group) {
+                k.push(format!("en:{}:{}", r(course), r(*user)));
+            }
+            k.extend([*group, *user].into_iter().filter_map(|x| match x {
+                Ref::New(_) => Some(r(x)),
+                Ref::Id(_) => None,
+            }));
         }
         other => unreachable!("{other:?} is not planned yet"),
     }
@@ -128,8 +162,21 @@ fn needs(op: &Op) -> Vec<u32> {
         Op::AddInstance(i) => all(&[Some(i.course), i.link]),
         // An instance is named by its course and what it links: its own id is not sent.
         Op::UpdateInstance(i) => all(&[i.course, i.link]),
-        Op::Enrol { course, user, .. } | Op::AssignRole { course, user, .. } => {
-            all(&[Some(*course), Some(*user)])
+        Op::Enrol { course, user, .. }
+        | Op::UpdateEnrolment { course, user, .. }
+        | Op::Unenrol { course, user, .. }
+        | Op::AssignRole { course, user, .. }
+        | Op::UnassignRole { course, user, .. } => {
+            [*course, *user].into_iter().filter_map(new).collect()
+        }
+        Op::CreateGroup(g) => new(g.course).into_iter().collect(),
+        Op::UpdateGroup(g) => new(g.group).into_iter().collect(),
+        Op::DeleteGroup { group, .. } => new(*group).into_iter().collect(),
+        Op::AssignGrouping { grouping, group } => {
+            [*grouping, *group].into_iter().filter_map(new).collect()
+        }
+        Op::AddGroupMember { group, user } | Op::RemoveGroupMember { group, user, .. } => {
+            [*group, *user].into_iter().filter_map(new).collect()
         }
         other => unreachable!("{other:?} is not planned yet"),
     }
@@ -142,6 +189,7 @@ fn creates(op: &Op) -> Option<u32> {
         Op::CreateCategory { new, .. } => *new,
         Op::CreateCourse(c) => c.new,
         Op::AddInstance(i) => i.new,
+        Op::CreateGroup(g) => g.new,
         _ => return None,
     };
     match made {
@@ -154,6 +202,7 @@ fn creates(op: &Op) -> Option<u32> {
 pub fn apply(
     ctx: &Ctx,
     dir: &mut Directory,
+    parts: &CourseParts,
     cat: &mut Catalogue,
     decisions: &[Decision],
 ) -> Result<BatchApplied, Failure> {
@@ -168,56 +217,70 @@ pub fn apply(
         rows: vec![Applied::Done; decisions.len()],
         created: HashMap::new(),
     };
-    let depth = ops.iter().map(|o| o.len()).max().unwrap_or(0);
-    for round in 0..depth {
-        let mut items: Vec<Item> = Vec::new();
-        for (row, these) in ops.iter().enumerate() {
-            let Some(op) = these.get(round) else { continue };
-            if out.rows[row] != Applied::Done {
-                continue;
-            }
-            items.push(Item { row, op });
-        }
-        for wave in waves(items) {
-            // What an operation needs was not created: an earlier row's (or operation's)
-            // failure. Checked as each wave goes: an earlier wave may have created it.
-            let wave: Vec<Item> = wave
-                .into_iter()
-                .filter(|i| {
-                    let missing = needs(i.op).iter().any(|n| !out.created.contains_key(n));
-                    if missing {
-                        out.rows[i.row] = Applied::Failed(Failure::new(
-                            Code::NotFound,
-                            "it depends on something an earlier row of this file failed to create",
-                        ));
-                    }
-                    !missing && out.rows[i.row] == Applied::Done
-                })
-                .collect();
-            send_wave(ctx, dir, cat, &wave, &mut out)?;
-        }
+    for wave in waves(&ops, parts) {
+        // What an operation needs was created by an earlier wave, or failed.
+        let wave: Vec<Item> = wave
+            .into_iter()
+            .filter(|i| {
+                let ok = needs(i.op).iter().all(|n| out.created.contains_key(n));
+                if !ok && out.rows[i.row] == Applied::Done {
+                    out.rows[i.row] = Applied::Failed(Failure::new(
+                        Code::NotFound,
+                        "it depends on something an earlier row of this file failed to create",
+                    ));
+                }
+                ok && out.rows[i.row] == Applied::Done
+            })
+            .collect();
+        send_wave(ctx, dir, parts, cat, &wave, &mut out)?;
     }
     Ok(out)
 }
 
-/// Splits a round into waves in file order: a wave ends before the first operation sharing
-/// a key with one already in it, or needing what one in it creates.
-fn waves(items: Vec<Item>) -> Vec<Vec<Item>> {
-    let mut out: Vec<Vec<Item>> = vec![Vec::new()];
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut made: HashSet<u32> = HashSet::new();
-    for item in items {
-        let k = keys(item.op);
-        if k.iter().any(|k| seen.contains(k)) || needs(item.op).iter().any(|n| made.contains(n)) {
-            out.push(Vec::new());
-            seen.clear();
-            made.clear();
+/// Orders a batch's operations into waves: an operation goes after the previous one of its
+/// row, and after every earlier one (in file order) it shares a key with, so a row sees what
+/// the rows before it did; a wave then holds no key twice.
+fn waves<'a>(ops: &[&'a [Op]], parts: &CourseParts) -> Vec<Vec<Item<'a>>> {
+    // The course of each group the batch creates, for the keys of its memberships.
+    let mut made: HashMap<Ref, Ref> = HashMap::new();
+    for op in ops.iter().flat_map(|o| o.iter()) {
+        if let Op::CreateGroup(g) = op {
+            made.insert(g.new, g.course);
         }
-        seen.extend(k);
-        made.extend(creates(item.op));
-        out.last_mut().expect("one wave at least").push(item);
     }
-    out.retain(|w| !w.is_empty());
+    let course_of = |group: Ref| match group {
+        Ref::Id(id) => parts.owner_of(id).map(Ref::Id),
+        Ref::New(_) => made.get(&group).copied(),
+    };
+    let mut last: HashMap<String, usize> = HashMap::new();
+    // The wave of each operation creating something, for those needing it.
+    let mut made_in: HashMap<u32, usize> = HashMap::new();
+    let mut out: Vec<Vec<Item>> = Vec::new();
+    for (row, these) in ops.iter().enumerate() {
+        let mut after: Option<usize> = None;
+        for op in these.iter() {
+            let k = keys(op, &course_of);
+            let level = k
+                .iter()
+                .filter_map(|k| last.get(k))
+                .chain(needs(op).iter().filter_map(|n| made_in.get(n)))
+                .map(|l| l + 1)
+                .chain(after.map(|a| a + 1))
+                .max()
+                .unwrap_or(0);
+            for k in k {
+                last.insert(k, level);
+            }
+            if let Some(n) = creates(op) {
+                made_in.insert(n, level);
+            }
+            if out.len() <= level {
+                out.resize_with(level + 1, Vec::new);
+            }
+            out[level].push(Item { row, op });
+            after = Some(level);
+        }
+    }
     out
 }
 
@@ -225,6 +288,7 @@ fn waves(items: Vec<Item>) -> Vec<Vec<Item>> {
 fn send_wave(
     ctx: &Ctx,
     dir: &mut Directory,
+    parts: &CourseParts,
     cat: &mut Catalogue,
     wave: &[Item],
     out: &mut BatchApplied,
@@ -268,12 +332,19 @@ fn send_wave(
     if !instances.is_empty() {
         instances_send::send(ctx, cat, &instances, out)?;
     }
-    let enrolments: Vec<&Item> = wave
+    let enrols: Vec<&Item> = wave
         .iter()
-        .filter(|i| matches!(i.op, Op::Enrol { .. } | Op::AssignRole { .. }))
+        .filter(|i| enrol_ops::is_enrol_op(i.op))
         .collect();
-    if !enrolments.is_empty() {
-        enrolments_send::send(ctx, &enrolments, out)?;
+    if !enrols.is_empty() {
+        enrol_ops::send(ctx, &enrols, out)?;
+    }
+    let groups: Vec<&Item> = wave
+        .iter()
+        .filter(|i| group_ops::is_group_op(i.op))
+        .collect();
+    if !groups.is_empty() {
+        group_ops::send(ctx, parts, &groups, out)?;
     }
     Ok(())
 }

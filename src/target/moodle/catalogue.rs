@@ -85,6 +85,7 @@ impl Catalogue {
             .iter()
             .chain(&wanted.course_parts)
             .chain(&wanted.counts)
+            .chain(&wanted.course_groups)
             .filter(|k| !self.courses.contains_key(*k))
             .cloned()
             .collect();
@@ -267,7 +268,7 @@ impl Catalogue {
         });
         for (id, list) in ids.into_iter().zip(lists) {
             let list = list.map_err(|e| calls::stop_or(e, "the enrol methods of a course"))?;
-            let found = list
+            let mut found: Vec<InstanceRec> = list
                 .as_array()
                 .into_iter()
                 .flatten()
@@ -284,9 +285,33 @@ impl Catalogue {
                     end: None,
                 })
                 .collect();
+            // Core lists the methods that show enrol info, never manual: taken as there and
+            // enabled, as a new course has it (Moodle refuses an enrolment otherwise).
+            if !found.iter().any(|i| i.method == "manual") {
+                found.push(InstanceRec {
+                    id: Ref::Id(0),
+                    course: Ref::Id(id),
+                    method: "manual".into(),
+                    enabled: true,
+                    role: None,
+                    link: None,
+                    group: None,
+                    start: None,
+                    end: None,
+                });
+            }
             self.instances.insert(id, found);
         }
         Ok(())
+    }
+
+    /// The course's manual instance, if read (no read: for what a batch applied).
+    pub fn known_manual(&self, course: i64) -> Option<Ref> {
+        self.instances
+            .get(&course)?
+            .iter()
+            .find(|i| i.method == "manual")
+            .map(|i| i.id)
     }
 
     pub fn instances(&mut self, r: &Reader, course: Ref) -> Result<Vec<InstanceRec>, Failure> {

@@ -5,7 +5,7 @@
 use super::calls::{self, Ctx};
 use super::client::{CallError, Retry};
 use super::directory::{Directory, Field};
-use super::enrolments::user_field;
+use super::field_of as user_field;
 use super::form::Params;
 use super::pool;
 use crate::codes::{Code, Failure};

@@ -1,11 +1,10 @@
 //! What moosync did on a Moodle site that Moodle itself does not say, kept in `remote.db`
 //! beside state.db: the MD5 of the last image sent as each user's picture, and the group
-//! links moosync made between groups and users or groupings. Moodle's group web services
-//! take and show no component, so this is how `shift` and `greplace` leave only the groups
-//! a feed put a user in, never hand-made ones; and no function in the usual service lists a
-//! grouping's groups, so this is how a re-run knows a group is already in its grouping.
-//! Also the roles a `shift` could not take away (another enrol method gives them), so they
-//! are not asked again, and the course copies not yet given their row's fields.
+//! memberships moosync made. Moodle's core group web services take and show no component
+//! (the plugin's do), so this is how `shift` and `greplace` leave only the groups a feed put
+//! a user in, never hand-made ones. Also the groups a feed's removals left empty, until a
+//! file's end purges them (`[groups] purge_empty`), the roles a course's teachers' `shift`
+//! could not take away, and the course copies not yet given their row's fields.
 //! Keyed by site, so one data folder may feed several sites in turn.
 
 use crate::codes::{Code, Failure};
@@ -100,6 +99,31 @@ impl Ledger {
         rows.collect::<Result<_, _>>().map_err(storage)
     }
 
+    /// Every link of `kind`.
+    pub fn links(&self, site: &str, kind: Link) -> Result<Vec<Key>, Failure> {
+        let conn = self.conn();
+        let mut s = conn
+            .prepare_cached(
+                "SELECT a, b, c FROM remote_links WHERE site = ?1 AND kind = ?2 ORDER BY a, b, c",
+            )
+            .map_err(storage)?;
+        let rows = s
+            .query_map(params![site, kind.name()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(storage)?;
+        rows.collect::<Result<_, _>>().map_err(storage)
+    }
+
+    /// Forgets every link of `kind`.
+    pub fn forget_all(&self, site: &str, kind: Link) -> Result<(), Failure> {
+        self.conn()
+            .prepare_cached("DELETE FROM remote_links WHERE site = ?1 AND kind = ?2")
+            .and_then(|mut s| s.execute(params![site, kind.name()]))
+            .map(|_| ())
+            .map_err(storage)
+    }
+
     /// Links moosync made (`made`) or undid (`!made`), in one transaction.
     pub fn record_links(&self, site: &str, changes: &[(Link, Key, bool)]) -> Result<(), Failure> {
         if changes.is_empty() {
@@ -168,18 +192,16 @@ pub type Key = (i64, i64, i64);
 pub enum Link {
     /// a = user id, b = group id.
     GroupMember,
-    /// a = grouping id, b = group id.
-    GroupingGroup,
-    /// a = user id, b = course id, c = role id: a role a `shift` could not take away.
-    KeptRole,
+    /// a = group id, b = course id: a group a feed's removal left empty, kept for
+    /// `[groups] purge_empty` until a file's end looks at it.
+    EmptiedGroup,
 }
 
 impl Link {
     fn name(self) -> &'static str {
         match self {
             Link::GroupMember => "group_member",
-            Link::GroupingGroup => "grouping_group",
-            Link::KeptRole => "kept_role",
+            Link::EmptiedGroup => "emptied_group",
         }
     }
 }

@@ -8,13 +8,13 @@ mod calls;
 mod catalogue;
 pub mod client;
 mod cohorts;
+mod course_parts;
 mod course_send;
 mod courses;
 mod directory;
-mod enrolments;
-mod enrolments_send;
+mod enrol_ops;
 pub mod form;
-mod groups;
+mod group_ops;
 mod instances_send;
 mod ledger;
 mod pictures;
@@ -103,12 +103,14 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
             "core_enrol_get_enrolled_users",
             "core_group_get_course_groups",
             "core_group_get_course_groupings",
+            "core_group_get_groupings",
             "core_group_get_group_members",
             "core_group_create_groups",
             "core_group_create_groupings",
             "core_group_add_group_members",
             "core_group_delete_group_members",
             "core_group_assign_grouping",
+            "core_group_delete_groups",
         ],
     ),
 ];
@@ -141,6 +143,10 @@ pub const OPTIONAL_FUNCTIONS: &[(&str, &[&str])] = &[
     (
         "group and grouping updates (updateid)",
         &["core_group_update_groups", "core_group_update_groupings"],
+    ),
+    (
+        "groupings left without groups ([groups] purge_empty = \"groupings\")",
+        &["core_group_delete_groupings"],
     ),
 ];
 
@@ -197,9 +203,8 @@ pub struct MoodleTarget {
     client: Client,
     cfg: Config,
     dir: Directory,
-    courses: enrolments::Courses,
     cohorts: cohorts::Cohorts,
-    groups: groups::Groups,
+    parts: course_parts::CourseParts,
     catalogue: catalogue::Catalogue,
     ledger: ledger::Ledger,
     dry_run: bool,
@@ -221,9 +226,8 @@ impl MoodleTarget {
             client,
             cfg: cfg.clone(),
             dir: Directory::default(),
-            courses: enrolments::Courses::default(),
             cohorts: cohorts::Cohorts::default(),
-            groups: groups::Groups::default(),
+            parts: course_parts::CourseParts::default(),
             catalogue: catalogue::Catalogue::default(),
             // Beside state.db, not in it: the run's journal holds state.db's write lock while
             // a file runs.
@@ -366,17 +370,7 @@ impl MoodleTarget {
                             | Command::CohortEmpty(_)
                     )
                 });
-                let group_rows = take(|c| {
-                    matches!(
-                        c,
-                        Command::GroupUpsert(_)
-                            | Command::GroupingUpsert(_)
-                            | Command::GroupMember(_)
-                            | Command::UserGroups(_)
-                    )
-                });
                 let picture_rows = take(|c| matches!(c, Command::UserPicture(_)));
-                let enrol_rows = wave;
                 let firsts =
                     |idx: &[usize]| -> Vec<&Command> { idx.iter().map(|&i| &rows[i][0]).collect() };
                 let mut put = |idx: Vec<usize>, done: Vec<Outcome>| {
@@ -393,16 +387,6 @@ impl MoodleTarget {
                     )?;
                     put(cohort_rows, done);
                 }
-                if !group_rows.is_empty() {
-                    let done = groups::apply(
-                        &ctx,
-                        &mut self.dir,
-                        &mut self.courses,
-                        &mut self.groups,
-                        &firsts(&group_rows),
-                    )?;
-                    put(group_rows, done);
-                }
                 if !picture_rows.is_empty() {
                     let cmds: Vec<&crate::command::UserPicture> = picture_rows
                         .iter()
@@ -413,17 +397,6 @@ impl MoodleTarget {
                         .collect();
                     let done = pictures::apply(&ctx, &mut self.dir, &cmds)?;
                     put(picture_rows, done);
-                }
-                if !enrol_rows.is_empty() {
-                    let enrols: Vec<&crate::command::Enrolment> = enrol_rows
-                        .iter()
-                        .filter_map(|&i| match &rows[i][0] {
-                            Command::Enrolment(e) => Some(e),
-                            _ => None,
-                        })
-                        .collect();
-                    let done = enrolments::apply(&ctx, &mut self.dir, &mut self.courses, &enrols)?;
-                    put(enrol_rows, done);
                 }
             }
         }
@@ -436,15 +409,10 @@ fn unsupported(cmds: &[Command]) -> Option<Failure> {
     let op = cmds.iter().find_map(|c| match c {
         Command::UserUpsert(_)
         | Command::UserDelete(_)
-        | Command::Enrolment(_)
         | Command::CohortUpsert(_)
         | Command::CohortLeave(_)
         | Command::CohortDelete(_)
         | Command::CohortEmpty(_)
-        | Command::GroupUpsert(_)
-        | Command::GroupingUpsert(_)
-        | Command::GroupMember(_)
-        | Command::UserGroups(_)
         | Command::UserPicture(_) => None,
         other => Some(op_name(other)),
     })?;
@@ -533,25 +501,27 @@ fn account_keys(c: &Command) -> Vec<String> {
             format!("cm:{}:{}", c.cohort, c.member),
         ],
         Command::CohortDelete(c) | Command::CohortEmpty(c) => vec![format!("co:{}", c.cohort)],
-        // Group definitions and memberships come from different files (or layers of a row),
-        // so a wave needs only to keep one group or grouping, or one user's memberships, to
-        // one row. A group row waits for the row making the grouping it goes in.
-        Command::GroupUpsert(g) | Command::GroupingUpsert(g) => [&g.name, &g.idnumber, &g.update]
-            .into_iter()
-            .flatten()
-            .filter(|v| !v.is_empty())
-            .map(|v| format!("gr:{}:{v}", g.course))
-            // Shared: the groups of one grouping may share a wave.
-            .chain(g.grouping.iter().map(|v| format!("~gr:{}:{v}", g.course)))
-            .collect(),
         Command::UserPicture(p) => vec![format!("pic:{}", p.user)],
-        Command::UserGroups(g) => vec![format!("gm:{}:{}", g.course, g.user)],
-        Command::GroupMember(m) => vec![format!("gm:{}:{}", m.course, m.user)],
         _ => Vec::new(),
     }
 }
 
 impl MoodleTarget {
+    /// A read of the courses' parts (`course_parts`), with what it needs of the target.
+    fn read_parts<T>(
+        &mut self,
+        f: impl FnOnce(&mut course_parts::CourseParts, &course_parts::Reader) -> Read<T>,
+    ) -> Read<T> {
+        let info = self.site_info().map_err(ReadError::Stop)?;
+        let r = course_parts::Reader {
+            client: &self.client,
+            cfg: &self.cfg,
+            functions: &info.functions,
+            ledger: &self.ledger,
+        };
+        f(&mut self.parts, &r)
+    }
+
     /// Reads of course records through the catalogue: the site's functions decide which.
     fn catalogue<R>(
         &mut self,
@@ -622,6 +592,8 @@ fn field_of(by: UserIdentifier) -> Field {
 }
 
 impl SiteView for MoodleTarget {
+    /// What core's web services cannot do; the plugin's functions, when the site has them,
+    /// read what core does not show and record moosync's memberships.
     fn capabilities(&self) -> Capabilities {
         // What the plugin's functions in the token's service make possible.
         let has = |fs: &[&str]| {
@@ -631,6 +603,12 @@ impl SiteView for MoodleTarget {
         };
         Capabilities {
             account_without_email: false,
+            // No web service enrols another user through another method than manual, not
+            // even the plugin's.
+            enrol_any_method: false,
+            lists_disabled_instances: has(&[catalogue::GET_INSTANCES]),
+            enrolment_details: has(&[course_parts::GET_ENROLMENTS]),
+            membership_component: has(&[group_ops::PLUGIN_ADD]),
             course_reset: has(&[course_send::RESET]),
             meta_links: has(&["local_moosync_set_meta_links", catalogue::GET_INSTANCES]),
             section_names: has(&[course_send::SET_SECTIONS, catalogue::GET_SECTIONS]),
@@ -648,10 +626,33 @@ impl SiteView for MoodleTarget {
                 &wanted.profile_fields,
             )?;
         }
-        if wanted.courses.is_empty() && wanted.course_parts.is_empty() && wanted.counts.is_empty() {
+        if wanted.courses.is_empty()
+            && wanted.course_parts.is_empty()
+            && wanted.counts.is_empty()
+            && wanted.course_groups.is_empty()
+        {
             return Ok(());
         }
         self.catalogue(|c, r, _| c.prefetch(r, wanted))
+            .and_then(|()| {
+                // The participants and groups of the courses found, through the catalogue.
+                let mut ids = |keys: &std::collections::BTreeSet<(CourseIdentifier, String)>| {
+                    let mut ids = Vec::new();
+                    for (by, v) in keys {
+                        for c in self.courses(*by, v)? {
+                            ids.extend(c.id.id());
+                        }
+                    }
+                    ids.sort_unstable();
+                    ids.dedup();
+                    Ok::<_, ReadError>(ids)
+                };
+                let people = ids(&wanted.course_parts)?;
+                let groups = ids(&wanted.course_groups)?;
+                self.read_parts(|parts, r| {
+                    parts.prefetch(r, &people, &groups).map_err(ReadError::Stop)
+                })
+            })
             .map_err(|e| match e {
                 ReadError::Row(f) | ReadError::Stop(f) => f,
             })
@@ -735,29 +736,39 @@ impl SiteView for MoodleTarget {
     fn cohort_instances(&mut self, _: Ref) -> Read<Option<Vec<InstanceRec>>> {
         not_yet()
     }
-    fn enrolments(&mut self, _: Ref, _: Ref) -> Read<Option<Vec<UeRec>>> {
-        not_yet()
+    fn enrolments(&mut self, course: Ref, user: Ref) -> Read<Option<Vec<UeRec>>> {
+        self.read_parts(|parts, r| parts.enrolments(r, course, user))
     }
-    fn is_enrolled(&mut self, _: Ref, _: Ref) -> Read<bool> {
-        not_yet()
+    fn is_enrolled(&mut self, course: Ref, user: Ref) -> Read<bool> {
+        self.read_parts(|parts, r| parts.is_enrolled(r, course, user))
     }
-    fn course_roles(&mut self, _: Ref, _: Ref) -> Read<Vec<RoleAssignment>> {
-        not_yet()
+    fn course_roles(&mut self, course: Ref, user: Ref) -> Read<Vec<RoleAssignment>> {
+        self.read_parts(|parts, r| parts.course_roles(r, course, user))
     }
     fn role_holders(&mut self, course: Ref) -> Read<Vec<RoleHolder>> {
         self.catalogue(|c, r, _| c.role_holders(r, course))
     }
-    fn groups(&mut self, _: Ref, _: GroupKind) -> Read<Vec<GroupRec>> {
-        not_yet()
+    fn groups(&mut self, course: Ref, kind: GroupKind) -> Read<Vec<GroupRec>> {
+        self.read_parts(|parts, r| parts.groups(r, course, kind))
     }
-    fn grouping_groups(&mut self, _: Ref) -> Read<Option<Vec<Ref>>> {
-        not_yet()
+    fn grouping_groups(&mut self, grouping: Ref) -> Read<Option<Vec<Ref>>> {
+        self.read_parts(|parts, r| parts.grouping_groups(r, grouping))
     }
-    fn group_members(&mut self, _: Ref) -> Read<Vec<MemberRec>> {
-        not_yet()
+    fn group_members(&mut self, group: Ref) -> Read<Vec<MemberRec>> {
+        self.read_parts(|parts, r| parts.group_members(r, group))
     }
-    fn user_groups(&mut self, _: Ref, _: Ref) -> Read<Vec<(Ref, MemberRec)>> {
-        not_yet()
+    fn user_groups(&mut self, course: Ref, user: Ref) -> Read<Vec<(Ref, MemberRec)>> {
+        self.read_parts(|parts, r| parts.user_groups(r, course, user))
+    }
+    fn emptied_groups(&mut self) -> Read<Vec<(Ref, Ref)>> {
+        let site = self.client.site().to_string();
+        Ok(self
+            .ledger
+            .links(&site, ledger::Link::EmptiedGroup)
+            .map_err(ReadError::Stop)?
+            .into_iter()
+            .map(|(group, course, _)| (Ref::Id(course), Ref::Id(group)))
+            .collect())
     }
     fn cohorts(&mut self, _: CohortIdentifier, _: &str) -> Read<Vec<CohortRec>> {
         not_yet()
@@ -796,7 +807,18 @@ impl crate::target::Target for MoodleTarget {
             functions: &info.functions,
             ledger: &self.ledger,
         };
-        apply::apply(&ctx, &mut self.dir, &mut self.catalogue, decisions)
+        let applied = apply::apply(
+            &ctx,
+            &mut self.dir,
+            &self.parts,
+            &mut self.catalogue,
+            decisions,
+        )?;
+        let plugin = info.functions.contains(group_ops::PLUGIN_ADD);
+        let catalogue = &self.catalogue;
+        let manual = |course: i64| catalogue.known_manual(course);
+        self.parts.applied(plugin, &manual, decisions, &applied);
+        Ok(applied)
     }
 
     fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {
@@ -856,11 +878,15 @@ impl crate::target::Target for MoodleTarget {
     }
 
     fn finish_file(&mut self) -> Result<Vec<Change>, Failure> {
+        if !self.dry_run {
+            // The file's end has looked at the groups a feed's removals left empty.
+            let site = self.client.site().to_string();
+            self.ledger.forget_all(&site, ledger::Link::EmptiedGroup)?;
+        }
         // A dry run's lookups stay valid; its planned creates were never put in the directory.
         // Participants are read again per file: another file or a person may have changed them.
-        self.courses = enrolments::Courses::default();
         self.cohorts = cohorts::Cohorts::default();
-        self.groups = groups::Groups::default();
+        self.parts = course_parts::CourseParts::default();
         self.catalogue = catalogue::Catalogue::default();
         Ok(Vec::new())
     }
@@ -869,9 +895,8 @@ impl crate::target::Target for MoodleTarget {
         // Moodle's calls are committed as they return; a stopped file's next run finds them
         // done and leaves them unchanged. The cache may be stale after an error: start over.
         self.dir = Directory::default();
-        self.courses = enrolments::Courses::default();
         self.cohorts = cohorts::Cohorts::default();
-        self.groups = groups::Groups::default();
+        self.parts = course_parts::CourseParts::default();
         self.catalogue = catalogue::Catalogue::default();
     }
 }

@@ -7,7 +7,7 @@
 use super::calls::{self, Ctx};
 use super::client::{CallError, Retry};
 use super::directory::Directory;
-use super::enrolments::user_field;
+use super::field_of as user_field;
 use super::form::Params;
 use super::ledger::Ledger;
 use super::pool;

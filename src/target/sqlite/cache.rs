@@ -4,9 +4,9 @@
 //! a rolled-back row, a new file) empties the cache.
 
 use super::cohort_sync::CohortInstance;
-use super::courses::StoredCourse;
 use super::lookup::ContextRow;
 use crate::config::CourseIdentifier;
+use crate::plan::view::{CourseRec, InstanceRec, RoleRec};
 use std::collections::HashMap;
 
 /// An enrol instance: (id, status, default role).
@@ -14,12 +14,16 @@ pub(crate) type Instance = (i64, i64, i64);
 
 #[derive(Default)]
 pub(crate) struct Cache {
-    /// Role shortname → id, for roles that can be given in a course.
-    pub course_roles: HashMap<String, i64>,
-    pub role_names: HashMap<i64, String>,
-    pub courses: HashMap<(CourseIdentifier, String), (StoredCourse, ContextRow)>,
+    /// The plan's reads: roles by shortname and by id, courses by key, a course's enrol
+    /// instances.
+    pub roles: HashMap<String, Option<RoleRec>>,
+    pub roles_by_id: HashMap<i64, Option<RoleRec>>,
+    pub courses: HashMap<(CourseIdentifier, String), Vec<CourseRec>>,
+    pub course_instances: HashMap<i64, Vec<InstanceRec>>,
     /// (course, method) → the course's instance of that method, if any.
     pub instances: HashMap<(i64, String), Option<Instance>>,
+    /// Course → its context.
+    pub course_contexts: HashMap<i64, ContextRow>,
     /// Course → whether enabled meta links take participants from it.
     pub meta_parents: HashMap<i64, bool>,
     /// Cohort → the cohort enrol instances bound to it.

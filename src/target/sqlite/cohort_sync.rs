@@ -5,7 +5,7 @@
 
 use super::courses::course_context;
 use super::enrol;
-use super::enrolments::follow_in_meta_courses;
+use super::enrol::follow_in_meta_courses;
 use super::error::RowError;
 use super::lookup::ContextRow;
 use super::meta;

@@ -186,13 +186,29 @@ pub(crate) fn role_owner(method: &str, instance: i64) -> (String, i64) {
 }
 
 /// The course's instance of `method` an enrolment goes through (an enabled one first).
-fn instance_of(conn: &Connection, course: i64, method: &str) -> Result<i64, RowError> {
-    conn.prepare_cached(
-        "SELECT id FROM mdl_enrol WHERE courseid = ?1 AND enrol = ?2 ORDER BY status, sortorder, id LIMIT 1",
-    )?
-    .query_row(params![course, method], |r| r.get(0))
-    .optional()?
-    .ok_or_else(|| {
+fn instance_of(
+    conn: &Connection,
+    ctx: &super::Ctx,
+    course: i64,
+    method: &str,
+) -> Result<i64, RowError> {
+    let key = (course, method.to_string());
+    let cached = ctx.cache.borrow().instances.get(&key).copied();
+    let found = match cached {
+        Some(found) => found,
+        None => {
+            let found: Option<(i64, i64, i64)> = conn
+                .prepare_cached(
+                    "SELECT id, status, COALESCE(roleid, 0) FROM mdl_enrol WHERE courseid = ?1 AND enrol = ?2
+                     ORDER BY status, sortorder, id LIMIT 1",
+                )?
+                .query_row(params![course, method], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            ctx.cache.borrow_mut().instances.insert(key, found);
+            found
+        }
+    };
+    found.map(|(id, _, _)| id).ok_or_else(|| {
         super::error::row(
             crate::codes::Code::NotFound,
             format!("course id {course} has no {method} enrolment method"),
@@ -200,8 +216,42 @@ fn instance_of(conn: &Connection, course: i64, method: &str) -> Result<i64, RowE
     })
 }
 
-fn course_ctx(conn: &Connection, course: i64) -> Result<ContextRow, RowError> {
-    super::courses::course_context(conn, course)
+fn course_ctx(conn: &Connection, ctx: &super::Ctx, course: i64) -> Result<ContextRow, RowError> {
+    if let Some(c) = ctx.cache.borrow().course_contexts.get(&course) {
+        return Ok(c.clone());
+    }
+    let c = super::courses::course_context(conn, course)?;
+    ctx.cache
+        .borrow_mut()
+        .course_contexts
+        .insert(course, c.clone());
+    Ok(c)
+}
+
+/// Re-syncs the user in the meta courses that take participants from `course`, if any.
+pub(crate) fn follow_in_meta_courses(
+    conn: &Connection,
+    ctx: &super::Ctx,
+    course: i64,
+    user: i64,
+) -> Result<(), RowError> {
+    let known = ctx.cache.borrow().meta_parents.get(&course).copied();
+    let has = match known {
+        Some(has) => has,
+        None => {
+            let has: bool = conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM mdl_enrol WHERE customint1 = ?1 AND enrol = 'meta' AND status = ?2)",
+                )?
+                .query_row(params![course, ENABLED], |r| r.get(0))?;
+            ctx.cache.borrow_mut().meta_parents.insert(course, has);
+            has
+        }
+    };
+    if has {
+        super::meta::sync_children(conn, course, ctx.now, super::meta::Scope::User(user))?;
+    }
+    Ok(())
 }
 
 /// enrol_user: enrols through the course's instance of `method` (or updates an enrolment
@@ -218,7 +268,7 @@ pub(crate) fn enrol(
     start: i64,
     end: i64,
 ) -> Result<(), RowError> {
-    let instance = instance_of(conn, course, method)?;
+    let instance = instance_of(conn, ctx, course, method)?;
     conn.prepare_cached(
         "INSERT INTO mdl_user_enrolments (status, enrolid, userid, timestart, timeend, timecreated, timemodified)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
@@ -231,14 +281,14 @@ pub(crate) fn enrol(
         assign_role(
             conn,
             role,
-            course_ctx(conn, course)?.id,
+            course_ctx(conn, ctx, course)?.id,
             user,
             &component,
             item,
             ctx.now,
         )?;
     }
-    super::enrolments::follow_in_meta_courses(conn, ctx, course, user)
+    follow_in_meta_courses(conn, ctx, course, user)
 }
 
 /// update_user_enrol: the status and period of an enrolment; meta courses follow.
@@ -253,13 +303,13 @@ pub(crate) fn update_enrolment(
     start: Option<i64>,
     end: Option<i64>,
 ) -> Result<(), RowError> {
-    let instance = instance_of(conn, course, method)?;
+    let instance = instance_of(conn, ctx, course, method)?;
     conn.prepare_cached(
         "UPDATE mdl_user_enrolments SET status = COALESCE(?3, status), timestart = COALESCE(?4, timestart),
            timeend = COALESCE(?5, timeend), timemodified = ?6 WHERE enrolid = ?1 AND userid = ?2",
     )?
     .execute(params![instance, user, suspended.map(i64::from), start, end, ctx.now])?;
-    super::enrolments::follow_in_meta_courses(conn, ctx, course, user)
+    follow_in_meta_courses(conn, ctx, course, user)
 }
 
 /// unenrol_user from the course's instance of `method`; meta courses follow.
@@ -270,16 +320,16 @@ pub(crate) fn unenrol(
     method: &str,
     user: i64,
 ) -> Result<(), RowError> {
-    let instance = instance_of(conn, course, method)?;
+    let instance = instance_of(conn, ctx, course, method)?;
     unenrol_user(
         conn,
         course,
-        &course_ctx(conn, course)?,
+        &course_ctx(conn, ctx, course)?,
         instance,
         method,
         user,
     )?;
-    super::enrolments::follow_in_meta_courses(conn, ctx, course, user)
+    follow_in_meta_courses(conn, ctx, course, user)
 }
 
 /// role_assign in the course's context (a plain assignment); meta courses follow.
@@ -293,13 +343,13 @@ pub(crate) fn assign(
     assign_role(
         conn,
         role,
-        course_ctx(conn, course)?.id,
+        course_ctx(conn, ctx, course)?.id,
         user,
         "",
         0,
         ctx.now,
     )?;
-    super::enrolments::follow_in_meta_courses(conn, ctx, course, user)
+    follow_in_meta_courses(conn, ctx, course, user)
 }
 
 /// role_unassign of one assignment in the course's context; meta courses follow.
@@ -318,10 +368,10 @@ pub(crate) fn unassign(
     )?
     .execute(params![
         user,
-        course_ctx(conn, course)?.id,
+        course_ctx(conn, ctx, course)?.id,
         role,
         component,
         itemid
     ])?;
-    super::enrolments::follow_in_meta_courses(conn, ctx, course, user)
+    follow_in_meta_courses(conn, ctx, course, user)
 }

@@ -8,7 +8,6 @@ mod cohorts;
 mod course_ops;
 mod courses;
 mod enrol;
-mod enrolments;
 mod error;
 mod groups;
 mod instances;
@@ -23,7 +22,7 @@ mod view;
 use super::Target;
 use crate::codes::{Code, Failure};
 use crate::command::Command;
-use crate::config::{CohortsConfig, Config, EnrolmentsConfig, GroupsConfig, PicturesConfig};
+use crate::config::{CohortsConfig, Config, PicturesConfig};
 use crate::outcome::{Change, Outcome};
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
 use cache::Cache;
@@ -39,8 +38,6 @@ pub use schema::open_store;
 pub struct SqliteTarget {
     conn: Connection,
     path: PathBuf,
-    enrolments: EnrolmentsConfig,
-    groups: GroupsConfig,
     cohorts: CohortsConfig,
     pictures: PicturesConfig,
     /// Picture content files, beside the database as Moodle's are beside its data.
@@ -60,8 +57,6 @@ pub struct SqliteTarget {
 
 /// What a command handler needs besides the connection.
 pub(crate) struct Ctx<'a> {
-    pub enrolments: &'a EnrolmentsConfig,
-    pub groups: &'a GroupsConfig,
     pub cohorts: &'a CohortsConfig,
     pub pictures: &'a PicturesConfig,
     pub filedir: &'a Path,
@@ -78,8 +73,6 @@ impl SqliteTarget {
         Ok(SqliteTarget {
             conn,
             path: path.to_path_buf(),
-            enrolments: cfg.enrolments.clone(),
-            groups: cfg.groups.clone(),
             cohorts: cfg.cohorts.clone(),
             pictures: cfg.pictures.clone(),
             filedir: path
@@ -123,6 +116,11 @@ impl SqliteTarget {
             let r = match cmd {
                 Command::UserUpsert(_)
                 | Command::UserDelete(_)
+                | Command::Enrolment(_)
+                | Command::UserGroups(_)
+                | Command::GroupUpsert(_)
+                | Command::GroupingUpsert(_)
+                | Command::GroupMember(_)
                 | Command::CourseUpsert(_)
                 | Command::CourseDelete(_)
                 | Command::CourseCheck(_)
@@ -131,11 +129,6 @@ impl SqliteTarget {
                 | Command::MetaUnlink(_) => {
                     unreachable!("{cmd:?} is planned, never applied as it is")
                 }
-                Command::Enrolment(e) => enrolments::apply(&self.conn, ctx, e),
-                Command::UserGroups(g) => groups::user_groups(&self.conn, ctx, g),
-                Command::GroupUpsert(g) => groups::upsert(&self.conn, ctx, g, false),
-                Command::GroupingUpsert(g) => groups::upsert(&self.conn, ctx, g, true),
-                Command::GroupMember(m) => groups::member(&self.conn, ctx, m),
                 Command::CohortUpsert(c) => cohorts::upsert(&self.conn, ctx, c),
                 Command::CohortLeave(l) => cohorts::leave(&self.conn, ctx, l),
                 Command::CohortDelete(r) => cohorts::delete(&self.conn, ctx, r),
@@ -312,6 +305,25 @@ impl SqliteTarget {
                 component,
                 *itemid,
             )?,
+            Op::CreateGroup(g) => {
+                let made = groups::create(conn, g, id(g.course)?, now)?;
+                if let Ref::New(n) = g.new {
+                    created.insert(n, made);
+                }
+            }
+            Op::UpdateGroup(up) => groups::update(conn, up, id(up.group)?, now)?,
+            Op::DeleteGroup { group, kind } => groups::delete(conn, *kind, id(*group)?)?,
+            Op::AssignGrouping { grouping, group } => {
+                groups::assign_grouping(conn, id(*grouping)?, id(*group)?, now)?
+            }
+            Op::AddGroupMember { group, user } => {
+                groups::add_member(conn, id(*group)?, id(*user)?, now)?
+            }
+            Op::RemoveGroupMember {
+                group,
+                user,
+                emptied,
+            } => groups::remove_member(conn, id(*group)?, id(*user)?, *emptied)?,
             Op::CreateCategory {
                 new,
                 parent,
@@ -404,8 +416,6 @@ impl Target for SqliteTarget {
 
     fn apply_batch(&mut self, rows: &mut [Vec<Command>]) -> Result<Vec<Outcome>, Failure> {
         let ctx = Ctx {
-            enrolments: &self.enrolments,
-            groups: &self.groups,
             cohorts: &self.cohorts,
             pictures: &self.pictures,
             filedir: &self.filedir,
@@ -443,8 +453,6 @@ impl Target for SqliteTarget {
             HashMap::new()
         };
         let ctx = Ctx {
-            enrolments: &self.enrolments,
-            groups: &self.groups,
             cohorts: &self.cohorts,
             pictures: &self.pictures,
             filedir: &self.filedir,
@@ -471,11 +479,17 @@ impl Target for SqliteTarget {
                 let hash = hashes.get(&(r, o)).map(String::as_str);
                 match self.apply_op(op, hash, &ctx, &mut applied.created) {
                     Ok(()) | Err(RowError::Nothing(_)) => {}
-                    Err(RowError::Row(f) | RowError::Store(f)) => {
+                    Err(RowError::Row(f)) => {
                         result = Applied::Failed(f);
                         break;
                     }
-                    Err(RowError::Fatal(f)) => return Err(f),
+                    Err(RowError::Store(f)) if guarded => {
+                        result = Applied::Failed(f);
+                        break;
+                    }
+                    // Without a savepoint an operation's earlier statements cannot be undone
+                    // alone: the file stops and the batch rolls back.
+                    Err(RowError::Store(f) | RowError::Fatal(f)) => return Err(f),
                 }
             }
             let other = match (&result, d) {
@@ -517,19 +531,19 @@ impl Target for SqliteTarget {
     }
 
     fn finish_file(&mut self) -> Result<Vec<Change>, Failure> {
-        let closing = match groups::purge_emptied(&self.conn, self.groups.purge_empty) {
-            Ok(c) => c,
+        // The file's end has looked at the groups its removals left empty.
+        match groups::forget_emptied(&self.conn) {
+            Ok(()) | Err(RowError::Nothing(_)) => {}
             Err(RowError::Row(f) | RowError::Store(f) | RowError::Fatal(f)) => {
                 self.abort_file();
                 return Err(f);
             }
-            Err(RowError::Nothing(_)) => Vec::new(),
-        };
+        }
         if self.dry_run {
             self.exec("ROLLBACK")?;
         } else {
             self.exec("COMMIT")?;
         }
-        Ok(closing)
+        Ok(Vec::new())
     }
 }

@@ -221,23 +221,13 @@ impl SiteView for SqliteTarget {
     }
 
     fn courses(&mut self, by: CourseIdentifier, value: &str) -> Read<Vec<CourseRec>> {
-        let (q, v) = match by {
-            CourseIdentifier::Shortname => {
-                (select_course!("shortname = ?1"), Value::Text(value.into()))
-            }
-            CourseIdentifier::Idnumber if value.is_empty() => return Ok(Vec::new()),
-            CourseIdentifier::Idnumber => {
-                (select_course!("idnumber = ?1"), Value::Text(value.into()))
-            }
-            CourseIdentifier::Id => match value.trim().parse::<i64>() {
-                Ok(id) => (select_course!("id = ?1"), Value::Integer(id)),
-                Err(_) => return Ok(Vec::new()),
-            },
-        };
-        let conn = &self.conn;
-        conn.prepare_cached(q)
-            .and_then(|mut s| s.query_map([v], |r| course(conn, r))?.collect())
-            .map_err(sql)
+        let key = (by, value.to_string());
+        if let Some(found) = self.cache.borrow().courses.get(&key) {
+            return Ok(found.clone());
+        }
+        let found = self.read_courses(by, value)?;
+        self.cache.borrow_mut().courses.insert(key, found.clone());
+        Ok(found)
     }
 
     fn enrolled_count(&mut self, course: Ref) -> Read<Option<usize>> {
@@ -294,48 +284,53 @@ impl SiteView for SqliteTarget {
     }
 
     fn role(&mut self, shortname: &str) -> Read<Option<RoleRec>> {
-        self.conn
-            .prepare_cached(
-                // The archetypes Moodle lets one assign in a course (role_context_levels of
-                // a fresh site).
-                "SELECT id, shortname, archetype IN ('manager', 'editingteacher', 'teacher', 'student')
-                 FROM mdl_role WHERE shortname = ?1",
-            )
-            .and_then(|mut s| {
-                s.query_row([shortname], |r| {
-                    Ok(RoleRec {
-                        id: r.get(0)?,
-                        shortname: r.get(1)?,
-                        course_assignable: r.get(2)?,
-                    })
-                })
-                .optional()
-            })
-            .map_err(sql)
+        if let Some(r) = self.cache.borrow().roles.get(shortname) {
+            return Ok(r.clone());
+        }
+        let r = self.read_role(shortname)?;
+        self.cache
+            .borrow_mut()
+            .roles
+            .insert(shortname.to_string(), r.clone());
+        Ok(r)
     }
 
     fn role_by_id(&mut self, role: i64) -> Read<Option<RoleRec>> {
+        if let Some(r) = self.cache.borrow().roles_by_id.get(&role) {
+            return Ok(r.clone());
+        }
         let name: Option<String> = self
             .conn
             .prepare_cached("SELECT shortname FROM mdl_role WHERE id = ?1")
             .and_then(|mut s| s.query_row([role], |r| r.get(0)).optional())
             .map_err(sql)?;
-        match name {
-            Some(n) => self.role(&n),
-            None => Ok(None),
-        }
+        let r = match name {
+            Some(n) => self.role(&n)?,
+            None => None,
+        };
+        self.cache.borrow_mut().roles_by_id.insert(role, r.clone());
+        Ok(r)
     }
 
     fn instances(&mut self, course: Ref) -> Read<Vec<InstanceRec>> {
         let Some(c) = id(course) else {
             return Ok(Vec::new());
         };
-        self.conn
+        if let Some(found) = self.cache.borrow().course_instances.get(&c) {
+            return Ok(found.clone());
+        }
+        let found: Vec<InstanceRec> = self
+            .conn
             .prepare_cached(&format!(
                 "{SELECT_INSTANCE} WHERE courseid = ?1 ORDER BY sortorder, id"
             ))
             .and_then(|mut s| s.query_map([c], instance)?.collect())
-            .map_err(sql)
+            .map_err(sql)?;
+        self.cache
+            .borrow_mut()
+            .course_instances
+            .insert(c, found.clone());
+        Ok(found)
     }
 
     fn cohort_instances(&mut self, cohort: Ref) -> Read<Option<Vec<InstanceRec>>> {
@@ -484,6 +479,14 @@ impl SiteView for SqliteTarget {
             .map_err(sql)
     }
 
+    fn emptied_groups(&mut self) -> Read<Vec<(Ref, Ref)>> {
+        Ok(groups::emptied(&self.conn)
+            .map_err(read_error)?
+            .into_iter()
+            .map(|(c, g)| (Ref::Id(c), Ref::Id(g)))
+            .collect())
+    }
+
     fn cohorts(&mut self, by: CohortIdentifier, value: &str) -> Read<Vec<CohortRec>> {
         let (q, v) = match by {
             CohortIdentifier::Idnumber => {
@@ -538,6 +541,50 @@ impl SiteView for SqliteTarget {
                 .optional()
             })
             .map(Option::unwrap_or_default)
+            .map_err(sql)
+    }
+}
+
+/// The reads the view keeps in the store's cache (cleared by whatever can change them).
+impl SqliteTarget {
+    fn read_courses(&self, by: CourseIdentifier, value: &str) -> Read<Vec<CourseRec>> {
+        let (q, v) = match by {
+            CourseIdentifier::Shortname => {
+                (select_course!("shortname = ?1"), Value::Text(value.into()))
+            }
+            CourseIdentifier::Idnumber if value.is_empty() => return Ok(Vec::new()),
+            CourseIdentifier::Idnumber => {
+                (select_course!("idnumber = ?1"), Value::Text(value.into()))
+            }
+            CourseIdentifier::Id => match value.trim().parse::<i64>() {
+                Ok(id) => (select_course!("id = ?1"), Value::Integer(id)),
+                Err(_) => return Ok(Vec::new()),
+            },
+        };
+        let conn = &self.conn;
+        conn.prepare_cached(q)
+            .and_then(|mut s| s.query_map([v], |r| course(conn, r))?.collect())
+            .map_err(sql)
+    }
+
+    fn read_role(&self, shortname: &str) -> Read<Option<RoleRec>> {
+        self.conn
+            .prepare_cached(
+                // The archetypes Moodle lets one assign in a course (role_context_levels of
+                // a fresh site).
+                "SELECT id, shortname, archetype IN ('manager', 'editingteacher', 'teacher', 'student')
+                 FROM mdl_role WHERE shortname = ?1",
+            )
+            .and_then(|mut s| {
+                s.query_row([shortname], |r| {
+                    Ok(RoleRec {
+                        id: r.get(0)?,
+                        shortname: r.get(1)?,
+                        course_assignable: r.get(2)?,
+                    })
+                })
+                .optional()
+            })
             .map_err(sql)
     }
 }

@@ -1,0 +1,327 @@
+//! Planned group operations sent to Moodle: groups and groupings created
+//! (`core_group_create_groups`, `_groupings`), changed (`_update_groups`, `_groupings`, which
+//! need the name, and the grouping's description, even when those do not change), deleted
+//! (`_delete_groups`, `_groupings`), a group put in a grouping (`_assign_grouping`), and
+//! memberships added and removed: with the plugin through `local_moosync_add_group_members`
+//! / `_remove_group_members`, which record moosync's component; without it through
+//! `core_group_add_group_members` / `_delete_group_members`, moosync's ledger then
+//! remembering which memberships it made (noted before they are asked for, so one whose
+//! answer is lost is still known as moosync's).
+
+use super::apply::Item;
+use super::calls::{self, CallKind, Ctx};
+use super::client::Retry;
+use super::course_parts::CourseParts;
+use super::form::Params;
+use super::ledger::{Key, Link};
+use crate::codes::{Code, Failure};
+use crate::plan::view::GroupKind;
+use crate::plan::{Applied, BatchApplied, Op, Ref};
+use serde_json::Value;
+
+pub const PLUGIN_ADD: &str = "local_moosync_add_group_members";
+pub const PLUGIN_REMOVE: &str = "local_moosync_remove_group_members";
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Call {
+    CreateGroups,
+    CreateGroupings,
+    UpdateGroups,
+    UpdateGroupings,
+    AssignGrouping,
+    AddMembers,
+    DeleteMembers,
+    PluginAdd,
+    PluginRemove,
+}
+
+impl CallKind for Call {
+    fn function(self) -> &'static str {
+        match self {
+            Call::CreateGroups => "core_group_create_groups",
+            Call::CreateGroupings => "core_group_create_groupings",
+            Call::UpdateGroups => "core_group_update_groups",
+            Call::UpdateGroupings => "core_group_update_groupings",
+            Call::AssignGrouping => "core_group_assign_grouping",
+            Call::AddMembers => "core_group_add_group_members",
+            Call::DeleteMembers => "core_group_delete_group_members",
+            Call::PluginAdd => PLUGIN_ADD,
+            Call::PluginRemove => PLUGIN_REMOVE,
+        }
+    }
+
+    fn list(self) -> &'static str {
+        match self {
+            Call::CreateGroups | Call::UpdateGroups => "groups",
+            Call::CreateGroupings | Call::UpdateGroupings => "groupings",
+            Call::AssignGrouping => "assignments",
+            Call::AddMembers | Call::DeleteMembers | Call::PluginAdd | Call::PluginRemove => {
+                "members"
+            }
+        }
+    }
+
+    /// A create sent twice makes two: never sent again blindly (a lost answer stops the
+    /// file; the next run finds what was made).
+    fn retry(self) -> Retry {
+        match self {
+            Call::CreateGroups | Call::CreateGroupings => Retry::Never,
+            _ => Retry::Safe,
+        }
+    }
+}
+
+/// Whether `op` is one this module sends.
+pub fn is_group_op(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::CreateGroup(_)
+            | Op::UpdateGroup(_)
+            | Op::DeleteGroup { .. }
+            | Op::AssignGrouping { .. }
+            | Op::AddGroupMember { .. }
+            | Op::RemoveGroupMember { .. }
+    )
+}
+
+fn id_of(r: Ref, out: &BatchApplied) -> i64 {
+    match r {
+        Ref::Id(id) => id,
+        Ref::New(n) => out.created.get(&n).copied().unwrap_or(0),
+    }
+}
+
+fn membership(group: i64, user: i64) -> Params {
+    let mut item = Params::new();
+    item.push("groupid", group.to_string())
+        .push("userid", user.to_string());
+    item
+}
+
+fn refused(m: &str) -> Failure {
+    Failure::new(Code::RemoteRejected, format!("Moodle refused the row: {m}"))
+}
+
+fn fail(out: &mut BatchApplied, row: usize, f: Failure) {
+    if out.rows[row] == Applied::Done {
+        out.rows[row] = Applied::Failed(f);
+    }
+}
+
+/// Sends a wave's group operations: definitions first, then groupings, then memberships,
+/// then deletions (a group emptied and purged is the file's last word on it).
+pub fn send(
+    ctx: &Ctx,
+    parts: &CourseParts,
+    wave: &[&Item],
+    out: &mut BatchApplied,
+) -> Result<(), Failure> {
+    let plugin = ctx.functions.contains(PLUGIN_ADD) && ctx.functions.contains(PLUGIN_REMOVE);
+    let site = ctx.client.site().to_string();
+    let mut sending: Vec<(&Item, Call, Params)> = Vec::new();
+    let mut deletes: Vec<(&Item, GroupKind, i64)> = Vec::new();
+    let mut asked: Vec<(Link, Key, bool)> = Vec::new();
+    for item in wave {
+        match item.op {
+            Op::CreateGroup(g) => {
+                let mut p = Params::new();
+                p.push("courseid", id_of(g.course, out).to_string())
+                    .push("name", g.name.as_str())
+                    // Moodle requires the key, empty or not.
+                    .push("description", g.description.as_str());
+                if !g.idnumber.is_empty() {
+                    p.push("idnumber", g.idnumber.as_str());
+                }
+                let call = match g.kind {
+                    GroupKind::Group => Call::CreateGroups,
+                    GroupKind::Grouping => Call::CreateGroupings,
+                };
+                sending.push((item, call, p));
+            }
+            Op::UpdateGroup(up) => {
+                let id = id_of(up.group, out);
+                let now = parts.group(id);
+                let name = up
+                    .name
+                    .clone()
+                    .or_else(|| now.map(|g| g.name.clone()))
+                    .unwrap_or_default();
+                let description = up
+                    .description
+                    .clone()
+                    .or_else(|| now.and_then(|g| g.description.clone()))
+                    .unwrap_or_default();
+                let mut p = Params::new();
+                p.push("id", id.to_string())
+                    .push("name", name)
+                    .push("description", description);
+                if let Some(i) = &up.idnumber {
+                    p.push("idnumber", i.as_str());
+                }
+                let call = match up.kind {
+                    GroupKind::Group => Call::UpdateGroups,
+                    GroupKind::Grouping => Call::UpdateGroupings,
+                };
+                sending.push((item, call, p));
+            }
+            Op::AssignGrouping { grouping, group } => {
+                let mut p = Params::new();
+                p.push("groupingid", id_of(*grouping, out).to_string())
+                    .push("groupid", id_of(*group, out).to_string());
+                sending.push((item, Call::AssignGrouping, p));
+            }
+            Op::AddGroupMember { group, user } => {
+                let (g, u) = (id_of(*group, out), id_of(*user, out));
+                if plugin {
+                    sending.push((item, Call::PluginAdd, membership(g, u)));
+                } else {
+                    asked.push((Link::GroupMember, (u, g, 0), true));
+                    sending.push((item, Call::AddMembers, membership(g, u)));
+                }
+            }
+            Op::RemoveGroupMember { group, user, .. } => {
+                let (g, u) = (id_of(*group, out), id_of(*user, out));
+                let call = if plugin {
+                    Call::PluginRemove
+                } else {
+                    Call::DeleteMembers
+                };
+                sending.push((item, call, membership(g, u)));
+            }
+            Op::DeleteGroup { group, kind } => deletes.push((item, *kind, id_of(*group, out))),
+            _ => unreachable!("only group operations come here"),
+        }
+    }
+    ctx.ledger.record_links(&site, &asked)?;
+    let answers = send_answered(ctx, &sending)?;
+    let mut links = Vec::new();
+    for ((item, call, p), answer) in sending.iter().zip(answers) {
+        let field = |k: &str| {
+            p.fields
+                .iter()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, v)| v.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        let (g, u) = (field("groupid"), field("userid"));
+        match answer {
+            Err(m) => {
+                if *call == Call::AddMembers {
+                    // A membership asked for and refused is not moosync's.
+                    links.push((Link::GroupMember, (u, g, 0), false));
+                }
+                fail(out, item.row, refused(&m));
+            }
+            Ok(v) => match item.op {
+                Op::CreateGroup(new) => {
+                    match v.as_ref().and_then(|x| x.get("id")).and_then(Value::as_i64) {
+                        Some(id) => {
+                            if let Ref::New(n) = new.new {
+                                out.created.insert(n, id);
+                            }
+                        }
+                        None => fail(
+                            out,
+                            item.row,
+                            Failure::new(
+                                Code::RemoteBadAnswer,
+                                format!("Moodle's answer to creating {} '{}' has no id; check the course's groups in Moodle", new.kind.entity(), new.name),
+                            ),
+                        ),
+                    }
+                }
+                Op::RemoveGroupMember { emptied, .. } => {
+                    if !plugin {
+                        links.push((Link::GroupMember, (u, g, 0), false));
+                    }
+                    if *emptied {
+                        if let Some(course) = parts.owner_of(g) {
+                            links.push((Link::EmptiedGroup, (g, course, 0), true));
+                        }
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    ctx.ledger.record_links(&site, &links)?;
+    send_deletes(ctx, &deletes, out)
+}
+
+/// Sends the items and gives each Moodle's answer for it: its element of a create's answer,
+/// or, for the plugin's functions (which answer the items done and warn about the others by
+/// their index), the warning that names it.
+fn send_answered(
+    ctx: &Ctx,
+    sending: &[(&Item, Call, Params)],
+) -> Result<Vec<Result<Option<Value>, String>>, Failure> {
+    let t = &ctx.cfg.target;
+    let rows: Vec<(usize, Call, &Params)> = sending
+        .iter()
+        .enumerate()
+        .map(|(n, (_, call, p))| (n, *call, p))
+        .collect();
+    let mut answers: Vec<Result<Option<Value>, String>> = vec![Ok(None); sending.len()];
+    for (call, these, pieces) in
+        calls::send(ctx.client, ctx.functions, t.batch_size, t.parallel, rows)?
+    {
+        for piece in pieces {
+            let indexed = matches!(call, Call::PluginAdd | Call::PluginRemove);
+            for (k, &n) in these[piece.items.clone()].iter().enumerate() {
+                answers[n] = match &piece.answer {
+                    Err(m) => Err(m.describe()),
+                    Ok(v) if indexed => match v
+                        .get("warnings")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .find(|w| w.get("index").and_then(Value::as_u64) == Some(k as u64))
+                    {
+                        Some(w) => Err(format!(
+                            "{}: {}",
+                            w.get("warningcode").and_then(Value::as_str).unwrap_or(""),
+                            w.get("message").and_then(Value::as_str).unwrap_or("")
+                        )),
+                        None => Ok(None),
+                    },
+                    Ok(v) => Ok(v.get(k).cloned()),
+                };
+            }
+        }
+    }
+    Ok(answers)
+}
+
+/// `core_group_delete_groups` / `_delete_groupings`, which take a list of ids; a refused
+/// call is sent again one id at a time, to fail only the row it is about.
+fn send_deletes(
+    ctx: &Ctx,
+    deletes: &[(&Item, GroupKind, i64)],
+    out: &mut BatchApplied,
+) -> Result<(), Failure> {
+    for kind in [GroupKind::Group, GroupKind::Grouping] {
+        let these: Vec<&(&Item, GroupKind, i64)> =
+            deletes.iter().filter(|(_, k, _)| *k == kind).collect();
+        if these.is_empty() {
+            continue;
+        }
+        let (function, list) = match kind {
+            GroupKind::Group => ("core_group_delete_groups", "groupids"),
+            GroupKind::Grouping => ("core_group_delete_groupings", "groupingids"),
+        };
+        calls::require(ctx.functions, function)?;
+        let send = |r: std::ops::Range<usize>| {
+            let mut p = Params::new();
+            p.list(list, these[r].iter().map(|(_, _, id)| id.to_string()));
+            ctx.client.call(function, &p, Retry::Safe)
+        };
+        for piece in super::split::send_split(these.len(), &send)? {
+            if let Err(m) = piece.answer {
+                for (item, _, _) in &these[piece.items] {
+                    fail(out, item.row, refused(&m.describe()));
+                }
+            }
+        }
+    }
+    Ok(())
+}
