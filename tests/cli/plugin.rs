@@ -1038,7 +1038,21 @@ fn a_call_of_each_function(s: &Session) -> Vec<(&'static str, Value)> {
             json!({"sections": [{"courseid": c, "section": 1, "name": "x"}]}),
         ),
         ("local_moosync_get_sections", json!({"courseids": [c]})),
+        ("local_moosync_get_account_rules", json!({})),
     ]
+}
+
+/// The account rules are the lab's own settings: a fresh site's password policy, and English
+/// as the only language pack.
+#[test]
+fn the_account_rules_are_the_sites_password_policy_and_languages() {
+    let rules = admin().ok("local_moosync_get_account_rules", json!({}));
+    assert_eq!(
+        rules,
+        json!({"passwordpolicy": true, "minpasswordlength": 8, "minpassworddigits": 1,
+               "minpasswordlower": 1, "minpasswordupper": 1, "minpasswordnonalphanum": 1,
+               "maxconsecutiveidentchars": 0, "languages": ["en"]})
+    );
 }
 
 #[test]
@@ -1141,6 +1155,8 @@ fn bad_parameters_get_moodles_invalid_parameter_exception() {
             json!({"sections": [{"courseid": 2, "section": "first"}]}),
         ),
         ("local_moosync_get_sections", json!({"courseids": ["abc"]})),
+        // It takes no parameters: one it does not know is refused.
+        ("local_moosync_get_account_rules", json!({"surprise": 1})),
     ];
     assert_eq!(
         cases.len(),

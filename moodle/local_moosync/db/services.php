@@ -114,6 +114,14 @@ $functions = [
         'capabilities' => 'moodle/user:viewalldetails, moodle/user:viewhiddendetails',
         'ajax' => false,
     ],
+    'local_moosync_get_account_rules' => [
+        'classname' => 'local_moosync\external\get_account_rules',
+        'methodname' => 'execute',
+        'description' => 'The password policy and the installed languages, which Moodle checks of an account\'s values.',
+        'type' => 'read',
+        'capabilities' => 'moodle/user:create',
+        'ajax' => false,
+    ],
     'local_moosync_get_enrolments' => [
         'classname' => 'local_moosync\external\get_enrolments',
         'methodname' => 'execute',

@@ -167,6 +167,41 @@ pub struct SiteInfo {
     pub plugin_version: Option<String>,
 }
 
+/// The plugin's read of the password policy and the installed languages.
+const ACCOUNT_RULES: &str = "local_moosync_get_account_rules";
+
+/// What Moodle checks of an account's values, as the plugin reads them.
+#[derive(Debug, Clone)]
+struct AccountRules {
+    languages: BTreeSet<String>,
+    password: Option<crate::plan::password_policy::PasswordPolicy>,
+}
+
+impl AccountRules {
+    fn from_json(v: &Value) -> AccountRules {
+        let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0) as usize;
+        AccountRules {
+            languages: v
+                .get("languages")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l.as_str().map(str::to_string))
+                .collect(),
+            password: (v.get("passwordpolicy") == Some(&Value::Bool(true))).then(|| {
+                crate::plan::password_policy::PasswordPolicy {
+                    min_length: n("minpasswordlength"),
+                    min_digits: n("minpassworddigits"),
+                    min_lower: n("minpasswordlower"),
+                    min_upper: n("minpasswordupper"),
+                    min_nonalphanum: n("minpasswordnonalphanum"),
+                    max_consecutive_identical: n("maxconsecutiveidentchars"),
+                }
+            }),
+        }
+    }
+}
+
 /// The name every function of moosync's plugin starts with.
 pub const PLUGIN_PREFIX: &str = "local_moosync_";
 
@@ -209,6 +244,8 @@ pub struct MoodleTarget {
     ledger: ledger::Ledger,
     dry_run: bool,
     site: Option<SiteInfo>,
+    /// The plugin's account rules, read once (`None` inside: the site lacks the function).
+    rules: Option<Option<AccountRules>>,
 }
 
 impl MoodleTarget {
@@ -234,6 +271,7 @@ impl MoodleTarget {
             ledger: ledger::Ledger::open(&state.with_file_name("remote.db"))?,
             dry_run: false,
             site: None,
+            rules: None,
         })
     }
 
@@ -543,6 +581,26 @@ impl MoodleTarget {
         f(&mut self.catalogue, &r, &pending).map_err(ReadError::Stop)
     }
 
+    /// The site's password policy and languages, from the plugin (no core function shows
+    /// them); `None` without it, and Moodle refuses such values itself.
+    fn account_rules(&mut self) -> Read<Option<AccountRules>> {
+        if let Some(known) = &self.rules {
+            return Ok(known.clone());
+        }
+        let info = self.site_info().map_err(ReadError::Stop)?;
+        let rules = if info.functions.contains(ACCOUNT_RULES) {
+            let v = self
+                .client
+                .call(ACCOUNT_RULES, &form::Params::new(), Retry::Safe)
+                .map_err(|e| ReadError::Stop(calls::stop_or(e, "the site's account rules")))?;
+            Some(AccountRules::from_json(&v))
+        } else {
+            None
+        };
+        self.rules = Some(rules.clone());
+        Ok(rules)
+    }
+
     /// Looks the accounts up that are not known yet.
     /// The plugin's lean read is used when the site has it, answering the custom profile
     /// fields the file's commands set so far and `profile_fields`.
@@ -692,6 +750,14 @@ impl SiteView for MoodleTarget {
     fn profile_fields(&mut self) -> Read<Option<BTreeSet<String>>> {
         // No core web service lists them: Moodle ignores a shortname it does not have.
         Ok(None)
+    }
+
+    fn languages(&mut self) -> Read<Option<BTreeSet<String>>> {
+        Ok(self.account_rules()?.map(|r| r.languages))
+    }
+
+    fn password_policy(&mut self) -> Read<Option<crate::plan::password_policy::PasswordPolicy>> {
+        Ok(self.account_rules()?.and_then(|r| r.password))
     }
 
     fn courses(&mut self, by: CourseIdentifier, value: &str) -> Read<Vec<CourseRec>> {

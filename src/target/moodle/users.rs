@@ -57,8 +57,14 @@ impl Kind {
 }
 
 /// Auth plugins that keep passwords in Moodle: a new account needs one, or one generated.
+/// Whether Moodle keeps the account's password itself (`auth_plugin_base::is_internal()`,
+/// true unless a plugin says otherwise; of the standard ones, these say otherwise; `db` does
+/// unless set to keep passwords in Moodle).
 fn internal_auth(auth: &str) -> bool {
-    matches!(auth, "manual" | "email" | "")
+    !matches!(
+        auth,
+        "cas" | "db" | "ldap" | "mnet" | "shibboleth" | "webservice"
+    )
 }
 
 /// A profile field's value, kept out of every message when the script marked it `secret`.
