@@ -1,7 +1,7 @@
 //! The Moodle REST target end to end: the real moosync binary against a local server that
 //! answers as the recorded Moodle 4.4 site did (tests/support/fake_moodle).
 
-use crate::fake_moodle::{DropWhen, FakeMoodle};
+use crate::fake_moodle::FakeMoodle;
 use crate::workdir::{Output, Workdir};
 
 const TOKEN_VAR: &str = "MOOSYNC_TEST_TOKEN";
@@ -130,81 +130,4 @@ fn pictures_are_uploaded_then_set_and_the_same_image_is_not_sent_again() {
     run(&w).expect_code(0);
     assert_eq!(calls_to(&site, "webservice_upload"), 1);
     assert_eq!(site.picture_md5("ann"), Some(hex(&green)));
-}
-
-#[test]
-fn a_course_with_a_template_is_a_copy_given_the_rows_fields() {
-    let site = site_with_courses(&[("TPL", true)]);
-    let w = to_moodle(&site, "");
-    let file = "shortname;fullname;template;idnumber;summary;teacher1_account\n\
-                NEW1;New one;TPL;N1;Hello;ann\n\
-                NEW2;Other;NOPE;;;\n";
-    w.drop_file("uploadcourses.csv", file);
-    let out = run(&w);
-    out.expect_code(2);
-    assert!(
-        out.stdout.contains("lacks core_course_duplicate_course"),
-        "{}",
-        out.stdout
-    );
-    assert!(site.course("NEW1").is_none());
-    site.add_function("core_course_duplicate_course");
-    site.clear_calls();
-    run(&w).expect_code(1);
-    let new = site.course("NEW1").expect("copied");
-    assert_eq!(new["idnumber"], "N1");
-    assert_eq!(new["summary"], "Hello");
-    assert_eq!(calls_to(&site, "core_course_duplicate_course"), 1);
-    assert_eq!(calls_to(&site, "core_course_create_courses"), 0);
-    // The copy has the template's manual method: its teacher is enrolled through it.
-    assert_eq!(
-        site.enrolment("ann", "NEW1").unwrap()["roles"],
-        serde_json::json!(["editingteacher"])
-    );
-    let report = w.report();
-    assert!(report.contains("created course NEW1"), "{report}");
-    assert!(report.contains(":3: failed MS-T009"), "{report}");
-    assert!(report.contains("template course 'NOPE'"), "{report}");
-    // Again: the copy exists, and is left as it is.
-    site.clear_calls();
-    w.drop_file(
-        "uploadcourses.csv",
-        "shortname;fullname;template\nNEW1;New one;TPL\n",
-    );
-    run(&w).expect_code(0);
-    assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
-}
-
-#[test]
-fn a_copy_whose_answer_was_lost_is_finished_by_the_next_run() {
-    let site = site_with_courses(&[("TPL", true)]);
-    site.add_function("core_course_duplicate_course");
-    let w = to_moodle(&site, "");
-    w.drop_file(
-        "uploadcourses.csv",
-        "shortname;fullname;template;idnumber;summary\nNEW1;New one;TPL;N1;Hello\n",
-    );
-    site.drop_next("core_course_duplicate_course", DropWhen::AfterApply, 1);
-    // A lost answer is the site unreachable for that call.
-    run(&w).expect_code(4);
-    assert_eq!(site.course("NEW1").expect("made")["idnumber"], "");
-    // The file waited in inbox/; updates are off, yet the copy is finished, not made again.
-    run(&w).expect_code(0);
-    let new = site.course("NEW1").unwrap();
-    assert_eq!(new["idnumber"], "N1");
-    assert_eq!(new["summary"], "Hello");
-    assert_eq!(calls_to(&site, "core_course_duplicate_course"), 1);
-    assert!(
-        w.report().contains("the copy of its template finished"),
-        "{}",
-        w.report()
-    );
-    // Finished: the next run leaves it alone.
-    site.clear_calls();
-    w.drop_file(
-        "uploadcourses.csv",
-        "shortname;fullname;template;idnumber;summary\nNEW1;New one;TPL;N1;Changed\n",
-    );
-    run(&w).expect_code(0);
-    assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
 }

@@ -656,3 +656,126 @@ fn with_the_plugin_accounts_are_read_through_its_lean_read_and_compare_the_same(
     let u = user(&format!("{p}3")).unwrap();
     assert_eq!(u["customfields"][0]["value"], "Changed", "{u}");
 }
+
+/// The course whose shortname is `shortname`, if any.
+fn course(shortname: &str) -> Option<Value> {
+    let found = Session::connect(Who::Core).ok(
+        "core_course_get_courses_by_field",
+        json!({"field": "shortname", "value": shortname}),
+    );
+    found["courses"].as_array().and_then(|a| a.first()).cloned()
+}
+
+/// A course made through core (Moodle gives it the default methods, manual among them).
+fn make_course(shortname: &str) -> i64 {
+    let made = Session::connect(Who::Core).ok(
+        "core_course_create_courses",
+        json!({"courses": [{"fullname": shortname, "shortname": shortname, "categoryid": 1}]}),
+    );
+    made[0]["id"].as_i64().expect("an id")
+}
+
+/// The roles `username` holds in the course.
+fn roles_in(course_id: i64, username: &str) -> Vec<String> {
+    let users = Session::connect(Who::Core).ok(
+        "core_enrol_get_enrolled_users",
+        json!({"courseid": course_id}),
+    );
+    users
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|u| u["username"] == username)
+        .flat_map(|u| u["roles"].as_array().cloned().unwrap_or_default())
+        .filter_map(|r| r["shortname"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn a_course_with_a_template_is_a_copy_given_the_rows_fields() {
+    let (proxy, w) = lab_site("");
+    let p = unique("tpl");
+    make_course(&format!("{p}tpl"));
+    make_user(&format!("{p}ann"), &format!("{p}ann@example.edu"));
+    let file = format!(
+        "shortname;fullname;template;idnumber;summary;teacher1_account\n\
+         {p}new1;New one;{p}tpl;{p}N1;Hello;{p}ann\n\
+         {p}new2;Other;{p}nope;;;\n"
+    );
+    // Without the copy function in the service, the file stops, naming it.
+    proxy.remove_function("core_course_duplicate_course");
+    w.drop_file("uploadcourses.csv", &file);
+    let out = run(&w);
+    out.expect_code(2);
+    assert!(
+        out.stdout.contains("lacks core_course_duplicate_course"),
+        "{}",
+        out.stdout
+    );
+    assert!(course(&format!("{p}new1")).is_none());
+    // The proxy's removal is for that run only: a fresh proxy forwards the lab's service.
+    let (proxy, w2) = lab_site("");
+    w2.drop_file("uploadcourses.csv", &file);
+    run(&w2).expect_code(1);
+    let new = course(&format!("{p}new1")).expect("copied");
+    assert_eq!(new["idnumber"], format!("{p}N1"));
+    assert_eq!(new["summary"], "Hello");
+    assert_eq!(proxy.calls_to("core_course_duplicate_course"), 1);
+    assert_eq!(proxy.calls_to("core_course_create_courses"), 0);
+    // The copy has the template's manual method: its teacher is enrolled through it.
+    assert_eq!(
+        roles_in(new["id"].as_i64().unwrap(), &format!("{p}ann")),
+        ["editingteacher"]
+    );
+    let report = w2.report();
+    assert!(
+        report.contains(&format!("created course {p}new1")),
+        "{report}"
+    );
+    assert!(report.contains(":3: failed MS-T009"), "{report}");
+    assert!(
+        report.contains(&format!("template course '{p}nope'")),
+        "{report}"
+    );
+    // Again: the copy exists, and is left as it is.
+    proxy.clear_calls();
+    w2.drop_file(
+        "uploadcourses.csv",
+        format!("shortname;fullname;template\n{p}new1;New one;{p}tpl\n"),
+    );
+    run(&w2).expect_code(0);
+    assert_eq!(writes(&proxy), Vec::<String>::new());
+}
+
+#[test]
+fn a_copy_whose_answer_was_lost_is_finished_by_the_next_run() {
+    let (proxy, w) = lab_site("");
+    let p = unique("cpy");
+    make_course(&format!("{p}tpl"));
+    let file = |summary: &str| {
+        format!(
+            "shortname;fullname;template;idnumber;summary\n{p}new1;New one;{p}tpl;{p}N1;{summary}\n"
+        )
+    };
+    w.drop_file("uploadcourses.csv", file("Hello"));
+    proxy.drop_next("core_course_duplicate_course", When::AfterMoodle, 1);
+    // A lost answer is the site unreachable for that call.
+    run(&w).expect_code(4);
+    assert_eq!(course(&format!("{p}new1")).expect("made")["idnumber"], "");
+    // The file waited in inbox/; updates are off, yet the copy is finished, not made again.
+    run(&w).expect_code(0);
+    let new = course(&format!("{p}new1")).unwrap();
+    assert_eq!(new["idnumber"], format!("{p}N1"));
+    assert_eq!(new["summary"], "Hello");
+    assert_eq!(proxy.calls_to("core_course_duplicate_course"), 1);
+    assert!(
+        w.report().contains("the copy of its template finished"),
+        "{}",
+        w.report()
+    );
+    // Finished: the next run leaves it alone.
+    proxy.clear_calls();
+    w.drop_file("uploadcourses.csv", file("Changed"));
+    run(&w).expect_code(0);
+    assert_eq!(writes(&proxy), Vec::<String>::new());
+}
