@@ -1039,7 +1039,59 @@ fn a_call_of_each_function(s: &Session) -> Vec<(&'static str, Value)> {
         ),
         ("local_moosync_get_sections", json!({"courseids": [c]})),
         ("local_moosync_get_account_rules", json!({})),
+        (
+            "local_moosync_set_enrolments",
+            json!({"enrolments": [{"courseid": c, "enrol": "manual", "userid": people[0], "unenrol": true}]}),
+        ),
     ]
+}
+
+/// Enrolling through the self method (which core cannot), changing the enrolment's status and
+/// dates while keeping what is left out, and unenrolling; a course without the method fails
+/// its item alone.
+#[test]
+fn enrolments_through_any_method_are_made_changed_and_removed() {
+    let s = admin();
+    let people = users(&s, "senr", 2);
+    let c = course(&s, "senrc");
+    let bare = course(&s, "senrb");
+    // The self method of a new course exists, disabled: enrol_user works through it anyway,
+    // as Moodle's own APIs allow.
+    let send = |items: Value| {
+        s.ok(
+            "local_moosync_set_enrolments",
+            json!({ "enrolments": items }),
+        )
+    };
+    let answer = send(json!([
+        {"courseid": c, "enrol": "self", "userid": people[0], "roleid": STUDENT, "timestart": 1_900_000_000},
+        {"courseid": bare, "enrol": "nosuchmethod", "userid": people[1]},
+    ]));
+    assert_eq!(warnings(&answer).len(), 1, "{answer}");
+    assert_eq!(warnings(&answer)[0].0, 1, "{answer}");
+    assert_eq!(enrolled_by(&s, c, "self"), set(&[people[0]]));
+    assert_eq!(roles_of(&s, c, people[0]).len(), 1);
+    let detail = |user: i64| -> Value {
+        enrolments(&s, c)
+            .into_iter()
+            .find(|u| u["userid"] == user)
+            .map(|u| u["enrolments"][0].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(detail(people[0])["timestart"], 1_900_000_000);
+    // Suspended, the start kept.
+    send(json!([{"courseid": c, "enrol": "self", "userid": people[0], "suspended": true}]));
+    assert_eq!(detail(people[0])["status"], 1);
+    assert_eq!(detail(people[0])["timestart"], 1_900_000_000);
+    // Unenrolled: gone with the role the method gave; again, nothing to do.
+    let gone =
+        send(json!([{"courseid": c, "enrol": "self", "userid": people[0], "unenrol": true}]));
+    assert_eq!(gone["enrolments"][0]["changed"], true, "{gone}");
+    assert!(enrolled_by(&s, c, "self").is_empty());
+    assert!(roles_of(&s, c, people[0]).is_empty());
+    let again =
+        send(json!([{"courseid": c, "enrol": "self", "userid": people[0], "unenrol": true}]));
+    assert_eq!(again["enrolments"][0]["changed"], false, "{again}");
 }
 
 /// The account rules are the lab's own settings: a fresh site's password policy, and English
@@ -1157,6 +1209,10 @@ fn bad_parameters_get_moodles_invalid_parameter_exception() {
         ("local_moosync_get_sections", json!({"courseids": ["abc"]})),
         // It takes no parameters: one it does not know is refused.
         ("local_moosync_get_account_rules", json!({"surprise": 1})),
+        (
+            "local_moosync_set_enrolments",
+            json!({"enrolments": [{"courseid": 2, "enrol": "self", "userid": "someone"}]}),
+        ),
     ];
     assert_eq!(
         cases.len(),

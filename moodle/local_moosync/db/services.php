@@ -114,6 +114,14 @@ $functions = [
         'capabilities' => 'moodle/user:viewalldetails, moodle/user:viewhiddendetails',
         'ajax' => false,
     ],
+    'local_moosync_set_enrolments' => [
+        'classname' => 'local_moosync\external\set_enrolments',
+        'methodname' => 'execute',
+        'description' => 'Enrols users through any enrolment method of a course, changes an enrolment\'s status and dates, or unenrols.',
+        'type' => 'write',
+        'capabilities' => 'moodle/course:enrolreview, enrol/manual:enrol, enrol/manual:unenrol, enrol/self:manage, enrol/self:unenrol',
+        'ajax' => false,
+    ],
     'local_moosync_get_account_rules' => [
         'classname' => 'local_moosync\external\get_account_rules',
         'methodname' => 'execute',

@@ -56,6 +56,26 @@ pub trait CallKind: Copy + Ord + Send + Sync {
     fn retry(self) -> Retry {
         Retry::Safe
     }
+    /// Whether it is one of moosync's plugin's functions, which answer the items done and
+    /// warn about each item that failed by its index, instead of failing the whole call.
+    fn indexed(self) -> bool {
+        self.function().starts_with(super::PLUGIN_PREFIX)
+    }
+}
+
+/// The warning a plugin's answer gives the item at `index`, as "code: message".
+fn warning_for(answer: &serde_json::Value, index: usize) -> Option<String> {
+    use serde_json::Value;
+    let w = answer
+        .get("warnings")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|w| w.get("index").and_then(Value::as_u64) == Some(index as u64))?;
+    Some(format!(
+        "{}: {}",
+        w.get("warningcode").and_then(Value::as_str).unwrap_or(""),
+        w.get("message").and_then(Value::as_str).unwrap_or("")
+    ))
 }
 
 /// One call as sent: its kind, the rows of its items in order, and what became of each piece.
@@ -125,10 +145,14 @@ pub fn send_each<'a, K: CallKind>(
     // Items go by their position, so each answer finds its item.
     let items: Vec<(usize, K, &Params)> = items.enumerate().map(|(n, (k, p))| (n, k, p)).collect();
     let mut answers: Vec<Answer> = vec![Ok(None); items.len()];
-    for (_, these, pieces) in send(ctx.client, ctx.functions, t.batch_size, t.parallel, items)? {
+    for (kind, these, pieces) in send(ctx.client, ctx.functions, t.batch_size, t.parallel, items)? {
         for piece in pieces {
             for (k, &n) in these[piece.items.clone()].iter().enumerate() {
                 answers[n] = match &piece.answer {
+                    Ok(v) if kind.indexed() => match warning_for(v, k) {
+                        Some(w) => Err(w),
+                        None => Ok(None),
+                    },
                     Ok(v) => Ok(v.get(k).cloned()),
                     Err(m) => Err(m.describe()),
                 };

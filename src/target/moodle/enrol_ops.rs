@@ -17,7 +17,12 @@ enum Call {
     Unenrol,
     Assign,
     Unassign,
+    /// The plugin's: any method, and a change of an enrolment's status and dates.
+    Plugin,
 }
+
+/// The plugin's function that enrols through any method, changes and unenrols.
+pub const SET_ENROLMENTS: &str = "local_moosync_set_enrolments";
 
 impl CallKind for Call {
     fn function(self) -> &'static str {
@@ -26,12 +31,13 @@ impl CallKind for Call {
             Call::Unenrol => "enrol_manual_unenrol_users",
             Call::Assign => "core_role_assign_roles",
             Call::Unassign => "core_role_unassign_roles",
+            Call::Plugin => SET_ENROLMENTS,
         }
     }
 
     fn list(self) -> &'static str {
         match self {
-            Call::Enrol | Call::Unenrol => "enrolments",
+            Call::Enrol | Call::Unenrol | Call::Plugin => "enrolments",
             Call::Assign => "assignments",
             Call::Unassign => "unassignments",
         }
@@ -74,8 +80,77 @@ fn unsupported(what: String) -> Failure {
     )
 }
 
+/// The plugin's item for an enrolment through `method`.
+fn plugin_item(course: i64, method: &str, user: i64) -> Params {
+    let mut item = Params::new();
+    item.push("courseid", course.to_string())
+        .push("enrol", method.to_string())
+        .push("userid", user.to_string());
+    item
+}
+
+/// Through the plugin, when the site has it: what core cannot do (another method than
+/// manual, a change of an enrolment without enrolling again).
+fn plugin_call(op: &Op, out: &BatchApplied) -> Option<(Call, Params)> {
+    let flag = |b: bool| if b { "1" } else { "0" };
+    match op {
+        Op::Enrol {
+            course,
+            method,
+            user,
+            role,
+            suspended,
+            start,
+            end,
+        } if method != "manual" => {
+            let mut item = plugin_item(id_of(*course, out), method, id_of(*user, out));
+            item.push("roleid", role.unwrap_or(0).to_string())
+                .push("timestart", start.to_string())
+                .push("timeend", end.to_string())
+                .push("suspended", flag(*suspended));
+            Some((Call::Plugin, item))
+        }
+        Op::UpdateEnrolment {
+            course,
+            method,
+            user,
+            suspended,
+            start,
+            end,
+        } => {
+            let mut item = plugin_item(id_of(*course, out), method, id_of(*user, out));
+            // update_user_enrol keeps what it is not given: null there, the plan's None here.
+            if let Some(s) = start {
+                item.push("timestart", s.to_string());
+            }
+            if let Some(e) = end {
+                item.push("timeend", e.to_string());
+            }
+            if let Some(s) = suspended {
+                item.push("suspended", flag(*s));
+            }
+            Some((Call::Plugin, item))
+        }
+        Op::Unenrol {
+            course,
+            method,
+            user,
+        } if method != "manual" => {
+            let mut item = plugin_item(id_of(*course, out), method, id_of(*user, out));
+            item.push("unenrol", "1");
+            Some((Call::Plugin, item))
+        }
+        _ => None,
+    }
+}
+
 /// The call and item an operation is sent as, or why it cannot be.
-fn item_of(op: &Op, out: &BatchApplied) -> Result<(Call, Params), Failure> {
+fn item_of(op: &Op, out: &BatchApplied, plugin: bool) -> Result<(Call, Params), Failure> {
+    if plugin {
+        if let Some(call) = plugin_call(op, out) {
+            return Ok(call);
+        }
+    }
     let manual_only = |method: &str| {
         if method == "manual" {
             Ok(())
@@ -151,9 +226,10 @@ fn item_of(op: &Op, out: &BatchApplied) -> Result<(Call, Params), Failure> {
 
 /// Sends a wave's enrolment and role operations, by function, in calls of `batch_size`.
 pub fn send(ctx: &Ctx, wave: &[&Item], out: &mut BatchApplied) -> Result<(), Failure> {
+    let plugin = ctx.functions.contains(SET_ENROLMENTS);
     let mut sending: Vec<(usize, Call, Params)> = Vec::new();
     for item in wave {
-        match item_of(item.op, out) {
+        match item_of(item.op, out, plugin) {
             Ok((call, p)) => sending.push((item.row, call, p)),
             Err(f) => out.rows[item.row] = Applied::Failed(f),
         }

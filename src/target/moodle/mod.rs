@@ -661,9 +661,8 @@ impl SiteView for MoodleTarget {
         };
         Capabilities {
             account_without_email: false,
-            // No web service enrols another user through another method than manual, not
-            // even the plugin's.
-            enrol_any_method: false,
+            // Core enrols others through the manual method only.
+            enrol_any_method: has(&[enrol_ops::SET_ENROLMENTS]),
             lists_disabled_instances: has(&[catalogue::GET_INSTANCES]),
             enrolment_details: has(&[course_parts::GET_ENROLMENTS]),
             membership_component: has(&[group_ops::PLUGIN_ADD]),
