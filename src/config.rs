@@ -2,11 +2,17 @@
 //! Every table denies unknown keys, so a misspelt key fails with its name and line.
 
 use crate::codes::{Code, Failure};
+// How a row names an existing record, and an enrolment row's default command, are the
+// commands' vocabulary; the settings choose among them.
+pub use crate::command::keys::{
+    CategoryIdentifier, CohortIdentifier, CourseIdentifier, GroupIdentifier, UserIdentifier,
+};
 use crate::command::moodle_rules::{
     is_auth_plugin_name, is_country_code, is_lang_code, is_profile_field_shortname,
     is_role_shortname, is_timezone, normalise_lang, NOT_AUTH, NOT_COUNTRY, NOT_LANG,
     NOT_PROFILE_FIELD, NOT_ROLE, NOT_TIMEZONE,
 };
+pub use crate::command::EnrolCmd;
 use crate::toml_place::{line_col, TomlPlaces};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -270,30 +276,6 @@ impl ScriptLimits {
     }
 }
 
-/// The field that identifies an existing account.
-#[derive(
-    Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum UserIdentifier {
-    #[default]
-    Username,
-    Idnumber,
-    Email,
-    Id,
-}
-
-impl UserIdentifier {
-    pub fn column(self) -> &'static str {
-        match self {
-            UserIdentifier::Username => "username",
-            UserIdentifier::Idnumber => "idnumber",
-            UserIdentifier::Email => "email",
-            UserIdentifier::Id => "id",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UsersConfig {
@@ -321,39 +303,6 @@ impl Default for UsersConfig {
             default_timezone: "99".into(),
         }
     }
-}
-
-/// The field that identifies an existing course.
-#[derive(
-    Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, PartialOrd, Ord, Hash, Default,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum CourseIdentifier {
-    #[default]
-    Shortname,
-    Idnumber,
-    Id,
-}
-
-impl CourseIdentifier {
-    pub fn column(self) -> &'static str {
-        match self {
-            CourseIdentifier::Shortname => "shortname",
-            CourseIdentifier::Idnumber => "idnumber",
-            CourseIdentifier::Id => "id",
-        }
-    }
-}
-
-/// How a course's `category` cell names its category.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum CategoryIdentifier {
-    /// Names from the top, `A/B/C`; missing levels are created.
-    #[default]
-    Path,
-    Idnumber,
-    Id,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -401,35 +350,6 @@ impl Default for EnrolmentsConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum EnrolCmd {
-    #[default]
-    Add,
-    Del,
-    Shift,
-}
-
-/// The field that identifies a group or a grouping within its course.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum GroupIdentifier {
-    #[default]
-    Name,
-    Idnumber,
-    Id,
-}
-
-impl GroupIdentifier {
-    pub fn column(self) -> &'static str {
-        match self {
-            GroupIdentifier::Name => "name",
-            GroupIdentifier::Idnumber => "idnumber",
-            GroupIdentifier::Id => "id",
-        }
-    }
-}
-
 /// What a group-member removal does with what it leaves empty.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
@@ -450,28 +370,6 @@ pub struct GroupsConfig {
     pub grouping_identifier: GroupIdentifier,
     pub user_identifier: UserIdentifier,
     pub purge_empty: PurgeEmpty,
-}
-
-/// The field that identifies a cohort.
-#[derive(
-    Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, PartialOrd, Ord, Hash, Default,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum CohortIdentifier {
-    #[default]
-    Idnumber,
-    Name,
-    Id,
-}
-
-impl CohortIdentifier {
-    pub fn column(self) -> &'static str {
-        match self {
-            CohortIdentifier::Idnumber => "idnumber",
-            CohortIdentifier::Name => "name",
-            CohortIdentifier::Id => "id",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,8 +1,8 @@
 //! Cohort commands: the cohort itself, its members, and its bindings to courses.
 
 use super::checks::{at_most, bad, not_blank, one_of};
+use super::keys::{CohortIdentifier, CourseIdentifier, UserIdentifier};
 use crate::codes::{Code, Failure};
-use crate::config::{CohortIdentifier, CourseIdentifier, UserIdentifier};
 use serde::{Deserialize, Serialize};
 
 /// The cohort-like enrol plugins: Moodle's own, and the two tool_sync knew. Only these read

@@ -1,7 +1,7 @@
 //! Course commands (create/update, delete, check, reset, meta bindings) and their validation.
 
+use super::keys::CourseIdentifier;
 use crate::codes::{Code, Failure};
-use crate::config::CourseIdentifier;
 use serde::{Deserialize, Serialize};
 
 /// Course formats a fresh Moodle 4.x ships.

@@ -1,8 +1,8 @@
 //! Enrolment, role and group-membership commands, and their validation.
 
 use super::checks::{at_most, bad, not_blank, one_of};
+use super::keys::{CourseIdentifier, UserIdentifier};
 use crate::codes::{Code, Failure};
-use crate::config::{CourseIdentifier, UserIdentifier};
 use serde::{Deserialize, Serialize};
 
 /// Enrol, unenrol, or change the role of a user in a course. The user is found by
@@ -173,6 +173,17 @@ impl GroupMember {
         not_blank("user identifier (userid)", &self.user)?;
         one_of("cmd", self.cmd.as_deref(), &["add", "del", "shift"])
     }
+}
+
+/// What an enrolment row does: enrol (or add the role), unenrol, or give its role in place of
+/// the others. A row without `cmd` gets `[enrolments] default_cmd`.
+#[derive(Debug, Clone, Copy, serde::Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EnrolCmd {
+    #[default]
+    Add,
+    Del,
+    Shift,
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ mod checks;
 mod cohort;
 mod course;
 mod enrolment;
+pub mod keys;
 pub mod moodle_rules;
 mod picture;
 mod user;
@@ -14,7 +15,7 @@ pub use course::{
     CourseCheck, CourseFields, CourseRef, CourseReset, MetaLink, Section, Teacher, FORMATS,
 };
 pub(crate) use enrolment::shown as shown_time;
-pub use enrolment::{Enrolment, GroupMember, GroupUpsert, UserGroups};
+pub use enrolment::{EnrolCmd, Enrolment, GroupMember, GroupUpsert, UserGroups};
 pub use picture::{Attached, UserPicture};
 pub use user::{user_field_width, UserDelete, UserFields, USER_TEXT_FIELDS};
 

@@ -1,7 +1,7 @@
 //! The user-picture command: the image comes from the archive entry, not from the script.
 
+use super::keys::UserIdentifier;
 use crate::codes::{Code, Failure};
-use crate::config::UserIdentifier;
 use crate::pictures::avatar::Avatar;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
