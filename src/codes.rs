@@ -3,428 +3,272 @@
 
 use std::fmt;
 
-/// A stable error code: `MS-` + family letter + three digits.
-/// Families: C configuration, I input file, S script, V command validation, T target,
-/// F the external feed and mail, R a Moodle site over REST, O the run's own outputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum Code {
+/// Declares every code once, with all that is said of it: the enum, its stable identifier,
+/// its one-line summary and its remedy, and the list of all codes, so none can be left out
+/// of one of them.
+macro_rules! registry {
+    ($($name:ident = $id:literal, $summary:literal, $remedy:literal;)*) => {
+        /// A stable error code: `MS-` + family letter + three digits.
+        /// Families: C configuration, I input file, S script, V command validation, T target,
+        /// F the external feed and mail, R a Moodle site over REST, O the run's own outputs.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+        pub enum Code {
+            $($name,)*
+        }
+
+        impl Code {
+            /// Every code, in registry order.
+            pub const ALL: &'static [Code] = &[$(Code::$name,)*];
+
+            /// The stable identifier written to reports. Never change one; add a new code
+            /// instead.
+            pub fn id(self) -> &'static str {
+                match self {
+                    $(Code::$name => $id,)*
+                }
+            }
+
+            /// One-line description of what the code means, for `docs/` and `--help` texts.
+            pub fn summary(self) -> &'static str {
+                match self {
+                    $(Code::$name => $summary,)*
+                }
+            }
+
+            /// What an operator does about it: the one line `problems` and the console show
+            /// beside a failure.
+            pub fn remedy(self) -> &'static str {
+                match self {
+                    $(Code::$name => $remedy,)*
+                }
+            }
+        }
+    };
+}
+
+// Each code: `Name = "identifier", "summary", "remedy";` — a new code goes at the end of its
+// family with the next free number.
+registry! {
     // Configuration and presets: nothing is done.
-    ConfigUnreadable,
-    ConfigInvalid,
-    PresetInvalid,
-    ScriptMissing,
-    DataFolderMissing,
+    ConfigUnreadable = "MS-C001",
+        "the settings file cannot be read",
+        "make moosync.toml readable by the user moosync runs as";
+    ConfigInvalid = "MS-C002",
+        "the settings file has an unknown key or a bad value",
+        "fix the key the message names (file, line and column) in moosync.toml";
+    PresetInvalid = "MS-C003",
+        "a preset file is invalid",
+        "fix the preset file the message names (presets/*.toml)";
+    ScriptMissing = "MS-C004",
+        "a preset names a script that does not exist",
+        "put the script in scripts/ or fix the preset's script name";
+    DataFolderMissing = "MS-C005",
+        "the data folder is missing or not initialised",
+        "run `moosync --data DIR init`, or pass the right --data";
     // Input files: the whole file is refused and moved to Rejected/.
-    FileUnreadable,
-    FileEmpty,
-    FileBinary,
-    FileNotUtf8,
-    FileWrongDelimiter,
-    HeaderDuplicate,
-    HeaderEmptyName,
-    HeaderRejected,
+    FileUnreadable = "MS-I001",
+        "the input file cannot be read",
+        "check the file's permissions, then drop it into inbox/ again";
+    FileEmpty = "MS-I002",
+        "the input file is empty",
+        "ask the sender for the file again: it arrived empty";
+    FileBinary = "MS-I003",
+        "the input file is not text",
+        "export the feed as CSV text (not a spreadsheet), then drop it again";
+    FileNotUtf8 = "MS-I004",
+        "the input file is declared UTF-8 but is not",
+        "save the file as UTF-8, or set the preset's encoding to what it is";
+    FileWrongDelimiter = "MS-I005",
+        "the header does not use the configured delimiter",
+        "export with the configured delimiter, or set the preset's delimiter";
+    HeaderDuplicate = "MS-I006",
+        "two header columns have the same name",
+        "rename one of the two columns in the file's header";
+    HeaderEmptyName = "MS-I007",
+        "a header column has no name",
+        "give every header column a name";
+    HeaderRejected = "MS-I008",
+        "the script's header() rejected the columns",
+        "send a file with the columns the script's header() asks for";
     // Input rows: the row fails and goes to the tryback.
-    RowFieldCount,
-    RowFieldTooLong,
+    RowFieldCount = "MS-I101",
+        "the row has more or fewer fields than the header",
+        "quote fields that hold the delimiter, or fix the row's field count";
+    RowFieldTooLong = "MS-I102",
+        "a field is longer than the configured limit",
+        "shorten the field, or raise [csv] max_field_bytes";
     // Scripts.
-    ScriptParse,
-    ScriptThrow,
-    ScriptRuntime,
-    ScriptBudget,
-    ScriptTooLarge,
-    ScriptBadReturn,
+    ScriptParse = "MS-S001",
+        "the script does not compile",
+        "fix the script at the line and column named; `moosync plan` checks it";
+    ScriptThrow = "MS-S002",
+        "the script failed the row with throw",
+        "fix the row as the script's message says, then replay the tryback";
+    ScriptRuntime = "MS-S003",
+        "the script hit an error while mapping the row",
+        "fix the script (or the row it trips on); `moosync plan` shows it";
+    ScriptBudget = "MS-S004",
+        "the script used up its operation budget (a loop?)",
+        "look for a loop in the script, or raise [limits] max_operations";
+    ScriptTooLarge = "MS-S005",
+        "the script built a string, array or map over its limit, or held more memory than [limits] max_memory_mb",
+        "make the script build smaller values, or raise the [limits]";
+    ScriptBadReturn = "MS-S006",
+        "the script returned something that is not a command",
+        "make fn row return a command, an array of commands or skip()";
     // Command validation.
-    InvalidUsername,
-    InvalidEmail,
-    MissingValue,
-    InvalidValue,
-    PasswordPolicy,
-    LanguageNotInstalled,
+    InvalidUsername = "MS-V001",
+        "the username does not pass Moodle's username rule",
+        "fix the username in the source: lower case letters, digits, _ - . @";
+    InvalidEmail = "MS-V002",
+        "the email address does not pass Moodle's check",
+        "fix the email address in the source";
+    MissingValue = "MS-V003",
+        "a required value is missing",
+        "fill in the value the message names, then replay the tryback";
+    InvalidValue = "MS-V004",
+        "a value is not in an accepted form",
+        "fix the value the message names, then replay the tryback";
+    PasswordPolicy = "MS-V005",
+        "the password does not meet the site's password policy",
+        "give a password the policy accepts (the message says what it lacks), or leave the cell empty for Moodle to make one";
+    LanguageNotInstalled = "MS-V006",
+        "the language is not installed on the site",
+        "install the language pack in Moodle, or give the row a language the site has";
     // Target.
-    CollisionUsername,
-    CollisionEmail,
-    CollisionIdnumber,
-    RenameSourceMissing,
-    AmbiguousMatch,
-    ProtectedAccount,
-    UnknownProfileField,
-    Storage,
-    NotFound,
-    CourseShortnameTaken,
-    CourseIdnumberTaken,
-    CategoryUnresolved,
-    UnknownRole,
-    SiteCourse,
-    GroupTaken,
-    ArchiveUnreadable,
-    ArchiveOverLimits,
-    EntryUnsafeName,
-    ImageUnsupported,
-    ImageTooLarge,
-    ImageCorrupt,
-    CohortIdnumberTaken,
-    HeaderTooWide,
-    NotRegularFile,
-    FileUtf16,
-    EntryDuplicateUser,
+    CollisionUsername = "MS-T001",
+        "the username belongs to another account",
+        "the username is another person's: fix the source, or rename the account";
+    CollisionEmail = "MS-T002",
+        "the email belongs to another account",
+        "the email is another account's: fix the source or that account";
+    CollisionIdnumber = "MS-T003",
+        "the idnumber belongs to another account",
+        "the idnumber is another account's: fix the source or that account";
+    RenameSourceMissing = "MS-T004",
+        "no account has the old username to rename",
+        "check the old username, or create the account first";
+    AmbiguousMatch = "MS-T005",
+        "several accounts match the identifier",
+        "make the identifier unique on the site (merge or fix the duplicates)";
+    ProtectedAccount = "MS-T006",
+        "the guest and admin accounts cannot be changed this way",
+        "leave guest and admin out of the feed";
+    UnknownProfileField = "MS-T007",
+        "no custom profile field has that shortname",
+        "create the profile field in Moodle, or fix the column name";
+    Storage = "MS-T008",
+        "the store refused the write",
+        "check the disk and the store; the file runs again from inbox/";
+    NotFound = "MS-T009",
+        "the entity to change does not exist",
+        "create it first (an earlier file), or fix the identifier";
+    CourseShortnameTaken = "MS-T010",
+        "the shortname belongs to another course",
+        "give the course another shortname, or fix the source";
+    CourseIdnumberTaken = "MS-T011",
+        "the idnumber belongs to another course",
+        "give the course another idnumber, or fix the source";
+    CategoryUnresolved = "MS-T012",
+        "the category cannot be found or created",
+        "create the category, or fix the category path in the row";
+    UnknownRole = "MS-T013",
+        "no role has that shortname",
+        "use a role shortname the site has (student, editingteacher…)";
+    SiteCourse = "MS-T014",
+        "the site course (front page) cannot be changed by a feed",
+        "leave the front page course out of the feed";
+    GroupTaken = "MS-T015",
+        "another group or grouping of the course has that name or idnumber",
+        "give the group another name or idnumber";
+    ArchiveUnreadable = "MS-I009",
+        "the picture archive cannot be read (corrupt, or not a zip or a folder)",
+        "send the pictures again as a zip or a folder";
+    ArchiveOverLimits = "MS-I010",
+        "the archive is over the limits on entries, unpacked size or compression ratio",
+        "split the archive, or raise the [pictures] limits";
+    EntryUnsafeName = "MS-I103",
+        "an archive entry's name leaves the archive (.. or an absolute path)",
+        "rebuild the archive with plain entry names";
+    ImageUnsupported = "MS-I104",
+        "the entry is not a JPEG, PNG or GIF image by its content",
+        "send the picture as JPEG, PNG or GIF";
+    ImageTooLarge = "MS-I105",
+        "the image is over the size or dimension limits",
+        "send a smaller picture, or raise the [pictures] limits";
+    ImageCorrupt = "MS-I106",
+        "the image cannot be decoded",
+        "send the picture again: it cannot be decoded";
+    CohortIdnumberTaken = "MS-T016",
+        "the idnumber belongs to another cohort",
+        "give the cohort another idnumber, or fix the source";
+    HeaderTooWide = "MS-I011",
+        "the header has more columns than moosync reads (1,000)",
+        "export only the columns the tool reads";
+    NotRegularFile = "MS-I012",
+        "the input is not a regular file (a FIFO, socket, device, link or folder)",
+        "drop a regular file (not a link, FIFO or folder)";
+    FileUtf16 = "MS-I013",
+        "the input file is UTF-16 text: convert it to UTF-8",
+        "save the file as UTF-8 (Excel: CSV UTF-8)";
+    EntryDuplicateUser = "MS-I107",
+        "two archive entries give a picture for the same name",
+        "keep one picture per user in the archive";
     // The external feed and mail: reported, the run goes on.
-    FeedUnreadable,
-    FeedLockNotAFile,
-    FeedStaleLock,
-    FeedFileSkipped,
-    FeedLockTooOld,
-    MailFailed,
+    FeedUnreadable = "MS-F001",
+        "the drop folder cannot be read: nothing was captured",
+        "check the drop folder's path and permissions ([feed] drop_folder)";
+    FeedLockNotAFile = "MS-F002",
+        "a lock file in the drop folder is not a file: nothing was captured",
+        "remove the folder or link named like the lock file from the drop folder";
+    FeedStaleLock = "MS-F003",
+        "a lock.txt left by a moosync that is gone was replaced",
+        "nothing: it was replaced; check why the last moosync died";
+    FeedFileSkipped = "MS-F004",
+        "a file in the drop folder was not captured (a link, unreadable, or vanished)",
+        "check the file's type and permissions in the drop folder";
+    FeedLockTooOld = "MS-F005",
+        "a lock file is older than [feed] stale_lock_minutes: an alarm",
+        "ask the sender why its lock file stays; remove it once it is stale";
+    MailFailed = "MS-F006",
+        "a mail could not be sent; the run goes on",
+        "check the [mail] settings with `moosync check-mail`";
     // The run's own outputs: the input waits in inbox/ until they can be written.
-    OutputUnwritable,
+    OutputUnwritable = "MS-O001",
+        "a report, tryback, archive or the journal could not be written: the input stays in inbox/ and runs again",
+        "free disk space or fix the folder's permissions; the file runs again";
     // A Moodle site over its REST web services.
-    RemoteUnreachable,
-    RemoteAccess,
-    RemoteMaintenance,
-    RemoteRejected,
-    RemoteWarning,
-    RemoteUnsupported,
-    RemoteBadAnswer,
-    RemoteTooLarge,
+    RemoteUnreachable = "MS-R001",
+        "Moodle cannot be reached, or kept failing after the retries: the file stops and waits in inbox/",
+        "check that Moodle is up and [target] url; the file runs again";
+    RemoteAccess = "MS-R002",
+        "Moodle refused the token, a function or a permission: the file stops and waits in inbox/",
+        "check the token and its service's functions with `moosync check-target`";
+    RemoteMaintenance = "MS-R003",
+        "the Moodle site is in maintenance mode: the file stops and waits in inbox/",
+        "wait for the site to leave maintenance mode; the file runs again";
+    RemoteRejected = "MS-R004",
+        "Moodle rejected the row (its own error code and message follow)",
+        "read Moodle's message, fix the row, then replay the tryback";
+    RemoteWarning = "MS-R005",
+        "Moodle skipped the row with a warning (its own warning code and message follow)",
+        "read Moodle's warning, fix the row, then replay the tryback";
+    RemoteUnsupported = "MS-R006",
+        "Moodle has no web service for this command: it needs the embedded store or a Moodle-side plugin",
+        "use the embedded store, or install the local_moosync plugin";
+    RemoteBadAnswer = "MS-R007",
+        "Moodle's answer is not what the function returns: the row's outcome is unknown, check it in Moodle",
+        "check the row's entity in Moodle by hand; its outcome is unknown";
+    RemoteTooLarge = "MS-R008",
+        "Moodle's answer is larger than moosync takes for one call: the file stops and waits in inbox/",
+        "lower [target] batch_size; the file runs again";
 }
 
 impl Code {
-    /// The stable identifier written to reports. Never change one; add a new variant instead.
-    pub fn id(self) -> &'static str {
-        use Code::*;
-        match self {
-            ConfigUnreadable => "MS-C001",
-            ConfigInvalid => "MS-C002",
-            PresetInvalid => "MS-C003",
-            ScriptMissing => "MS-C004",
-            DataFolderMissing => "MS-C005",
-            FileUnreadable => "MS-I001",
-            FileEmpty => "MS-I002",
-            FileBinary => "MS-I003",
-            FileNotUtf8 => "MS-I004",
-            FileWrongDelimiter => "MS-I005",
-            HeaderDuplicate => "MS-I006",
-            HeaderEmptyName => "MS-I007",
-            HeaderRejected => "MS-I008",
-            RowFieldCount => "MS-I101",
-            RowFieldTooLong => "MS-I102",
-            ScriptParse => "MS-S001",
-            ScriptThrow => "MS-S002",
-            ScriptRuntime => "MS-S003",
-            ScriptBudget => "MS-S004",
-            ScriptTooLarge => "MS-S005",
-            ScriptBadReturn => "MS-S006",
-            InvalidUsername => "MS-V001",
-            InvalidEmail => "MS-V002",
-            MissingValue => "MS-V003",
-            InvalidValue => "MS-V004",
-            PasswordPolicy => "MS-V005",
-            LanguageNotInstalled => "MS-V006",
-            CollisionUsername => "MS-T001",
-            CollisionEmail => "MS-T002",
-            CollisionIdnumber => "MS-T003",
-            RenameSourceMissing => "MS-T004",
-            AmbiguousMatch => "MS-T005",
-            ProtectedAccount => "MS-T006",
-            UnknownProfileField => "MS-T007",
-            Storage => "MS-T008",
-            NotFound => "MS-T009",
-            CourseShortnameTaken => "MS-T010",
-            CourseIdnumberTaken => "MS-T011",
-            CategoryUnresolved => "MS-T012",
-            UnknownRole => "MS-T013",
-            SiteCourse => "MS-T014",
-            GroupTaken => "MS-T015",
-            ArchiveUnreadable => "MS-I009",
-            ArchiveOverLimits => "MS-I010",
-            EntryUnsafeName => "MS-I103",
-            ImageUnsupported => "MS-I104",
-            ImageTooLarge => "MS-I105",
-            ImageCorrupt => "MS-I106",
-            CohortIdnumberTaken => "MS-T016",
-            HeaderTooWide => "MS-I011",
-            NotRegularFile => "MS-I012",
-            FileUtf16 => "MS-I013",
-            EntryDuplicateUser => "MS-I107",
-            FeedUnreadable => "MS-F001",
-            FeedLockNotAFile => "MS-F002",
-            FeedStaleLock => "MS-F003",
-            FeedFileSkipped => "MS-F004",
-            FeedLockTooOld => "MS-F005",
-            MailFailed => "MS-F006",
-            OutputUnwritable => "MS-O001",
-            RemoteUnreachable => "MS-R001",
-            RemoteAccess => "MS-R002",
-            RemoteMaintenance => "MS-R003",
-            RemoteRejected => "MS-R004",
-            RemoteWarning => "MS-R005",
-            RemoteUnsupported => "MS-R006",
-            RemoteBadAnswer => "MS-R007",
-            RemoteTooLarge => "MS-R008",
-        }
-    }
-
-    /// One-line description of what the code means, for `docs/` and `--help` texts.
-    pub fn summary(self) -> &'static str {
-        use Code::*;
-        match self {
-            ConfigUnreadable => "the settings file cannot be read",
-            ConfigInvalid => "the settings file has an unknown key or a bad value",
-            PresetInvalid => "a preset file is invalid",
-            ScriptMissing => "a preset names a script that does not exist",
-            DataFolderMissing => "the data folder is missing or not initialised",
-            FileUnreadable => "the input file cannot be read",
-            FileEmpty => "the input file is empty",
-            FileBinary => "the input file is not text",
-            FileNotUtf8 => "the input file is declared UTF-8 but is not",
-            FileWrongDelimiter => "the header does not use the configured delimiter",
-            HeaderDuplicate => "two header columns have the same name",
-            HeaderEmptyName => "a header column has no name",
-            HeaderRejected => "the script's header() rejected the columns",
-            RowFieldCount => "the row has more or fewer fields than the header",
-            RowFieldTooLong => "a field is longer than the configured limit",
-            ScriptParse => "the script does not compile",
-            ScriptThrow => "the script failed the row with throw",
-            ScriptRuntime => "the script hit an error while mapping the row",
-            ScriptBudget => "the script used up its operation budget (a loop?)",
-            ScriptTooLarge => "the script built a string, array or map over its limit, or held more memory than [limits] max_memory_mb",
-            ScriptBadReturn => "the script returned something that is not a command",
-            InvalidUsername => "the username does not pass Moodle's username rule",
-            InvalidEmail => "the email address does not pass Moodle's check",
-            MissingValue => "a required value is missing",
-            InvalidValue => "a value is not in an accepted form",
-            PasswordPolicy => "the password does not meet the site's password policy",
-            LanguageNotInstalled => "the language is not installed on the site",
-            CollisionUsername => "the username belongs to another account",
-            CollisionEmail => "the email belongs to another account",
-            CollisionIdnumber => "the idnumber belongs to another account",
-            RenameSourceMissing => "no account has the old username to rename",
-            AmbiguousMatch => "several accounts match the identifier",
-            ProtectedAccount => "the guest and admin accounts cannot be changed this way",
-            UnknownProfileField => "no custom profile field has that shortname",
-            Storage => "the store refused the write",
-            NotFound => "the entity to change does not exist",
-            CourseShortnameTaken => "the shortname belongs to another course",
-            CourseIdnumberTaken => "the idnumber belongs to another course",
-            CategoryUnresolved => "the category cannot be found or created",
-            UnknownRole => "no role has that shortname",
-            SiteCourse => "the site course (front page) cannot be changed by a feed",
-            GroupTaken => "another group or grouping of the course has that name or idnumber",
-            ArchiveUnreadable => {
-                "the picture archive cannot be read (corrupt, or not a zip or a folder)"
-            }
-            ArchiveOverLimits => {
-                "the archive is over the limits on entries, unpacked size or compression ratio"
-            }
-            EntryUnsafeName => {
-                "an archive entry's name leaves the archive (.. or an absolute path)"
-            }
-            ImageUnsupported => "the entry is not a JPEG, PNG or GIF image by its content",
-            ImageTooLarge => "the image is over the size or dimension limits",
-            ImageCorrupt => "the image cannot be decoded",
-            CohortIdnumberTaken => "the idnumber belongs to another cohort",
-            HeaderTooWide => "the header has more columns than moosync reads (1,000)",
-            NotRegularFile => {
-                "the input is not a regular file (a FIFO, socket, device, link or folder)"
-            }
-            FileUtf16 => "the input file is UTF-16 text: convert it to UTF-8",
-            EntryDuplicateUser => "two archive entries give a picture for the same name",
-            FeedUnreadable => "the drop folder cannot be read: nothing was captured",
-            FeedLockNotAFile => {
-                "a lock file in the drop folder is not a file: nothing was captured"
-            }
-            FeedStaleLock => "a lock.txt left by a moosync that is gone was replaced",
-            FeedFileSkipped => {
-                "a file in the drop folder was not captured (a link, unreadable, or vanished)"
-            }
-            FeedLockTooOld => "a lock file is older than [feed] stale_lock_minutes: an alarm",
-            MailFailed => "a mail could not be sent; the run goes on",
-            OutputUnwritable => "a report, tryback, archive or the journal could not be written: the input stays in inbox/ and runs again",
-            RemoteUnreachable => "Moodle cannot be reached, or kept failing after the retries: the file stops and waits in inbox/",
-            RemoteAccess => "Moodle refused the token, a function or a permission: the file stops and waits in inbox/",
-            RemoteMaintenance => "the Moodle site is in maintenance mode: the file stops and waits in inbox/",
-            RemoteRejected => "Moodle rejected the row (its own error code and message follow)",
-            RemoteWarning => "Moodle skipped the row with a warning (its own warning code and message follow)",
-            RemoteUnsupported => "Moodle has no web service for this command: it needs the embedded store or a Moodle-side plugin",
-            RemoteBadAnswer => "Moodle's answer is not what the function returns: the row's outcome is unknown, check it in Moodle",
-            RemoteTooLarge => {
-                "Moodle's answer is larger than moosync takes for one call: the file stops and waits in inbox/"
-            }
-        }
-    }
-
-    /// What an operator does about it: the one line `problems` and the console show beside
-    /// a failure.
-    pub fn remedy(self) -> &'static str {
-        use Code::*;
-        match self {
-            ConfigUnreadable => "make moosync.toml readable by the user moosync runs as",
-            ConfigInvalid => {
-                "fix the key the message names (file, line and column) in moosync.toml"
-            }
-            PresetInvalid => "fix the preset file the message names (presets/*.toml)",
-            ScriptMissing => "put the script in scripts/ or fix the preset's script name",
-            DataFolderMissing => "run `moosync --data DIR init`, or pass the right --data",
-            FileUnreadable => "check the file's permissions, then drop it into inbox/ again",
-            FileEmpty => "ask the sender for the file again: it arrived empty",
-            FileBinary => "export the feed as CSV text (not a spreadsheet), then drop it again",
-            FileNotUtf8 => "save the file as UTF-8, or set the preset's encoding to what it is",
-            FileWrongDelimiter => {
-                "export with the configured delimiter, or set the preset's delimiter"
-            }
-            HeaderDuplicate => "rename one of the two columns in the file's header",
-            HeaderEmptyName => "give every header column a name",
-            HeaderRejected => "send a file with the columns the script's header() asks for",
-            RowFieldCount => "quote fields that hold the delimiter, or fix the row's field count",
-            RowFieldTooLong => "shorten the field, or raise [csv] max_field_bytes",
-            ScriptParse => "fix the script at the line and column named; `moosync plan` checks it",
-            ScriptThrow => "fix the row as the script's message says, then replay the tryback",
-            ScriptRuntime => "fix the script (or the row it trips on); `moosync plan` shows it",
-            ScriptBudget => "look for a loop in the script, or raise [limits] max_operations",
-            ScriptTooLarge => "make the script build smaller values, or raise the [limits]",
-            ScriptBadReturn => "make fn row return a command, an array of commands or skip()",
-            InvalidUsername => {
-                "fix the username in the source: lower case letters, digits, _ - . @"
-            }
-            InvalidEmail => "fix the email address in the source",
-            MissingValue => "fill in the value the message names, then replay the tryback",
-            InvalidValue => "fix the value the message names, then replay the tryback",
-            PasswordPolicy => {
-                "give a password the policy accepts (the message says what it lacks), or leave the cell empty for Moodle to make one"
-            }
-            LanguageNotInstalled => {
-                "install the language pack in Moodle, or give the row a language the site has"
-            }
-            CollisionUsername => {
-                "the username is another person's: fix the source, or rename the account"
-            }
-            CollisionEmail => "the email is another account's: fix the source or that account",
-            CollisionIdnumber => {
-                "the idnumber is another account's: fix the source or that account"
-            }
-            RenameSourceMissing => "check the old username, or create the account first",
-            AmbiguousMatch => {
-                "make the identifier unique on the site (merge or fix the duplicates)"
-            }
-            ProtectedAccount => "leave guest and admin out of the feed",
-            UnknownProfileField => "create the profile field in Moodle, or fix the column name",
-            Storage => "check the disk and the store; the file runs again from inbox/",
-            NotFound => "create it first (an earlier file), or fix the identifier",
-            CourseShortnameTaken => "give the course another shortname, or fix the source",
-            CourseIdnumberTaken => "give the course another idnumber, or fix the source",
-            CategoryUnresolved => "create the category, or fix the category path in the row",
-            UnknownRole => "use a role shortname the site has (student, editingteacher…)",
-            SiteCourse => "leave the front page course out of the feed",
-            GroupTaken => "give the group another name or idnumber",
-            ArchiveUnreadable => "send the pictures again as a zip or a folder",
-            ArchiveOverLimits => "split the archive, or raise the [pictures] limits",
-            EntryUnsafeName => "rebuild the archive with plain entry names",
-            ImageUnsupported => "send the picture as JPEG, PNG or GIF",
-            ImageTooLarge => "send a smaller picture, or raise the [pictures] limits",
-            ImageCorrupt => "send the picture again: it cannot be decoded",
-            CohortIdnumberTaken => "give the cohort another idnumber, or fix the source",
-            HeaderTooWide => "export only the columns the tool reads",
-            NotRegularFile => "drop a regular file (not a link, FIFO or folder)",
-            FileUtf16 => "save the file as UTF-8 (Excel: CSV UTF-8)",
-            EntryDuplicateUser => "keep one picture per user in the archive",
-            FeedUnreadable => "check the drop folder's path and permissions ([feed] drop_folder)",
-            FeedLockNotAFile => {
-                "remove the folder or link named like the lock file from the drop folder"
-            }
-            FeedStaleLock => "nothing: it was replaced; check why the last moosync died",
-            FeedFileSkipped => "check the file's type and permissions in the drop folder",
-            FeedLockTooOld => "ask the sender why its lock file stays; remove it once it is stale",
-            MailFailed => "check the [mail] settings with `moosync check-mail`",
-            OutputUnwritable => {
-                "free disk space or fix the folder's permissions; the file runs again"
-            }
-            RemoteUnreachable => "check that Moodle is up and [target] url; the file runs again",
-            RemoteAccess => {
-                "check the token and its service's functions with `moosync check-target`"
-            }
-            RemoteMaintenance => "wait for the site to leave maintenance mode; the file runs again",
-            RemoteRejected => "read Moodle's message, fix the row, then replay the tryback",
-            RemoteWarning => "read Moodle's warning, fix the row, then replay the tryback",
-            RemoteUnsupported => "use the embedded store, or install the local_moosync plugin",
-            RemoteBadAnswer => "check the row's entity in Moodle by hand; its outcome is unknown",
-            RemoteTooLarge => "lower [target] batch_size; the file runs again",
-        }
-    }
-
     /// A fault of the tool script rather than of the input.
     pub fn is_script(self) -> bool {
         self.id().starts_with("MS-S")
     }
-
-    pub const ALL: &'static [Code] = &[
-        Code::ConfigUnreadable,
-        Code::ConfigInvalid,
-        Code::PresetInvalid,
-        Code::ScriptMissing,
-        Code::DataFolderMissing,
-        Code::FileUnreadable,
-        Code::FileEmpty,
-        Code::FileBinary,
-        Code::FileNotUtf8,
-        Code::FileWrongDelimiter,
-        Code::HeaderDuplicate,
-        Code::HeaderEmptyName,
-        Code::HeaderRejected,
-        Code::RowFieldCount,
-        Code::RowFieldTooLong,
-        Code::ScriptParse,
-        Code::ScriptThrow,
-        Code::ScriptRuntime,
-        Code::ScriptBudget,
-        Code::ScriptTooLarge,
-        Code::ScriptBadReturn,
-        Code::InvalidUsername,
-        Code::InvalidEmail,
-        Code::MissingValue,
-        Code::InvalidValue,
-        Code::PasswordPolicy,
-        Code::LanguageNotInstalled,
-        Code::CollisionUsername,
-        Code::CollisionEmail,
-        Code::CollisionIdnumber,
-        Code::RenameSourceMissing,
-        Code::AmbiguousMatch,
-        Code::ProtectedAccount,
-        Code::UnknownProfileField,
-        Code::Storage,
-        Code::NotFound,
-        Code::CourseShortnameTaken,
-        Code::CourseIdnumberTaken,
-        Code::CategoryUnresolved,
-        Code::UnknownRole,
-        Code::SiteCourse,
-        Code::GroupTaken,
-        Code::ArchiveUnreadable,
-        Code::ArchiveOverLimits,
-        Code::EntryUnsafeName,
-        Code::ImageUnsupported,
-        Code::ImageTooLarge,
-        Code::ImageCorrupt,
-        Code::CohortIdnumberTaken,
-        Code::HeaderTooWide,
-        Code::NotRegularFile,
-        Code::FileUtf16,
-        Code::EntryDuplicateUser,
-        Code::FeedUnreadable,
-        Code::FeedLockNotAFile,
-        Code::FeedStaleLock,
-        Code::FeedFileSkipped,
-        Code::FeedLockTooOld,
-        Code::MailFailed,
-        Code::OutputUnwritable,
-        Code::RemoteUnreachable,
-        Code::RemoteAccess,
-        Code::RemoteMaintenance,
-        Code::RemoteRejected,
-        Code::RemoteWarning,
-        Code::RemoteUnsupported,
-        Code::RemoteBadAnswer,
-        Code::RemoteTooLarge,
-    ];
 }
 
 impl Code {
