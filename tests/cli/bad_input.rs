@@ -2,7 +2,8 @@
 //! its own, and its `expect.toml` says the exit code, the error code shown, and where the input
 //! ends up. No case may end moosync by a signal or keep it waiting. See tests/bad-input/README.md.
 
-use crate::fake_moodle::{FakeMoodle, Odd};
+use crate::fault_proxy::{FaultProxy, Odd};
+use crate::lab::{self, Who};
 use crate::workdir::Workdir;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -110,9 +111,11 @@ fn check(case: &Path) {
         Some(file) => std::fs::read_to_string(case.join(file)).unwrap(),
         None => String::new(),
     };
-    // Kept alive until the run is over.
+    // The lab Moodle behind the fault proxy, which gives the odd answer; kept alive until
+    // the run is over.
     let _site = expect.moodle.as_deref().map(|how| {
-        let site = FakeMoodle::start();
+        lab::Session::connect(Who::Core);
+        let site = FaultProxy::start(&lab::url());
         let url = match how {
             "unreachable" => {
                 // A port that was just free: nothing listens there.
@@ -129,7 +132,7 @@ fn check(case: &Path) {
             }
             other => panic!("{name}: no odd Moodle {other:?}"),
         };
-        std::fs::write(w.join("token"), FakeMoodle::TOKEN).unwrap();
+        std::fs::write(w.join("token"), lab::token(Who::Core)).unwrap();
         settings.push_str(&format!(
             "\n[target]\nkind = \"moodle\"\nurl = \"{url}\"\ntoken_file = \"{}\"\nretries = 0\ntimeout_seconds = 5\n",
             w.join("token").display()

@@ -57,9 +57,10 @@ pub struct Call {
 
 #[derive(Default)]
 struct Faults {
-    drops: HashMap<String, Vec<When>>,
+    /// Per function, the faults to come, each with how many calls it still takes.
+    drops: HashMap<String, Vec<(When, usize)>>,
     fail_5xx: HashMap<String, usize>,
-    odd: HashMap<String, Vec<Odd>>,
+    odd: HashMap<String, Vec<(Odd, usize)>>,
     delay: Duration,
     maintenance: bool,
     removed: HashSet<String>,
@@ -108,7 +109,7 @@ impl FaultProxy {
             f.drops
                 .entry(function.into())
                 .or_default()
-                .extend(std::iter::repeat_n(when, times))
+                .push((when, times))
         });
     }
 
@@ -121,12 +122,7 @@ impl FaultProxy {
     /// The next `times` calls of `function` get `odd` instead of Moodle's answer (Moodle
     /// never sees them).
     pub fn answer_next(&self, function: &str, odd: Odd, times: usize) {
-        self.with(|f| {
-            f.odd
-                .entry(function.into())
-                .or_default()
-                .extend(std::iter::repeat_n(odd, times))
-        });
+        self.with(|f| f.odd.entry(function.into()).or_default().push((odd, times)));
     }
 
     /// Every answer waits this long first.
@@ -171,9 +167,13 @@ impl FaultProxy {
     }
 }
 
-fn take<T: Copy>(queue: &mut HashMap<String, Vec<T>>, function: &str) -> Option<T> {
+/// The next fault queued for `function`, counting one call off it.
+fn take<T: Copy>(queue: &mut HashMap<String, Vec<(T, usize)>>, function: &str) -> Option<T> {
     let q = queue.get_mut(function)?;
-    (!q.is_empty()).then(|| q.remove(0))
+    q.retain(|(_, left)| *left > 0);
+    let (fault, left) = q.first_mut()?;
+    *left -= 1;
+    Some(*fault)
 }
 
 fn call_of(req: &Request) -> Call {
