@@ -30,22 +30,50 @@ enum Backend {
     Rest(Who),
 }
 
-/// TEMPORARY: the REST tests run only with `MOOSYNC_SCENARIOS_REST=1` while the two backends
-/// still disagree (tests/scenarios/DIFFERENCES.md lists where), so that the corpus can merge
-/// before the planning layer makes them agree. Remove this switch then: the REST tests must
-/// run by default, like the embedded ones.
-const REST_SWITCH: &str = "MOOSYNC_SCENARIOS_REST";
+/// Scenarios whose REST runs still differ from the embedded store's, each with why. They run
+/// like the others and must differ: one that agrees fails, to be taken off this list.
+const REST_PENDING: &[(&str, &str)] = &[
+    (
+        "cohort_bindings",
+        "cohort bindings over REST still take the old, unplanned path (issue 16)",
+    ),
+    (
+        "cohorts",
+        "cohorts over REST still take the old, unplanned path (issue 16)",
+    ),
+    (
+        "cohorts_identifiers",
+        "cohorts over REST still take the old, unplanned path (issue 16)",
+    ),
+    (
+        "pictures",
+        "pictures over REST still take the old, unplanned path (issue 16)",
+    ),
+    (
+        "users_enrol_columns",
+        "its cohort columns over REST still take the old, unplanned path (issue 16)",
+    ),
+];
+
+/// Whether `doc` differs from the stored snapshot `name`, read without insta, which would
+/// write a `.snap.new` beside it.
+fn differs_from_snapshot(name: &str, doc: &str) -> bool {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("snapshots")
+        .join(format!("scenario__{name}.snap"));
+    let stored = std::fs::read_to_string(path).unwrap_or_default();
+    let body = stored.splitn(3, "---\n").nth(2).unwrap_or("");
+    body.trim_end() != doc.trim_end()
+}
 
 fn run(name: &str, backend: Backend) {
-    if let Backend::Rest(_) = backend {
-        if std::env::var(REST_SWITCH).as_deref() != Ok("1") {
-            eprintln!(
-                "scenario {name} over REST not run: set {REST_SWITCH}=1 (temporary, until the \
-                 backends agree; see tests/scenarios/DIFFERENCES.md)"
-            );
-            return;
-        }
-    }
+    let pending = match backend {
+        Backend::Rest(_) => REST_PENDING
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, why)| *why),
+        Backend::Embedded => None,
+    };
     let scenario = Scenario::load(name);
     // The `-` ends the prefix, so no prefix is the start of another (`…x1-` and `…x10-`).
     let prefix = format!("{}-", lab::unique("sc"));
@@ -125,6 +153,12 @@ fn run(name: &str, backend: Backend) {
                 out.code, out.stdout, out.stderr
             ));
         }
+        if pending.is_some() {
+            if differs_from_snapshot(&snapshot, &doc) {
+                failures.push(format!("{snapshot}: differs from the snapshot"));
+            }
+            continue;
+        }
         let mut settings = snapshot_settings();
         settings.set_description(format!("{}: step {}", scenario.description, step.name));
         settings.set_omit_expression(true);
@@ -145,6 +179,14 @@ fn run(name: &str, backend: Backend) {
         scenario.steps.len(),
         started.elapsed().as_secs_f64()
     );
+    if let Some(why) = pending {
+        assert!(
+            !failures.is_empty(),
+            "scenario {name} now agrees over REST: take it off REST_PENDING"
+        );
+        eprintln!("scenario {name} over REST differs as known ({why}): {failures:?}");
+        return;
+    }
     assert!(
         failures.is_empty(),
         "scenario {name}: {} step(s) differ:\n{}",
