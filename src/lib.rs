@@ -1,8 +1,10 @@
 //! moosync: keeps a Moodle site in step with CSV feeds.
 //!
 //! The flow of one file: [`source`] reads rows, [`rules`] maps each through the tool's Rhai
-//! script into [`command`]s, a [`target`] applies them, and [`sinks`] record every outcome.
+//! script into [`command`]s, the [`plan`] decides what each means in Moodle, one of the
+//! [`backends`] reads the site and applies it, and [`sinks`] record every outcome.
 
+pub mod backends;
 pub mod cli;
 pub mod codes;
 pub mod command;
@@ -30,7 +32,6 @@ pub mod setup;
 pub mod sinks;
 pub mod source;
 pub mod state;
-pub mod target;
 pub mod toml_place;
 pub mod web;
 

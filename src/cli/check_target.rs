@@ -2,9 +2,9 @@
 //! offers every function moosync calls, listing any that are missing.
 
 use super::exit;
+use crate::backends::moodle::{MoodleTarget, FUNCTIONS, OPTIONAL_FUNCTIONS, PLUGIN_PREFIX};
 use crate::codes::{Code, Failure};
 use crate::config::TargetKind;
-use crate::target::moodle::{MoodleTarget, FUNCTIONS, OPTIONAL_FUNCTIONS, PLUGIN_PREFIX};
 use std::path::Path;
 
 pub fn run(data: &Path) -> i32 {

@@ -3,6 +3,7 @@
 //! A reader thread parses rows and maps each chunk through the script on all cores (input
 //! order kept); this thread applies chunks to the target in batches and feeds the sinks.
 
+use crate::backends::Target;
 use crate::codes::{Code, Failure};
 use crate::command::{Command, Mapped};
 use crate::config::Config;
@@ -17,7 +18,6 @@ use crate::sinks::{
 };
 use crate::source::{preflight, CsvSource, Preflight, Row, RowSource, SourceOptions};
 use crate::state::{now_text, State};
-use crate::target::Target;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 

@@ -147,7 +147,8 @@ pub fn run(
     }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let run_id = state.start_run(&command, req.dry_run)?;
-    let mut target = match crate::target::open(&s.area.store_path(), &s.area.state_path(), &s.cfg) {
+    let mut target = match crate::backends::open(&s.area.store_path(), &s.area.state_path(), &s.cfg)
+    {
         Ok(t) => t,
         Err(f) => {
             let _ = state.finish_run(run_id, exit::of_failure(&f));

@@ -10,8 +10,8 @@
 //!
 //! A lab that cannot be reached fails the test, saying what to run: never a silent skip.
 
-use moosync::target::moodle::client::{CallError, Client, MoodleError, Token};
-use moosync::target::moodle::form::Params;
+use moosync::backends::moodle::client::{CallError, Client, MoodleError, Token};
+use moosync::backends::moodle::form::Params;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

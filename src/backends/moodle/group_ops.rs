@@ -8,8 +8,7 @@
 //! remembering which memberships it made (noted before they are asked for, so one whose
 //! answer is lost is still known as moosync's).
 
-use super::apply::Item;
-use super::calls::{self, CallKind, Ctx};
+use super::calls::{self, CallKind, Ctx, Item};
 use super::client::Retry;
 use super::course_parts::CourseParts;
 use super::form::Params;

@@ -21,6 +21,12 @@ pub struct Ctx<'a> {
     pub ledger: &'a Ledger,
 }
 
+/// One planned operation to send, with its row: what every sender takes.
+pub struct Item<'a> {
+    pub row: usize,
+    pub op: &'a crate::plan::Op,
+}
+
 /// Form fields per call, under PHP's max_input_vars as Moodle requires it set.
 pub const MAX_FIELDS: usize = 4000;
 

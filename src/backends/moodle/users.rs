@@ -2,8 +2,7 @@
 //! operations in batched calls of `[target] batch_size` (core_user_create_users,
 //! _update_users, _delete_users), several at once, each split where Moodle refuses it.
 
-use super::apply::Item;
-use super::calls::{self, Ctx, MAX_FIELDS};
+use super::calls::{self, Ctx, Item, MAX_FIELDS};
 use super::client::{CallError, MoodleError, Retry};
 use super::directory::{Account, Directory, TEXT_FIELDS};
 use super::form::Params;

@@ -3,8 +3,7 @@
 //! cannot disable one and keep its enrolments), the self and guest methods through its
 //! local_moosync_set_enrol_methods. Cohort sync instances have their own sender.
 
-use super::apply::Item;
-use super::calls::{self, CallKind, Ctx};
+use super::calls::{self, CallKind, Ctx, Item};
 use super::catalogue::Catalogue;
 use super::course_send::set_methods;
 use super::form::Params;

@@ -3,7 +3,7 @@
 //! a user's enrolment in a course, a membership) in file order, so a later row sees what an
 //! earlier one did. A wave's operations go by kind in batched calls.
 
-use super::calls::Ctx;
+use super::calls::{Ctx, Item};
 use super::catalogue::Catalogue;
 use super::course_parts::CourseParts;
 use super::directory::Directory;
@@ -12,12 +12,6 @@ use crate::codes::{Code, Failure};
 use crate::plan::view::Setting;
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
 use std::collections::HashMap;
-
-/// One operation to send, with its row.
-pub struct Item<'a> {
-    pub row: usize,
-    pub op: &'a Op,
-}
 
 /// What an operation touches: two operations sharing a key go in separate waves.
 fn keys(op: &Op, course_of: &dyn Fn(Ref) -> Option<Ref>) -> Vec<String> {

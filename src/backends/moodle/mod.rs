@@ -855,7 +855,7 @@ impl SiteView for MoodleTarget {
     }
 }
 
-impl crate::target::Target for MoodleTarget {
+impl crate::backends::Target for MoodleTarget {
     fn describe(&self) -> String {
         format!("Moodle {} (REST web services)", self.client.site())
     }

@@ -5,8 +5,7 @@
 //! can do (manual enrolments, plain role assignments); anything else fails its row here
 //! rather than being sent.
 
-use super::apply::Item;
-use super::calls::{self, CallKind, Ctx};
+use super::calls::{self, CallKind, Ctx, Item};
 use super::form::Params;
 use crate::codes::{Code, Failure};
 use crate::plan::{Applied, BatchApplied, Op, Ref};

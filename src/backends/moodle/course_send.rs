@@ -6,8 +6,7 @@
 //! local_moosync_set_sections and its self and guest methods through
 //! local_moosync_set_enrol_methods.
 
-use super::apply::Item;
-use super::calls::{self, CallKind, Ctx};
+use super::calls::{self, CallKind, Ctx, Item};
 use super::catalogue::Catalogue;
 use super::client::{CallError, MoodleError, Retry};
 use super::form::Params;
