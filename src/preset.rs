@@ -195,6 +195,12 @@ impl Presets {
                 format!("no preset uses tool '{tool}' or is named so"),
             )),
             [only] => Ok(only),
+            // A file named outside every pattern goes to the tool's own preset, keyed by the
+            // tool's name ([users] in tool_sync.toml), when it has one.
+            many if many.iter().any(|p| p.key() == tool) => Ok(many
+                .iter()
+                .find(|p| p.key() == tool)
+                .expect("checked above")),
             many => {
                 let names: Vec<String> = many
                     .iter()
@@ -348,6 +354,33 @@ mod tests {
             &CsvConfig::default(),
         );
         (d, r)
+    }
+
+    #[test]
+    fn a_file_named_outside_every_pattern_goes_to_the_tools_own_preset_if_any() {
+        let (_d, p) = setup(
+            "[users]\ntool = \"users\"\nscript = \"users.rhai\"\nfiles = [\"userimport*.csv\"]\n\
+             [suspend]\ntool = \"users\"\nscript = \"users.rhai\"\nfiles = [\"usersuspend*.csv\"]\n\
+             [one]\ntool = \"groups\"\nscript = \"users.rhai\"\nfiles = [\"a*.csv\"]\n\
+             [two]\ntool = \"groups\"\nscript = \"users.rhai\"\nfiles = [\"b*.csv\"]\n",
+        );
+        let p = p.unwrap();
+        assert_eq!(
+            p.for_tool_and_file("users", "usersuspend_1.csv")
+                .unwrap()
+                .name,
+            "p.suspend"
+        );
+        assert_eq!(
+            p.for_tool_and_file("users", "elsewhere.csv").unwrap().name,
+            "p.users"
+        );
+        let none = p.for_tool_and_file("groups", "elsewhere.csv").unwrap_err();
+        assert!(
+            none.message.contains("name the one to use"),
+            "{}",
+            none.message
+        );
     }
 
     #[test]
