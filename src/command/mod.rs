@@ -17,7 +17,7 @@ pub use course::{
 pub(crate) use enrolment::shown as shown_time;
 pub use enrolment::{EnrolCmd, Enrolment, GroupMember, GroupUpsert, UserGroups};
 pub use picture::{Attached, UserPicture};
-pub use user::{user_field_width, UserDelete, UserFields, USER_TEXT_FIELDS};
+pub use user::{user_field_width, UserFields, UserRef, USER_TEXT_FIELDS};
 
 use crate::codes::Failure;
 use serde::{Deserialize, Serialize};
@@ -32,7 +32,9 @@ pub enum Command {
     /// Create the account, or update the fields given when it exists.
     UserUpsert(UserFields),
     /// Soft-delete the account as Moodle's delete_user does.
-    UserDelete(UserDelete),
+    UserDelete(UserRef),
+    /// Suspend the account: it keeps its data, enrolments and memberships, and cannot log in.
+    UserSuspend(UserRef),
     /// Create the course (and its missing categories), or update the fields given.
     CourseUpsert(CourseFields),
     /// Delete the course and everything in it.
@@ -74,7 +76,8 @@ impl Command {
     pub fn validate(&self) -> Result<(), Failure> {
         match self {
             Command::UserUpsert(u) => u.validate(),
-            Command::UserDelete(d) => d.validate(),
+            Command::UserDelete(d) => d.validate("user_delete"),
+            Command::UserSuspend(d) => d.validate("user_suspend"),
             Command::CourseUpsert(c) => c.validate(),
             Command::CourseDelete(c) => c.validate(),
             Command::CourseCheck(c) => c.validate(),

@@ -116,10 +116,10 @@ pub fn user_field_width(field: &str) -> Option<usize> {
         .map(|(_, w)| *w)
 }
 
-/// The account to soft-delete, found by the configured identifier field.
+/// An existing account (to delete or suspend), found by the configured identifier field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UserDelete {
+pub struct UserRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -307,8 +307,9 @@ impl UserFields {
     }
 }
 
-impl UserDelete {
-    pub fn validate(&self) -> Result<(), Failure> {
+impl UserRef {
+    /// `op` names the command in messages.
+    pub fn validate(&self, op: &str) -> Result<(), Failure> {
         if let Some(u) = &self.username {
             check_username(u, "username")?;
         }
@@ -319,7 +320,7 @@ impl UserDelete {
         {
             return invalid(
                 Code::MissingValue,
-                "user_delete names no account: give username, idnumber, email or id".to_string(),
+                format!("{op} names no account: give username, idnumber, email or id"),
             );
         }
         Ok(())

@@ -166,6 +166,7 @@ impl<'a> Planner<'a> {
             cmd,
             Command::UserUpsert(_)
                 | Command::UserDelete(_)
+                | Command::UserSuspend(_)
                 | Command::Enrolment(_)
                 | Command::UserGroups(_)
                 | Command::GroupUpsert(_)
@@ -228,6 +229,7 @@ impl<'a> Planner<'a> {
                 let r = match cmd {
                     Command::UserUpsert(u) => users::upsert(self, view, &mut draft, u),
                     Command::UserDelete(d) => users::delete(self, view, &mut draft, d),
+                    Command::UserSuspend(d) => users::suspend(self, view, &mut draft, d),
                     Command::Enrolment(e) => enrolments::enrolment(self, view, &mut draft, e),
                     Command::UserGroups(g) => members::user_groups(self, view, &mut draft, g),
                     Command::GroupMember(m) => members::member(self, view, &mut draft, m),

@@ -8,7 +8,7 @@ use super::ops::{NewUser, Op, UserUpdate};
 use super::view::{Read, ReadError, SiteView, UserRec, Wanted};
 use super::{PlannedChange, Planner, Ref, RowDraft, Verdict};
 use crate::codes::{Code, Failure};
-use crate::command::{Command, UserDelete, UserFields, USER_TEXT_FIELDS};
+use crate::command::{Command, UserFields, UserRef, USER_TEXT_FIELDS};
 use crate::config::{Config, UserIdentifier};
 use crate::outcome::Action;
 use std::collections::BTreeMap;
@@ -75,7 +75,7 @@ pub(super) fn wanted(cfg: &Config, cmd: &Command, w: &mut Wanted) {
                 add(w, by, &v);
             }
         },
-        Command::UserDelete(d) => {
+        Command::UserDelete(d) | Command::UserSuspend(d) => {
             let (by, v) = lookup_key(
                 ident,
                 d.username.as_deref().unwrap_or(""),
@@ -544,22 +544,18 @@ fn create(
     Ok(Verdict::Done)
 }
 
-pub(super) fn delete(
+/// The existing account a delete or suspend row names, or what to say when there is none
+/// (a feed that keeps listing a departed account must not fail every day).
+fn named_account(
     p: &mut Planner,
     view: &mut dyn SiteView,
-    draft: &mut RowDraft,
-    d: &UserDelete,
-) -> Read<Verdict> {
-    let cfg = p.cfg().users.clone();
-    if !cfg.allow_delete {
-        return Err(row(
-            Code::InvalidValue,
-            "the row deletes an account but deleting is off ([users] allow_delete = false)".into(),
-        ));
-    }
+    d: &UserRef,
+    verb: &str,
+) -> Read<Result<UserRec, String>> {
+    let ident = p.cfg().users.identifier;
     let username = d.username.clone().unwrap_or_default();
     let (by, value) = lookup_key(
-        cfg.identifier,
+        ident,
         &username,
         d.idnumber.as_deref(),
         d.email.as_deref(),
@@ -568,28 +564,38 @@ pub(super) fn delete(
     if value.is_empty() {
         return Err(row(
             Code::MissingValue,
-            format!(
-                "the row deletes an account but gives no {}",
-                cfg.identifier.column()
-            ),
+            format!("the row {verb}s an account but gives no {}", ident.column()),
         ));
     }
     let key = match by {
         UserIdentifier::Id => format!("id {value}"),
         other => format!("{} '{value}'", other.column()),
     };
-    let Some(s) = find(p, view, by, &value)? else {
-        // A feed that keeps listing a departed account must not fail every day: nothing to do.
-        return Ok(Verdict::Nothing(format!(
-            "no account with {key} to delete (already deleted, or never created)"
-        )));
-    };
-    if s.deleted {
-        return Ok(Verdict::Nothing(format!(
-            "{} is already deleted",
-            s.label()
-        )));
+    Ok(match find(p, view, by, &value)? {
+        None => Err(format!(
+            "no account with {key} to {verb} (already deleted, or never created)"
+        )),
+        Some(s) if s.deleted => Err(format!("{} is already deleted", s.label())),
+        Some(s) => Ok(s),
+    })
+}
+
+pub(super) fn delete(
+    p: &mut Planner,
+    view: &mut dyn SiteView,
+    draft: &mut RowDraft,
+    d: &UserRef,
+) -> Read<Verdict> {
+    if !p.cfg().users.allow_delete {
+        return Err(row(
+            Code::InvalidValue,
+            "the row deletes an account but deleting is off ([users] allow_delete = false)".into(),
+        ));
     }
+    let s = match named_account(p, view, d, "delete")? {
+        Ok(s) => s,
+        Err(nothing) => return Ok(Verdict::Nothing(nothing)),
+    };
     check_protected(view, &s, true)?;
     let mut after = s.clone();
     // delete_user frees the username, email and idnumber: found by id only from here on.
@@ -606,5 +612,44 @@ pub(super) fn delete(
         username: s.username.clone(),
         email: s.email().to_string(),
     });
+    Ok(Verdict::Done)
+}
+
+/// Suspends the account as a users file's `suspended = 1` does: only that field is written,
+/// and an account already suspended is unchanged.
+pub(super) fn suspend(
+    p: &mut Planner,
+    view: &mut dyn SiteView,
+    draft: &mut RowDraft,
+    d: &UserRef,
+) -> Read<Verdict> {
+    let s = match named_account(p, view, d, "suspend")? {
+        Ok(s) => s,
+        Err(nothing) => return Ok(Verdict::Nothing(nothing)),
+    };
+    if s.suspended {
+        draft.changes.push(PlannedChange::new(
+            Action::Unchanged,
+            "user",
+            s.id,
+            s.username.clone(),
+        ));
+        return Ok(Verdict::Done);
+    }
+    check_protected(view, &s, false)?;
+    let up = UserUpdate {
+        user: Some(s.id),
+        username: s.username.clone(),
+        suspended: Some(true),
+        ..Default::default()
+    };
+    let mut after = s.clone();
+    after.suspended = true;
+    p.overlay().put_user(after);
+    draft.changes.push(
+        PlannedChange::new(Action::Updated, "user", s.id, s.username.clone())
+            .with_fields(up.written()),
+    );
+    draft.ops.push(Op::UpdateUser(up));
     Ok(Verdict::Done)
 }

@@ -3,8 +3,8 @@
 
 use crate::command::{
     CohortBinding, CohortLeave, CohortRef, CohortUpsert, Command, CourseCheck, CourseFields,
-    CourseRef, CourseReset, Enrolment, GroupMember, GroupUpsert, MetaLink, UserDelete, UserFields,
-    UserGroups, UserPicture,
+    CourseRef, CourseReset, Enrolment, GroupMember, GroupUpsert, MetaLink, UserFields, UserGroups,
+    UserPicture, UserRef,
 };
 use rhai::{Dynamic, Map};
 use serde::de::DeserializeOwned;
@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 const OPS: &[&str] = &[
     "user_upsert",
     "user_delete",
+    "user_suspend",
     "course_upsert",
     "course_delete",
     "course_check",
@@ -61,8 +62,9 @@ pub fn command_from_map(mut map: Map) -> Result<Command, String> {
         "user_upsert" => fields::<UserFields>(map)
             .map(Command::UserUpsert)
             .map_err(bad),
-        "user_delete" => fields::<UserDelete>(map)
-            .map(Command::UserDelete)
+        "user_delete" => fields::<UserRef>(map).map(Command::UserDelete).map_err(bad),
+        "user_suspend" => fields::<UserRef>(map)
+            .map(Command::UserSuspend)
             .map_err(bad),
         "course_upsert" => fields::<CourseFields>(map)
             .map(Command::CourseUpsert)

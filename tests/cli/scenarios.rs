@@ -272,6 +272,7 @@ scenarios! {
     users_enrol_columns,
     users_identifiers,
     users_passwords,
+    users_suspend,
 }
 
 #[test]

@@ -447,6 +447,7 @@ fn unsupported(cmds: &[Command]) -> Option<Failure> {
     let op = cmds.iter().find_map(|c| match c {
         Command::UserUpsert(_)
         | Command::UserDelete(_)
+        | Command::UserSuspend(_)
         | Command::CohortUpsert(_)
         | Command::CohortLeave(_)
         | Command::CohortDelete(_)
@@ -471,6 +472,7 @@ fn op_name(c: &Command) -> &'static str {
     match c {
         Command::UserUpsert(_) => "user_upsert",
         Command::UserDelete(_) => "user_delete",
+        Command::UserSuspend(_) => "user_suspend",
         Command::CourseUpsert(_) => "course_upsert",
         Command::CourseDelete(_) => "course_delete",
         Command::CourseCheck(_) => "course_check",

@@ -116,6 +116,7 @@ impl SqliteTarget {
             let r = match cmd {
                 Command::UserUpsert(_)
                 | Command::UserDelete(_)
+                | Command::UserSuspend(_)
                 | Command::Enrolment(_)
                 | Command::UserGroups(_)
                 | Command::GroupUpsert(_)
