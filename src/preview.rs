@@ -5,7 +5,7 @@
 use crate::command::{Command, Mapped};
 use crate::exit;
 use crate::rules::Script;
-use crate::run::{map_row, open, open_archive};
+use crate::run::{input, map_row};
 use crate::setup::Setup;
 use crate::source::RowSource;
 use serde::Serialize;
@@ -60,12 +60,7 @@ pub fn write(
         &s.cfg.script_settings(),
         &workers,
     )?;
-    let mut source: Box<dyn RowSource> = if preset.reads_archives() {
-        Box::new(open_archive(args.file, &s.cfg, &script)?)
-    } else {
-        let opts = preset.source_options(s.cfg.csv.max_field_bytes);
-        Box::new(open(args.file, opts, &script)?.1)
-    };
+    let mut source = input::open(args.file, preset, &s.cfg, &script)?;
     let columns = source.columns().to_vec();
     let mut code = exit::OK;
     // A reader that left (`moosync plan … | head`) is no error: the plan ends there, quietly.

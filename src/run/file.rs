@@ -3,20 +3,18 @@
 //! A reader thread parses rows and maps each chunk through the script on all cores (input
 //! order kept); this thread applies chunks to the target in batches and feeds the sinks.
 
+use super::input;
 use crate::backends::Target;
 use crate::codes::{Code, Failure};
 use crate::command::{Command, Mapped};
 use crate::config::Config;
 use crate::filearea::{self, FileArea};
 use crate::outcome::{Action, Change, Counts, Outcome, RowReport};
-use crate::pictures::source::PictureSource;
 use crate::plan::{self, Planner};
 use crate::preset::Preset;
 use crate::rules::{RowInput, Script};
-use crate::sinks::{
-    EntryListSink, FileEnd, JournalSink, ProgressSink, ReportSink, Sink, TrybackSink,
-};
-use crate::source::{preflight, CsvSource, Preflight, Row, RowSource, SourceOptions};
+use crate::sinks::{FileEnd, JournalSink, ProgressSink, ReportSink, Sink};
+use crate::source::Row;
 use crate::state::{now_text, State};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -52,12 +50,6 @@ pub struct FileResult {
     pub archive: Option<PathBuf>,
     /// Where a refused file now waits for an operator.
     pub rejected_to: Option<PathBuf>,
-}
-
-/// An opened input: a CSV file, or a picture archive (zip or folder).
-enum Opened {
-    Csv(Preflight, Box<CsvSource>),
-    Archive(PictureSource),
 }
 
 /// A row after mapping: ready for the target, or already decided.
@@ -213,7 +205,7 @@ type Sinks<'a> = Vec<Box<dyn Sink + Send + 'a>>;
 struct Opening<'a> {
     sinks: Sinks<'a>,
     /// The input's own problems are the file's outcome.
-    opened: Result<Opened, Failure>,
+    opened: Result<Box<dyn input::Input>, Failure>,
     report_path: Option<PathBuf>,
 }
 
@@ -228,8 +220,6 @@ fn open_sinks<'a>(
     file_id: i64,
 ) -> Result<Opening<'a>, Failure> {
     let name = input.name;
-    let opts = preset.source_options(env.cfg.csv.max_field_bytes);
-    let archives = preset.reads_archives();
     let out = &env.cfg.output;
     let report_path = out.reports.then(|| {
         filearea::free_name(
@@ -248,40 +238,25 @@ fn open_sinks<'a>(
                 target: target.describe(),
                 started: now_text(),
                 dry_run: env.dry_run,
-                format: if archives {
-                    "images: a zip archive or a folder".to_string()
-                } else {
-                    format!(
-                        "{}, delimiter {}",
-                        opts.encoding.label(),
-                        opts.delimiter.describe()
-                    )
-                },
+                format: input::describe(preset, env.cfg),
             };
             Some(ReportSink::create(report_path.clone(), heading)?)
         }
         None => None,
     };
-    let opened = if archives {
-        open_archive(input.path, env.cfg, script).map(Opened::Archive)
-    } else {
-        open(input.path, opts, script).map(|(pre, source)| Opened::Csv(pre, Box::new(source)))
-    };
-    if let (Some(report), Ok(Opened::Archive(source))) = (report_sink.as_mut(), &opened) {
-        for ignored in source.ignored() {
-            report.note(&format!(
-                "{} ignored: {}, not an image (resource forks, hidden files, links and special files are skipped)",
-                ignored.name, ignored.what
-            ))?;
-        }
-    }
+    let opened = input::open(input.path, preset, env.cfg, script);
     let mut sinks: Sinks = Vec::new();
-    if let Some(report) = report_sink {
-        // Rows of an archive are its entries: each report line names its entry.
-        sinks.push(Box::new(match &opened {
-            Ok(Opened::Archive(source)) => report.with_entry_names(source.entry_names()),
-            _ => report,
-        }));
+    if let Some(mut report) = report_sink.take() {
+        if let Ok(rows) = &opened {
+            for note in rows.notes() {
+                report.note(&note)?;
+            }
+            // Rows of an archive are its entries: each report line names its entry.
+            if let Some(names) = rows.entry_names() {
+                report = report.with_entry_names(names);
+            }
+        }
+        sinks.push(Box::new(report));
     }
     if !env.dry_run {
         sinks.push(Box::new(JournalSink::open(
@@ -290,56 +265,27 @@ fn open_sinks<'a>(
             &preset.tool,
         )?));
     }
-    let tryback_path = |ext: &str| {
-        let stem = Path::new(name)
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        filearea::free_name(
-            &env.area
-                .dir(filearea::TRYBACKS)
-                .join(format!("{stem}_tryback_{}{ext}", input.stamp)),
-        )
-    };
-    let trybacks = out.trybacks && !env.dry_run;
-    match &opened {
-        Ok(Opened::Csv(pre, source)) => {
-            if trybacks {
-                let ext = Path::new(name)
-                    .extension()
-                    .map(|e| format!(".{}", e.to_string_lossy()))
-                    .unwrap_or_default();
-                let h = source.header();
-                sinks.push(Box::new(TrybackSink::new(
-                    input.path.to_path_buf(),
-                    (h.start, h.end),
-                    pre.line_ending,
-                    tryback_path(&ext),
-                )));
-            }
-            sinks.push(Box::new(ProgressSink::new(
-                env.observer,
-                &preset.tool,
-                name,
-                pre.lines.saturating_sub(1),
-            )));
+    if let Ok(rows) = &opened {
+        if out.trybacks && !env.dry_run {
+            let stem = Path::new(name)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let tryback_path = |ext: &str| {
+                filearea::free_name(
+                    &env.area
+                        .dir(filearea::TRYBACKS)
+                        .join(format!("{stem}_tryback_{}{ext}", input.stamp)),
+                )
+            };
+            sinks.push(rows.tryback(&tryback_path));
         }
-        Ok(Opened::Archive(source)) => {
-            // An archive's tryback lists its failed entries.
-            if trybacks {
-                sinks.push(Box::new(EntryListSink::new(
-                    source.entry_names(),
-                    tryback_path(".txt"),
-                )));
-            }
-            sinks.push(Box::new(ProgressSink::new(
-                env.observer,
-                &preset.tool,
-                name,
-                source.len() as u64,
-            )));
-        }
-        Err(_) => {}
+        sinks.push(Box::new(ProgressSink::new(
+            env.observer,
+            &preset.tool,
+            name,
+            rows.rows(),
+        )));
     }
     Ok(Opening {
         sinks,
@@ -351,7 +297,7 @@ fn open_sinks<'a>(
 /// Streams the rows to the target, or tells why none ran.
 fn run_rows(
     env: &RunEnv,
-    opened: Result<Opened, Failure>,
+    opened: Result<Box<dyn input::Input>, Failure>,
     script: &Script,
     target: &mut dyn Target,
     sinks: &mut Sinks,
@@ -361,8 +307,7 @@ fn run_rows(
         // A broken header() is the script's fault: the file waits in inbox/ for the fix.
         Err(f) if f.code.is_script() => FileEnd::Aborted(f),
         Err(f) => FileEnd::Rejected(f),
-        Ok(Opened::Csv(_, source)) => stream(env, *source, script, target, sinks, counts),
-        Ok(Opened::Archive(source)) => stream(env, source, script, target, sinks, counts),
+        Ok(rows) => stream(env, rows, script, target, sinks, counts),
     }
 }
 
@@ -477,34 +422,6 @@ fn io(name: &str, e: std::io::Error) -> Failure {
     )
 }
 
-/// Preflight, header, and the script's verdict on the header: any failure refuses the file.
-pub fn open(
-    path: &Path,
-    opts: SourceOptions,
-    script: &Script,
-) -> Result<(Preflight, CsvSource), Failure> {
-    let pre = preflight(path, opts.encoding)?;
-    let source = CsvSource::open(path, opts, &pre)?;
-    let name = crate::source::file_name_of(path);
-    script.check_header(&source.header().columns).map_err(|f| {
-        Failure::new(
-            f.code,
-            format!("{name} line {}: {}", source.header().line, f.message),
-        )
-    })?;
-    Ok((pre, source))
-}
-
-/// Opens a picture archive and has the script's `header()` see its columns.
-pub fn open_archive(path: &Path, cfg: &Config, script: &Script) -> Result<PictureSource, Failure> {
-    let source = PictureSource::open(path, &cfg.pictures)?;
-    let name = crate::source::file_name_of(path);
-    script
-        .check_header(source.columns())
-        .map_err(|f| Failure::new(f.code, format!("{name}: {}", f.message)))?;
-    Ok(source)
-}
-
 /// Maps one row through the script, or decides it without the script. The row's payload (an
 /// image) goes to the commands that take one.
 pub fn map_row(script: &Script, columns: &[String], row: Row) -> Result<Mapped, Failure> {
@@ -526,7 +443,7 @@ pub fn map_row(script: &Script, columns: &[String], row: Row) -> Result<Mapped, 
 
 fn stream(
     env: &RunEnv,
-    mut source: impl RowSource,
+    mut source: Box<dyn input::Input>,
     script: &Script,
     target: &mut dyn Target,
     sinks: &mut [Box<dyn Sink + Send + '_>],

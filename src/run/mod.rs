@@ -3,9 +3,10 @@
 //! what they show of it comes to them through an [`Observer`].
 
 pub mod file;
+pub mod input;
 pub mod work;
 
-pub use file::{fingerprint, map_row, open, open_archive, FileResult, InputKind};
+pub use file::{fingerprint, map_row, FileResult, InputKind};
 pub use work::waiting_files;
 
 use crate::codes::{Code, Failure};
