@@ -129,7 +129,7 @@ fn matches(rec: &UserRec, by: UserIdentifier, value: &str) -> bool {
 }
 
 /// The accounts matching `by = value`, as the batch's earlier rows leave them.
-fn find_all(
+pub(super) fn find_all(
     p: &mut Planner,
     view: &mut dyn SiteView,
     by: UserIdentifier,

@@ -6,7 +6,7 @@
 use super::calls::Ctx;
 use super::catalogue::Catalogue;
 use super::directory::Directory;
-use super::{course_send, enrolments_send, instances_send, users};
+use super::{course_send, enrolments_send, instances_send, pictures, users};
 use crate::codes::{Code, Failure};
 use crate::plan::view::Setting;
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
@@ -103,6 +103,7 @@ fn keys(op: &Op) -> Vec<String> {
         Op::Enrol { course, user, .. } | Op::AssignRole { course, user, .. } => {
             k.push(format!("en:{}:{}", r(*course), r(*user)));
         }
+        Op::SetPicture { user, .. } => k.push(format!("pic:{}", r(*user))),
         other => unreachable!("{other:?} is not planned yet"),
     }
     k
@@ -131,6 +132,7 @@ fn needs(op: &Op) -> Vec<u32> {
         Op::Enrol { course, user, .. } | Op::AssignRole { course, user, .. } => {
             all(&[Some(*course), Some(*user)])
         }
+        Op::SetPicture { user, .. } => all(&[Some(*user)]),
         other => unreachable!("{other:?} is not planned yet"),
     }
 }
@@ -274,6 +276,13 @@ fn send_wave(
         .collect();
     if !enrolments.is_empty() {
         enrolments_send::send(ctx, &enrolments, out)?;
+    }
+    let pictures: Vec<&Item> = wave
+        .iter()
+        .filter(|i| matches!(i.op, Op::SetPicture { .. }))
+        .collect();
+    if !pictures.is_empty() {
+        pictures::send(ctx, dir, &pictures, out)?;
     }
     Ok(())
 }

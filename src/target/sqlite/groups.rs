@@ -12,6 +12,8 @@ use crate::codes::Code;
 use crate::command::{GroupMember, GroupUpsert, UserGroups};
 use crate::config::{GroupIdentifier, PurgeEmpty};
 use crate::outcome::{Action, Change};
+use crate::plan::ops::NewGroup;
+use crate::plan::view::GroupKind;
 use rusqlite::{params, types::Value, Connection, OptionalExtension};
 
 /// The component of the memberships moosync makes.
@@ -153,6 +155,28 @@ fn insert(
         now
     ])?;
     Ok(conn.last_insert_rowid())
+}
+
+/// groups_create_group (or groups_create_grouping), as the plan decided it.
+pub(crate) fn create(
+    conn: &Connection,
+    g: &NewGroup,
+    course: i64,
+    now: i64,
+) -> Result<i64, RowError> {
+    let kind = match g.kind {
+        GroupKind::Group => Kind::Group,
+        GroupKind::Grouping => Kind::Grouping,
+    };
+    insert(
+        conn,
+        kind,
+        course,
+        &g.name,
+        &g.idnumber,
+        &g.description,
+        now,
+    )
 }
 
 /// Puts the group in the grouping unless it is there. Returns whether it was added.

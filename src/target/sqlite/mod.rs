@@ -22,9 +22,11 @@ mod view;
 
 use super::Target;
 use crate::codes::{Code, Failure};
-use crate::command::Command;
-use crate::config::{CohortsConfig, Config, EnrolmentsConfig, GroupsConfig, PicturesConfig};
+use crate::command::{Command, COHORT_PLUGINS};
+use crate::config::{Config, EnrolmentsConfig, GroupsConfig, PicturesConfig};
 use crate::outcome::{Change, Outcome};
+use crate::pictures::avatar::{self, Avatar};
+use crate::plan::view::CohortHome;
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
 use cache::Cache;
 use error::RowError;
@@ -33,6 +35,7 @@ use rusqlite::Connection;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use schema::open_store;
 
@@ -41,7 +44,6 @@ pub struct SqliteTarget {
     path: PathBuf,
     enrolments: EnrolmentsConfig,
     groups: GroupsConfig,
-    cohorts: CohortsConfig,
     pictures: PicturesConfig,
     /// Picture content files, beside the database as Moodle's are beside its data.
     filedir: PathBuf,
@@ -60,7 +62,6 @@ pub struct SqliteTarget {
 pub(crate) struct Ctx<'a> {
     pub enrolments: &'a EnrolmentsConfig,
     pub groups: &'a GroupsConfig,
-    pub cohorts: &'a CohortsConfig,
     pub pictures: &'a PicturesConfig,
     pub filedir: &'a Path,
     pub written: &'a RefCell<Vec<PathBuf>>,
@@ -78,7 +79,6 @@ impl SqliteTarget {
             path: path.to_path_buf(),
             enrolments: cfg.enrolments.clone(),
             groups: cfg.groups.clone(),
-            cohorts: cfg.cohorts.clone(),
             pictures: cfg.pictures.clone(),
             filedir: path
                 .parent()
@@ -125,7 +125,13 @@ impl SqliteTarget {
                 | Command::CourseCheck(_)
                 | Command::CourseReset(_)
                 | Command::MetaLink(_)
-                | Command::MetaUnlink(_) => {
+                | Command::MetaUnlink(_)
+                | Command::CohortUpsert(_)
+                | Command::CohortLeave(_)
+                | Command::CohortDelete(_)
+                | Command::CohortEmpty(_)
+                | Command::CohortBinding(_)
+                | Command::UserPicture(_) => {
                     unreachable!("{cmd:?} is planned, never applied as it is")
                 }
                 Command::Enrolment(e) => enrolments::apply(&self.conn, ctx, e),
@@ -133,12 +139,6 @@ impl SqliteTarget {
                 Command::GroupUpsert(g) => groups::upsert(&self.conn, ctx, g, false),
                 Command::GroupingUpsert(g) => groups::upsert(&self.conn, ctx, g, true),
                 Command::GroupMember(m) => groups::member(&self.conn, ctx, m),
-                Command::CohortUpsert(c) => cohorts::upsert(&self.conn, ctx, c),
-                Command::CohortLeave(l) => cohorts::leave(&self.conn, ctx, l),
-                Command::CohortDelete(r) => cohorts::delete(&self.conn, ctx, r),
-                Command::CohortEmpty(r) => cohorts::empty(&self.conn, ctx, r),
-                Command::CohortBinding(b) => cohort_bindings::bind(&self.conn, ctx, b),
-                Command::UserPicture(p) => pictures::apply(&self.conn, ctx, p),
             };
             match r {
                 Ok(c) => changes.extend(c),
@@ -215,6 +215,7 @@ impl SqliteTarget {
         &self,
         op: &Op,
         hash: Option<&str>,
+        avatar: Option<&Result<Arc<Avatar>, Failure>>,
         ctx: &Ctx,
         created: &mut HashMap<u32, i64>,
     ) -> Result<(), RowError> {
@@ -369,6 +370,64 @@ impl SqliteTarget {
                     u.enabled.unwrap_or(true),
                 )?
             }
+            Op::CreateCohort(c) => {
+                let category = match c.home {
+                    CohortHome::System => None,
+                    CohortHome::Category(r) => Some(id(r)?),
+                };
+                let made = cohorts::create(conn, now, c, category)?;
+                if let Ref::New(n) = c.new {
+                    created.insert(n, made);
+                }
+            }
+            Op::UpdateCohort(up) => {
+                let home = match up.home {
+                    None => None,
+                    Some(CohortHome::System) => Some(None),
+                    Some(CohortHome::Category(r)) => Some(Some(id(r)?)),
+                };
+                let cohort = up.cohort.expect("an update names its cohort");
+                cohorts::update(conn, now, id(cohort)?, up, home)?
+            }
+            Op::DeleteCohort { cohort } => cohorts::delete(conn, ctx, id(*cohort)?)?,
+            Op::AddCohortMember { cohort, user } => {
+                cohorts::add_member(conn, ctx, id(*cohort)?, id(*user)?)?
+            }
+            Op::RemoveCohortMember { cohort, user } => {
+                cohorts::remove_member(conn, ctx, id(*cohort)?, id(*user)?)?
+            }
+            Op::AddInstance(n) if COHORT_PLUGINS.contains(&n.method.as_str()) => {
+                let link = n.link.expect("a cohort instance names its cohort");
+                let group = n.group.map(id).transpose()?;
+                let made = cohort_bindings::add(conn, ctx, n, id(n.course)?, id(link)?, group)?;
+                if let Ref::New(k) = n.new {
+                    created.insert(k, made);
+                }
+            }
+            Op::UpdateInstance(up) if COHORT_PLUGINS.contains(&up.method.as_str()) => {
+                let inst = up.instance.expect("an update names its instance");
+                let group = up.group.map(id).transpose()?;
+                cohort_bindings::update(conn, ctx, id(inst)?, up, group)?
+            }
+            Op::DeleteInstance { instance, method }
+                if COHORT_PLUGINS.contains(&method.as_str()) =>
+            {
+                cohort_bindings::delete(conn, ctx, id(*instance)?)?
+            }
+            Op::CreateGroup(g) => {
+                let made = groups::create(conn, g, id(g.course)?, now)?;
+                if let Ref::New(n) = g.new {
+                    created.insert(n, made);
+                }
+            }
+            Op::SetPicture { user, image, md5 } => {
+                let made = match avatar {
+                    Some(Ok(a)) => a.clone(),
+                    Some(Err(f)) => return Err(RowError::Row(f.clone())),
+                    None => Arc::new(avatar::render(image, &pictures::limits(ctx))?),
+                };
+                pictures::set(conn, ctx, id(*user)?, &made, md5)?
+            }
             other => unreachable!("{other:?} is not planned yet"),
         }
         Ok(())
@@ -403,7 +462,6 @@ impl Target for SqliteTarget {
         let ctx = Ctx {
             enrolments: &self.enrolments,
             groups: &self.groups,
-            cohorts: &self.cohorts,
             pictures: &self.pictures,
             filedir: &self.filedir,
             written: &self.written,
@@ -412,7 +470,6 @@ impl Target for SqliteTarget {
             profile_fields: &self.profile_fields,
             now: chrono::Utc::now().timestamp(),
         };
-        pictures::render_wanted(&self.conn, &ctx, rows);
         let mut out = Vec::with_capacity(rows.len());
         for cmds in rows.iter_mut() {
             out.push(self.apply_row(cmds, &ctx)?);
@@ -442,7 +499,6 @@ impl Target for SqliteTarget {
         let ctx = Ctx {
             enrolments: &self.enrolments,
             groups: &self.groups,
-            cohorts: &self.cohorts,
             pictures: &self.pictures,
             filedir: &self.filedir,
             written: &self.written,
@@ -451,7 +507,11 @@ impl Target for SqliteTarget {
             profile_fields: &self.profile_fields,
             now,
         };
-        pictures::render_wanted(&self.conn, &ctx, rest);
+        let avatars = if ops {
+            pictures::render_batch(&ctx, decisions)
+        } else {
+            pictures::Rendered::new()
+        };
         let mut applied = BatchApplied::default();
         let mut others = Vec::with_capacity(decisions.len());
         for (r, (d, cmds)) in decisions.iter().zip(rest.iter_mut()).enumerate() {
@@ -466,7 +526,8 @@ impl Target for SqliteTarget {
             let mut result = Applied::Done;
             for (o, op) in row_ops.iter().enumerate() {
                 let hash = hashes.get(&(r, o)).map(String::as_str);
-                match self.apply_op(op, hash, &ctx, &mut applied.created) {
+                let avatar = avatars.get(&(r, o));
+                match self.apply_op(op, hash, avatar, &ctx, &mut applied.created) {
                     Ok(()) | Err(RowError::Nothing(_)) => {}
                     Err(RowError::Row(f) | RowError::Store(f)) => {
                         result = Applied::Failed(f);
