@@ -8,7 +8,7 @@ use crate::codes::Failure;
 use crate::command::Command;
 use crate::config::{Config, TargetKind};
 use crate::outcome::{Change, Outcome};
-use crate::plan::{Applied, BatchApplied, Decision, SiteView};
+use crate::plan::{Applied, BatchApplied, Decision, Planner, SiteView};
 
 pub trait Target: SiteView {
     /// Where the commands go, for reports: `embedded store /data/moodle.db`.
@@ -26,6 +26,13 @@ pub trait Target: SiteView {
     /// still applies as they are see them.
     fn applies_in_dry_run(&self) -> bool {
         false
+    }
+
+    /// Whether this target takes the command through the plan (the others go to
+    /// `apply_batch` as they are): a backend that does not send a planned tool's operations
+    /// yet keeps its old path for that tool.
+    fn plans(&self, cmd: &Command) -> bool {
+        Planner::plans(cmd)
     }
 
     /// Applies the commands the plan does not take yet: one entry per row, each the row's

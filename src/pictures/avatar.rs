@@ -303,14 +303,8 @@ fn resize_failure(what: String) -> Failure {
     )
 }
 
-/// Checks the declared dimensions, then decodes under `image`'s own limits as a second guard.
-fn decode<D: ImageDecoder>(
-    bytes: &[u8],
-    decoder: Result<D, ImageError>,
-    limits: &ImageLimits,
-) -> Result<DynamicImage, Failure> {
-    let mut decoder = decoder.map_err(decode_failure)?;
-    let (width, height) = decoder.dimensions();
+/// An image whose header declares no pixels, or more than the limits allow, is refused.
+fn check_dimensions(width: u32, height: u32, limits: &ImageLimits) -> Result<(), Failure> {
     if width == 0 || height == 0 {
         return Err(Failure::new(
             Code::ImageCorrupt,
@@ -330,6 +324,32 @@ fn decode<D: ImageDecoder>(
             ),
         ));
     }
+    Ok(())
+}
+
+/// Checks what an image's header declares against the limits, without decoding it: what
+/// the settings refuse is refused the same way whoever makes the picture's sizes (moosync
+/// for the embedded store, Moodle over REST).
+pub fn check_declared(bytes: &[u8], limits: &ImageLimits) -> Result<(), Failure> {
+    let cursor = Cursor::new(bytes);
+    let dimensions = match format_of(bytes)? {
+        Format::Jpeg => JpegDecoder::new(cursor).map(|d| d.dimensions()),
+        Format::Png => PngDecoder::new(cursor).map(|d| d.dimensions()),
+        Format::Gif => GifDecoder::new(cursor).map(|d| d.dimensions()),
+    };
+    let (width, height) = dimensions.map_err(decode_failure)?;
+    check_dimensions(width, height, limits)
+}
+
+/// Checks the declared dimensions, then decodes under `image`'s own limits as a second guard.
+fn decode<D: ImageDecoder>(
+    bytes: &[u8],
+    decoder: Result<D, ImageError>,
+    limits: &ImageLimits,
+) -> Result<DynamicImage, Failure> {
+    let mut decoder = decoder.map_err(decode_failure)?;
+    let (width, height) = decoder.dimensions();
+    check_dimensions(width, height, limits)?;
     // What it will take decoded, from the header: refused before any pixel is decoded.
     let cost = decode_cost(bytes, decoder.color_type(), width, height);
     if cost > DECODE_BUDGET {

@@ -10,6 +10,8 @@
 //! fails drops the row's earlier operations too.
 
 mod categories;
+mod cohort_bindings;
+mod cohorts;
 mod course_ops;
 mod course_teachers;
 mod courses;
@@ -23,6 +25,7 @@ pub mod ops;
 mod overlay;
 mod participants;
 pub mod password_policy;
+mod pictures;
 mod purge;
 mod users;
 pub mod view;
@@ -178,6 +181,12 @@ impl<'a> Planner<'a> {
                 | Command::CourseReset(_)
                 | Command::MetaLink(_)
                 | Command::MetaUnlink(_)
+                | Command::CohortUpsert(_)
+                | Command::CohortLeave(_)
+                | Command::CohortDelete(_)
+                | Command::CohortEmpty(_)
+                | Command::CohortBinding(_)
+                | Command::UserPicture(_)
         )
     }
 
@@ -203,6 +212,8 @@ impl<'a> Planner<'a> {
             enrolments::wanted(self.cfg, cmd, &mut wanted);
             groups::wanted(self.cfg, cmd, &mut wanted);
             courses::wanted(self.cfg, cmd, &mut wanted);
+            cohorts::wanted(self.cfg, cmd, &mut wanted);
+            pictures::wanted(self.cfg, cmd, &mut wanted);
         }
         view.prefetch(&wanted)?;
         let mut next = view::Wanted::default();
@@ -245,7 +256,12 @@ impl<'a> Planner<'a> {
                     Command::CourseReset(c) => course_ops::reset(self, view, &mut draft, c),
                     Command::MetaLink(m) => meta_links::link(self, view, &mut draft, m),
                     Command::MetaUnlink(m) => meta_links::unlink(self, view, &mut draft, m),
-                    other => unreachable!("{other:?} is not planned here yet"),
+                    Command::CohortUpsert(c) => cohorts::upsert(self, view, &mut draft, c),
+                    Command::CohortLeave(l) => cohorts::leave(self, view, &mut draft, l),
+                    Command::CohortDelete(r) => cohorts::delete(self, view, &mut draft, r),
+                    Command::CohortEmpty(r) => cohorts::empty(self, view, &mut draft, r),
+                    Command::CohortBinding(b) => cohort_bindings::bind(self, view, &mut draft, b),
+                    Command::UserPicture(p) => pictures::set(self, view, &mut draft, p),
                 };
                 match r {
                     Ok(Verdict::Done) => {}

@@ -59,6 +59,8 @@ pub enum Op {
     /// Deletes an instance with its enrolments and the roles it gave.
     DeleteInstance {
         instance: Ref,
+        /// Its enrol plugin, as `enrol_get_plugin()` is given it: which API the backend calls.
+        method: String,
     },
 
     /// enrol_user through the course's instance of `method`, with `role` (a role given by

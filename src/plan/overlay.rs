@@ -110,8 +110,9 @@ pub struct Overlay {
     pub grouping_groups: Layer<Ref, Vec<Ref>>,
     /// The members of a group.
     pub members: Layer<Ref, Vec<MemberRec>>,
-    /// The members of a cohort.
-    pub cohort_members: Layer<Ref, Vec<Ref>>,
+    /// Cohort memberships, (cohort, user), each its own entry: a row joins or leaves one
+    /// cohort, and a cohort may have many thousand members.
+    pub cohort_members: Layer<(Ref, Ref), (Ref, Ref)>,
     pub pictures: Layer<Ref, PictureRec>,
 }
 
@@ -144,7 +145,7 @@ setters! {
     set_roles: roles ((Ref, Ref), Vec<RoleAssignment>);
     set_grouping_groups: grouping_groups (Ref, Vec<Ref>);
     set_members: members (Ref, Vec<MemberRec>);
-    set_cohort_members: cohort_members (Ref, Vec<Ref>);
+    set_cohort_member: cohort_members ((Ref, Ref), (Ref, Ref));
     set_picture: pictures (Ref, PictureRec);
 }
 

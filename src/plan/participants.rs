@@ -1,4 +1,4 @@
-//! What enrolment and group rows read, as the batch's earlier rows leave it: the account and
+//! What enrolment, group and cohort rows read, as the batch's earlier rows leave it: the account and
 //! the course a row names, the roles that can be given in a course, a course's enrol
 //! instances, a user's enrolments and roles there, and the course's groups, groupings and
 //! memberships. Each read is the view's answer with the overlay laid over it.

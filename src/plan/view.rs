@@ -253,7 +253,11 @@ pub struct CohortRec {
     pub name: String,
     pub idnumber: String,
     pub description: String,
-    pub home: CohortHome,
+    /// `None`: the backend cannot tell which category holds it (Moodle's core web services
+    /// say only whether a cohort is in the system context).
+    pub home: Option<CohortHome>,
+    /// The plugin managing it (`""`: none); empty where the backend cannot read it (see
+    /// `Capabilities::cohort_component`).
     pub component: String,
 }
 
@@ -335,6 +339,18 @@ pub struct Capabilities {
     /// Add, enable and disable a course's self or guest method, and read a disabled one
     /// (local_moosync_set_enrol_methods, _get_enrol_instances).
     pub self_guest_methods: bool,
+    /// Cohort sync instances can be added, changed and deleted (`cohortscourses.csv`): not
+    /// with Moodle's core web services, which have no enrol_cohort function.
+    pub cohort_bindings: bool,
+    /// Bindings through the cohort methods of third-party plugins (`delayedcohort`,
+    /// `cohortrestricted`), not only Moodle's own `cohort`.
+    pub third_party_cohort_methods: bool,
+    /// A cohort's component can be set and read: core_cohort_create_cohorts and
+    /// _update_cohorts take none.
+    pub cohort_component: bool,
+    /// A cohort can be created without an idnumber: core_cohort_create_cohorts refuses an
+    /// empty one as soon as another cohort has none.
+    pub cohort_without_idnumber: bool,
 }
 
 impl Default for Capabilities {
@@ -349,6 +365,10 @@ impl Default for Capabilities {
             meta_links: true,
             section_names: true,
             self_guest_methods: true,
+            cohort_bindings: true,
+            third_party_cohort_methods: true,
+            cohort_component: true,
+            cohort_without_idnumber: true,
         }
     }
 }
@@ -470,6 +490,14 @@ pub trait SiteView {
 
     /// The members of a cohort.
     fn cohort_members(&mut self, cohort: Ref) -> Read<Vec<Ref>>;
+
+    /// Whether the user is a member of the cohort (a row's one question, where reading every
+    /// member of a large cohort per row would cost a file of N rows N² reads).
+    fn is_cohort_member(&mut self, cohort: Ref, user: Ref) -> Read<bool>;
+
+    /// The users enrolled through an instance, in any status; `None` when the backend cannot
+    /// tell (Moodle's core web services do not say through which instance).
+    fn enrolled_through(&mut self, instance: Ref) -> Read<Option<Vec<Ref>>>;
 
     /// A user's picture.
     fn picture(&mut self, user: Ref) -> Read<PictureRec>;

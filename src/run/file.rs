@@ -622,7 +622,7 @@ fn apply_rows(
 ) -> Result<Vec<Outcome>, Failure> {
     let (planned, mut rest): (Vec<Vec<Command>>, Vec<Vec<Command>>) = rows
         .into_iter()
-        .map(|cmds| cmds.into_iter().partition(Planner::plans))
+        .map(|cmds| cmds.into_iter().partition(|c| target.plans(c)))
         .unzip();
     let decisions = planner.plan_batch(&planned, target)?;
     let apply = !dry_run || target.applies_in_dry_run();

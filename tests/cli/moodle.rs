@@ -20,13 +20,6 @@ fn run(w: &Workdir) -> Output {
     w.moosync_env(&["run", "--quiet"], &[(TOKEN_VAR, FakeMoodle::TOKEN)])
 }
 
-fn calls_to(site: &FakeMoodle, function: &str) -> usize {
-    site.calls()
-        .iter()
-        .filter(|c| c.function == function)
-        .count()
-}
-
 /// A site with two accounts and the courses given (shortname, has a manual instance).
 fn site_with_courses(courses: &[(&str, bool)]) -> FakeMoodle {
     let site = FakeMoodle::start();
@@ -86,48 +79,4 @@ fn cohort_rows_moodle_cannot_take() {
     run(&w).expect_code(1);
     assert!(w.report().contains("MS-R006"), "{}", w.report());
     assert!(w.report().contains("no web service"), "{}", w.report());
-}
-
-#[test]
-fn pictures_are_uploaded_then_set_and_the_same_image_is_not_sent_again() {
-    use crate::pictures::{jpeg, png, zip_of};
-    use md5::{Digest, Md5};
-    let site = site_with_courses(&[]);
-    let w = to_moodle(&site, "");
-    let red = png([200, 0, 0]);
-    let blue = jpeg();
-    let zip = zip_of(&[
-        ("ann.png", &red),
-        ("bob.jpg", &blue),
-        ("nobody.png", &red),
-        ("x.jpg", b"not an image at all"),
-    ]);
-    w.drop_file("userpictures_a.zip", &zip);
-    run(&w).expect_code(1);
-    let hex = |b: &[u8]| format!("{:x}", Md5::digest(b));
-    assert_eq!(site.picture_md5("ann"), Some(hex(&red)));
-    assert_eq!(site.picture_md5("bob"), Some(hex(&blue)));
-    let report = w.report();
-    assert!(report.contains("MS-T009"), "{report}");
-    assert!(report.contains("MS-I104"), "{report}");
-    assert_eq!(calls_to(&site, "webservice_upload"), 2);
-    assert_eq!(calls_to(&site, "core_user_update_picture"), 2);
-    // The same images again: Moodle does not say which image a user has, moosync remembers
-    // what it sent, and sends nothing.
-    site.clear_calls();
-    w.drop_file(
-        "userpictures_a.zip",
-        zip_of(&[("ann.png", &red), ("bob.jpg", &blue)]),
-    );
-    run(&w).expect_code(0);
-    assert_eq!(site.write_calls(), 0, "{:?}", site.calls());
-    // A new image for ann only.
-    let green = png([0, 200, 0]);
-    w.drop_file(
-        "userpictures_a.zip",
-        zip_of(&[("ann.png", &green), ("bob.jpg", &blue)]),
-    );
-    run(&w).expect_code(0);
-    assert_eq!(calls_to(&site, "webservice_upload"), 1);
-    assert_eq!(site.picture_md5("ann"), Some(hex(&green)));
 }

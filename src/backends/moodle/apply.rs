@@ -7,7 +7,7 @@ use super::calls::{Ctx, Item};
 use super::catalogue::Catalogue;
 use super::course_parts::CourseParts;
 use super::directory::Directory;
-use super::{course_send, enrol_ops, group_ops, instances_send, users};
+use super::{course_send, enrol_ops, group_ops, instances_send, pictures, users};
 use crate::codes::{Code, Failure};
 use crate::plan::view::Setting;
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
@@ -131,6 +131,7 @@ fn keys(op: &Op, course_of: &dyn Fn(Ref) -> Option<Ref>) -> Vec<String> {
                 Ref::Id(_) => None,
             }));
         }
+        Op::SetPicture { user, .. } => k.push(format!("pic:{}", r(*user))),
         other => unreachable!("{other:?} is not planned yet"),
     }
     k
@@ -172,6 +173,7 @@ fn needs(op: &Op) -> Vec<u32> {
         Op::AddGroupMember { group, user } | Op::RemoveGroupMember { group, user, .. } => {
             [*group, *user].into_iter().filter_map(new).collect()
         }
+        Op::SetPicture { user, .. } => all(&[Some(*user)]),
         other => unreachable!("{other:?} is not planned yet"),
     }
 }
@@ -339,6 +341,13 @@ fn send_wave(
         .collect();
     if !groups.is_empty() {
         group_ops::send(ctx, parts, &groups, out)?;
+    }
+    let pictures: Vec<&Item> = wave
+        .iter()
+        .filter(|i| matches!(i.op, Op::SetPicture { .. }))
+        .collect();
+    if !pictures.is_empty() {
+        pictures::send(ctx, dir, &pictures, out)?;
     }
     Ok(())
 }

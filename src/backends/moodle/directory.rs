@@ -128,20 +128,6 @@ impl Account {
     pub fn idnumber(&self) -> &str {
         &self.text[2]
     }
-
-    /// "account id 4 (jdoe, jdoe@example.edu)".
-    pub fn label(&self) -> String {
-        if self.email().is_empty() {
-            format!("account id {} ({})", self.id, self.username)
-        } else {
-            format!(
-                "account id {} ({}, {})",
-                self.id,
-                self.username,
-                self.email()
-            )
-        }
-    }
 }
 
 #[derive(Default)]

@@ -408,7 +408,6 @@ impl MoodleTarget {
                             | Command::CohortEmpty(_)
                     )
                 });
-                let picture_rows = take(|c| matches!(c, Command::UserPicture(_)));
                 let firsts =
                     |idx: &[usize]| -> Vec<&Command> { idx.iter().map(|&i| &rows[i][0]).collect() };
                 let mut put = |idx: Vec<usize>, done: Vec<Outcome>| {
@@ -425,17 +424,6 @@ impl MoodleTarget {
                     )?;
                     put(cohort_rows, done);
                 }
-                if !picture_rows.is_empty() {
-                    let cmds: Vec<&crate::command::UserPicture> = picture_rows
-                        .iter()
-                        .filter_map(|&i| match &rows[i][0] {
-                            Command::UserPicture(p) => Some(p),
-                            _ => None,
-                        })
-                        .collect();
-                    let done = pictures::apply(&ctx, &mut self.dir, &cmds)?;
-                    put(picture_rows, done);
-                }
             }
         }
         Ok(outcomes)
@@ -451,8 +439,7 @@ fn unsupported(cmds: &[Command]) -> Option<Failure> {
         | Command::CohortUpsert(_)
         | Command::CohortLeave(_)
         | Command::CohortDelete(_)
-        | Command::CohortEmpty(_)
-        | Command::UserPicture(_) => None,
+        | Command::CohortEmpty(_) => None,
         other => Some(op_name(other)),
     })?;
     let why = match op {
@@ -541,7 +528,6 @@ fn account_keys(c: &Command) -> Vec<String> {
             format!("cm:{}:{}", c.cohort, c.member),
         ],
         Command::CohortDelete(c) | Command::CohortEmpty(c) => vec![format!("co:{}", c.cohort)],
-        Command::UserPicture(p) => vec![format!("pic:{}", p.user)],
         _ => Vec::new(),
     }
 }
@@ -672,6 +658,15 @@ impl SiteView for MoodleTarget {
             meta_links: has(&["local_moosync_set_meta_links", catalogue::GET_INSTANCES]),
             section_names: has(&[course_send::SET_SECTIONS, catalogue::GET_SECTIONS]),
             self_guest_methods: has(&[course_send::SET_METHODS, catalogue::GET_INSTANCES]),
+            cohort_bindings: has(&[
+                "local_moosync_add_cohort_instances",
+                "local_moosync_update_cohort_instances",
+                "local_moosync_delete_cohort_instances",
+                catalogue::GET_INSTANCES,
+            ]),
+            third_party_cohort_methods: false,
+            cohort_component: false,
+            cohort_without_idnumber: false,
         }
     }
 
@@ -843,8 +838,30 @@ impl SiteView for MoodleTarget {
     fn cohort_members(&mut self, _: Ref) -> Read<Vec<Ref>> {
         not_yet()
     }
-    fn picture(&mut self, _: Ref) -> Read<PictureRec> {
+    fn is_cohort_member(&mut self, _: Ref, _: Ref) -> Read<bool> {
         not_yet()
+    }
+    fn enrolled_through(&mut self, _: Ref) -> Read<Option<Vec<Ref>>> {
+        not_yet()
+    }
+    fn picture(&mut self, user: Ref) -> Read<PictureRec> {
+        // Moodle says whether an account shows a picture of its own, never which image: the
+        // ledger remembers the last one sent.
+        let Some(id) = user.id() else {
+            return Ok(PictureRec::default());
+        };
+        let has = self
+            .dir
+            .find(Field::Id, &id.to_string())
+            .unwrap_or_default()
+            .first()
+            .is_some_and(|a| a.has_picture);
+        Ok(PictureRec {
+            has,
+            md5: has
+                .then(|| self.ledger.picture_md5(self.client.site(), id))
+                .flatten(),
+        })
     }
 
     fn protected(&mut self) -> Read<Vec<(i64, &'static str)>> {
@@ -886,6 +903,20 @@ impl crate::backends::Target for MoodleTarget {
         let manual = |course: i64| catalogue.known_manual(course);
         self.parts.applied(plugin, &manual, decisions, &applied);
         Ok(applied)
+    }
+
+    fn plans(&self, cmd: &Command) -> bool {
+        // Cohorts and bindings are planned for the embedded store; over REST they keep their
+        // old path until their operations are sent from the plan.
+        crate::plan::Planner::plans(cmd)
+            && !matches!(
+                cmd,
+                Command::CohortUpsert(_)
+                    | Command::CohortLeave(_)
+                    | Command::CohortDelete(_)
+                    | Command::CohortEmpty(_)
+                    | Command::CohortBinding(_)
+            )
     }
 
     fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {

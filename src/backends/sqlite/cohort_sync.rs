@@ -16,6 +16,8 @@ use rusqlite::{params, Connection};
 pub(crate) struct CohortInstance {
     pub id: i64,
     pub plugin: String,
+    /// `customint1`: the cohort whose members it enrols.
+    pub cohort: i64,
     pub course: i64,
     pub course_ctx: ContextRow,
     pub status: i64,
@@ -36,6 +38,14 @@ impl CohortInstance {
     }
 }
 
+macro_rules! select_instance {
+    () => {
+        "SELECT id, enrol, courseid, status, COALESCE(roleid, 0), COALESCE(customint2, 0),
+                COALESCE(enrolstartdate, 0), COALESCE(enrolenddate, 0), COALESCE(customint1, 0)
+         FROM mdl_enrol"
+    };
+}
+
 /// The instances bound to a cohort, cached for the file (bindings and deletes clear it).
 pub(crate) fn instances_of(
     conn: &Connection,
@@ -48,10 +58,10 @@ pub(crate) fn instances_of(
     // The plugins of COHORT_PLUGINS: only they read customint1 as a cohort id.
     let found = query(
         conn,
-        "SELECT id, enrol, courseid, status, COALESCE(roleid, 0), COALESCE(customint2, 0),
-                COALESCE(enrolstartdate, 0), COALESCE(enrolenddate, 0)
-         FROM mdl_enrol WHERE customint1 = ?1 AND enrol IN ('cohort', 'delayedcohort', 'cohortrestricted')
-         ORDER BY id",
+        concat!(
+            select_instance!(),
+            " WHERE customint1 = ?1 AND enrol IN ('cohort', 'delayedcohort', 'cohortrestricted') ORDER BY id"
+        ),
         [cohort],
     )?;
     ctx.cache
@@ -61,23 +71,12 @@ pub(crate) fn instances_of(
     Ok(found)
 }
 
-/// Instances of `course` through `plugin` bound to `cohort`, with `role` unless None (`*`).
-pub(crate) fn bound(
-    conn: &Connection,
-    course: i64,
-    plugin: &str,
-    cohort: i64,
-    role: Option<i64>,
-) -> Result<Vec<CohortInstance>, RowError> {
-    query(
-        conn,
-        "SELECT id, enrol, courseid, status, COALESCE(roleid, 0), COALESCE(customint2, 0),
-                COALESCE(enrolstartdate, 0), COALESCE(enrolenddate, 0)
-         FROM mdl_enrol WHERE customint1 = ?3 AND enrol = ?2 AND courseid = ?1
-           AND (?4 IS NULL OR roleid = ?4)
-         ORDER BY id",
-        params![course, plugin, cohort, role],
-    )
+/// The cohort instance with this id.
+pub(crate) fn by_id(conn: &Connection, id: i64) -> Result<CohortInstance, RowError> {
+    query(conn, concat!(select_instance!(), " WHERE id = ?1"), [id])?
+        .into_iter()
+        .next()
+        .ok_or_else(|| super::lookup::inconsistent(format!("enrol instance {id} is gone")))
 }
 
 fn query(
@@ -91,6 +90,7 @@ fn query(
             Ok(CohortInstance {
                 id: r.get(0)?,
                 plugin: r.get(1)?,
+                cohort: r.get(8)?,
                 course: r.get(2)?,
                 // Filled in below, from the course.
                 course_ctx: ContextRow {
@@ -186,13 +186,12 @@ pub(crate) fn unenrol_member(
 
 /// Brings an enabled instance in step with the whole cohort: enrols the members it lacks
 /// (reactivating suspended ones), gives their role and group, and unenrols non-members.
-/// Returns (enrolled, unenrolled).
 pub(crate) fn sync_all(
     conn: &Connection,
     ctx: &Ctx,
     inst: &CohortInstance,
-    cohort: i64,
-) -> Result<(usize, usize), RowError> {
+) -> Result<(), RowError> {
+    let cohort = inst.cohort;
     let leavers: Vec<i64> = conn
         .prepare_cached(
             "SELECT ue.userid FROM mdl_user_enrolments ue
@@ -205,8 +204,7 @@ pub(crate) fn sync_all(
         unenrol_member(conn, ctx, inst, *user)?;
     }
     // Set-based: binding a large cohort is one statement per table, not one per member.
-    let enrolled = conn
-        .prepare_cached(
+    conn.prepare_cached(
             "INSERT INTO mdl_user_enrolments (status, enrolid, userid, timestart, timeend, timecreated, timemodified)
              SELECT 0, ?1, cm.userid, ?3, ?4, ?5, ?5 FROM mdl_cohort_members cm
                JOIN mdl_user u ON u.id = cm.userid AND u.deleted = 0
@@ -239,32 +237,32 @@ pub(crate) fn sync_all(
     }
     // Reactivations and roles change the course's participants too: meta courses follow.
     meta::sync_children(conn, inst.course, ctx.now, meta::Scope::All)?;
-    Ok((enrolled, leavers.len()))
+    Ok(())
 }
 
-/// What enrol_cohort's sync does once an instance is disabled: its enrolments stay (inactive)
-/// and the roles it gave go; meta courses follow. Returns how many role assignments went.
-pub(crate) fn disable(
-    conn: &Connection,
-    ctx: &Ctx,
-    inst: &CohortInstance,
-) -> Result<usize, RowError> {
-    let n = conn
+/// Takes away the roles the instance gave; returns how many went.
+pub(crate) fn unassign_roles(conn: &Connection, inst: &CohortInstance) -> Result<usize, RowError> {
+    Ok(conn
         .prepare_cached(
             "DELETE FROM mdl_role_assignments WHERE contextid = ?1 AND component = ?2 AND itemid = ?3",
         )?
-        .execute(params![inst.course_ctx.id, inst.component(), inst.id])?;
-    meta::sync_children(conn, inst.course, ctx.now, meta::Scope::All)?;
-    Ok(n)
+        .execute(params![inst.course_ctx.id, inst.component(), inst.id])?)
 }
 
-/// Deletes the instance with its enrolments, their roles and group memberships. Returns how
-/// many enrolments went.
+/// What enrol_cohort's sync does once an instance is disabled: its enrolments stay (inactive)
+/// and the roles it gave go; meta courses follow.
+pub(crate) fn disable(conn: &Connection, ctx: &Ctx, inst: &CohortInstance) -> Result<(), RowError> {
+    unassign_roles(conn, inst)?;
+    meta::sync_children(conn, inst.course, ctx.now, meta::Scope::All)?;
+    Ok(())
+}
+
+/// Deletes the instance with its enrolments, their roles and group memberships.
 pub(crate) fn delete_instance(
     conn: &Connection,
     ctx: &Ctx,
     inst: &CohortInstance,
-) -> Result<usize, RowError> {
+) -> Result<(), RowError> {
     let users: Vec<i64> = conn
         .prepare_cached("SELECT userid FROM mdl_user_enrolments WHERE enrolid = ?1")?
         .query_map([inst.id], |r| r.get(0))?
@@ -275,5 +273,5 @@ pub(crate) fn delete_instance(
     conn.prepare_cached("DELETE FROM mdl_enrol WHERE id = ?1")?
         .execute([inst.id])?;
     ctx.cache.borrow_mut().cohort_instances.clear();
-    Ok(users.len())
+    Ok(())
 }

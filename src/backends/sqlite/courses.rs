@@ -1,125 +1,16 @@
-//! Courses in the embedded store: found for the tools not planned yet, created as Moodle's
+//! Courses in the embedded store: created as Moodle's
 //! create_course (or a copy of a template) makes them, updated as update_course does.
 
 use super::enrol;
-use super::error::{row, RowError};
+use super::error::RowError;
 use super::lookup::{
     self, context_of, insert_context, parent_context, ContextRow, CONTEXT_COURSE, CONTEXT_COURSECAT,
 };
 use super::Ctx;
-use crate::codes::Code;
 use crate::command::Section;
-use crate::config::CourseIdentifier;
 use crate::plan::ops::{CourseUpdate, NewCourse};
 use crate::plan::view::{weeks_end, Setting};
 use rusqlite::{params, types::Value, Connection, OptionalExtension};
-
-/// The site course (front page) has id 1 and category 0; feeds never change it.
-pub(crate) const SITE_COURSE: i64 = 1;
-
-#[derive(Debug, Clone)]
-pub(crate) struct StoredCourse {
-    pub id: i64,
-    pub shortname: String,
-    pub fullname: String,
-}
-
-impl StoredCourse {
-    /// "course 12 (CS101, Intro to CS)": how messages name a course.
-    pub fn label(&self) -> String {
-        format!("course {} ({}, {})", self.id, self.shortname, self.fullname)
-    }
-}
-
-/// The course columns read back, then the condition: whole strings, so the statement cache
-/// finds them without building SQL per row.
-macro_rules! select_course {
-    ($where:literal) => {
-        concat!(
-            "SELECT id, shortname, fullname FROM mdl_course WHERE ",
-            $where
-        )
-    };
-}
-const BY_SHORTNAME: &str = select_course!("shortname = ?1");
-const BY_IDNUMBER: &str = select_course!("idnumber = ?1");
-const BY_ID: &str = select_course!("id = ?1");
-
-fn read(r: &rusqlite::Row) -> rusqlite::Result<StoredCourse> {
-    Ok(StoredCourse {
-        id: r.get(0)?,
-        shortname: r.get(1)?,
-        fullname: r.get(2)?,
-    })
-}
-
-fn find_where(conn: &Connection, sql: &str, v: Value) -> Result<Vec<StoredCourse>, RowError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map([v], read)?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// Finds the course whose `field` is `value`; several fail the row.
-pub(crate) fn find_by(
-    conn: &Connection,
-    field: CourseIdentifier,
-    value: &str,
-) -> Result<Option<StoredCourse>, RowError> {
-    let found = match field {
-        CourseIdentifier::Shortname => find_where(conn, BY_SHORTNAME, Value::Text(value.into()))?,
-        CourseIdentifier::Idnumber => {
-            if value.is_empty() {
-                return Ok(None);
-            }
-            find_where(conn, BY_IDNUMBER, Value::Text(value.into()))?
-        }
-        CourseIdentifier::Id => {
-            let id: i64 = value.trim().parse().map_err(|_| {
-                row(
-                    Code::InvalidValue,
-                    format!("course id '{value}' is not a number ([courses] identifier = \"id\")"),
-                )
-            })?;
-            find_where(conn, BY_ID, Value::Integer(id))?
-        }
-    };
-    if found.len() > 1 {
-        let all: Vec<String> = found.iter().map(StoredCourse::label).collect();
-        return Err(row(
-            Code::AmbiguousMatch,
-            format!(
-                "{} courses have {} '{value}': {}; make it unique in Moodle",
-                found.len(),
-                field.column(),
-                all.join("; ")
-            ),
-        ));
-    }
-    Ok(found.into_iter().next())
-}
-
-/// The course a row names by `field`; a missing one fails the row, and the site course is
-/// refused.
-pub(crate) fn require_by(
-    conn: &Connection,
-    field: CourseIdentifier,
-    value: &str,
-    what: &str,
-) -> Result<StoredCourse, RowError> {
-    let c = find_by(conn, field, value)?.ok_or_else(|| {
-        row(
-            Code::NotFound,
-            format!("no {what} has {} '{value}'", field.column()),
-        )
-    })?;
-    if c.id == SITE_COURSE {
-        return Err(row(
-            Code::SiteCourse,
-            "that is the site course (the front page); a feed cannot change it".into(),
-        ));
-    }
-    Ok(c)
-}
 
 pub(crate) fn course_context(conn: &Connection, id: i64) -> Result<ContextRow, RowError> {
     context_of(conn, CONTEXT_COURSE, id)?

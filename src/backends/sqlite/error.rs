@@ -9,9 +9,6 @@ pub(crate) enum RowError {
     /// SQLite refused a statement (a constraint, say): a row failure when the row runs under
     /// a savepoint, else the file stops so nothing half-written is kept.
     Store(Failure),
-    /// The command has nothing to do (an account to delete is already gone): the row is
-    /// skipped, not failed.
-    Nothing(String),
     /// The store cannot go on (disk full, I/O error, corruption): the file stops.
     Fatal(Failure),
 }

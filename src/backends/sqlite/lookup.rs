@@ -2,7 +2,6 @@
 
 use super::error::{row, RowError};
 use crate::codes::Code;
-use crate::config::UserIdentifier;
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub(crate) const CONTEXT_SYSTEM: i64 = 10;
@@ -134,91 +133,4 @@ pub(crate) fn role_id(conn: &Connection, shortname: &str) -> Result<i64, RowErro
                 ),
             )
         })
-}
-
-/// Archetypes of the roles Moodle lets one assign in a course (`role_context_levels` of a
-/// fresh site, moodle.md §4.3).
-const COURSE_ARCHETYPES: &[&str] = &["manager", "editingteacher", "teacher", "student"];
-
-/// A role that can be given in a course, by shortname: an unknown role, or one such as
-/// `coursecreator` or `guest` that Moodle does not assign in a course, fails the row.
-pub(crate) fn course_role_id(conn: &Connection, shortname: &str) -> Result<i64, RowError> {
-    let id = role_id(conn, shortname)?;
-    let archetype: String = conn
-        .prepare_cached("SELECT archetype FROM mdl_role WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))?;
-    if COURSE_ARCHETYPES.contains(&archetype.as_str()) {
-        return Ok(id);
-    }
-    let usable: Vec<String> = conn
-        .prepare_cached("SELECT shortname, archetype FROM mdl_role ORDER BY sortorder")?
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-        .filter_map(Result::ok)
-        .filter(|(_, a)| COURSE_ARCHETYPES.contains(&a.as_str()))
-        .map(|(s, _)| s)
-        .collect();
-    Err(row(
-        Code::UnknownRole,
-        format!(
-            "role '{shortname}' cannot be given in a course; use one of {}",
-            usable.join(", ")
-        ),
-    ))
-}
-
-/// The id of the live account whose `field` is `value`; none, or several, fail the row.
-pub(crate) fn user_id(
-    conn: &Connection,
-    field: UserIdentifier,
-    value: &str,
-) -> Result<i64, RowError> {
-    let sql = match field {
-        UserIdentifier::Username => {
-            "SELECT id FROM mdl_user WHERE mnethostid = 1 AND username = ?1 AND +deleted = 0 LIMIT 2"
-        }
-        UserIdentifier::Idnumber => {
-            "SELECT id FROM mdl_user WHERE idnumber = ?1 AND ?1 <> '' AND +deleted = 0 LIMIT 2"
-        }
-        UserIdentifier::Email => {
-            "SELECT id FROM mdl_user WHERE lower(email) = lower(?1) AND +deleted = 0 LIMIT 2"
-        }
-        UserIdentifier::Id => "SELECT id FROM mdl_user WHERE id = ?1 AND +deleted = 0 LIMIT 2",
-    };
-    let ids: Vec<i64> = {
-        let mut stmt = conn.prepare_cached(sql)?;
-        let rows = if field == UserIdentifier::Id {
-            let id: i64 = value.trim().parse().map_err(|_| {
-                row(
-                    Code::InvalidValue,
-                    format!("user id '{value}' is not a number"),
-                )
-            })?;
-            stmt.query_map([id], |r| r.get(0))?
-                .collect::<Result<_, _>>()?
-        } else {
-            stmt.query_map([value], |r| r.get(0))?
-                .collect::<Result<_, _>>()?
-        };
-        rows
-    };
-    match ids.as_slice() {
-        [id] => Ok(*id),
-        [] => {
-            // Moodle usernames are lower-case: say so when that is the likely mistake.
-            let hint = if field == UserIdentifier::Username && value.chars().any(char::is_uppercase)
-            {
-                " (Moodle usernames are lower-case)"
-            } else {
-                ""
-            };
-            Err(row(
-                Code::NotFound,
-                format!("no account has {} '{value}'{hint}", field.column()),
-            ))
-        }
-        _ => Err(row(
-            Code::AmbiguousMatch,
-            format!("several accounts have {} '{value}'", field.column()),
-        )),
-    }
 }

@@ -21,9 +21,11 @@ mod view;
 
 use super::Target;
 use crate::codes::{Code, Failure};
-use crate::command::Command;
-use crate::config::{CohortsConfig, Config, PicturesConfig};
+use crate::command::{Command, COHORT_PLUGINS};
+use crate::config::{Config, PicturesConfig};
 use crate::outcome::{Change, Outcome};
+use crate::pictures::avatar::{self, Avatar};
+use crate::plan::view::CohortHome;
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
 use cache::Cache;
 use error::RowError;
@@ -32,13 +34,13 @@ use rusqlite::Connection;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use schema::open_store;
 
 pub struct SqliteTarget {
     conn: Connection,
     path: PathBuf,
-    cohorts: CohortsConfig,
     pictures: PicturesConfig,
     /// Picture content files, beside the database as Moodle's are beside its data.
     filedir: PathBuf,
@@ -57,7 +59,6 @@ pub struct SqliteTarget {
 
 /// What a command handler needs besides the connection.
 pub(crate) struct Ctx<'a> {
-    pub cohorts: &'a CohortsConfig,
     pub pictures: &'a PicturesConfig,
     pub filedir: &'a Path,
     pub written: &'a RefCell<Vec<PathBuf>>,
@@ -73,7 +74,6 @@ impl SqliteTarget {
         Ok(SqliteTarget {
             conn,
             path: path.to_path_buf(),
-            cohorts: cfg.cohorts.clone(),
             pictures: cfg.pictures.clone(),
             filedir: path
                 .parent()
@@ -96,91 +96,13 @@ impl SqliteTarget {
             .map_err(|e| storage(&self.path, e))
     }
 
-    /// Applies one row's commands, all or nothing. Every handler (a course create with its
-    /// categories, sections, enrol instances and teachers included) checks everything that can
-    /// fail the row before its first write, so a one-command row needs no savepoint (the
-    /// savepoint's page journal was a third of the write cost); there a refusal from SQLite
-    /// itself stops the file instead, and the batch is rolled back.
-    fn apply_row(&self, cmds: &mut [Command], ctx: &Ctx) -> Result<Outcome, Failure> {
-        let guarded = cmds.len() > 1;
-        if guarded {
-            self.exec("SAVEPOINT moosync_row")?;
-        }
-        let mut changes = Vec::with_capacity(cmds.len());
-        let mut failure = None;
-        let mut nothing = Vec::new();
-        for cmd in cmds.iter_mut() {
-            if cmd.changes_courses() {
-                self.cache.borrow_mut().clear();
-            }
-            let r = match cmd {
-                Command::UserUpsert(_)
-                | Command::UserDelete(_)
-                | Command::UserSuspend(_)
-                | Command::Enrolment(_)
-                | Command::UserGroups(_)
-                | Command::GroupUpsert(_)
-                | Command::GroupingUpsert(_)
-                | Command::GroupMember(_)
-                | Command::CourseUpsert(_)
-                | Command::CourseDelete(_)
-                | Command::CourseCheck(_)
-                | Command::CourseReset(_)
-                | Command::MetaLink(_)
-                | Command::MetaUnlink(_) => {
-                    unreachable!("{cmd:?} is planned, never applied as it is")
-                }
-                Command::CohortUpsert(c) => cohorts::upsert(&self.conn, ctx, c),
-                Command::CohortLeave(l) => cohorts::leave(&self.conn, ctx, l),
-                Command::CohortDelete(r) => cohorts::delete(&self.conn, ctx, r),
-                Command::CohortEmpty(r) => cohorts::empty(&self.conn, ctx, r),
-                Command::CohortBinding(b) => cohort_bindings::bind(&self.conn, ctx, b),
-                Command::UserPicture(p) => pictures::apply(&self.conn, ctx, p),
-            };
-            match r {
-                Ok(c) => changes.extend(c),
-                Err(RowError::Nothing(why)) => nothing.push(why),
-                Err(RowError::Row(f)) => {
-                    failure = Some(f);
-                    break;
-                }
-                Err(RowError::Store(f)) if guarded => {
-                    failure = Some(f);
-                    break;
-                }
-                Err(RowError::Store(f) | RowError::Fatal(f)) => return Err(f),
-            }
-        }
-        match (failure, guarded) {
-            (Some(f), true) => {
-                // Undo the row's earlier commands (and forget what they made).
-                self.cache.borrow_mut().clear();
-                self.exec("ROLLBACK TO moosync_row")?;
-                self.exec("RELEASE moosync_row")?;
-                Ok(Outcome::Failed(f))
-            }
-            (Some(f), false) => Ok(Outcome::Failed(f)),
-            (None, true) => {
-                self.exec("RELEASE moosync_row")?;
-                Ok(settled(changes, nothing))
-            }
-            (None, false) => Ok(settled(changes, nothing)),
+    /// The embedded store plans every command: none comes here as it is.
+    fn apply_row(&self, cmds: &mut [Command], _ctx: &Ctx) -> Result<Outcome, Failure> {
+        match cmds.first() {
+            None => Ok(Outcome::Applied(Vec::new())),
+            Some(cmd) => unreachable!("{cmd:?} is planned, never applied as it is"),
         }
     }
-}
-
-/// A row whose commands all had nothing to do is a skip; otherwise what changed is reported.
-fn settled(mut changes: Vec<Change>, nothing: Vec<String>) -> Outcome {
-    if changes.is_empty() && !nothing.is_empty() {
-        return Outcome::Skipped(nothing.join("; "));
-    }
-    // A command of the row that had nothing to do still says so (a gdel for a group the user
-    // was not in, beside an enrolment that changed).
-    if let Some(last) = changes.last_mut() {
-        last.fields
-            .extend(nothing.into_iter().map(|why| format!("note: {why}")));
-    }
-    Outcome::Applied(changes)
 }
 
 /// Moodle's SHA-512 crypt costs about a millisecond: every password of the batch is hashed
@@ -212,6 +134,7 @@ impl SqliteTarget {
         &self,
         op: &Op,
         hash: Option<&str>,
+        avatar: Option<&Result<Arc<Avatar>, Failure>>,
         ctx: &Ctx,
         created: &mut HashMap<u32, i64>,
     ) -> Result<(), RowError> {
@@ -385,6 +308,58 @@ impl SqliteTarget {
                     u.enabled.unwrap_or(true),
                 )?
             }
+            Op::CreateCohort(c) => {
+                let category = match c.home {
+                    CohortHome::System => None,
+                    CohortHome::Category(r) => Some(id(r)?),
+                };
+                let made = cohorts::create(conn, now, c, category)?;
+                if let Ref::New(n) = c.new {
+                    created.insert(n, made);
+                }
+            }
+            Op::UpdateCohort(up) => {
+                let home = match up.home {
+                    None => None,
+                    Some(CohortHome::System) => Some(None),
+                    Some(CohortHome::Category(r)) => Some(Some(id(r)?)),
+                };
+                let cohort = up.cohort.expect("an update names its cohort");
+                cohorts::update(conn, now, id(cohort)?, up, home)?
+            }
+            Op::DeleteCohort { cohort } => cohorts::delete(conn, ctx, id(*cohort)?)?,
+            Op::AddCohortMember { cohort, user } => {
+                cohorts::add_member(conn, ctx, id(*cohort)?, id(*user)?)?
+            }
+            Op::RemoveCohortMember { cohort, user } => {
+                cohorts::remove_member(conn, ctx, id(*cohort)?, id(*user)?)?
+            }
+            Op::AddInstance(n) if COHORT_PLUGINS.contains(&n.method.as_str()) => {
+                let link = n.link.expect("a cohort instance names its cohort");
+                let group = n.group.map(id).transpose()?;
+                let made = cohort_bindings::add(conn, ctx, n, id(n.course)?, id(link)?, group)?;
+                if let Ref::New(k) = n.new {
+                    created.insert(k, made);
+                }
+            }
+            Op::UpdateInstance(up) if COHORT_PLUGINS.contains(&up.method.as_str()) => {
+                let inst = up.instance.expect("an update names its instance");
+                let group = up.group.map(id).transpose()?;
+                cohort_bindings::update(conn, ctx, id(inst)?, up, group)?
+            }
+            Op::DeleteInstance { instance, method }
+                if COHORT_PLUGINS.contains(&method.as_str()) =>
+            {
+                cohort_bindings::delete(conn, ctx, id(*instance)?)?
+            }
+            Op::SetPicture { user, image, md5 } => {
+                let made = match avatar {
+                    Some(Ok(a)) => a.clone(),
+                    Some(Err(f)) => return Err(RowError::Row(f.clone())),
+                    None => Arc::new(avatar::render(image, &pictures::limits(ctx))?),
+                };
+                pictures::set(conn, ctx, id(*user)?, &made, md5)?
+            }
             other => unreachable!("{other:?} is not planned yet"),
         }
         Ok(())
@@ -417,7 +392,6 @@ impl Target for SqliteTarget {
 
     fn apply_batch(&mut self, rows: &mut [Vec<Command>]) -> Result<Vec<Outcome>, Failure> {
         let ctx = Ctx {
-            cohorts: &self.cohorts,
             pictures: &self.pictures,
             filedir: &self.filedir,
             written: &self.written,
@@ -426,7 +400,6 @@ impl Target for SqliteTarget {
             profile_fields: &self.profile_fields,
             now: chrono::Utc::now().timestamp(),
         };
-        pictures::render_wanted(&self.conn, &ctx, rows);
         let mut out = Vec::with_capacity(rows.len());
         for cmds in rows.iter_mut() {
             out.push(self.apply_row(cmds, &ctx)?);
@@ -454,7 +427,6 @@ impl Target for SqliteTarget {
             HashMap::new()
         };
         let ctx = Ctx {
-            cohorts: &self.cohorts,
             pictures: &self.pictures,
             filedir: &self.filedir,
             written: &self.written,
@@ -463,7 +435,11 @@ impl Target for SqliteTarget {
             profile_fields: &self.profile_fields,
             now,
         };
-        pictures::render_wanted(&self.conn, &ctx, rest);
+        let avatars = if ops {
+            pictures::render_batch(&ctx, decisions)
+        } else {
+            pictures::Rendered::new()
+        };
         let mut applied = BatchApplied::default();
         let mut others = Vec::with_capacity(decisions.len());
         for (r, (d, cmds)) in decisions.iter().zip(rest.iter_mut()).enumerate() {
@@ -478,8 +454,9 @@ impl Target for SqliteTarget {
             let mut result = Applied::Done;
             for (o, op) in row_ops.iter().enumerate() {
                 let hash = hashes.get(&(r, o)).map(String::as_str);
-                match self.apply_op(op, hash, &ctx, &mut applied.created) {
-                    Ok(()) | Err(RowError::Nothing(_)) => {}
+                let avatar = avatars.get(&(r, o));
+                match self.apply_op(op, hash, avatar, &ctx, &mut applied.created) {
+                    Ok(()) => {}
                     Err(RowError::Row(f)) => {
                         result = Applied::Failed(f);
                         break;
@@ -534,7 +511,7 @@ impl Target for SqliteTarget {
     fn finish_file(&mut self) -> Result<Vec<Change>, Failure> {
         // The file's end has looked at the groups its removals left empty.
         match groups::forget_emptied(&self.conn) {
-            Ok(()) | Err(RowError::Nothing(_)) => {}
+            Ok(()) => {}
             Err(RowError::Row(f) | RowError::Store(f) | RowError::Fatal(f)) => {
                 self.abort_file();
                 return Err(f);

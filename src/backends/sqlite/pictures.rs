@@ -3,18 +3,17 @@
 //! and `mdl_user.picture` = the id of f1. The MD5 of the image as fed is kept in tool_sync's
 //! hidden `userpicturehash` profile field, so an unchanged image is skipped next time.
 
-use super::error::{row, RowError};
-use super::lookup::{context_of, inconsistent, user_id};
+use super::error::RowError;
+use super::lookup::{context_of, inconsistent};
 use super::Ctx;
 use crate::codes::{Code, Failure};
-use crate::command::{Command, UserPicture};
-use crate::outcome::{Action, Change};
 use crate::pictures::avatar::{self, Avatar, ImageLimits};
+use crate::plan::{Decision, Op};
 use rayon::prelude::*;
 use rusqlite::{params, Connection};
 use sha1::{Digest, Sha1};
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,69 +30,46 @@ fn sha1_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn limits(ctx: &Ctx) -> ImageLimits {
+pub(crate) fn limits(ctx: &Ctx) -> ImageLimits {
     ImageLimits {
         max_side: ctx.pictures.max_side,
         max_pixels: ctx.pictures.max_megapixels.saturating_mul(1_000_000),
     }
 }
 
-/// The user the picture is for, when the image is wanted: an image whose MD5 is the one last
-/// fed (and still in place) is skipped, and so is any image for a user who has a picture when
-/// overwriting is off.
-fn wanted_for(conn: &Connection, ctx: &Ctx, p: &UserPicture) -> Result<i64, RowError> {
-    let field = p.user_by.unwrap_or(ctx.pictures.user_identifier);
-    let user = user_id(conn, field, &p.user)?;
-    let hash_field = ctx.profile_fields.get(HASH_FIELD).copied().unwrap_or(0);
-    let (picture, hash): (i64, Option<String>) = conn
-        .prepare_cached(
-            "SELECT u.picture, d.data FROM mdl_user u
-             LEFT JOIN mdl_user_info_data d ON d.userid = u.id AND d.fieldid = ?2
-             WHERE u.id = ?1",
-        )?
-        .query_row(params![user, hash_field], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    if picture != 0 && hash.as_deref() == Some(p.attached.md5.as_str()) {
-        return Err(RowError::Nothing(format!(
-            "{}: the image is the one fed last time (same MD5); nothing to do",
-            p.user
-        )));
-    }
-    if picture != 0 && !p.overwrite.unwrap_or(ctx.pictures.overwrite) {
-        return Err(RowError::Nothing(format!(
-            "{} already has a picture and [pictures] overwrite is off",
-            p.user
-        )));
-    }
-    Ok(user)
-}
+/// An avatar set made for the batch, or why it could not be, by (row, operation).
+pub(crate) type Rendered = HashMap<(usize, usize), Result<Arc<Avatar>, Failure>>;
 
-/// Renders, on every core, the avatars of a batch's images that the store will want: decoding
-/// and resizing are most of a picture's cost, and an unchanged image is never decoded.
-pub(crate) fn render_wanted(conn: &Connection, ctx: &Ctx, rows: &mut [Vec<Command>]) {
-    let mut wanted: Vec<&mut UserPicture> = rows
-        .iter_mut()
-        .flat_map(|cmds| cmds.iter_mut())
-        .filter_map(|c| match c {
-            Command::UserPicture(p) if p.attached.image.is_some() => Some(p),
-            _ => None,
+/// A planned picture's image, by (row, operation).
+type Wanted<'a> = ((usize, usize), &'a Arc<Vec<u8>>);
+
+/// Renders, on every core, the avatars of the batch's planned pictures: decoding and resizing
+/// are most of a picture's cost. The images decoded at once take, by what their headers
+/// declare, at most the decode budget together, so a batch of large photos stays within
+/// moosync's memory; one image over it alone is refused by `render` before decoding.
+pub(crate) fn render_batch(ctx: &Ctx, decisions: &[Decision]) -> Rendered {
+    let mut wanted: Vec<Wanted> = decisions
+        .iter()
+        .enumerate()
+        .flat_map(|(r, d)| {
+            let ops: &[Op] = match d {
+                Decision::Apply { ops, .. } => ops,
+                Decision::Fail(_) => &[],
+            };
+            ops.iter().enumerate().filter_map(move |(o, op)| match op {
+                Op::SetPicture { image, .. } => Some(((r, o), image)),
+                _ => None,
+            })
         })
-        .filter(|p| wanted_for(conn, ctx, p).is_ok())
         .collect();
     let limits = limits(ctx);
-    // The images decoded at once take, by what their headers declare, at most the decode
-    // budget together: a batch of large photos stays within moosync's memory. One image over
-    // it alone is refused by `render` before decoding.
+    let mut out = Rendered::new();
     let mut rest = wanted.as_mut_slice();
     while !rest.is_empty() {
         let mut sum = 0u64;
         let mut take = 0;
-        for p in rest.iter() {
-            let cost = p
-                .attached
-                .image
-                .as_deref()
-                .and_then(|i| avatar::declared_cost(i))
-                .unwrap_or(0);
+        for (_, image) in rest.iter() {
+            let cost = avatar::declared_cost(image).unwrap_or(0);
             if take > 0 && sum.saturating_add(cost) > avatar::DECODE_BUDGET {
                 break;
             }
@@ -101,40 +77,28 @@ pub(crate) fn render_wanted(conn: &Connection, ctx: &Ctx, rows: &mut [Vec<Comman
             take += 1;
         }
         let (now, later) = rest.split_at_mut(take);
-        now.par_iter_mut().for_each(|p| {
-            if let Some(image) = &p.attached.image {
-                p.attached.rendered = Some(avatar::render(image, &limits).map(Arc::new));
-            }
-        });
+        let made: Vec<_> = now
+            .par_iter()
+            .map(|(at, image)| (*at, avatar::render(image, &limits).map(Arc::new)))
+            .collect();
+        out.extend(made);
         rest = later;
     }
+    out
 }
 
-pub(crate) fn apply(
+/// process_new_icon: the user's picture becomes the avatar set, and the image's MD5 is
+/// remembered in tool_sync's hidden profile field.
+pub(crate) fn set(
     conn: &Connection,
     ctx: &Ctx,
-    p: &UserPicture,
-) -> Result<Vec<Change>, RowError> {
-    let Some(image) = &p.attached.image else {
-        return Err(row(
-            Code::MissingValue,
-            "no image: user_picture commands come from a picture archive's entries".into(),
-        ));
-    };
-    // What is not an image says so before anything about its user.
-    avatar::format_of(image)?;
-    let user = wanted_for(conn, ctx, p)?;
-    let avatar = match &p.attached.rendered {
-        Some(Ok(a)) => a.clone(),
-        Some(Err(f)) => return Err(RowError::Row(f.clone())),
-        None => Arc::new(avatar::render(image, &limits(ctx))?),
-    };
+    user: i64,
+    avatar: &Avatar,
+    md5: &str,
+) -> Result<(), RowError> {
     let context = context_of(conn, CONTEXT_USER, user)?
         .ok_or_else(|| inconsistent(format!("user {user} has no context row")))?;
-    let had: i64 = conn
-        .prepare_cached("SELECT picture FROM mdl_user WHERE id = ?1")?
-        .query_row([user], |r| r.get(0))?;
-    let f1 = store_icon(conn, ctx, context.id, &avatar)?;
+    let f1 = store_icon(conn, ctx, context.id, avatar)?;
     conn.prepare_cached("UPDATE mdl_user SET picture = ?2, timemodified = ?3 WHERE id = ?1")?
         .execute(params![user, f1, ctx.now])?;
     if let Some(field) = ctx.profile_fields.get(HASH_FIELD) {
@@ -142,20 +106,9 @@ pub(crate) fn apply(
             "INSERT INTO mdl_user_info_data (userid, fieldid, data, dataformat) VALUES (?1, ?2, ?3, 0)
              ON CONFLICT (userid, fieldid) DO UPDATE SET data = excluded.data",
         )?
-        .execute(params![user, field, p.attached.md5])?;
+        .execute(params![user, field, md5])?;
     }
-    let ext = avatar.extension();
-    Ok(vec![Change {
-        action: if had == 0 {
-            Action::Created
-        } else {
-            Action::Updated
-        },
-        entity: "picture",
-        id: user,
-        label: p.user.clone(),
-        fields: vec![format!("f1.{ext}, f2.{ext}, f3.{ext}")],
-    }])
+    Ok(())
 }
 
 /// Replaces the user's icon area with the avatar's files; returns the id of f1.

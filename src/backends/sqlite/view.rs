@@ -3,7 +3,6 @@
 
 use super::error::RowError;
 use super::{groups, pictures, users, SqliteTarget};
-use crate::codes::{Code, Failure};
 use crate::command::Section;
 use crate::config::{CohortIdentifier, CourseIdentifier, UserIdentifier};
 use crate::plan::view::{
@@ -20,7 +19,6 @@ use std::collections::BTreeSet;
 pub(crate) fn read_error(e: RowError) -> ReadError {
     match e {
         RowError::Row(f) | RowError::Store(f) => ReadError::Row(f),
-        RowError::Nothing(why) => ReadError::Row(Failure::new(Code::NotFound, why)),
         RowError::Fatal(f) => ReadError::Stop(f),
     }
 }
@@ -142,11 +140,11 @@ fn cohort(r: &rusqlite::Row) -> rusqlite::Result<CohortRec> {
         idnumber: r.get(2)?,
         description: r.get(3)?,
         component: r.get(5)?,
-        home: if level == super::lookup::CONTEXT_COURSECAT {
+        home: Some(if level == super::lookup::CONTEXT_COURSECAT {
             CohortHome::Category(Ref::Id(instance))
         } else {
             CohortHome::System
-        },
+        }),
     })
 }
 
@@ -513,6 +511,29 @@ impl SiteView for SqliteTarget {
                 "SELECT userid FROM mdl_cohort_members WHERE cohortid = ?1 ORDER BY userid",
             )
             .and_then(|mut s| s.query_map([c], |r| Ok(Ref::Id(r.get(0)?)))?.collect())
+            .map_err(sql)
+    }
+
+    fn is_cohort_member(&mut self, cohort: Ref, user: Ref) -> Read<bool> {
+        let (Some(c), Some(u)) = (id(cohort), id(user)) else {
+            return Ok(false);
+        };
+        self.conn
+            .prepare_cached("SELECT 1 FROM mdl_cohort_members WHERE cohortid = ?1 AND userid = ?2")
+            .and_then(|mut s| s.exists(params![c, u]))
+            .map_err(sql)
+    }
+
+    fn enrolled_through(&mut self, instance: Ref) -> Read<Option<Vec<Ref>>> {
+        let Some(i) = id(instance) else {
+            return Ok(Some(Vec::new()));
+        };
+        self.conn
+            .prepare_cached(
+                "SELECT userid FROM mdl_user_enrolments WHERE enrolid = ?1 ORDER BY userid",
+            )
+            .and_then(|mut s| s.query_map([i], |r| Ok(Ref::Id(r.get(0)?)))?.collect())
+            .map(Some)
             .map_err(sql)
     }
 
