@@ -5,8 +5,8 @@
 
 use super::cohort_sync::CohortInstance;
 use super::lookup::ContextRow;
-use crate::config::CourseIdentifier;
-use crate::plan::view::{CourseRec, InstanceRec, RoleRec};
+use crate::config::{CohortIdentifier, CourseIdentifier};
+use crate::plan::view::{CohortRec, CourseRec, InstanceRec, RoleRec};
 use std::collections::HashMap;
 
 /// An enrol instance: (id, status, default role).
@@ -28,10 +28,22 @@ pub(crate) struct Cache {
     pub meta_parents: HashMap<i64, bool>,
     /// Cohort → the cohort enrol instances bound to it.
     pub cohort_instances: HashMap<i64, Vec<CohortInstance>>,
+    /// The plan's reads of cohorts: by key, and a cohort's sync instances (a member row of a
+    /// large cohort reads both).
+    pub cohorts: HashMap<(CohortIdentifier, String), Vec<CohortRec>>,
+    pub cohort_sync_instances: HashMap<i64, Vec<InstanceRec>>,
 }
 
 impl Cache {
     pub fn clear(&mut self) {
         *self = Cache::default();
+    }
+
+    /// An enrol instance was added, changed or deleted.
+    pub fn instances_changed(&mut self) {
+        self.cohort_instances.clear();
+        self.cohort_sync_instances.clear();
+        self.course_instances.clear();
+        self.instances.clear();
     }
 }

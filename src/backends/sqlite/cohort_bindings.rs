@@ -48,7 +48,7 @@ pub(crate) fn add(
         ctx.now
     ])?;
     let id = conn.last_insert_rowid();
-    ctx.cache.borrow_mut().cohort_instances.clear();
+    ctx.cache.borrow_mut().instances_changed();
     if n.enabled {
         let inst = cohort_sync::by_id(conn, id)?;
         cohort_sync::sync_all(conn, ctx, &inst)?;
@@ -107,7 +107,7 @@ pub(crate) fn update(
         inst.timeend,
         ctx.now
     ])?;
-    ctx.cache.borrow_mut().cohort_instances.clear();
+    ctx.cache.borrow_mut().instances_changed();
     if inst.enabled() {
         cohort_sync::sync_all(conn, ctx, &inst)?;
     } else if was_enabled {

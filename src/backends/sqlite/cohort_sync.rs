@@ -272,6 +272,6 @@ pub(crate) fn delete_instance(
     }
     conn.prepare_cached("DELETE FROM mdl_enrol WHERE id = ?1")?
         .execute([inst.id])?;
-    ctx.cache.borrow_mut().cohort_instances.clear();
+    ctx.cache.borrow_mut().instances_changed();
     Ok(())
 }

@@ -309,6 +309,7 @@ impl SqliteTarget {
                 )?
             }
             Op::CreateCohort(c) => {
+                self.cache.borrow_mut().cohorts.clear();
                 let category = match c.home {
                     CohortHome::System => None,
                     CohortHome::Category(r) => Some(id(r)?),
@@ -319,6 +320,7 @@ impl SqliteTarget {
                 }
             }
             Op::UpdateCohort(up) => {
+                self.cache.borrow_mut().cohorts.clear();
                 let home = match up.home {
                     None => None,
                     Some(CohortHome::System) => Some(None),

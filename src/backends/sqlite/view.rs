@@ -335,13 +335,21 @@ impl SiteView for SqliteTarget {
         let Some(c) = id(cohort) else {
             return Ok(Some(Vec::new()));
         };
-        self.conn
+        if let Some(found) = self.cache.borrow().cohort_sync_instances.get(&c) {
+            return Ok(Some(found.clone()));
+        }
+        let found: Vec<InstanceRec> = self
+            .conn
             .prepare_cached(&format!(
                 "{SELECT_INSTANCE} WHERE customint1 = ?1 AND enrol IN ('cohort', 'delayedcohort', 'cohortrestricted') ORDER BY id"
             ))
             .and_then(|mut s| s.query_map([c], instance)?.collect())
-            .map(Some)
-            .map_err(sql)
+            .map_err(sql)?;
+        self.cache
+            .borrow_mut()
+            .cohort_sync_instances
+            .insert(c, found.clone());
+        Ok(Some(found))
     }
 
     fn enrolments(&mut self, course: Ref, user: Ref) -> Read<Option<Vec<UeRec>>> {
@@ -486,20 +494,13 @@ impl SiteView for SqliteTarget {
     }
 
     fn cohorts(&mut self, by: CohortIdentifier, value: &str) -> Read<Vec<CohortRec>> {
-        let (q, v) = match by {
-            CohortIdentifier::Idnumber => {
-                (select_cohort!("c.idnumber = ?1"), Value::Text(value.into()))
-            }
-            CohortIdentifier::Name => (select_cohort!("c.name = ?1"), Value::Text(value.into())),
-            CohortIdentifier::Id => match value.trim().parse::<i64>() {
-                Ok(id) => (select_cohort!("c.id = ?1"), Value::Integer(id)),
-                Err(_) => return Ok(Vec::new()),
-            },
-        };
-        self.conn
-            .prepare_cached(q)
-            .and_then(|mut s| s.query_map([v], cohort)?.collect())
-            .map_err(sql)
+        let key = (by, value.to_string());
+        if let Some(found) = self.cache.borrow().cohorts.get(&key) {
+            return Ok(found.clone());
+        }
+        let found = self.read_cohorts(by, value)?;
+        self.cache.borrow_mut().cohorts.insert(key, found.clone());
+        Ok(found)
     }
 
     fn cohort_members(&mut self, c: Ref) -> Read<Vec<Ref>> {
@@ -606,6 +607,25 @@ impl SqliteTarget {
                 })
                 .optional()
             })
+            .map_err(sql)
+    }
+}
+
+impl SqliteTarget {
+    fn read_cohorts(&mut self, by: CohortIdentifier, value: &str) -> Read<Vec<CohortRec>> {
+        let (q, v) = match by {
+            CohortIdentifier::Idnumber => {
+                (select_cohort!("c.idnumber = ?1"), Value::Text(value.into()))
+            }
+            CohortIdentifier::Name => (select_cohort!("c.name = ?1"), Value::Text(value.into())),
+            CohortIdentifier::Id => match value.trim().parse::<i64>() {
+                Ok(id) => (select_cohort!("c.id = ?1"), Value::Integer(id)),
+                Err(_) => return Ok(Vec::new()),
+            },
+        };
+        self.conn
+            .prepare_cached(q)
+            .and_then(|mut s| s.query_map([v], cohort)?.collect())
             .map_err(sql)
     }
 }
