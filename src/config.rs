@@ -4,7 +4,7 @@
 use crate::codes::{Code, Failure};
 // How a row names an existing record, and an enrolment row's default command, are the
 // commands' vocabulary; the settings choose among them.
-pub use crate::command::keys::{
+use crate::command::keys::{
     CategoryIdentifier, CohortIdentifier, CourseIdentifier, GroupIdentifier, UserIdentifier,
 };
 use crate::command::moodle_rules::{
@@ -12,7 +12,7 @@ use crate::command::moodle_rules::{
     is_role_shortname, is_timezone, normalise_lang, NOT_AUTH, NOT_COUNTRY, NOT_LANG,
     NOT_PROFILE_FIELD, NOT_ROLE, NOT_TIMEZONE,
 };
-pub use crate::command::EnrolCmd;
+use crate::command::EnrolCmd;
 use crate::toml_place::{line_col, TomlPlaces};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

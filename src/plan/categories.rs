@@ -6,7 +6,7 @@ use super::ops::Op;
 use super::view::{CategoryRec, Read, ReadError, SiteView};
 use super::{PlannedChange, Planner, Ref, RowDraft};
 use crate::codes::{Code, Failure};
-use crate::config::CategoryIdentifier;
+use crate::command::keys::CategoryIdentifier;
 use crate::outcome::Action;
 
 fn row(code: Code, msg: String) -> ReadError {

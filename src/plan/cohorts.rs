@@ -13,8 +13,9 @@ use super::view::{
 };
 use super::{PlannedChange, Planner, Ref, RowDraft, Verdict};
 use crate::codes::Code;
+use crate::command::keys::CohortIdentifier;
 use crate::command::{CategoryBy, CohortLeave, CohortRef, CohortUpsert, Command, COHORT_PLUGINS};
-use crate::config::{CohortIdentifier, Config};
+use crate::config::Config;
 use crate::outcome::Action;
 use std::collections::HashSet;
 

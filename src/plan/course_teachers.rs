@@ -6,8 +6,8 @@ use super::ops::Op;
 use super::view::{Read, ReadError, RoleAssignment, RoleRec, SiteView, UeRec, UserRec};
 use super::{PlannedChange, Planner, Ref, RowDraft};
 use crate::codes::{Code, Failure};
+use crate::command::keys::UserIdentifier;
 use crate::command::CourseFields;
-use crate::config::UserIdentifier;
 use crate::outcome::Action;
 
 fn row(code: Code, msg: String) -> ReadError {

@@ -13,8 +13,8 @@ use super::view::{
 };
 use super::{PlannedChange, Planner, Ref, RowDraft, Verdict};
 use crate::codes::{Code, Failure};
+use crate::command::keys::CourseIdentifier;
 use crate::command::{Command, CourseFields, Section};
-use crate::config::CourseIdentifier;
 use crate::outcome::Action;
 
 fn row(code: Code, msg: String) -> ReadError {

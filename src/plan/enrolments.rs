@@ -9,8 +9,9 @@ use super::participants::{self as part, row};
 use super::view::{CourseRec, InstanceRec, Read, RoleAssignment, SiteView, UeRec, Wanted};
 use super::{ops::Op, PlannedChange, Planner, Ref, RowDraft, Verdict};
 use crate::codes::Code;
+use crate::command::EnrolCmd;
 use crate::command::{shown_time, Command, Enrolment, COHORT_PLUGINS};
-use crate::config::{Config, EnrolCmd};
+use crate::config::Config;
 use crate::outcome::Action;
 
 /// What an enrolment or group row of the enrolments file (or a users file's course columns)

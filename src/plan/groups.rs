@@ -10,8 +10,9 @@ use super::participants::{self as part, row};
 use super::view::{CourseRec, GroupKind, GroupRec, Read, SiteView, Wanted};
 use super::{PlannedChange, Planner, Ref, RowDraft, Verdict};
 use crate::codes::Code;
+use crate::command::keys::GroupIdentifier;
 use crate::command::{Command, GroupUpsert};
-use crate::config::{Config, GroupIdentifier};
+use crate::config::Config;
 use crate::outcome::Action;
 
 /// What a groups or group-members row will look up, for the view to read ahead.

@@ -11,8 +11,9 @@ use super::participants::{self as part, row};
 use super::view::{CourseRec, GroupKind, GroupRec, MemberRec, Read, SiteView};
 use super::{PlannedChange, Planner, Ref, RowDraft, Verdict};
 use crate::codes::Code;
+use crate::command::keys::GroupIdentifier;
 use crate::command::{GroupMember, UserGroups};
-use crate::config::{GroupIdentifier, PurgeEmpty};
+use crate::config::PurgeEmpty;
 use crate::outcome::Action;
 
 /// Moodle's `groups_add_member` refuses a user not enrolled in the course.

@@ -9,7 +9,7 @@ use super::view::{
 };
 use super::{Planner, Ref};
 use crate::codes::{Code, Failure};
-use crate::config::{CourseIdentifier, GroupIdentifier, UserIdentifier};
+use crate::command::keys::{CourseIdentifier, GroupIdentifier, UserIdentifier};
 
 pub(super) fn row(code: Code, msg: String) -> ReadError {
     ReadError::Row(Failure::new(code, msg))

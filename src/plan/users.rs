@@ -8,8 +8,9 @@ use super::ops::{NewUser, Op, UserUpdate};
 use super::view::{Read, ReadError, SiteView, UserRec, Wanted};
 use super::{PlannedChange, Planner, Ref, RowDraft, Verdict};
 use crate::codes::{Code, Failure};
+use crate::command::keys::UserIdentifier;
 use crate::command::{Command, UserFields, UserRef, USER_TEXT_FIELDS};
-use crate::config::{Config, UserIdentifier};
+use crate::config::Config;
 use crate::outcome::Action;
 use std::collections::BTreeMap;
 

@@ -3,8 +3,8 @@
 //! and the plan decides what that means, the same way for every backend.
 
 use crate::codes::{Code, Failure};
+use crate::command::keys::{CohortIdentifier, CourseIdentifier, GroupIdentifier, UserIdentifier};
 use crate::command::Section;
-use crate::config::{CohortIdentifier, CourseIdentifier, GroupIdentifier, UserIdentifier};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Ref;

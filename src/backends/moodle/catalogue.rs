@@ -9,8 +9,8 @@ use super::courses::{look_up, Record};
 use super::form::Params;
 use super::pool;
 use crate::codes::Failure;
+use crate::command::keys::CourseIdentifier;
 use crate::command::Section;
-use crate::config::CourseIdentifier;
 use crate::plan::view::{
     CategoryRec, CourseRec, InstanceRec, RoleAssignment, RoleHolder, UeRec, Wanted,
 };

@@ -6,7 +6,7 @@ use super::client::{CallError, Client, Retry};
 use super::form::Params;
 use super::pool;
 use crate::codes::{Code, Failure};
-use crate::config::CourseIdentifier;
+use crate::command::keys::CourseIdentifier;
 use crate::plan::view::{CourseRec, Setting, COURSE_SETTINGS};
 use crate::plan::Ref;
 use serde_json::Value;

@@ -24,9 +24,9 @@ mod split;
 mod users;
 
 use crate::codes::{Code, Failure};
+use crate::command::keys::{CohortIdentifier, CourseIdentifier, UserIdentifier};
 use crate::command::Command;
 use crate::config::Config;
-use crate::config::{CohortIdentifier, CourseIdentifier, UserIdentifier};
 use crate::outcome::{Change, Outcome};
 use crate::plan::view::{
     Capabilities, CategoryRec, CohortRec, CourseRec, GroupKind, GroupRec, InstanceRec, MemberRec,

@@ -5,7 +5,7 @@
 
 use super::cohort_sync::CohortInstance;
 use super::lookup::ContextRow;
-use crate::config::{CohortIdentifier, CourseIdentifier};
+use crate::command::keys::{CohortIdentifier, CourseIdentifier};
 use crate::plan::view::{CohortRec, CourseRec, InstanceRec, RoleRec};
 use std::collections::HashMap;
 

@@ -3,8 +3,8 @@
 
 use super::error::RowError;
 use super::password;
+use crate::command::keys::UserIdentifier;
 use crate::command::moodle_rules::clean_username;
-use crate::config::UserIdentifier;
 use crate::plan::ops::{NewUser, UserUpdate};
 use crate::plan::view::UserRec;
 use crate::plan::Ref;

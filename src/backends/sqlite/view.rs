@@ -3,8 +3,8 @@
 
 use super::error::RowError;
 use super::{groups, pictures, users, SqliteTarget};
+use crate::command::keys::{CohortIdentifier, CourseIdentifier, UserIdentifier};
 use crate::command::Section;
-use crate::config::{CohortIdentifier, CourseIdentifier, UserIdentifier};
 use crate::plan::view::{
     CategoryRec, CohortHome, CohortRec, CourseRec, GroupKind, GroupRec, InstanceRec, MemberRec,
     PictureRec, Read, ReadError, RoleAssignment, RoleHolder, RoleRec, Setting, SiteView, UeRec,
