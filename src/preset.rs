@@ -195,13 +195,12 @@ impl Presets {
                 format!("no preset uses tool '{tool}' or is named so"),
             )),
             [only] => Ok(only),
-            // A file named outside every pattern goes to the tool's own preset, keyed by the
-            // tool's name ([users] in tool_sync.toml), when it has one.
-            many if many.iter().any(|p| p.key() == tool) => Ok(many
-                .iter()
-                .find(|p| p.key() == tool)
-                .expect("checked above")),
             many => {
+                // A file named outside every pattern goes to the tool's own preset, keyed by
+                // the tool's name ([users] in tool_sync.toml), when it has one.
+                if let Some(own) = many.iter().find(|p| p.key() == tool) {
+                    return Ok(own);
+                }
                 let names: Vec<String> = many
                     .iter()
                     .map(|p| format!("{} ({})", p.name, p.file_names()))

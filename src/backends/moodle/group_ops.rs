@@ -192,7 +192,7 @@ pub fn send(
         }
     }
     ctx.ledger.record_links(&site, &asked)?;
-    let answers = send_answered(ctx, &sending)?;
+    let answers = calls::send_each(ctx, sending.iter().map(|(_, call, p)| (*call, p)))?;
     let mut links = Vec::new();
     for ((item, call, p), answer) in sending.iter().zip(answers) {
         let field = |k: &str| {
@@ -245,50 +245,6 @@ pub fn send(
     }
     ctx.ledger.record_links(&site, &links)?;
     send_deletes(ctx, &deletes, out)
-}
-
-/// Sends the items and gives each Moodle's answer for it: its element of a create's answer,
-/// or, for the plugin's functions (which answer the items done and warn about the others by
-/// their index), the warning that names it.
-fn send_answered(
-    ctx: &Ctx,
-    sending: &[(&Item, Call, Params)],
-) -> Result<Vec<Result<Option<Value>, String>>, Failure> {
-    let t = &ctx.cfg.target;
-    let rows: Vec<(usize, Call, &Params)> = sending
-        .iter()
-        .enumerate()
-        .map(|(n, (_, call, p))| (n, *call, p))
-        .collect();
-    let mut answers: Vec<Result<Option<Value>, String>> = vec![Ok(None); sending.len()];
-    for (call, these, pieces) in
-        calls::send(ctx.client, ctx.functions, t.batch_size, t.parallel, rows)?
-    {
-        for piece in pieces {
-            let indexed = matches!(call, Call::PluginAdd | Call::PluginRemove);
-            for (k, &n) in these[piece.items.clone()].iter().enumerate() {
-                answers[n] = match &piece.answer {
-                    Err(m) => Err(m.describe()),
-                    Ok(v) if indexed => match v
-                        .get("warnings")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .find(|w| w.get("index").and_then(Value::as_u64) == Some(k as u64))
-                    {
-                        Some(w) => Err(format!(
-                            "{}: {}",
-                            w.get("warningcode").and_then(Value::as_str).unwrap_or(""),
-                            w.get("message").and_then(Value::as_str).unwrap_or("")
-                        )),
-                        None => Ok(None),
-                    },
-                    Ok(v) => Ok(v.get(k).cloned()),
-                };
-            }
-        }
-    }
-    Ok(answers)
 }
 
 /// `core_group_delete_groups` / `_delete_groupings`, which take a list of ids; a refused
