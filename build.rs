@@ -6,7 +6,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Read when the script runs: a build script compiled for one checkout may be run for
+    // another sharing its target folder.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest);
     let mut out = String::from(
         "/// The shipped rules: (folder, file name, text), in name order.\n\
          pub const SHIPPED: &[(&str, &str, &str)] = &[\n",
