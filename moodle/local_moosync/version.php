@@ -25,7 +25,7 @@
 defined('MOODLE_INTERNAL') || die();
 
 $plugin->component = 'local_moosync';
-$plugin->version = 2026121000;
+$plugin->version = 2026121101;
 // Moodle 4.1 LTS (2022112800) to 4.5 LTS.
 $plugin->requires = 2022112800;
 $plugin->supported = [401, 405];

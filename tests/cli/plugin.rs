@@ -60,13 +60,17 @@ fn course(s: &Session, tag: &str) -> i64 {
 }
 
 fn cohort(s: &Session, tag: &str, members: &[i64]) -> i64 {
-    let name = unique(tag);
-    let cohort = id(&s.ok(
-        "core_cohort_create_cohorts",
-        json!({"cohorts": [{"categorytype": {"type": "system", "value": ""}, "name": format!("Cohort {name}"), "idnumber": name}]}),
-    )[0]);
+    let cohort = cohort_with_idnumber(s, &unique(tag));
     add_to_cohort(s, cohort, members);
     cohort
+}
+
+/// A cohort through core, with this idnumber.
+fn cohort_with_idnumber(s: &Session, idnumber: &str) -> i64 {
+    id(&s.ok(
+        "core_cohort_create_cohorts",
+        json!({"cohorts": [{"categorytype": {"type": "system", "value": ""}, "name": format!("Cohort {idnumber}"), "idnumber": idnumber}]}),
+    )[0])
 }
 
 fn add_to_cohort(s: &Session, cohort: i64, members: &[i64]) {
@@ -971,6 +975,79 @@ fn the_reads_list_instances_enrolments_and_cohorts() {
         json!({"field": "id", "values": [k], "withmembers": false}),
     );
     assert_eq!(answer["cohorts"][0]["members"], json!([]));
+    assert_eq!(answer["cohorts"][0]["instances"], json!([]));
+    assert_eq!(answer["cohorts"][0]["categoryid"], 0);
+    // With its bindings: the instance, its course, role and status.
+    let answer = s.ok(
+        "local_moosync_get_cohorts",
+        json!({"field": "id", "values": [k], "withmembers": false, "withinstances": true}),
+    );
+    let bound = &answer["cohorts"][0]["instances"];
+    assert_eq!(bound.as_array().map(Vec::len), Some(1), "{answer}");
+    assert_eq!(bound[0]["id"], instance);
+    assert_eq!(bound[0]["courseid"], c);
+    assert_eq!(bound[0]["roleid"], TEACHER);
+    assert_eq!(bound[0]["status"], 0);
+}
+
+/// Cohorts made without an idnumber (two of them, which core refuses) and with a component,
+/// in a category; a taken idnumber and a missing category fail their items alone; the
+/// component is then changed, and each read back.
+#[test]
+fn cohorts_are_created_without_an_idnumber_or_with_a_component_and_the_component_changed() {
+    let s = admin();
+    let name = unique("mkk");
+    let taken = unique("mkt");
+    cohort_with_idnumber(&s, &taken);
+    let answer = s.ok(
+        "local_moosync_create_cohorts",
+        json!({"cohorts": [
+            {"categoryid": 0, "name": format!("{name} one")},
+            {"categoryid": 0, "name": format!("{name} two"), "description": "Second"},
+            {"categoryid": 1, "name": format!("{name} owned"), "idnumber": name, "component": "local_moosync"},
+            {"categoryid": 0, "name": format!("{name} clash"), "idnumber": taken},
+            {"categoryid": 999_999_999, "name": format!("{name} nowhere")},
+        ]}),
+    );
+    assert_eq!(
+        warnings(&answer),
+        vec![
+            (3, "cohortidnumbertaken".into()),
+            (4, "categorynotfound".into())
+        ]
+    );
+    each_item_once(&answer, "cohorts", 5);
+    let read = |field: &str, value: &str| -> Value {
+        let answer = s.ok(
+            "local_moosync_get_cohorts",
+            json!({"field": field, "values": [value]}),
+        );
+        answer["cohorts"][0].clone()
+    };
+    let one = read("name", &format!("{name} one"));
+    let two = read("name", &format!("{name} two"));
+    assert_eq!(
+        (one["idnumber"].as_str(), two["idnumber"].as_str()),
+        (Some(""), Some(""))
+    );
+    assert_eq!(two["description"], "Second");
+    let owned = read("idnumber", &name);
+    assert_eq!(owned["component"], "local_moosync");
+    assert_eq!(owned["categoryid"], 1);
+    assert!(read("idnumber", &taken)["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("Cohort"));
+
+    let changed = s.ok(
+        "local_moosync_set_cohort_components",
+        json!({"cohorts": [
+            {"cohortid": owned["id"], "component": ""},
+            {"cohortid": 999_999_999, "component": "local_moosync"},
+        ]}),
+    );
+    assert_eq!(warnings(&changed), vec![(1, "cohortnotfound".into())]);
+    assert_eq!(read("idnumber", &name)["component"], "");
 }
 
 /// One call per function naming things that exist, so only the capability can refuse it.
@@ -1042,6 +1119,14 @@ fn a_call_of_each_function(s: &Session) -> Vec<(&'static str, Value)> {
         (
             "local_moosync_set_enrolments",
             json!({"enrolments": [{"courseid": c, "enrol": "manual", "userid": people[0], "unenrol": true}]}),
+        ),
+        (
+            "local_moosync_create_cohorts",
+            json!({"cohorts": [{"categoryid": 0, "name": "Refused"}]}),
+        ),
+        (
+            "local_moosync_set_cohort_components",
+            json!({"cohorts": [{"cohortid": k, "component": "local_moosync"}]}),
         ),
     ]
 }
@@ -1212,6 +1297,14 @@ fn bad_parameters_get_moodles_invalid_parameter_exception() {
         (
             "local_moosync_set_enrolments",
             json!({"enrolments": [{"courseid": 2, "enrol": "self", "userid": "someone"}]}),
+        ),
+        (
+            "local_moosync_create_cohorts",
+            json!({"cohorts": [{"categoryid": "top", "name": "x"}]}),
+        ),
+        (
+            "local_moosync_set_cohort_components",
+            json!({"cohorts": [{"cohortid": "abc", "component": "local_moosync"}]}),
         ),
     ];
     assert_eq!(

@@ -146,6 +146,22 @@ $functions = [
         'capabilities' => 'moodle/course:managegroups',
         'ajax' => false,
     ],
+    'local_moosync_create_cohorts' => [
+        'classname' => 'local_moosync\external\create_cohorts',
+        'methodname' => 'execute',
+        'description' => 'Creates cohorts, with no ID number or a managing component where wanted, which core_cohort_create_cohorts refuses or ignores.',
+        'type' => 'write',
+        'capabilities' => 'moodle/cohort:manage',
+        'ajax' => false,
+    ],
+    'local_moosync_set_cohort_components' => [
+        'classname' => 'local_moosync\external\set_cohort_components',
+        'methodname' => 'execute',
+        'description' => 'Sets the component that manages cohorts, which core_cohort_create_cohorts and _update_cohorts do not take.',
+        'type' => 'write',
+        'capabilities' => 'moodle/cohort:manage',
+        'ajax' => false,
+    ],
     'local_moosync_get_cohorts' => [
         'classname' => 'local_moosync\external\get_cohorts',
         'methodname' => 'execute',

@@ -45,21 +45,26 @@ class get_cohorts extends batch_api {
                 'Values to look up'
             ),
             'withmembers' => new external_value(PARAM_BOOL, 'Answer each cohort\'s members too', VALUE_DEFAULT, true),
+            'withinstances' => new external_value(PARAM_BOOL,
+                'Answer the cohort sync instances bound to each cohort too', VALUE_DEFAULT, false),
         ]);
     }
 
     /**
-     * Looks the cohorts up (one query) and reads their members (one query).
+     * Looks the cohorts up (one query), and reads their members and the cohort sync instances
+     * bound to them (one query each) when asked.
      *
      * @param string $field
      * @param array $values
      * @param bool $withmembers
+     * @param bool $withinstances
      * @return array
      */
-    public static function execute(string $field, array $values, bool $withmembers = true): array {
+    public static function execute(string $field, array $values, bool $withmembers = true,
+            bool $withinstances = false): array {
         global $DB;
         $params = self::validate_parameters(self::execute_parameters(),
-            ['field' => $field, 'values' => $values, 'withmembers' => $withmembers]);
+            ['field' => $field, 'values' => $values, 'withmembers' => $withmembers, 'withinstances' => $withinstances]);
         $field = $params['field'];
         if (!in_array($field, ['id', 'idnumber', 'name'], true)) {
             throw new invalid_parameter_exception('field must be id, idnumber or name, not ' . $field);
@@ -79,7 +84,7 @@ class get_cohorts extends batch_api {
         if ($keys) {
             [$in, $inparams] = $DB->get_in_or_equal(array_values(array_unique($keys)), SQL_PARAMS_NAMED, 'v');
             $cohorts = $DB->get_records_select('cohort', "$field $in", $inparams, 'id',
-                'id, contextid, name, idnumber, visible, component');
+                'id, contextid, name, idnumber, description, visible, component');
         }
         $contexts = [];
         foreach ($cohorts as $cohort) {
@@ -98,16 +103,40 @@ class get_cohorts extends batch_api {
             }
             $rs->close();
         }
+        $instances = [];
+        if ($cohorts && $params['withinstances']) {
+            [$in, $inparams] = $DB->get_in_or_equal(array_keys($cohorts), SQL_PARAMS_NAMED, 'i');
+            $rows = $DB->get_records_select('enrol', "enrol = 'cohort' AND customint1 $in", $inparams, 'id',
+                'id, courseid, status, roleid, customint1, customint2, enrolstartdate, enrolenddate');
+            $courseids = array_unique(array_map(fn($row) => (int)$row->courseid, $rows));
+            // As local_moosync_get_enrol_instances: a course's methods are shown to who may review them.
+            self::require_in_courses($courseids, ['moodle/course:enrolreview']);
+            foreach ($rows as $row) {
+                $instances[$row->customint1][] = [
+                    'id' => (int)$row->id,
+                    'courseid' => (int)$row->courseid,
+                    'status' => (int)$row->status,
+                    'roleid' => (int)$row->roleid,
+                    'groupid' => (int)$row->customint2,
+                    'enrolstartdate' => (int)$row->enrolstartdate,
+                    'enrolenddate' => (int)$row->enrolenddate,
+                ];
+            }
+        }
         $answer = [];
         foreach ($cohorts as $cohort) {
+            $context = $contexts[$cohort->contextid];
             $answer[] = [
                 'id' => (int)$cohort->id,
                 'idnumber' => (string)$cohort->idnumber,
                 'name' => $cohort->name,
+                'description' => (string)$cohort->description,
                 'contextid' => (int)$cohort->contextid,
+                'categoryid' => $context->contextlevel == CONTEXT_COURSECAT ? (int)$context->instanceid : 0,
                 'visible' => (int)$cohort->visible,
                 'component' => (string)$cohort->component,
                 'members' => $members[$cohort->id] ?? [],
+                'instances' => $instances[$cohort->id] ?? [],
             ];
         }
         return ['cohorts' => $answer, 'warnings' => $warnings];
@@ -125,12 +154,26 @@ class get_cohorts extends batch_api {
                     'id' => new external_value(PARAM_INT, 'Cohort id'),
                     'idnumber' => new external_value(PARAM_RAW, 'Cohort idnumber, as stored'),
                     'name' => new external_value(PARAM_RAW, 'Cohort name, as stored'),
+                    'description' => new external_value(PARAM_RAW, 'Cohort description, as stored'),
                     'contextid' => new external_value(PARAM_INT, 'Context it lives in (system or a category)'),
+                    'categoryid' => new external_value(PARAM_INT, 'The category it lives in, 0 for the system context'),
                     'visible' => new external_value(PARAM_INT, '1 visible, 0 hidden'),
                     'component' => new external_value(PARAM_COMPONENT, 'Component managing it, empty for none'),
                     'members' => new external_multiple_structure(
                         new external_value(PARAM_INT, 'A member'),
                         'Member user ids (empty when withmembers is false)'
+                    ),
+                    'instances' => new external_multiple_structure(
+                        new external_single_structure([
+                            'id' => new external_value(PARAM_INT, 'Instance id (enrol id)'),
+                            'courseid' => new external_value(PARAM_INT, 'Its course'),
+                            'status' => new external_value(PARAM_INT, '0 enabled, 1 disabled'),
+                            'roleid' => new external_value(PARAM_INT, 'Role it gives, 0 for none'),
+                            'groupid' => new external_value(PARAM_INT, 'Group it puts members in, 0 for none'),
+                            'enrolstartdate' => new external_value(PARAM_INT, 'Start of its enrolments, 0 for none'),
+                            'enrolenddate' => new external_value(PARAM_INT, 'End of its enrolments, 0 for none'),
+                        ]),
+                        'Cohort sync instances bound to it (empty when withinstances is false)'
                     ),
                 ]),
                 'The cohorts found, by id; a value matching none is simply absent'
