@@ -276,10 +276,10 @@ fn check_component(view: &mut dyn SiteView, component: &str) -> Read<()> {
     if view.capabilities().cohort_component {
         return Ok(());
     }
-    Err(row(
-        Code::RemoteUnsupported,
-        format!("the cohort's component '{component}' cannot be set over REST: core_cohort_create_cohorts and _update_cohorts take none, and local_moosync has no function for it; leave the column empty, or set the component in Moodle"),
-    ))
+    Err(ReadError::Row(needs_plugin(
+        &format!("setting the cohort's component ('{component}')"),
+        "local_moosync_set_cohort_components",
+    )))
 }
 
 pub(super) fn upsert(
@@ -361,10 +361,10 @@ fn create(
     match idnumber {
         Some(idn) => check_idnumber(p, view, idn, None)?,
         None if !view.capabilities().cohort_without_idnumber => {
-            return Err(row(
-                Code::RemoteUnsupported,
-                format!("cohort '{name}' has no idnumber (cidnumber): Moodle's web services create a cohort without one only while no other cohort of the site lacks one; give the row an idnumber"),
-            ))
+            return Err(ReadError::Row(needs_plugin(
+                &format!("creating cohort '{name}' without an idnumber (cidnumber), which core_cohort_create_cohorts refuses once another cohort of the site has none,"),
+                "local_moosync_create_cohorts",
+            )))
         }
         None => {}
     }
@@ -509,11 +509,12 @@ fn join(
         if now.iter().any(|e| e.instance == inst.id) {
             continue;
         }
+        // enrol_cohort's member_added enrols with no period, whatever the instance's dates.
         now.push(UeRec {
             instance: inst.id,
             suspended: Some(false),
-            start: inst.start,
-            end: inst.end,
+            start: Some(0),
+            end: Some(0),
         });
         p.overlay()
             .set_enrolments((inst.course, user.id), Some(now));

@@ -346,10 +346,10 @@ pub struct Capabilities {
     /// `cohortrestricted`), not only Moodle's own `cohort`.
     pub third_party_cohort_methods: bool,
     /// A cohort's component can be set and read: core_cohort_create_cohorts and
-    /// _update_cohorts take none.
+    /// _update_cohorts take none (local_moosync_create_cohorts, _set_cohort_components).
     pub cohort_component: bool,
     /// A cohort can be created without an idnumber: core_cohort_create_cohorts refuses an
-    /// empty one as soon as another cohort has none.
+    /// empty one as soon as another cohort has none (local_moosync_create_cohorts).
     pub cohort_without_idnumber: bool,
 }
 

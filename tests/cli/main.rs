@@ -25,7 +25,6 @@ mod groups;
 mod input;
 mod lab;
 mod mail;
-mod moodle;
 mod outputs;
 mod pictures;
 mod plan_fixtures;

@@ -32,28 +32,7 @@ enum Backend {
 
 /// Scenarios whose REST runs still differ from the embedded store's, each with why. They run
 /// like the others and must differ: one that agrees fails, to be taken off this list.
-const REST_PENDING: &[(&str, &str)] = &[
-    (
-        "cohort_bindings",
-        "cohort bindings over REST still take the old, unplanned path (issue 16)",
-    ),
-    (
-        "cohorts",
-        "cohorts over REST still take the old, unplanned path (issue 16)",
-    ),
-    (
-        "cohorts_identifiers",
-        "cohorts over REST still take the old, unplanned path (issue 16)",
-    ),
-    (
-        "pictures",
-        "pictures over REST still take the old, unplanned path (issue 16)",
-    ),
-    (
-        "users_enrol_columns",
-        "its cohort columns over REST still take the old, unplanned path (issue 16)",
-    ),
-];
+const REST_PENDING: &[(&str, &str)] = &[];
 
 /// Whether `doc` differs from the stored snapshot `name`, read without insta, which would
 /// write a `.snap.new` beside it.

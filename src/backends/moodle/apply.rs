@@ -5,11 +5,12 @@
 
 use super::calls::{Ctx, Item};
 use super::catalogue::Catalogue;
+use super::cohorts::Cohorts;
 use super::course_parts::CourseParts;
 use super::directory::Directory;
-use super::{course_send, enrol_ops, group_ops, instances_send, pictures, users};
+use super::{cohort_send, course_send, enrol_ops, group_ops, instances_send, pictures, users};
 use crate::codes::{Code, Failure};
-use crate::plan::view::Setting;
+use crate::plan::view::{CohortHome, Setting};
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
 use std::collections::HashMap;
 
@@ -132,7 +133,27 @@ fn keys(op: &Op, course_of: &dyn Fn(Ref) -> Option<Ref>) -> Vec<String> {
             }));
         }
         Op::SetPicture { user, .. } => k.push(format!("pic:{}", r(*user))),
-        other => unreachable!("{other:?} is not planned yet"),
+        Op::DeleteInstance { instance, .. } => k.push(r(*instance)),
+        Op::CreateCohort(c) => {
+            k.push(r(c.new));
+            if !c.idnumber.is_empty() {
+                k.push(format!("co:{}", c.idnumber));
+            }
+        }
+        Op::UpdateCohort(c) => {
+            k.push(r(c.cohort.expect("an update names its cohort")));
+            if let Some(idn) = &c.idnumber {
+                k.push(format!("co:{idn}"));
+            }
+        }
+        Op::DeleteCohort { cohort } => k.push(r(*cohort)),
+        Op::AddCohortMember { cohort, user } | Op::RemoveCohortMember { cohort, user } => {
+            k.push(format!("cm:{}:{}", r(*cohort), r(*user)));
+            k.extend([*cohort, *user].into_iter().filter_map(|x| match x {
+                Ref::New(_) => Some(r(x)),
+                Ref::Id(_) => None,
+            }));
+        }
     }
     k
 }
@@ -174,7 +195,16 @@ fn needs(op: &Op) -> Vec<u32> {
             [*group, *user].into_iter().filter_map(new).collect()
         }
         Op::SetPicture { user, .. } => all(&[Some(*user)]),
-        other => unreachable!("{other:?} is not planned yet"),
+        Op::DeleteInstance { instance, .. } => all(&[Some(*instance)]),
+        Op::CreateCohort(c) => match c.home {
+            CohortHome::Category(cat) => all(&[Some(cat)]),
+            CohortHome::System => Vec::new(),
+        },
+        Op::UpdateCohort(c) => all(&[c.cohort]),
+        Op::DeleteCohort { cohort } => all(&[Some(*cohort)]),
+        Op::AddCohortMember { cohort, user } | Op::RemoveCohortMember { cohort, user } => {
+            [*cohort, *user].into_iter().filter_map(new).collect()
+        }
     }
 }
 
@@ -186,6 +216,7 @@ fn creates(op: &Op) -> Option<u32> {
         Op::CreateCourse(c) => c.new,
         Op::AddInstance(i) => i.new,
         Op::CreateGroup(g) => g.new,
+        Op::CreateCohort(c) => c.new,
         _ => return None,
     };
     match made {
@@ -200,6 +231,7 @@ pub fn apply(
     dir: &mut Directory,
     parts: &CourseParts,
     cat: &mut Catalogue,
+    cohorts: &mut Cohorts,
     decisions: &[Decision],
 ) -> Result<BatchApplied, Failure> {
     let ops: Vec<&[Op]> = decisions
@@ -228,7 +260,7 @@ pub fn apply(
                 ok && out.rows[i.row] == Applied::Done
             })
             .collect();
-        send_wave(ctx, dir, parts, cat, &wave, &mut out)?;
+        send_wave(ctx, dir, parts, cat, cohorts, &wave, &mut out)?;
     }
     Ok(out)
 }
@@ -286,6 +318,7 @@ fn send_wave(
     dir: &mut Directory,
     parts: &CourseParts,
     cat: &mut Catalogue,
+    cohorts: &mut Cohorts,
     wave: &[Item],
     out: &mut BatchApplied,
 ) -> Result<(), Failure> {
@@ -316,6 +349,14 @@ fn send_wave(
         .collect();
     if !courses.is_empty() {
         course_send::send(ctx, cat, &courses, out)?;
+    }
+    // Cohorts after the accounts they take in, before the enrolments that may follow them.
+    let cohort_ops: Vec<&Item> = wave
+        .iter()
+        .filter(|i| cohort_send::is_cohort_op(i.op))
+        .collect();
+    if !cohort_ops.is_empty() {
+        cohort_send::send(ctx, cohorts, cat, &cohort_ops, out)?;
     }
     let instances: Vec<&Item> = wave
         .iter()

@@ -14,7 +14,6 @@ use std::collections::{BTreeMap, HashSet};
 pub struct Ctx<'a> {
     pub client: &'a Client,
     pub cfg: &'a crate::config::Config,
-    pub dry_run: bool,
     /// The functions the token's service offers.
     pub functions: &'a HashSet<String>,
     /// What moosync did on the site that Moodle does not show.
@@ -84,6 +83,19 @@ fn warning_for(answer: &serde_json::Value, index: usize) -> Option<String> {
     ))
 }
 
+/// The record a plugin's answer gives the item done at `index`, in the answer's list.
+fn done_item(answer: &serde_json::Value, index: usize) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    answer
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| *k != "warnings")
+        .filter_map(|(_, l)| l.as_array())
+        .flatten()
+        .find(|x| x.get("index").and_then(Value::as_u64) == Some(index as u64))
+        .cloned()
+}
+
 /// One call as sent: its kind, the rows of its items in order, and what became of each piece.
 pub type Sent<K> = (K, Vec<usize>, Vec<Piece>);
 
@@ -138,7 +150,7 @@ pub fn send<K: CallKind>(
 }
 
 /// What Moodle answered for one item: its element of the call's answer (a create's new
-/// record), or the call's refusal.
+/// record; for a plugin's function, the record of the item done), or the call's refusal.
 pub type Answer = Result<Option<serde_json::Value>, String>;
 
 /// Sends `items` as `send` does and gives each its answer, in the order the items were
@@ -157,7 +169,7 @@ pub fn send_each<'a, K: CallKind>(
                 answers[n] = match &piece.answer {
                     Ok(v) if kind.indexed() => match warning_for(v, k) {
                         Some(w) => Err(w),
-                        None => Ok(None),
+                        None => Ok(done_item(v, k)),
                     },
                     Ok(v) => Ok(v.get(k).cloned()),
                     Err(m) => Err(m.describe()),

@@ -1,736 +1,469 @@
-//! Cohorts over REST: the cohort itself (created, updated, deleted) and its members. Each
-//! cohort is looked up once per run and its members once per file, so a row that changes
-//! nothing sends nothing. Binding a cohort to a course has no web service (MS-R006).
+//! Cohorts as the plan reads them over REST: found by id, idnumber or name, with their members
+//! and, through the plugin's local_moosync_get_cohorts, the category they live in, their
+//! component and the cohort sync instances bound to them. Without the plugin, Moodle's core
+//! search finds them; it says only whether a cohort is in the system context, and shows no
+//! component and no binding. A cohort is read once per file, and what a batch applies is
+//! written into what was read.
 
-use super::calls::{self, Ctx};
-use super::client::{CallError, Retry};
-use super::directory::{Directory, Field};
-use super::field_of as user_field;
+use super::calls;
+use super::client::{CallError, Client, Retry};
 use super::form::Params;
 use super::pool;
-use crate::codes::{Code, Failure};
+use crate::codes::Failure;
 use crate::command::keys::CohortIdentifier;
-use crate::command::{CategoryBy, CohortLeave, CohortRef, CohortUpsert, Command};
-use crate::config::Config;
-use crate::outcome::{Action, Change, Outcome};
+use crate::plan::view::{CohortHome, CohortRec, InstanceRec, Read, ReadError};
+use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-#[derive(Debug, Clone)]
-struct Cohort {
-    id: i64,
-    name: String,
-    idnumber: String,
-    description: String,
-    /// In the system context (else in a category's, which Moodle's answers do not name).
-    system: bool,
+/// The plugin's read of cohorts with their members and bindings.
+pub const GET_COHORTS: &str = "local_moosync_get_cohorts";
+
+/// What a read needs of the target.
+pub struct Reader<'a> {
+    pub client: &'a Client,
+    pub functions: &'a HashSet<String>,
+    pub parallel: usize,
+    pub batch: usize,
 }
 
-/// Cohorts and members as the run has seen them.
+impl Reader<'_> {
+    fn plugin(&self) -> bool {
+        self.functions.contains(GET_COHORTS)
+    }
+}
+
+/// A file's reads of cohorts.
 #[derive(Default)]
 pub struct Cohorts {
-    found: HashMap<(CohortIdentifier, String), Vec<Cohort>>,
+    /// Key → the ids of the cohorts matching it exactly.
+    found: HashMap<(CohortIdentifier, String), Vec<i64>>,
+    records: HashMap<i64, CohortRec>,
     members: HashMap<i64, HashSet<i64>>,
+    /// The sync instances bound to each cohort (read through the plugin only).
+    bound: HashMap<i64, Vec<InstanceRec>>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Call {
-    Create,
-    Update,
-    AddMembers,
-    DeleteMembers,
-    Delete,
+fn text(v: &Value, k: &str) -> String {
+    v.get(k).and_then(Value::as_str).unwrap_or("").to_string()
 }
 
-impl calls::CallKind for Call {
-    fn function(self) -> &'static str {
-        match self {
-            Call::Create => "core_cohort_create_cohorts",
-            Call::Update => "core_cohort_update_cohorts",
-            Call::AddMembers => "core_cohort_add_cohort_members",
-            Call::DeleteMembers => "core_cohort_delete_cohort_members",
-            Call::Delete => "core_cohort_delete_cohorts",
-        }
-    }
+fn int(v: &Value, k: &str) -> i64 {
+    v.get(k).and_then(Value::as_i64).unwrap_or(0)
+}
 
-    fn list(self) -> &'static str {
-        match self {
-            Call::Create | Call::Update => "cohorts",
-            Call::AddMembers | Call::DeleteMembers => "members",
-            Call::Delete => "cohortids",
-        }
-    }
+fn list<'v>(v: &'v Value, k: &str) -> impl Iterator<Item = &'v Value> {
+    v.get(k).and_then(Value::as_array).into_iter().flatten()
+}
 
-    /// Creates are not sent twice blindly; the rest set a state.
-    fn retry(self) -> Retry {
-        if matches!(self, Call::Create | Call::Delete) {
-            Retry::Never
-        } else {
-            Retry::Safe
-        }
+fn matches(c: &CohortRec, by: CohortIdentifier, value: &str) -> bool {
+    match by {
+        CohortIdentifier::Idnumber => c.idnumber == value,
+        CohortIdentifier::Name => c.name == value,
+        CohortIdentifier::Id => c.id.id().is_some_and(|id| id.to_string() == value.trim()),
     }
 }
 
-/// One call's item: the list it goes in and its fields.
-struct Item {
-    call: Call,
-    fields: Params,
-}
-
-struct Plan {
-    items: Vec<Item>,
-    changes: Vec<Change>,
-    /// The cache after the row: (cohort, member added, member removed, cohort deleted).
-    cohort: i64,
-    joined: Option<i64>,
-    left: Vec<i64>,
-    deleted: bool,
-}
-
-fn cohort_of(v: &Value, system: bool) -> Option<Cohort> {
-    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    Some(Cohort {
-        id: v.get("id")?.as_i64()?,
-        name: s("name"),
-        idnumber: s("idnumber"),
-        description: s("description"),
-        system,
-    })
-}
-
-fn key_of(cmd: &Command, cfg: &Config) -> Option<(CohortIdentifier, String)> {
-    let default = cfg.cohorts.identifier;
-    match cmd {
-        Command::CohortUpsert(c) => Some((c.cohort_by.unwrap_or(default), c.cohort.clone())),
-        Command::CohortLeave(c) => Some((c.cohort_by.unwrap_or(default), c.cohort.clone())),
-        Command::CohortDelete(c) | Command::CohortEmpty(c) => {
-            Some((c.cohort_by.unwrap_or(default), c.cohort.clone()))
-        }
-        _ => None,
+/// A cohort sync instance as local_moosync_get_cohorts answers it.
+fn bound_instance(v: &Value, cohort: i64) -> InstanceRec {
+    let role = int(v, "roleid");
+    let group = int(v, "groupid");
+    InstanceRec {
+        id: Ref::Id(int(v, "id")),
+        course: Ref::Id(int(v, "courseid")),
+        method: "cohort".to_string(),
+        enabled: int(v, "status") == 0,
+        role: Some(role),
+        link: Some(Ref::Id(cohort)),
+        group: (group > 0).then_some(Ref::Id(group)),
+        start: Some(int(v, "enrolstartdate")),
+        end: Some(int(v, "enrolenddate")),
     }
 }
+
+type Found = Vec<(CohortRec, Option<HashSet<i64>>, Option<Vec<InstanceRec>>)>;
 
 impl Cohorts {
-    /// Finds the cohorts not seen yet: Moodle searches names, idnumbers and descriptions by
-    /// substring, so the answer is filtered to exact matches; a search of the system context
-    /// alone first tells which cohorts live there.
-    fn fetch(&mut self, ctx: &Ctx, keys: Vec<(CohortIdentifier, String)>) -> Result<(), Failure> {
-        let mut new: Vec<(CohortIdentifier, String)> = keys
-            .into_iter()
-            .filter(|k| !self.found.contains_key(k))
-            .collect::<HashSet<_>>()
-            .into_iter()
+    /// Reads the cohorts of `keys` not read yet.
+    pub fn prefetch(
+        &mut self,
+        r: &Reader,
+        keys: &BTreeSet<(CohortIdentifier, String)>,
+    ) -> Result<(), Failure> {
+        let new: Vec<(CohortIdentifier, String)> = keys
+            .iter()
+            .filter(|k| !self.found.contains_key(*k))
+            .cloned()
             .collect();
-        new.sort_by(|a, b| a.1.cmp(&b.1));
-        let answers = pool::map(&new, ctx.cfg.target.parallel, |(by, value)| {
-            let search = |includes: &str| {
-                let mut p = Params::new();
-                p.push("query", value.clone())
-                    .push("context[contextlevel]", "system")
-                    .push("context[instanceid]", "0")
-                    .push("includes", includes)
-                    .push("limitfrom", "0")
-                    .push("limitnum", "1000");
-                ctx.client
-                    .call("core_cohort_search_cohorts", &p, Retry::Safe)
-            };
-            let exact = |v: &Value, system: bool| -> Vec<Cohort> {
-                v.get("cohorts")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|c| cohort_of(c, system))
-                    .filter(|c| match by {
-                        CohortIdentifier::Idnumber => c.idnumber == *value,
-                        CohortIdentifier::Name => c.name == *value,
-                        CohortIdentifier::Id => c.id.to_string() == *value,
-                    })
-                    .collect()
-            };
-            if *by == CohortIdentifier::Id {
-                let mut p = Params::new();
-                p.push("cohortids[0]", value.clone());
-                // get_cohorts does not say the context: a cohort found by id is searched
-                // again by its name in the system context.
-                let v = ctx
-                    .client
-                    .call("core_cohort_get_cohorts", &p, Retry::Safe)?;
-                let Some(c) = v
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find_map(|c| cohort_of(c, false))
-                else {
-                    return Ok(Vec::new());
-                };
-                let mut q = Params::new();
-                q.push("query", c.name.clone())
-                    .push("context[contextlevel]", "system")
-                    .push("context[instanceid]", "0")
-                    .push("includes", "self")
-                    .push("limitfrom", "0")
-                    .push("limitnum", "1000");
-                let own = ctx
-                    .client
-                    .call("core_cohort_search_cohorts", &q, Retry::Safe)?;
-                let system = own
-                    .get("cohorts")
-                    .and_then(Value::as_array)
-                    .is_some_and(|l| {
-                        l.iter()
-                            .any(|x| x.get("id").and_then(Value::as_i64) == Some(c.id))
-                    });
-                return Ok(vec![Cohort { system, ..c }]);
-            }
-            let system: HashSet<i64> = exact(&search("self")?, true).iter().map(|c| c.id).collect();
-            let mut all = exact(&search("all")?, false);
-            for c in &mut all {
-                c.system = system.contains(&c.id);
-            }
-            Ok::<_, CallError>(all)
-        });
-        let mut ids = Vec::new();
-        for (key, found) in new.into_iter().zip(answers) {
-            let found = found.map_err(|e| calls::stop_or(e, "a cohort lookup"))?;
-            ids.extend(found.iter().map(|c| c.id));
-            self.found.insert(key, found);
+        if new.is_empty() {
+            return Ok(());
         }
-        ids.retain(|id| !self.members.contains_key(id));
+        let read = if r.plugin() {
+            self.read_plugin(r, &new)
+        } else {
+            self.read_core(r, &new)
+        };
+        read.map_err(|e| calls::stop_or(e, "a cohort lookup"))
+    }
+
+    /// local_moosync_get_cohorts, by field, `batch` values a call.
+    fn read_plugin(
+        &mut self,
+        r: &Reader,
+        keys: &[(CohortIdentifier, String)],
+    ) -> Result<(), CallError> {
+        let mut jobs: Vec<(CohortIdentifier, Vec<String>)> = Vec::new();
+        for by in [
+            CohortIdentifier::Id,
+            CohortIdentifier::Idnumber,
+            CohortIdentifier::Name,
+        ] {
+            let values: Vec<String> = keys
+                .iter()
+                .filter(|(b, _)| *b == by)
+                .map(|(_, v)| v.clone())
+                .collect();
+            for chunk in values.chunks(r.batch.max(1)) {
+                jobs.push((by, chunk.to_vec()));
+            }
+        }
+        let answers = pool::map(&jobs, r.parallel, |(by, values)| {
+            let mut p = Params::new();
+            p.push("field", by.column())
+                .list("values", values.iter().cloned())
+                .push("withmembers", "1")
+                .push("withinstances", "1");
+            r.client.call(GET_COHORTS, &p, Retry::Safe)
+        });
+        let mut seen: Found = Vec::new();
+        for answer in answers {
+            for c in list(&answer?, "cohorts") {
+                let id = int(c, "id");
+                let category = int(c, "categoryid");
+                let rec = CohortRec {
+                    id: Ref::Id(id),
+                    name: text(c, "name"),
+                    idnumber: text(c, "idnumber"),
+                    description: text(c, "description"),
+                    home: Some(if category > 0 {
+                        CohortHome::Category(Ref::Id(category))
+                    } else {
+                        CohortHome::System
+                    }),
+                    component: text(c, "component"),
+                };
+                let members = list(c, "members").filter_map(Value::as_i64).collect();
+                let bound = list(c, "instances")
+                    .map(|i| bound_instance(i, id))
+                    .collect();
+                seen.push((rec, Some(members), Some(bound)));
+            }
+        }
+        self.keep(keys, seen);
+        Ok(())
+    }
+
+    /// Moodle's core search: names, idnumbers and descriptions by substring, filtered here to
+    /// exact matches; a search of the system context alone tells which cohorts live there.
+    fn read_core(
+        &mut self,
+        r: &Reader,
+        keys: &[(CohortIdentifier, String)],
+    ) -> Result<(), CallError> {
+        let search = |query: &str, includes: &str| {
+            let mut p = Params::new();
+            p.push("query", query)
+                .push("context[contextlevel]", "system")
+                .push("context[instanceid]", "0")
+                .push("includes", includes)
+                .push("limitfrom", "0")
+                .push("limitnum", "1000");
+            r.client.call("core_cohort_search_cohorts", &p, Retry::Safe)
+        };
+        let rec = |c: &Value, system: bool| CohortRec {
+            id: Ref::Id(int(c, "id")),
+            name: text(c, "name"),
+            idnumber: text(c, "idnumber"),
+            description: text(c, "description"),
+            home: system.then_some(CohortHome::System),
+            component: String::new(),
+        };
+        let answers = pool::map(keys, r.parallel, |(by, value)| {
+            // get_cohorts does not say the context: a cohort found by id is searched again
+            // by its name.
+            let query = if *by == CohortIdentifier::Id {
+                let mut p = Params::new();
+                p.push("cohortids[0]", value.trim());
+                let v = r.client.call("core_cohort_get_cohorts", &p, Retry::Safe)?;
+                match v.as_array().and_then(|l| l.first()) {
+                    Some(c) => text(c, "name"),
+                    None => return Ok(Vec::new()),
+                }
+            } else {
+                value.clone()
+            };
+            let system: HashSet<i64> = list(&search(&query, "self")?, "cohorts")
+                .map(|c| int(c, "id"))
+                .collect();
+            Ok(list(&search(&query, "all")?, "cohorts")
+                .map(|c| rec(c, system.contains(&int(c, "id"))))
+                .filter(|c| matches(c, *by, value))
+                .collect::<Vec<_>>())
+        });
+        let mut seen: Found = Vec::new();
+        for answer in answers {
+            seen.extend(answer?.into_iter().map(|c| (c, None, None)));
+        }
+        let mut ids: Vec<i64> = seen.iter().filter_map(|(c, _, _)| c.id.id()).collect();
         ids.sort_unstable();
         ids.dedup();
-        for chunk in ids.chunks(ctx.cfg.target.batch_size.max(1)) {
+        ids.retain(|id| !self.members.contains_key(id));
+        self.keep(keys, seen);
+        self.read_core_members(r, &ids)
+    }
+
+    /// core_cohort_get_cohort_members, `batch` cohorts a call.
+    fn read_core_members(&mut self, r: &Reader, ids: &[i64]) -> Result<(), CallError> {
+        for chunk in ids.chunks(r.batch.max(1)) {
             let mut p = Params::new();
             p.list("cohortids", chunk.iter().map(i64::to_string));
-            let v = ctx
+            let v = r
                 .client
-                .call("core_cohort_get_cohort_members", &p, Retry::Safe)
-                .map_err(|e| calls::stop_or(e, "a cohort's member list"))?;
+                .call("core_cohort_get_cohort_members", &p, Retry::Safe)?;
             for m in v.as_array().into_iter().flatten() {
-                let Some(id) = m.get("cohortid").and_then(Value::as_i64) else {
-                    continue;
-                };
-                let users = m
-                    .get("userids")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_i64)
-                    .collect();
-                self.members.insert(id, users);
+                let users = list(m, "userids").filter_map(Value::as_i64).collect();
+                self.members.insert(int(m, "cohortid"), users);
             }
         }
         Ok(())
     }
 
-    fn one(&self, key: &(CohortIdentifier, String)) -> Result<Option<&Cohort>, Failure> {
-        match self.found.get(key).map(Vec::as_slice).unwrap_or_default() {
-            [] => Ok(None),
-            [c] => Ok(Some(c)),
-            many => Err(Failure::new(
-                Code::AmbiguousMatch,
-                format!(
-                    "{} cohorts have {} '{}'; name them by idnumber ([cohorts] identifier)",
-                    many.len(),
-                    key.0.column(),
-                    key.1
-                ),
-            )),
+    /// Files what a read found under each key it answers.
+    fn keep(&mut self, keys: &[(CohortIdentifier, String)], seen: Found) {
+        for (by, value) in keys {
+            let ids = seen
+                .iter()
+                .filter(|(c, _, _)| matches(c, *by, value))
+                .filter_map(|(c, _, _)| c.id.id())
+                .collect::<BTreeSet<_>>();
+            self.found
+                .insert((*by, value.clone()), ids.into_iter().collect());
+        }
+        for (rec, members, bound) in seen {
+            let Some(id) = rec.id.id() else { continue };
+            if let Some(m) = members {
+                self.members.insert(id, m);
+            }
+            if let Some(b) = bound {
+                self.bound.insert(id, b);
+            }
+            self.records.insert(id, rec);
         }
     }
-}
 
-/// Applies cohort rows (no cohort twice); one outcome per row.
-pub fn apply(
-    ctx: &Ctx,
-    dir: &mut Directory,
-    cohorts: &mut Cohorts,
-    rows: &[&Command],
-) -> Result<Vec<Outcome>, Failure> {
-    let t = &ctx.cfg.target;
-    let member_key = |c: &Command| -> Option<(Field, String)> {
-        let (m, by) = match c {
-            Command::CohortUpsert(u) => (u.member.as_ref()?, u.member_by),
-            Command::CohortLeave(l) => (&l.member, l.member_by),
-            _ => return None,
-        };
-        Some((
-            user_field(by.unwrap_or(ctx.cfg.cohorts.user_identifier)),
-            m.clone(),
-        ))
-    };
-    dir.fetch(
-        ctx.client,
-        t.parallel,
-        t.batch_size,
-        rows.iter().filter_map(|c| member_key(c)),
-    )?;
-    cohorts.fetch(
-        ctx,
-        rows.iter().filter_map(|c| key_of(c, ctx.cfg)).collect(),
-    )?;
-    // A cohort several rows of the wave create is created by the first; the others join it.
-    let mut creating: HashSet<(CohortIdentifier, String)> = HashSet::new();
-    let plans: Vec<Result<Plan, Outcome>> = rows
-        .iter()
-        .map(|c| {
-            let member = match member_key(c) {
-                Some((f, v)) => match dir.find(f, &v).unwrap_or_default().as_slice() {
-                    [a] if !a.deleted => Some(a.id),
-                    _ => {
-                        return Err(Outcome::Failed(Failure::new(
-                            Code::NotFound,
-                            format!("no account has {} '{v}'", f.name()),
-                        )))
-                    }
-                },
-                None => None,
-            };
-            plan(ctx, cohorts, &mut creating, c, member)
-        })
-        .collect();
-    if ctx.dry_run {
-        return Ok(plans
-            .into_iter()
-            .map(|p| match p {
-                Ok(p) => Outcome::Applied(p.changes),
-                Err(o) => o,
-            })
-            .collect());
-    }
-    // Creates go first, alone: a row's member joins the cohort by idnumber, which the
-    // create makes. Then every other call, by function.
-    let mut outcomes: Vec<Option<Outcome>> = (0..plans.len()).map(|_| None).collect();
-    let mut new_ids: HashMap<usize, i64> = HashMap::new();
-    for phase in [
-        vec![Call::Create],
-        vec![
-            Call::Update,
-            Call::AddMembers,
-            Call::DeleteMembers,
-            Call::Delete,
-        ],
-    ] {
-        // A cohort's delete is its id in `cohortids`, a list of scalars.
-        let deletes: Vec<(usize, Params)> = plans
+    pub fn find(&mut self, r: &Reader, by: CohortIdentifier, value: &str) -> Read<Vec<CohortRec>> {
+        let key = (by, value.to_string());
+        if !self.found.contains_key(&key) {
+            self.prefetch(r, &BTreeSet::from([key.clone()]))
+                .map_err(ReadError::Stop)?;
+        }
+        Ok(self.found[&key]
             .iter()
-            .enumerate()
-            .filter_map(|(i, p)| {
-                p.as_ref().ok().filter(|p| p.deleted).map(|p| {
-                    let mut f = Params::new();
-                    f.push("", p.cohort.to_string());
-                    (i, f)
-                })
-            })
+            .filter_map(|id| self.records.get(id).cloned())
+            .collect())
+    }
+
+    /// A cohort's members; read by id when the cohort was not found by a key first.
+    fn members_of(&mut self, r: &Reader, cohort: Ref) -> Read<Option<&HashSet<i64>>> {
+        let Some(id) = cohort.id() else {
+            return Ok(None);
+        };
+        if !self.members.contains_key(&id) {
+            let key = (CohortIdentifier::Id, id.to_string());
+            self.found.remove(&key);
+            self.prefetch(r, &BTreeSet::from([key]))
+                .map_err(ReadError::Stop)?;
+        }
+        Ok(self.members.get(&id))
+    }
+
+    pub fn members(&mut self, r: &Reader, cohort: Ref) -> Read<Vec<Ref>> {
+        let mut all: Vec<i64> = self
+            .members_of(r, cohort)?
+            .into_iter()
+            .flatten()
+            .copied()
             .collect();
-        let mut rows: Vec<(usize, Call, &Params)> = Vec::new();
-        for call in phase {
-            for (i, p) in plans.iter().enumerate() {
-                let Ok(p) = p else { continue };
-                if outcomes[i].is_some() {
-                    continue;
-                }
-                for it in p.items.iter().filter(|it| it.call == call) {
-                    if call == Call::Delete {
-                        if let Some((_, f)) = deletes.iter().find(|(d, _)| *d == i) {
-                            rows.push((i, call, f));
+        all.sort_unstable();
+        Ok(all.into_iter().map(Ref::Id).collect())
+    }
+
+    pub fn is_member(&mut self, r: &Reader, cohort: Ref, user: Ref) -> Read<bool> {
+        let Some(u) = user.id() else { return Ok(false) };
+        Ok(self.members_of(r, cohort)?.is_some_and(|m| m.contains(&u)))
+    }
+
+    /// The sync instances bound to the cohort; `None` without the plugin.
+    pub fn bound(&mut self, r: &Reader, cohort: Ref) -> Read<Option<Vec<InstanceRec>>> {
+        if !r.plugin() {
+            return Ok(None);
+        }
+        self.members_of(r, cohort)?;
+        Ok(Some(
+            cohort
+                .id()
+                .and_then(|id| self.bound.get(&id).cloned())
+                .unwrap_or_default(),
+        ))
+    }
+
+    /// The course of a bound instance read here.
+    pub fn course_of(&self, instance: i64) -> Option<i64> {
+        self.bound
+            .values()
+            .flatten()
+            .find(|i| i.id == Ref::Id(instance))
+            .and_then(|i| i.course.id())
+    }
+
+    /// A cohort the backend has just created: known, without members or bindings.
+    pub fn made(&mut self, rec: CohortRec) {
+        let Some(id) = rec.id.id() else { return };
+        self.members.insert(id, HashSet::new());
+        self.bound.insert(id, Vec::new());
+        self.records.insert(id, rec);
+    }
+
+    /// A cohort as read, for a sender that must send fields the operation leaves alone.
+    pub fn record(&self, id: i64) -> Option<&CohortRec> {
+        self.records.get(&id)
+    }
+
+    /// The courses whose enrolments follow the cohort (its bindings).
+    pub fn courses_of(&self, cohort: i64) -> Vec<i64> {
+        self.bound
+            .get(&cohort)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i.course.id())
+            .collect()
+    }
+
+    /// The courses whose enrolments a batch's cohort operations changed (those of the
+    /// bindings read here; without the plugin none are known).
+    pub fn courses_touched(&self, decisions: &[Decision], out: &BatchApplied) -> BTreeSet<i64> {
+        let id = |r: Ref| match r {
+            Ref::Id(id) => Some(id),
+            Ref::New(n) => out.created.get(&n).copied(),
+        };
+        let mut courses = BTreeSet::new();
+        for d in decisions {
+            let Decision::Apply { ops, .. } = d else {
+                continue;
+            };
+            for op in ops {
+                match op {
+                    Op::AddCohortMember { cohort, .. }
+                    | Op::RemoveCohortMember { cohort, .. }
+                    | Op::DeleteCohort { cohort } => {
+                        if let Some(c) = id(*cohort) {
+                            courses.extend(self.courses_of(c));
                         }
-                    } else {
-                        rows.push((i, call, &it.fields));
                     }
+                    Op::AddInstance(i) if i.method == "cohort" => courses.extend(id(i.course)),
+                    Op::UpdateInstance(u) if u.method == "cohort" => {
+                        courses.extend(u.instance.and_then(id).and_then(|i| self.course_of(i)));
+                    }
+                    Op::DeleteInstance { instance, method } if method == "cohort" => {
+                        courses.extend(id(*instance).and_then(|i| self.course_of(i)));
+                    }
+                    _ => {}
                 }
             }
         }
-        let sent = calls::send(ctx.client, ctx.functions, t.batch_size, t.parallel, rows)?;
-        for (call, items, pieces) in &sent {
-            for piece in pieces {
-                let failed = match &piece.answer {
-                    Err(m) => Some(format!("Moodle refused the row: {}", m.describe())),
-                    // add_cohort_members reports per item, without saying which: a warning
-                    // in a piece of one item is that item's.
-                    Ok(v) => v
-                        .get("warnings")
-                        .and_then(Value::as_array)
-                        .map(|w| {
-                            // Code 3, "already a member", is what the row wanted.
-                            w.iter()
-                                .filter(|x| {
-                                    x.get("warningcode").and_then(Value::as_str) != Some("3")
-                                })
-                                .map(|x| {
-                                    let text = |k: &str| {
-                                        x.get(k).and_then(Value::as_str).unwrap_or("").to_string()
-                                    };
-                                    format!("warning {}: {}", text("warningcode"), text("message"))
-                                })
-                                .collect::<Vec<_>>()
-                        })
-                        .filter(|w| !w.is_empty())
-                        .map(|w| format!("Moodle did not apply the row: {}", w.join("; "))),
-                };
-                match (failed, piece.items.len()) {
-                    (Some(why), 1) => {
-                        let i = items[piece.items.start];
-                        let code = if piece.answer.is_err() {
-                            Code::RemoteRejected
-                        } else {
-                            Code::RemoteWarning
-                        };
-                        outcomes[i] = Some(Outcome::Failed(Failure::new(code, why)));
+        courses
+    }
+
+    /// Writes what a batch applied into what was read; a cohort whose operation failed is
+    /// read again when a later row names it.
+    pub fn applied(&mut self, decisions: &[Decision], out: &BatchApplied) {
+        let id = |r: Ref| match r {
+            Ref::Id(id) => Some(id),
+            Ref::New(n) => out.created.get(&n).copied(),
+        };
+        for (d, result) in decisions.iter().zip(&out.rows) {
+            let Decision::Apply { ops, .. } = d else {
+                continue;
+            };
+            let done = *result == Applied::Done;
+            for op in ops {
+                match op {
+                    Op::CreateCohort(_) => {
+                        // Lookups that found nothing may find it now.
+                        self.found.retain(|_, ids| !ids.is_empty());
                     }
-                    // A warning in a call of several does not say which item: the members
-                    // are read back, and the rows whose member is missing carry the warnings.
-                    (Some(why), _) => {
-                        let these: Vec<usize> = items[piece.items.clone()].to_vec();
-                        let ids: Vec<i64> = these
-                            .iter()
-                            .filter_map(|i| {
-                                plans[*i].as_ref().ok().map(|p| {
-                                    if p.cohort != 0 {
-                                        p.cohort
-                                    } else {
-                                        new_ids.get(i).copied().unwrap_or(0)
-                                    }
-                                })
-                            })
-                            .collect();
-                        let mut p = Params::new();
-                        p.list("cohortids", ids.iter().map(i64::to_string));
-                        let v = ctx
-                            .client
-                            .call("core_cohort_get_cohort_members", &p, Retry::Safe)
-                            .map_err(|e| calls::stop_or(e, "a cohort's member list"))?;
-                        let now: HashMap<i64, HashSet<i64>> = v
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|m| {
-                                let id = m.get("cohortid")?.as_i64()?;
-                                let users = m
-                                    .get("userids")?
-                                    .as_array()?
-                                    .iter()
-                                    .filter_map(Value::as_i64)
-                                    .collect();
-                                Some((id, users))
-                            })
-                            .collect();
-                        for (i, cohort) in these.into_iter().zip(ids) {
-                            let Ok(plan) = &plans[i] else { continue };
-                            if plan
-                                .joined
-                                .is_some_and(|u| !now.get(&cohort).is_some_and(|m| m.contains(&u)))
-                            {
-                                outcomes[i] = Some(Outcome::Failed(Failure::new(
-                                    Code::RemoteWarning,
-                                    why.clone(),
-                                )));
-                            }
+                    Op::UpdateCohort(u) => {
+                        if let Some(c) = u.cohort.and_then(id) {
+                            self.forget(c);
                         }
                     }
-                    (None, _) => {
-                        if *call == Call::Create {
-                            // The new ids, in the order sent.
-                            for (n, i) in items[piece.items.clone()].iter().enumerate() {
-                                let id = piece
-                                    .answer
-                                    .as_ref()
-                                    .ok()
-                                    .and_then(|v| v.get(n))
-                                    .and_then(|c| c.get("id"))
-                                    .and_then(Value::as_i64);
-                                if let Some(id) = id {
-                                    new_ids.insert(*i, id);
+                    Op::DeleteCohort { cohort } => {
+                        if let Some(c) = id(*cohort) {
+                            self.forget(c);
+                        }
+                    }
+                    Op::AddCohortMember { cohort, user }
+                    | Op::RemoveCohortMember { cohort, user } => {
+                        let (Some(c), Some(u)) = (id(*cohort), id(*user)) else {
+                            continue;
+                        };
+                        match (done, self.members.get_mut(&c)) {
+                            (true, Some(m)) => {
+                                if matches!(op, Op::AddCohortMember { .. }) {
+                                    m.insert(u);
+                                } else {
+                                    m.remove(&u);
                                 }
                             }
+                            _ => self.forget(c),
                         }
                     }
+                    Op::AddInstance(i) if i.method == "cohort" => {
+                        if let Some(c) = i.link.and_then(id) {
+                            self.forget(c);
+                        }
+                    }
+                    Op::UpdateInstance(u) if u.method == "cohort" => {
+                        self.forget_binding(u.instance.and_then(id));
+                    }
+                    Op::DeleteInstance { instance, method } if method == "cohort" => {
+                        self.forget_binding(id(*instance));
+                    }
+                    _ => {}
                 }
             }
         }
     }
-    Ok(plans
-        .into_iter()
-        .zip(outcomes)
-        .enumerate()
-        .map(|(i, (p, o))| match (p, o) {
-            (_, Some(o)) => o,
-            (Err(o), None) => o,
-            (Ok(mut p), None) => {
-                if let Some(id) = new_ids.get(&i) {
-                    for c in p.changes.iter_mut().filter(|c| c.entity == "cohort") {
-                        c.id = *id;
-                    }
-                }
-                if p.deleted {
-                    cohorts.members.remove(&p.cohort);
-                    cohorts
-                        .found
-                        .retain(|_, v| v.iter().all(|c| c.id != p.cohort));
-                } else if p.cohort != 0 {
-                    let m = cohorts.members.entry(p.cohort).or_default();
-                    m.extend(p.joined);
-                    for u in &p.left {
-                        m.remove(u);
-                    }
-                } else {
-                    // A new cohort: looked up again when a later row names it.
-                    cohorts.found.clear();
-                }
-                Outcome::Applied(p.changes)
-            }
-        })
-        .collect())
-}
 
-fn category_type(c: &CohortUpsert) -> Params {
-    let mut p = Params::new();
-    match &c.category {
-        Some(cat) => {
-            let by = match c.category_by.unwrap_or(CategoryBy::Id) {
-                CategoryBy::Id => "id",
-                CategoryBy::Idnumber => "idnumber",
-            };
-            p.push("categorytype[type]", by)
-                .push("categorytype[value]", cat.clone());
-        }
-        None => {
-            p.push("categorytype[type]", "system")
-                .push("categorytype[value]", "");
+    /// Drops what was read of the cohort an instance binds.
+    fn forget_binding(&mut self, instance: Option<i64>) {
+        let Some(inst) = instance else { return };
+        let owners: Vec<i64> = self
+            .bound
+            .iter()
+            .filter(|(_, l)| l.iter().any(|x| x.id == Ref::Id(inst)))
+            .map(|(c, _)| *c)
+            .collect();
+        for c in owners {
+            self.forget(c);
         }
     }
-    p
-}
 
-fn plan(
-    ctx: &Ctx,
-    cohorts: &Cohorts,
-    creating: &mut HashSet<(CohortIdentifier, String)>,
-    cmd: &Command,
-    member: Option<i64>,
-) -> Result<Plan, Outcome> {
-    let fail = |code, msg: String| Outcome::Failed(Failure::new(code, msg));
-    let key = key_of(cmd, ctx.cfg).expect("cohort commands have a key");
-    let found = cohorts.one(&key).map_err(Outcome::Failed)?.cloned();
-    let members = found.as_ref().and_then(|c| cohorts.members.get(&c.id));
-    let is_member = |u: i64| members.is_some_and(|m| m.contains(&u));
-    let mut plan = Plan {
-        items: Vec::new(),
-        changes: Vec::new(),
-        cohort: found.as_ref().map_or(0, |c| c.id),
-        joined: None,
-        left: Vec::new(),
-        deleted: false,
-    };
-    let shown = |c: &Cohort| {
-        if c.idnumber.is_empty() {
-            c.name.clone()
-        } else {
-            c.idnumber.clone()
-        }
-    };
-    match cmd {
-        Command::CohortUpsert(c) => {
-            let mut join_by_idnumber = None;
-            match &found {
-                None => {
-                    if !c.create.unwrap_or(ctx.cfg.cohorts.autocreate) {
-                        return Err(fail(Code::NotFound, format!("no cohort has {} '{}', and [cohorts] autocreate is off; create it in Moodle or turn autocreate on", key.0.column(), key.1)));
-                    }
-                    let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
-                    let (name, idnumber) = match key.0 {
-                        CohortIdentifier::Name => (Some(key.1.clone()), given(&c.idnumber)),
-                        CohortIdentifier::Idnumber => (given(&c.name), Some(key.1.clone())),
-                        CohortIdentifier::Id => return Err(fail(Code::NotFound, format!("no cohort has id {}; ids are given by Moodle, so name new cohorts by idnumber or name", key.1))),
-                    };
-                    let Some(name) = name else {
-                        return Err(fail(
-                            Code::MissingValue,
-                            format!(
-                                "cohort '{}' does not exist and a new cohort needs a name (cname)",
-                                key.1
-                            ),
-                        ));
-                    };
-                    // Moodle takes an empty idnumber once only: every cohort it creates
-                    // over REST needs one of its own.
-                    let Some(idnumber) = idnumber else {
-                        return Err(fail(Code::MissingValue, format!("cohort '{name}' does not exist, and Moodle's web services create a cohort only with an idnumber of its own (cidnumber)")));
-                    };
-                    if !creating.insert(key.clone()) {
-                        join_by_idnumber = Some(idnumber);
-                    } else {
-                        let mut f = category_type(c);
-                        f.push("name", name.clone())
-                            .push("idnumber", idnumber.clone());
-                        if let Some(d) = c.description.as_deref().filter(|d| !d.is_empty()) {
-                            f.push("description", d);
-                        }
-                        plan.items.push(Item {
-                            call: Call::Create,
-                            fields: f,
-                        });
-                        plan.changes.push(Change::new(
-                            Action::Created,
-                            "cohort",
-                            0,
-                            idnumber.clone(),
-                        ));
-                        join_by_idnumber = Some(idnumber);
-                    }
-                }
-                Some(found) if c.update => {
-                    let mut fields = Vec::new();
-                    for (name, new, old) in [
-                        ("name", c.name.as_deref(), found.name.as_str()),
-                        ("idnumber", c.idnumber.as_deref(), found.idnumber.as_str()),
-                        (
-                            "description",
-                            c.description.as_deref(),
-                            found.description.as_str(),
-                        ),
-                    ] {
-                        if new.is_some_and(|v| !v.is_empty() && v != old) {
-                            fields.push(name.to_string());
-                        }
-                    }
-                    if !fields.is_empty() {
-                        if !found.system && c.category.is_none() {
-                            return Err(fail(Code::RemoteUnsupported, format!("cohort '{}' lives in a category: Moodle's update_cohorts moves a cohort to the category it is given, so the row must name it (ccatcontext or ccatcontextidnumber)", shown(found))));
-                        }
-                        let mut f = Params::new();
-                        f.push("id", found.id.to_string());
-                        f.extend(&category_type(c));
-                        let pick = |new: Option<&String>, old: &str| {
-                            new.filter(|v| !v.is_empty())
-                                .cloned()
-                                .unwrap_or_else(|| old.to_string())
-                        };
-                        f.push("name", pick(c.name.as_ref(), &found.name))
-                            .push("idnumber", pick(c.idnumber.as_ref(), &found.idnumber))
-                            .push(
-                                "description",
-                                pick(c.description.as_ref(), &found.description),
-                            );
-                        plan.items.push(Item {
-                            call: Call::Update,
-                            fields: f,
-                        });
-                        plan.changes.push(Change {
-                            action: Action::Updated,
-                            entity: "cohort",
-                            id: found.id,
-                            label: shown(found),
-                            fields,
-                        });
-                    }
-                }
-                Some(_) => {}
-            }
-            if let Some(u) = member {
-                if !is_member(u) {
-                    let mut f = Params::new();
-                    match (&found, &join_by_idnumber) {
-                        (Some(found), _) => f
-                            .push("cohorttype[type]", "id")
-                            .push("cohorttype[value]", found.id.to_string()),
-                        (None, Some(idn)) => f
-                            .push("cohorttype[type]", "idnumber")
-                            .push("cohorttype[value]", idn.clone()),
-                        (None, None) => unreachable!("a cohort not found is created above"),
-                    };
-                    f.push("usertype[type]", "id")
-                        .push("usertype[value]", u.to_string());
-                    plan.items.push(Item {
-                        call: Call::AddMembers,
-                        fields: f,
-                    });
-                    plan.changes.push(Change::new(
-                        Action::Created,
-                        "cohort_member",
-                        u,
-                        format!("user id {u} in {}", key.1),
-                    ));
-                    plan.joined = Some(u);
-                }
-            }
-            if plan.changes.is_empty() {
-                let id = found.as_ref().map_or(0, |c| c.id);
-                plan.changes
-                    .push(Change::new(Action::Unchanged, "cohort", id, key.1.clone()));
-            }
-            Ok(plan)
-        }
-        Command::CohortLeave(CohortLeave { .. })
-        | Command::CohortDelete(CohortRef { .. })
-        | Command::CohortEmpty(CohortRef { .. }) => {
-            let Some(found) = found else {
-                return Err(fail(
-                    Code::NotFound,
-                    format!("no cohort has {} '{}'", key.0.column(), key.1),
-                ));
-            };
-            match cmd {
-                Command::CohortLeave(_) => {
-                    let u = member.expect("a leave names its member");
-                    if !is_member(u) {
-                        return Err(Outcome::Skipped(format!(
-                            "user id {u} is not a member of {}",
-                            shown(&found)
-                        )));
-                    }
-                    plan.items.push(Item {
-                        call: Call::DeleteMembers,
-                        fields: leave(found.id, u),
-                    });
-                    plan.changes.push(Change::new(
-                        Action::Deleted,
-                        "cohort_member",
-                        u,
-                        format!("user id {u} in {}", shown(&found)),
-                    ));
-                    plan.left.push(u);
-                }
-                Command::CohortEmpty(_) => {
-                    let mut all: Vec<i64> = members.into_iter().flatten().copied().collect();
-                    all.sort_unstable();
-                    for u in all {
-                        plan.items.push(Item {
-                            call: Call::DeleteMembers,
-                            fields: leave(found.id, u),
-                        });
-                        plan.left.push(u);
-                    }
-                    let action = if plan.left.is_empty() {
-                        Action::Unchanged
-                    } else {
-                        Action::Updated
-                    };
-                    plan.changes
-                        .push(Change::new(action, "cohort", found.id, shown(&found)));
-                }
-                _ => {
-                    plan.items.push(Item {
-                        call: Call::Delete,
-                        fields: Params::new(),
-                    });
-                    plan.changes.push(Change::new(
-                        Action::Deleted,
-                        "cohort",
-                        found.id,
-                        shown(&found),
-                    ));
-                    plan.deleted = true;
-                }
-            }
-            Ok(plan)
-        }
-        _ => unreachable!("only cohort commands are planned here"),
+    /// Drops what was read of a cohort: the next row naming it reads it again.
+    fn forget(&mut self, cohort: i64) {
+        self.records.remove(&cohort);
+        self.members.remove(&cohort);
+        self.bound.remove(&cohort);
+        self.found.retain(|_, ids| !ids.contains(&cohort));
     }
-}
-
-fn leave(cohort: i64, user: i64) -> Params {
-    let mut f = Params::new();
-    f.push("cohortid", cohort.to_string())
-        .push("userid", user.to_string());
-    f
 }

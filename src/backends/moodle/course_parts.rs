@@ -323,6 +323,35 @@ impl CourseParts {
         Ok(Some(person.and_then(|p| p.enrolments).unwrap_or_default()))
     }
 
+    /// The users enrolled in the course through `instance`; `None` when the site does not
+    /// show through which instance (without the plugin).
+    pub fn enrolled_through(
+        &mut self,
+        r: &Reader,
+        course: i64,
+        instance: Ref,
+    ) -> Read<Option<Vec<Ref>>> {
+        self.ensure_people(r, course)?;
+        let c = self.course(course);
+        if !c.detailed {
+            return Ok(None);
+        }
+        let mut users: Vec<Ref> = c
+            .people
+            .iter()
+            .flatten()
+            .filter(|(_, p)| {
+                p.enrolments
+                    .iter()
+                    .flatten()
+                    .any(|e| e.instance == instance)
+            })
+            .map(|(u, _)| Ref::Id(*u))
+            .collect();
+        users.sort();
+        Ok(Some(users))
+    }
+
     pub fn is_enrolled(&mut self, r: &Reader, course: Ref, user: Ref) -> Read<bool> {
         Ok(self.person(r, course, user)?.0.is_some_and(|p| p.enrolled))
     }
@@ -457,7 +486,7 @@ impl CourseParts {
 
     /// Forgets what a course's rows changed in ways not followed here: read again when next
     /// needed.
-    fn invalidate(&mut self, course: i64) {
+    pub fn invalidate(&mut self, course: i64) {
         if let Some(c) = self.courses.get_mut(&course) {
             c.people = None;
             c.groups = None;

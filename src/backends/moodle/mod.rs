@@ -7,6 +7,7 @@ mod apply;
 mod calls;
 mod catalogue;
 pub mod client;
+mod cohort_send;
 mod cohorts;
 mod course_parts;
 mod course_send;
@@ -38,7 +39,7 @@ use client::{Client, Retry, Token};
 use directory::{Directory, Field};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// The web-service functions each tool calls, for `check-target` and for a clear error when
@@ -343,196 +344,6 @@ impl MoodleTarget {
 }
 
 impl MoodleTarget {
-    /// Applies one command of each row given (a row without one is skipped), in waves in
-    /// which no account, course or cohort is touched twice.
-    fn apply_layer(&mut self, rows: &[Vec<Command>]) -> Result<Vec<Option<Outcome>>, Failure> {
-        let mut outcomes: Vec<Option<Outcome>> = (0..rows.len()).map(|_| None).collect();
-        // Waves in file order, no key twice in one wave.
-        let mut waves: Vec<Vec<usize>> = vec![Vec::new()];
-        // Key -> whether a row of the wave holds it exclusively (see `account_keys`).
-        let mut keys: HashMap<String, bool> = HashMap::new();
-        for (i, cmds) in rows.iter().enumerate() {
-            if cmds.is_empty() {
-                continue;
-            }
-            let k = account_keys(&cmds[0]);
-            let conflict = k.iter().any(|k| match k.strip_prefix('~') {
-                Some(shared) => keys.get(shared) == Some(&true),
-                None => keys.contains_key(k.as_str()),
-            });
-            if conflict {
-                waves.push(Vec::new());
-                keys.clear();
-            }
-            for k in k {
-                match k.strip_prefix('~') {
-                    Some(shared) => {
-                        keys.entry(shared.to_string()).or_insert(false);
-                    }
-                    None => {
-                        keys.insert(k, true);
-                    }
-                }
-            }
-            waves.last_mut().expect("one wave at least").push(i);
-        }
-        if waves.iter().any(|w| !w.is_empty()) {
-            let info = self.site_info()?;
-            if !info.functions.contains("core_user_get_users_by_field") {
-                return Err(Failure::new(
-                    Code::RemoteAccess,
-                    "the token's web service lacks core_user_get_users_by_field, which users and enrolment files need; add it to the service in Moodle (Site administration > Server > Web services > External services)",
-                ));
-            }
-            let ctx = calls::Ctx {
-                client: &self.client,
-                cfg: &self.cfg,
-                dry_run: self.dry_run,
-                functions: &info.functions,
-                ledger: &self.ledger,
-            };
-            for wave in waves.into_iter().filter(|w| !w.is_empty()) {
-                // Each tool takes its rows of the wave; their outcomes go back to the rows.
-                let mut wave = wave;
-                let mut take = |of: fn(&Command) -> bool| -> Vec<usize> {
-                    let (mine, rest) = wave.iter().partition(|&&i| of(&rows[i][0]));
-                    wave = rest;
-                    mine
-                };
-                let cohort_rows = take(|c| {
-                    matches!(
-                        c,
-                        Command::CohortUpsert(_)
-                            | Command::CohortLeave(_)
-                            | Command::CohortDelete(_)
-                            | Command::CohortEmpty(_)
-                    )
-                });
-                let firsts =
-                    |idx: &[usize]| -> Vec<&Command> { idx.iter().map(|&i| &rows[i][0]).collect() };
-                let mut put = |idx: Vec<usize>, done: Vec<Outcome>| {
-                    for (i, o) in idx.into_iter().zip(done) {
-                        outcomes[i] = Some(o);
-                    }
-                };
-                if !cohort_rows.is_empty() {
-                    let done = cohorts::apply(
-                        &ctx,
-                        &mut self.dir,
-                        &mut self.cohorts,
-                        &firsts(&cohort_rows),
-                    )?;
-                    put(cohort_rows, done);
-                }
-            }
-        }
-        Ok(outcomes)
-    }
-}
-
-/// The first command of a row that moosync cannot yet send to Moodle, if any.
-fn unsupported(cmds: &[Command]) -> Option<Failure> {
-    let op = cmds.iter().find_map(|c| match c {
-        Command::UserUpsert(_)
-        | Command::UserDelete(_)
-        | Command::UserSuspend(_)
-        | Command::CohortUpsert(_)
-        | Command::CohortLeave(_)
-        | Command::CohortDelete(_)
-        | Command::CohortEmpty(_) => None,
-        other => Some(op_name(other)),
-    })?;
-    let why = match op {
-        "cohort_binding" => {
-            "Moodle has no web service that adds or changes a cohort enrolment method"
-        }
-        _ => "moosync has no mapping of it onto Moodle's web services",
-    };
-    let why = format!("{why}; it needs the embedded store or a Moodle-side plugin");
-    Some(Failure::new(
-        Code::RemoteUnsupported,
-        format!("{op} over REST: {why}; the row was not applied"),
-    ))
-}
-
-fn op_name(c: &Command) -> &'static str {
-    match c {
-        Command::UserUpsert(_) => "user_upsert",
-        Command::UserDelete(_) => "user_delete",
-        Command::UserSuspend(_) => "user_suspend",
-        Command::CourseUpsert(_) => "course_upsert",
-        Command::CourseDelete(_) => "course_delete",
-        Command::CourseCheck(_) => "course_check",
-        Command::CourseReset(_) => "course_reset",
-        Command::MetaLink(_) => "meta_link",
-        Command::MetaUnlink(_) => "meta_unlink",
-        Command::Enrolment(_) => "enrolment",
-        Command::UserGroups(_) => "user_groups",
-        Command::GroupUpsert(_) => "group_upsert",
-        Command::GroupingUpsert(_) => "grouping_upsert",
-        Command::GroupMember(_) => "group_member",
-        Command::CohortUpsert(_) => "cohort_upsert",
-        Command::CohortLeave(_) => "cohort_leave",
-        Command::CohortDelete(_) => "cohort_delete",
-        Command::CohortEmpty(_) => "cohort_empty",
-        Command::CohortBinding(_) => "cohort_binding",
-        Command::UserPicture(_) => "user_picture",
-    }
-}
-
-/// What a row touches: rows touching one thing go in separate waves, so the second sees
-/// what the first did. A key starting with `~` is shared: rows holding it may share a wave,
-/// but not with a row holding it plainly (exclusively).
-fn account_keys(c: &Command) -> Vec<String> {
-    match c {
-        Command::UserUpsert(u) => {
-            let mut k = vec![format!("u:{}", u.username)];
-            if let Some(o) = u.oldusername.as_deref().filter(|o| !o.is_empty()) {
-                k.push(format!("u:{o}"));
-            }
-            for (p, v) in [("e", u.email.as_deref()), ("i", u.idnumber.as_deref())] {
-                if let Some(v) = v.filter(|v| !v.is_empty()) {
-                    k.push(format!("{p}:{}", v.to_lowercase()));
-                }
-            }
-            if let Some(id) = u.id {
-                k.push(format!("#:{id}"));
-            }
-            k
-        }
-        Command::UserDelete(d) => {
-            let mut k = Vec::new();
-            for (p, v) in [
-                ("u", d.username.as_deref()),
-                ("e", d.email.as_deref()),
-                ("i", d.idnumber.as_deref()),
-            ] {
-                if let Some(v) = v.filter(|v| !v.is_empty()) {
-                    k.push(format!("{p}:{}", v.to_lowercase()));
-                }
-            }
-            if let Some(id) = d.id {
-                k.push(format!("#:{id}"));
-            }
-            k
-        }
-        Command::Enrolment(e) => vec![format!("en:{}:{}", e.user, e.course)],
-        // Rows on members of one cohort share a wave (its creation, if any, goes first in
-        // it); a delete or an empty has the cohort to itself. `~` marks a shared key.
-        Command::CohortUpsert(c) => vec![
-            format!("~co:{}", c.cohort),
-            format!("cm:{}:{}", c.cohort, c.member.as_deref().unwrap_or("")),
-        ],
-        Command::CohortLeave(c) => vec![
-            format!("~co:{}", c.cohort),
-            format!("cm:{}:{}", c.cohort, c.member),
-        ],
-        Command::CohortDelete(c) | Command::CohortEmpty(c) => vec![format!("co:{}", c.cohort)],
-        _ => Vec::new(),
-    }
-}
-
-impl MoodleTarget {
     /// A read of the courses' parts (`course_parts`), with what it needs of the target.
     fn read_parts<T>(
         &mut self,
@@ -546,6 +357,21 @@ impl MoodleTarget {
             ledger: &self.ledger,
         };
         f(&mut self.parts, &r)
+    }
+
+    /// Reads of cohorts, by the site's functions.
+    fn read_cohorts<T>(
+        &mut self,
+        f: impl FnOnce(&mut cohorts::Cohorts, &cohorts::Reader) -> Read<T>,
+    ) -> Read<T> {
+        self.site_info().map_err(ReadError::Stop)?;
+        let r = cohorts::Reader {
+            client: &self.client,
+            functions: &self.site.as_ref().expect("read above").functions,
+            parallel: self.cfg.target.parallel,
+            batch: self.cfg.target.batch_size,
+        };
+        f(&mut self.cohorts, &r)
     }
 
     /// Reads of course records through the catalogue: the site's functions decide which.
@@ -609,14 +435,6 @@ impl MoodleTarget {
     }
 }
 
-/// A lookup of a tool whose commands are not planned yet: never asked for.
-fn not_yet<T>() -> Read<T> {
-    Err(ReadError::Stop(Failure::new(
-        Code::RemoteUnsupported,
-        "this lookup is not read over REST yet",
-    )))
-}
-
 /// A role of `[target.roles]`. Moodle lets the standard roles other than these four be given
 /// only outside courses; a site's own roles are taken as course roles (Moodle refuses one
 /// that is not).
@@ -659,18 +477,29 @@ impl SiteView for MoodleTarget {
             section_names: has(&[course_send::SET_SECTIONS, catalogue::GET_SECTIONS]),
             self_guest_methods: has(&[course_send::SET_METHODS, catalogue::GET_INSTANCES]),
             cohort_bindings: has(&[
-                "local_moosync_add_cohort_instances",
-                "local_moosync_update_cohort_instances",
-                "local_moosync_delete_cohort_instances",
+                cohort_send::ADD_INSTANCES,
+                cohort_send::UPDATE_INSTANCES,
+                cohort_send::DELETE_INSTANCES,
+                cohorts::GET_COHORTS,
                 catalogue::GET_INSTANCES,
             ]),
             third_party_cohort_methods: false,
-            cohort_component: false,
-            cohort_without_idnumber: false,
+            cohort_component: has(&[
+                cohorts::GET_COHORTS,
+                cohort_send::CREATE_COHORTS,
+                cohort_send::SET_COMPONENTS,
+            ]),
+            cohort_without_idnumber: has(&[cohort_send::CREATE_COHORTS]),
         }
     }
 
     fn prefetch(&mut self, wanted: &Wanted) -> Result<(), Failure> {
+        if !wanted.cohorts.is_empty() {
+            self.read_cohorts(|c, r| c.prefetch(r, &wanted.cohorts).map_err(ReadError::Stop))
+                .map_err(|e| match e {
+                    ReadError::Row(f) | ReadError::Stop(f) => f,
+                })?;
+        }
         if !wanted.users.is_empty() {
             self.fetch_users(
                 wanted
@@ -795,8 +624,8 @@ impl SiteView for MoodleTarget {
     fn instances(&mut self, course: Ref) -> Read<Vec<InstanceRec>> {
         self.catalogue(|c, r, _| c.instances(r, course))
     }
-    fn cohort_instances(&mut self, _: Ref) -> Read<Option<Vec<InstanceRec>>> {
-        not_yet()
+    fn cohort_instances(&mut self, cohort: Ref) -> Read<Option<Vec<InstanceRec>>> {
+        self.read_cohorts(|c, r| c.bound(r, cohort))
     }
     fn enrolments(&mut self, course: Ref, user: Ref) -> Read<Option<Vec<UeRec>>> {
         self.read_parts(|parts, r| parts.enrolments(r, course, user))
@@ -832,17 +661,21 @@ impl SiteView for MoodleTarget {
             .map(|(group, course, _)| (Ref::Id(course), Ref::Id(group)))
             .collect())
     }
-    fn cohorts(&mut self, _: CohortIdentifier, _: &str) -> Read<Vec<CohortRec>> {
-        not_yet()
+    fn cohorts(&mut self, by: CohortIdentifier, value: &str) -> Read<Vec<CohortRec>> {
+        self.read_cohorts(|c, r| c.find(r, by, value))
     }
-    fn cohort_members(&mut self, _: Ref) -> Read<Vec<Ref>> {
-        not_yet()
+    fn cohort_members(&mut self, cohort: Ref) -> Read<Vec<Ref>> {
+        self.read_cohorts(|c, r| c.members(r, cohort))
     }
-    fn is_cohort_member(&mut self, _: Ref, _: Ref) -> Read<bool> {
-        not_yet()
+    fn is_cohort_member(&mut self, cohort: Ref, user: Ref) -> Read<bool> {
+        self.read_cohorts(|c, r| c.is_member(r, cohort, user))
     }
-    fn enrolled_through(&mut self, _: Ref) -> Read<Option<Vec<Ref>>> {
-        not_yet()
+    fn enrolled_through(&mut self, instance: Ref) -> Read<Option<Vec<Ref>>> {
+        // Only the bindings the cohorts' reads found are asked about.
+        let Some(course) = instance.id().and_then(|i| self.cohorts.course_of(i)) else {
+            return Ok(None);
+        };
+        self.read_parts(|parts, r| parts.enrolled_through(r, course, instance))
     }
     fn picture(&mut self, user: Ref) -> Read<PictureRec> {
         // Moodle says whether an account shows a picture of its own, never which image: the
@@ -887,7 +720,6 @@ impl crate::backends::Target for MoodleTarget {
         let ctx = calls::Ctx {
             client: &self.client,
             cfg: &self.cfg,
-            dry_run: self.dry_run,
             functions: &info.functions,
             ledger: &self.ledger,
         };
@@ -896,27 +728,20 @@ impl crate::backends::Target for MoodleTarget {
             &mut self.dir,
             &self.parts,
             &mut self.catalogue,
+            &mut self.cohorts,
             decisions,
         )?;
         let plugin = info.functions.contains(group_ops::PLUGIN_ADD);
         let catalogue = &self.catalogue;
         let manual = |course: i64| catalogue.known_manual(course);
         self.parts.applied(plugin, &manual, decisions, &applied);
+        // A cohort's members and bindings enrol and unenrol in the courses it is bound to:
+        // their participants are read again.
+        for course in self.cohorts.courses_touched(decisions, &applied) {
+            self.parts.invalidate(course);
+        }
+        self.cohorts.applied(decisions, &applied);
         Ok(applied)
-    }
-
-    fn plans(&self, cmd: &Command) -> bool {
-        // Cohorts and bindings are planned for the embedded store; over REST they keep their
-        // old path until their operations are sent from the plan.
-        crate::plan::Planner::plans(cmd)
-            && !matches!(
-                cmd,
-                Command::CohortUpsert(_)
-                    | Command::CohortLeave(_)
-                    | Command::CohortDelete(_)
-                    | Command::CohortEmpty(_)
-                    | Command::CohortBinding(_)
-            )
     }
 
     fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {
@@ -925,54 +750,8 @@ impl crate::backends::Target for MoodleTarget {
     }
 
     fn apply_batch(&mut self, rows: &mut [Vec<Command>]) -> Result<Vec<Outcome>, Failure> {
-        if self.dir.held() > MAX_CACHED_ACCOUNTS {
-            self.dir = Directory::default();
-        }
-        let mut outcomes: Vec<Option<Outcome>> = (0..rows.len()).map(|_| None).collect();
-        for (i, cmds) in rows.iter().enumerate() {
-            if let Some(f) = unsupported(cmds) {
-                outcomes[i] = Some(Outcome::Failed(f));
-            }
-        }
-        // A row of several commands (an account and its enrolments) goes command by command:
-        // every row's first command, then every row's second, so the account exists before
-        // it is enrolled. Over REST such a row is not all or nothing: a later command that
-        // fails leaves the earlier ones applied, and the row's tryback line replays as
-        // unchanged what went through.
-        let mut applied: Vec<Vec<Change>> = (0..rows.len()).map(|_| Vec::new()).collect();
-        let mut skipped: Vec<Option<String>> = (0..rows.len()).map(|_| None).collect();
-        let depth = rows.iter().map(Vec::len).max().unwrap_or(0);
-        for layer in 0..depth {
-            let cur: Vec<Vec<Command>> = rows
-                .iter()
-                .zip(&outcomes)
-                .map(|(cmds, o)| match (o, cmds.get(layer)) {
-                    (None, Some(c)) => vec![c.clone()],
-                    _ => Vec::new(),
-                })
-                .collect();
-            let done = self.apply_layer(&cur)?;
-            for (i, o) in done.into_iter().enumerate() {
-                match o {
-                    None => {}
-                    Some(o) if rows[i].len() == 1 => outcomes[i] = Some(o),
-                    Some(Outcome::Applied(changes)) => applied[i].extend(changes),
-                    Some(Outcome::Skipped(why)) => skipped[i] = Some(why),
-                    Some(failed) => outcomes[i] = Some(failed),
-                }
-            }
-        }
-        Ok(outcomes
-            .into_iter()
-            .zip(applied)
-            .zip(skipped)
-            .map(|((o, changes), skip)| match (o, skip) {
-                (Some(o), _) => o,
-                // Every command had nothing to do: the row is skipped, as in the store.
-                (None, Some(why)) if changes.is_empty() => Outcome::Skipped(why),
-                (None, _) => Outcome::Applied(changes),
-            })
-            .collect())
+        // Every command is planned: no row comes here with a command.
+        Ok(rows.iter().map(|_| Outcome::Applied(Vec::new())).collect())
     }
 
     fn finish_file(&mut self) -> Result<Vec<Change>, Failure> {

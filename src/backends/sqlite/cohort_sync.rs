@@ -112,8 +112,10 @@ fn query(
     Ok(found)
 }
 
-/// Enrols one member through an enabled instance (or reactivates a suspended enrolment), with
-/// the instance's role and group. Returns whether the user was not enrolled there before.
+/// Enrols a member who joins the cohort through an enabled instance (or reactivates a
+/// suspended enrolment), with the instance's role and group and no period: enrol_cohort's
+/// member_added enrols with 0 and 0 whatever the instance's dates. Returns whether the user
+/// was not enrolled there before.
 pub(crate) fn enrol_member(
     conn: &Connection,
     ctx: &Ctx,
@@ -123,9 +125,9 @@ pub(crate) fn enrol_member(
     let created = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO mdl_user_enrolments (status, enrolid, userid, timestart, timeend, timecreated, timemodified)
-             VALUES (0, ?1, ?2, ?3, ?4, ?5, ?5)",
+             VALUES (0, ?1, ?2, 0, 0, ?3, ?3)",
         )?
-        .execute(params![inst.id, user, inst.timestart, inst.timeend, ctx.now])?
+        .execute(params![inst.id, user, ctx.now])?
         > 0;
     if !created {
         conn.prepare_cached(
