@@ -4,10 +4,6 @@ mod workdir;
 
 // The fake Moodle REST server (shared with the benches, included by path) and its own tests;
 // the test module needs another name than the support module it tests.
-#[path = "../support/fake_moodle/mod.rs"]
-mod fake_moodle;
-#[path = "fake_moodle.rs"]
-mod fake_moodle_tests;
 #[path = "../support/fault_proxy/mod.rs"]
 mod fault_proxy;
 

@@ -14,13 +14,7 @@
 
 #![allow(dead_code)] // each includer uses a different part
 
-// The stand-in Moodle's HTTP server and form decoding, shared while the last tests still
-// use the stand-in (they move here when it goes).
-#[allow(clippy::duplicate_mod)]
-#[path = "../fake_moodle/form.rs"]
 mod form;
-#[allow(clippy::duplicate_mod)]
-#[path = "../fake_moodle/http.rs"]
 mod http;
 
 use http::{Reply, Request, Server};
