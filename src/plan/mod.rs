@@ -162,34 +162,6 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Whether the plan takes this command (the others still go to the backend as they are,
-    /// until every tool is planned here).
-    pub fn plans(cmd: &Command) -> bool {
-        matches!(
-            cmd,
-            Command::UserUpsert(_)
-                | Command::UserDelete(_)
-                | Command::UserSuspend(_)
-                | Command::Enrolment(_)
-                | Command::UserGroups(_)
-                | Command::GroupUpsert(_)
-                | Command::GroupingUpsert(_)
-                | Command::GroupMember(_)
-                | Command::CourseUpsert(_)
-                | Command::CourseDelete(_)
-                | Command::CourseCheck(_)
-                | Command::CourseReset(_)
-                | Command::MetaLink(_)
-                | Command::MetaUnlink(_)
-                | Command::CohortUpsert(_)
-                | Command::CohortLeave(_)
-                | Command::CohortDelete(_)
-                | Command::CohortEmpty(_)
-                | Command::CohortBinding(_)
-                | Command::UserPicture(_)
-        )
-    }
-
     pub(crate) fn cfg(&self) -> &Config {
         self.cfg
     }

@@ -598,8 +598,7 @@ fn finish_plan(
     dry_run: bool,
 ) -> Result<Vec<Change>, Failure> {
     let end = planner.finish_file(target)?;
-    let apply = !dry_run || target.applies_in_dry_run();
-    let applied = if apply {
+    let applied = if !dry_run {
         Some(target.apply_ops(std::slice::from_ref(&end))?)
     } else {
         None
@@ -611,52 +610,23 @@ fn finish_plan(
     }
 }
 
-/// Applies a batch of rows. The commands the plan takes are planned, and their operations
-/// applied; the others (until every tool is planned) go to the target as they are, after
-/// the planned ones of their row.
+/// Plans a batch of rows and applies the plan; a dry run is the plan alone.
 fn apply_rows(
     planner: &mut Planner,
     target: &mut dyn Target,
     rows: Vec<Vec<Command>>,
     dry_run: bool,
 ) -> Result<Vec<Outcome>, Failure> {
-    let (planned, mut rest): (Vec<Vec<Command>>, Vec<Vec<Command>>) = rows
-        .into_iter()
-        .map(|cmds| cmds.into_iter().partition(|c| target.plans(c)))
-        .unzip();
-    let decisions = planner.plan_batch(&planned, target)?;
-    let apply = !dry_run || target.applies_in_dry_run();
-    let (applied, others) = target.apply_rows(&decisions, &mut rest, apply)?;
-    planner.applied(&applied.created);
-    let planned_outcomes = plan::outcomes(decisions, apply.then_some(&applied));
-    let out = planned_outcomes
-        .into_iter()
-        .zip(&planned)
-        .zip(others)
-        .map(|((p, cmds), l)| match (!cmds.is_empty(), l) {
-            (true, None) => p,
-            (false, Some(l)) => l,
-            (true, Some(l)) => combine(p, l),
-            (false, None) => p,
-        })
-        .collect();
+    let decisions = planner.plan_batch(&rows, target)?;
+    let applied = if dry_run {
+        None
+    } else {
+        Some(target.apply_ops(&decisions)?)
+    };
+    if let Some(a) = &applied {
+        planner.applied(&a.created);
+    }
+    let out = plan::outcomes(decisions, applied.as_ref());
     target.end_batch()?;
     Ok(out)
-}
-
-/// One row's outcome from its planned commands and the rest.
-fn combine(first: Outcome, then: Outcome) -> Outcome {
-    let parts = |o: Outcome| match o {
-        Outcome::Applied(c) => Ok((c, Vec::new())),
-        Outcome::Skipped(why) => Ok((Vec::new(), vec![why])),
-        Outcome::Failed(f) => Err(f),
-    };
-    match (parts(first), parts(then)) {
-        (Err(f), _) | (_, Err(f)) => Outcome::Failed(f),
-        (Ok((mut c1, mut n1)), Ok((c2, n2))) => {
-            c1.extend(c2);
-            n1.extend(n2);
-            plan::settled(c1, n1)
-        }
-    }
 }

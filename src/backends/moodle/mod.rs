@@ -26,9 +26,8 @@ mod users;
 
 use crate::codes::{Code, Failure};
 use crate::command::keys::{CohortIdentifier, CourseIdentifier, UserIdentifier};
-use crate::command::Command;
 use crate::config::Config;
-use crate::outcome::{Change, Outcome};
+use crate::outcome::Change;
 use crate::plan::view::{
     Capabilities, CategoryRec, CohortRec, CourseRec, GroupKind, GroupRec, InstanceRec, MemberRec,
     PictureRec, Read, ReadError, RoleAssignment, RoleHolder, RoleRec, SiteView, UeRec, UserRec,
@@ -747,11 +746,6 @@ impl crate::backends::Target for MoodleTarget {
     fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {
         self.dry_run = dry_run;
         self.site_info().map(|_| ())
-    }
-
-    fn apply_batch(&mut self, rows: &mut [Vec<Command>]) -> Result<Vec<Outcome>, Failure> {
-        // Every command is planned: no row comes here with a command.
-        Ok(rows.iter().map(|_| Outcome::Applied(Vec::new())).collect())
     }
 
     fn finish_file(&mut self) -> Result<Vec<Change>, Failure> {

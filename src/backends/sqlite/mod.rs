@@ -21,9 +21,9 @@ mod view;
 
 use super::Target;
 use crate::codes::{Code, Failure};
-use crate::command::{Command, COHORT_PLUGINS};
+use crate::command::COHORT_PLUGINS;
 use crate::config::{Config, PicturesConfig};
-use crate::outcome::{Change, Outcome};
+use crate::outcome::Change;
 use crate::pictures::avatar::{self, Avatar};
 use crate::plan::view::CohortHome;
 use crate::plan::{Applied, BatchApplied, Decision, Op, Ref};
@@ -94,14 +94,6 @@ impl SqliteTarget {
             .and_then(|mut s| s.execute([]))
             .map(|_| ())
             .map_err(|e| storage(&self.path, e))
-    }
-
-    /// The embedded store plans every command: none comes here as it is.
-    fn apply_row(&self, cmds: &mut [Command], _ctx: &Ctx) -> Result<Outcome, Failure> {
-        match cmds.first() {
-            None => Ok(Outcome::Applied(Vec::new())),
-            Some(cmd) => unreachable!("{cmd:?} is planned, never applied as it is"),
-        }
     }
 }
 
@@ -377,10 +369,6 @@ impl Target for SqliteTarget {
         format!("embedded store {}", self.path.display())
     }
 
-    fn applies_in_dry_run(&self) -> bool {
-        true
-    }
-
     fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {
         self.dry_run = dry_run;
         self.cache.borrow_mut().clear();
@@ -392,42 +380,11 @@ impl Target for SqliteTarget {
         Ok(())
     }
 
-    fn apply_batch(&mut self, rows: &mut [Vec<Command>]) -> Result<Vec<Outcome>, Failure> {
-        let ctx = Ctx {
-            pictures: &self.pictures,
-            filedir: &self.filedir,
-            written: &self.written,
-            dry_run: self.dry_run,
-            cache: &self.cache,
-            profile_fields: &self.profile_fields,
-            now: chrono::Utc::now().timestamp(),
-        };
-        let mut out = Vec::with_capacity(rows.len());
-        for cmds in rows.iter_mut() {
-            out.push(self.apply_row(cmds, &ctx)?);
-        }
-        Ok(out)
-    }
-
+    /// Row by row, all or nothing per row: a row of several operations goes under one
+    /// savepoint.
     fn apply_ops(&mut self, decisions: &[Decision]) -> Result<BatchApplied, Failure> {
-        let mut none: Vec<Vec<Command>> = vec![Vec::new(); decisions.len()];
-        Ok(self.apply_rows(decisions, &mut none, true)?.0)
-    }
-
-    /// Row by row, all or nothing per row: its operations, then its other commands, under
-    /// one savepoint.
-    fn apply_rows(
-        &mut self,
-        decisions: &[Decision],
-        rest: &mut [Vec<Command>],
-        ops: bool,
-    ) -> Result<(BatchApplied, Vec<Option<Outcome>>), Failure> {
         let now = chrono::Utc::now().timestamp();
-        let hashes = if ops {
-            hash_passwords(decisions)
-        } else {
-            HashMap::new()
-        };
+        let hashes = hash_passwords(decisions);
         let ctx = Ctx {
             pictures: &self.pictures,
             filedir: &self.filedir,
@@ -437,19 +394,14 @@ impl Target for SqliteTarget {
             profile_fields: &self.profile_fields,
             now,
         };
-        let avatars = if ops {
-            pictures::render_batch(&ctx, decisions)
-        } else {
-            pictures::Rendered::new()
-        };
+        let avatars = pictures::render_batch(&ctx, decisions);
         let mut applied = BatchApplied::default();
-        let mut others = Vec::with_capacity(decisions.len());
-        for (r, (d, cmds)) in decisions.iter().zip(rest.iter_mut()).enumerate() {
+        for (r, d) in decisions.iter().enumerate() {
             let row_ops: &[Op] = match d {
-                Decision::Apply { ops: o, .. } if ops => o,
-                _ => &[],
+                Decision::Apply { ops, .. } => ops,
+                Decision::Fail(_) => &[],
             };
-            let guarded = row_ops.len() + usize::from(!cmds.is_empty()) > 1;
+            let guarded = row_ops.len() > 1;
             if guarded {
                 self.exec("SAVEPOINT moosync_ops")?;
             }
@@ -472,25 +424,16 @@ impl Target for SqliteTarget {
                     Err(RowError::Store(f) | RowError::Fatal(f)) => return Err(f),
                 }
             }
-            let other = match (&result, d) {
-                (Applied::Done, Decision::Apply { .. }) if !cmds.is_empty() => {
-                    Some(self.apply_row(cmds, &ctx)?)
-                }
-                _ => None,
-            };
             if guarded {
-                let failed = matches!(result, Applied::Failed(_))
-                    || matches!(other, Some(Outcome::Failed(_)));
-                if failed {
+                if matches!(result, Applied::Failed(_)) {
                     self.cache.borrow_mut().clear();
                     self.exec("ROLLBACK TO moosync_ops")?;
                 }
                 self.exec("RELEASE moosync_ops")?;
             }
             applied.rows.push(result);
-            others.push(other);
         }
-        Ok((applied, others))
+        Ok(applied)
     }
 
     fn end_batch(&mut self) -> Result<(), Failure> {
