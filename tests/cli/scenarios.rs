@@ -30,29 +30,7 @@ enum Backend {
     Rest(Who),
 }
 
-/// Scenarios whose REST runs still differ from the embedded store's, each with why. They run
-/// like the others and must differ: one that agrees fails, to be taken off this list.
-const REST_PENDING: &[(&str, &str)] = &[];
-
-/// Whether `doc` differs from the stored snapshot `name`, read without insta, which would
-/// write a `.snap.new` beside it.
-fn differs_from_snapshot(name: &str, doc: &str) -> bool {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("snapshots")
-        .join(format!("scenario__{name}.snap"));
-    let stored = std::fs::read_to_string(path).unwrap_or_default();
-    let body = stored.splitn(3, "---\n").nth(2).unwrap_or("");
-    body.trim_end() != doc.trim_end()
-}
-
 fn run(name: &str, backend: Backend) {
-    let pending = match backend {
-        Backend::Rest(_) => REST_PENDING
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, why)| *why),
-        Backend::Embedded => None,
-    };
     let scenario = Scenario::load(name);
     // The `-` ends the prefix, so no prefix is the start of another (`…x1-` and `…x10-`).
     let prefix = format!("{}-", lab::unique("sc"));
@@ -132,12 +110,6 @@ fn run(name: &str, backend: Backend) {
                 out.code, out.stdout, out.stderr
             ));
         }
-        if pending.is_some() {
-            if differs_from_snapshot(&snapshot, &doc) {
-                failures.push(format!("{snapshot}: differs from the snapshot"));
-            }
-            continue;
-        }
         let mut settings = snapshot_settings();
         settings.set_description(format!("{}: step {}", scenario.description, step.name));
         settings.set_omit_expression(true);
@@ -158,14 +130,6 @@ fn run(name: &str, backend: Backend) {
         scenario.steps.len(),
         started.elapsed().as_secs_f64()
     );
-    if let Some(why) = pending {
-        assert!(
-            !failures.is_empty(),
-            "scenario {name} now agrees over REST: take it off REST_PENDING"
-        );
-        eprintln!("scenario {name} over REST differs as known ({why}): {failures:?}");
-        return;
-    }
     assert!(
         failures.is_empty(),
         "scenario {name}: {} step(s) differ:\n{}",
