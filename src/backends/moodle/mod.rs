@@ -141,6 +141,24 @@ pub const OPTIONAL_FUNCTIONS: &[(&str, &[&str])] = &[
         &[course_send::SET_METHODS, catalogue::GET_INSTANCES],
     ),
     (
+        "cohort bindings, cohortscourses.csv (plugin local_moosync)",
+        &[
+            cohort_send::ADD_INSTANCES,
+            cohort_send::UPDATE_INSTANCES,
+            cohort_send::DELETE_INSTANCES,
+            cohorts::GET_COHORTS,
+            catalogue::GET_INSTANCES,
+        ],
+    ),
+    (
+        "cohorts without an idnumber, and a cohort's component (plugin local_moosync)",
+        &[
+            cohorts::GET_COHORTS,
+            cohort_send::CREATE_COHORTS,
+            cohort_send::SET_COMPONENTS,
+        ],
+    ),
+    (
         "group and grouping updates (updateid)",
         &["core_group_update_groups", "core_group_update_groupings"],
     ),
