@@ -193,6 +193,9 @@ pub struct RunConfig {
     pub batch_size: usize,
     /// Worker threads mapping rows through the script; 0 = one per core.
     pub workers: usize,
+    /// A row whose content, rules and site are those of the last time it was applied from
+    /// its preset is counted unchanged and neither mapped nor sent (`run --full` sends all).
+    pub skip_unchanged: bool,
 }
 
 impl RunConfig {
@@ -206,6 +209,7 @@ impl Default for RunConfig {
         RunConfig {
             batch_size: 10_000,
             workers: 0,
+            skip_unchanged: true,
         }
     }
 }

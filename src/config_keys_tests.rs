@@ -28,6 +28,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("[output] remove_input", "[output]\nremove_input = 0\n", "line 2, column 16: [output] remove_input: invalid type"),
     ("[run] batch_size", "[run]\nbatch_size = 0\n", "line 2, column 14: [run] batch_size must be at least 1"),
     ("[run] workers", "[run]\nworkers = 65\n", "line 2, column 11: [run] workers is 65; it must be between 0 (one per core) and 64"),
+    ("[run] skip_unchanged", "[run]\nskip_unchanged = \"yes\"\n", "line 2, column 18: [run] skip_unchanged: invalid type"),
     ("[limits] max_operations", "[limits]\nmax_operations = 0\n", "line 2, column 18: [limits] max_operations is 0; it must be between 1 and 100000000"),
     ("[limits] max_call_levels", "[limits]\nmax_call_levels = 100000\n", "line 2, column 19: [limits] max_call_levels is 100000; it must be between 1 and 64"),
     ("[limits] max_string_bytes", "[limits]\nmax_string_bytes = 0\n", "line 2, column 20: [limits] max_string_bytes is 0; it must be between 1 and 16777216"),

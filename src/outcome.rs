@@ -73,6 +73,9 @@ impl Change {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Applied(Vec<Change>),
+    /// Exactly as when last applied from its preset (`[run] skip_unchanged`): neither the
+    /// script nor the target saw it.
+    Kept,
     Skipped(String),
     Failed(Failure),
 }
@@ -81,6 +84,7 @@ impl Outcome {
     pub fn kind(&self) -> &'static str {
         match self {
             Outcome::Applied(_) => "applied",
+            Outcome::Kept => "kept",
             Outcome::Skipped(_) => "skipped",
             Outcome::Failed(_) => "failed",
         }
@@ -94,6 +98,8 @@ pub struct RowReport {
     /// Byte range of the row's original text in the input file.
     pub start: u64,
     pub end: u64,
+    /// The row's print, when rows are remembered for skipping (`run::unchanged`).
+    pub print: Option<crate::run::unchanged::Print>,
     pub outcome: Outcome,
 }
 
@@ -110,6 +116,8 @@ pub struct Counts {
     pub unchanged: u64,
     pub renamed: u64,
     pub deleted: u64,
+    /// Rows skipped as unchanged since they were last applied (`Outcome::Kept`).
+    pub kept: u64,
 }
 
 impl Counts {
@@ -130,14 +138,20 @@ impl Counts {
                     }
                 }
             }
+            Outcome::Kept => self.kept += 1,
             Outcome::Skipped(_) => self.skipped += 1,
             Outcome::Failed(_) => self.failed += 1,
         }
     }
 
     pub fn summary_line(&self) -> String {
+        // Said only when there are some, so a file that skips nothing reads as it always did.
+        let kept = match self.kept {
+            0 => String::new(),
+            n => format!("{n} unchanged (skipped), "),
+        };
         format!(
-            "{} rows: {} applied ({} created, {} updated, {} unchanged, {} renamed, {} deleted), {} skipped, {} failed",
+            "{} rows: {} applied ({} created, {} updated, {} unchanged, {} renamed, {} deleted), {kept}{} skipped, {} failed",
             self.rows, self.applied, self.created, self.updated, self.unchanged, self.renamed, self.deleted, self.skipped, self.failed
         )
     }

@@ -62,6 +62,13 @@ CREATE TABLE IF NOT EXISTS mail_failures (
     what TEXT NOT NULL,
     error TEXT NOT NULL
 );
+-- Per preset, the print of each row its last file applied (run::unchanged): a row with the
+-- same print is skipped as unchanged.
+CREATE TABLE IF NOT EXISTS row_prints (
+    preset TEXT NOT NULL,
+    print BLOB NOT NULL,
+    PRIMARY KEY (preset, print)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS captures (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -118,7 +125,7 @@ pub struct MailFailure {
     pub error: String,
 }
 
-const FILE_COLUMNS: &str = "id, run_id, tool, preset, name, status, dry_run, started, COALESCE(finished, started), rows, applied, skipped, failed, created, updated, unchanged, renamed, deleted, message, report, tryback";
+const FILE_COLUMNS: &str = "id, run_id, tool, preset, name, status, dry_run, started, COALESCE(finished, started), rows, applied, skipped, failed, created, updated, unchanged, renamed, deleted, message, report, tryback, kept";
 
 fn file_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<FileRecord> {
     Ok(FileRecord {
@@ -141,6 +148,7 @@ fn file_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<FileRecord> {
             unchanged: r.get(15)?,
             renamed: r.get(16)?,
             deleted: r.get(17)?,
+            kept: r.get(21)?,
         },
         message: r.get(18)?,
         report: r.get(19)?,
@@ -166,7 +174,64 @@ impl State {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(fail(path))?;
         conn.execute_batch(SCHEMA).map_err(fail(path))?;
+        // Columns added since state.db first shipped.
+        let has_kept: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('files') WHERE name = 'kept'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(fail(path))?
+            > 0;
+        if !has_kept {
+            conn.execute_batch("ALTER TABLE files ADD COLUMN kept INTEGER NOT NULL DEFAULT 0")
+                .map_err(fail(path))?;
+        }
         Ok(State { conn })
+    }
+
+    /// The prints of the rows the last file of `preset` applied or kept.
+    pub fn row_prints(
+        &self,
+        preset: &str,
+    ) -> Result<std::collections::HashSet<crate::run::unchanged::Print>, Failure> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT print FROM row_prints WHERE preset = ?1")
+            .map_err(|e| self.db(e))?;
+        let rows = stmt
+            .query_map(params![preset], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(|e| self.db(e))?;
+        let mut out = std::collections::HashSet::new();
+        for r in rows {
+            if let Ok(p) =
+                <crate::run::unchanged::Print>::try_from(r.map_err(|e| self.db(e))?.as_slice())
+            {
+                out.insert(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The rows a file of `preset` applied or kept become the preset's remembered rows (inside
+    /// the caller's transaction).
+    pub fn replace_row_prints(
+        &self,
+        preset: &str,
+        prints: &[crate::run::unchanged::Print],
+    ) -> Result<(), Failure> {
+        self.conn
+            .execute("DELETE FROM row_prints WHERE preset = ?1", params![preset])
+            .map_err(|e| self.db(e))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO row_prints (preset, print) VALUES (?1, ?2)")
+            .map_err(|e| self.db(e))?;
+        for p in prints {
+            stmt.execute(params![preset, &p[..]])
+                .map_err(|e| self.db(e))?;
+        }
+        Ok(())
     }
 
     fn db(&self, e: rusqlite::Error) -> Failure {
@@ -308,6 +373,8 @@ impl State {
     /// Records one row's outcome and, for creations, which entity the feed created.
     pub fn record_row(&self, file_id: i64, tool: &str, r: &RowReport) -> Result<(), Failure> {
         let (code, message) = match &r.outcome {
+            // Only counted: an unchanged file's rows cost the journal nothing.
+            Outcome::Kept => return Ok(()),
             Outcome::Applied(_) => (None, None),
             Outcome::Skipped(why) => (None, Some(why.as_str())),
             Outcome::Failed(f) => (Some(f.code.id()), Some(f.message.as_str())),
@@ -341,11 +408,11 @@ impl State {
         self.conn
             .execute(
                 "UPDATE files SET status = ?1, finished = ?2, rows = ?3, applied = ?4, skipped = ?5, failed = ?6, created = ?7,
-                 updated = ?8, unchanged = ?9, renamed = ?10, deleted = ?11, message = ?12, report = ?13, tryback = ?14, archive = ?15
-                 WHERE id = ?16",
+                 updated = ?8, unchanged = ?9, renamed = ?10, deleted = ?11, message = ?12, report = ?13, tryback = ?14, archive = ?15,
+                 kept = ?17 WHERE id = ?16",
                 params![
                     status, now_text(), counts.rows, counts.applied, counts.skipped, counts.failed, counts.created, counts.updated,
-                    counts.unchanged, counts.renamed, counts.deleted, message, report, tryback, archive, file_id
+                    counts.unchanged, counts.renamed, counts.deleted, message, report, tryback, archive, file_id, counts.kept
                 ],
             )
             .map_err(|e| self.db(e))?;

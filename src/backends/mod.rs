@@ -13,6 +13,12 @@ pub trait Target: SiteView {
     /// Where the commands go, for reports: `embedded store /data/moodle.db`.
     fn describe(&self) -> String;
 
+    /// What tells this site from any other, for remembering which rows were applied to it:
+    /// where it is, and for a store, the identifier it was made with.
+    fn identity(&self) -> Result<String, Failure> {
+        Ok(self.describe())
+    }
+
     /// Starts a file. In a dry run nothing applied until `finish_file` is kept.
     fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure>;
 

@@ -16,9 +16,13 @@ pub struct RunArgs {
     /// Run on this file instead of the inbox (name one tool, or let its name pick the preset).
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
-    /// Go through every row as a real run would, but write nothing and move no file.
+    /// Plan every row as a real run would, but apply nothing and move no file.
     #[arg(long)]
     pub dry_run: bool,
+    /// Apply every row, also those unchanged since they were last applied ([run]
+    /// skip_unchanged); run it weekly to undo changes made by hand in Moodle.
+    #[arg(long)]
+    pub full: bool,
     /// Also print each failed row (the report always has them).
     #[arg(long, short)]
     pub verbose: bool,
@@ -33,6 +37,7 @@ impl RunArgs {
             names: self.tools.clone(),
             file: self.file.clone(),
             dry_run: self.dry_run,
+            full: self.full,
         }
     }
 }

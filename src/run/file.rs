@@ -4,6 +4,7 @@
 //! order kept); this thread applies chunks to the target in batches and feeds the sinks.
 
 use super::input;
+use super::unchanged::{row_print, Print};
 use crate::backends::Target;
 use crate::codes::{Code, Failure};
 use crate::command::{Command, Mapped};
@@ -17,6 +18,7 @@ use crate::sinks::{FileEnd, JournalSink, ProgressSink, ReportSink, Sink};
 use crate::source::Row;
 use crate::state::{now_text, State};
 use rayon::prelude::*;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Everything a file's run shares with the other files of the same `moosync run`.
@@ -26,6 +28,9 @@ pub struct RunEnv<'a> {
     pub state: &'a State,
     pub run_id: i64,
     pub dry_run: bool,
+    /// How rows unchanged since they were last applied are skipped; `None`: they are not
+    /// (`[run] skip_unchanged = false`).
+    pub skipping: Option<super::unchanged::Skipping>,
     /// Told of each file's start and its rows as they are done.
     pub observer: &'a dyn super::Observer,
 }
@@ -59,7 +64,8 @@ enum Prepared {
 }
 
 struct Chunk {
-    rows: Vec<(u64, u64, u64)>,
+    /// Each row's line, byte range and print (when rows are remembered).
+    rows: Vec<(u64, u64, u64, Option<Print>)>,
     mapped: Vec<Prepared>,
 }
 
@@ -139,7 +145,15 @@ pub fn process_file(
     let mut counts = Counts::default();
     let (end, written) = match open_sinks(env, &input, preset, script, target, file_id) {
         Ok(mut o) => {
-            let end = run_rows(env, o.opened, script, target, &mut o.sinks, &mut counts);
+            let end = run_rows(
+                env,
+                o.opened,
+                preset,
+                script,
+                target,
+                &mut o.sinks,
+                &mut counts,
+            );
             let written = finish_sinks(o.sinks, o.report_path.as_deref(), &counts, &end);
             (end, written)
         }
@@ -263,6 +277,7 @@ fn open_sinks<'a>(
             &env.area.state_path(),
             file_id,
             &preset.tool,
+            &preset.name,
         )?));
     }
     if let Ok(rows) = &opened {
@@ -298,6 +313,7 @@ fn open_sinks<'a>(
 fn run_rows(
     env: &RunEnv,
     opened: Result<Box<dyn input::Input>, Failure>,
+    preset: &Preset,
     script: &Script,
     target: &mut dyn Target,
     sinks: &mut Sinks,
@@ -307,7 +323,10 @@ fn run_rows(
         // A broken header() is the script's fault: the file waits in inbox/ for the fix.
         Err(f) if f.code.is_script() => FileEnd::Aborted(f),
         Err(f) => FileEnd::Rejected(f),
-        Ok(rows) => stream(env, rows, script, target, sinks, counts),
+        Ok(rows) => match known_prints(env, preset) {
+            Ok(known) => stream(env, rows, preset, &known, script, target, sinks, counts),
+            Err(f) => FileEnd::Aborted(f),
+        },
     }
 }
 
@@ -441,9 +460,32 @@ pub fn map_row(script: &Script, columns: &[String], row: Row) -> Result<Mapped, 
     }
 }
 
+/// The prints of the rows the preset's last file applied, when this run skips them.
+fn known_prints(env: &RunEnv, preset: &Preset) -> Result<HashSet<Print>, Failure> {
+    match env.skipping {
+        Some(s) if s.skip => env.state.row_prints(&preset.name),
+        _ => Ok(HashSet::new()),
+    }
+}
+
+/// A row through the script: ready for the target, or decided without it.
+fn prepare(script: &Script, columns: &[String], row: Row) -> Prepared {
+    match map_row(script, columns, row) {
+        Ok(Mapped::Commands(cmds)) if !cmds.is_empty() => Prepared::Ready(cmds),
+        Ok(Mapped::Commands(_)) => {
+            Prepared::Decided(Outcome::Skipped("the script returned no command".into()))
+        }
+        Ok(Mapped::Skip(why)) => Prepared::Decided(Outcome::Skipped(why)),
+        Err(f) => Prepared::Decided(Outcome::Failed(f)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn stream(
     env: &RunEnv,
     mut source: Box<dyn input::Input>,
+    preset: &Preset,
+    known: &HashSet<Print>,
     script: &Script,
     target: &mut dyn Target,
     sinks: &mut [Box<dyn Sink + Send + '_>],
@@ -455,6 +497,7 @@ fn stream(
         return FileEnd::Aborted(f);
     }
     let (tx, rx) = crossbeam_channel::bounded::<Result<Chunk, Failure>>(2);
+    let (skipping, preset_name) = (env.skipping, preset.name.as_str());
     // Reborrowed for the sink thread, so the file's closing changes can be counted after it.
     let row_counts = &mut *counts;
     let row_sinks = &mut *sinks;
@@ -474,16 +517,31 @@ fn stream(
             if rows.is_empty() {
                 return;
             }
-            let ranges = rows.iter().map(|r| (r.line, r.start, r.end)).collect();
+            let print = |r: &Row| {
+                let s = skipping.as_ref()?;
+                r.problem.is_none().then(|| {
+                    row_print(
+                        &s.rules,
+                        preset_name,
+                        &columns,
+                        &r.fields,
+                        r.payload.as_deref().map(Vec::as_slice),
+                    )
+                })
+            };
+            let prints: Vec<Option<Print>> = rows.iter().map(print).collect();
+            let ranges = rows
+                .iter()
+                .zip(&prints)
+                .map(|(r, p)| (r.line, r.start, r.end, *p))
+                .collect();
             let map_all = || {
                 rows.into_par_iter()
-                    .map(|row| match map_row(script, &columns, row) {
-                        Ok(Mapped::Commands(cmds)) if !cmds.is_empty() => Prepared::Ready(cmds),
-                        Ok(Mapped::Commands(_)) => Prepared::Decided(Outcome::Skipped(
-                            "the script returned no command".into(),
-                        )),
-                        Ok(Mapped::Skip(why)) => Prepared::Decided(Outcome::Skipped(why)),
-                        Err(f) => Prepared::Decided(Outcome::Failed(f)),
+                    .zip(prints)
+                    .map(|(row, print)| match print {
+                        // Neither the script nor the target sees a row kept as it was.
+                        Some(p) if known.contains(&p) => Prepared::Decided(Outcome::Kept),
+                        _ => prepare(script, &columns, row),
                     })
                     .collect()
             };
@@ -569,10 +627,11 @@ fn apply_chunks(
             .rows
             .into_iter()
             .zip(slots)
-            .map(|((line, start, end), slot)| RowReport {
+            .map(|((line, start, end, print), slot)| RowReport {
                 line,
                 start,
                 end,
+                print,
                 outcome: slot.unwrap_or_else(|| {
                     applied
                         .next()
@@ -606,7 +665,7 @@ fn finish_plan(
     match plan::outcomes(vec![end], applied.as_ref()).pop() {
         Some(Outcome::Applied(changes)) => Ok(changes),
         Some(Outcome::Failed(f)) => Err(f),
-        Some(Outcome::Skipped(_)) | None => Ok(Vec::new()),
+        Some(Outcome::Skipped(_) | Outcome::Kept) | None => Ok(Vec::new()),
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod file;
 pub mod input;
+pub mod unchanged;
 pub mod work;
 
 pub use file::{fingerprint, map_row, FileResult, InputKind};
@@ -28,8 +29,10 @@ pub struct Request {
     pub names: Vec<String>,
     /// One file instead of the inbox, left where it is.
     pub file: Option<PathBuf>,
-    /// Every row goes through as in a real run, but nothing is written and no file moves.
+    /// Every row is planned as in a real run, but nothing is applied and no file moves.
     pub dry_run: bool,
+    /// Every row is applied, also those unchanged since they were last applied.
+    pub full: bool,
 }
 
 /// What a run did.
@@ -156,12 +159,26 @@ pub fn run(
             return Err(f);
         }
     };
+    let skipping = match s.cfg.run.skip_unchanged {
+        true => match target.identity() {
+            Ok(site) => Some(unchanged::Skipping {
+                rules: unchanged::rules_print(&s.area, &site),
+                skip: !req.full,
+            }),
+            Err(f) => {
+                let _ = state.finish_run(run_id, exit::of_failure(&f));
+                return Err(f);
+            }
+        },
+        false => None,
+    };
     let env = RunEnv {
         area: &s.area,
         cfg: &s.cfg,
         state: &state,
         run_id,
         dry_run: req.dry_run,
+        skipping,
         observer: obs,
     };
     // Each script compiles once per run, however many files use it; all share the threads.

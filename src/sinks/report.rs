@@ -117,6 +117,10 @@ impl Sink for ReportSink {
     }
 
     fn row(&mut self, r: &RowReport) -> Result<(), Failure> {
+        // A row kept as it was is only counted: an unchanged file reports in a few lines.
+        if r.outcome == Outcome::Kept {
+            return Ok(());
+        }
         // Written piece by piece: this runs for every row of million-row files.
         self.locate(r.line).map_err(w)?;
         match &r.outcome {
@@ -142,6 +146,7 @@ impl Sink for ReportSink {
                 )
                 .map_err(w)?;
             }
+            Outcome::Kept => {}
             Outcome::Failed(f) => {
                 writeln!(self.text, "failed {}: {}", f.code, f.message).map_err(w)?;
                 writeln!(self.json, "{}", json!({"line": r.line, "outcome": "failed", "code": f.code.id(), "message": f.message})).map_err(w)?;

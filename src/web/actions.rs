@@ -66,6 +66,7 @@ pub fn run(ctx: &Ctx<'_>, form: &HashMap<String, String>) -> Reply {
         names,
         file: None,
         dry_run,
+        full: false,
     };
     let feed = ctx.console.runs.start(s, req, what);
     Reply::redirect(&format!("/runs/{}", feed.id))

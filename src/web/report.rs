@@ -405,6 +405,7 @@ mod tests {
                 line: i as u64 + 2,
                 start: 0,
                 end: 0,
+                print: None,
                 outcome: o,
             };
             counts.add(&r.outcome);

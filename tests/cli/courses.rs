@@ -362,12 +362,12 @@ fn partial_update_leaves_other_columns_untouched() {
             && report.contains("topic2"),
         "{report}"
     );
-    // The same row again changes nothing.
-    upload(
-        &w,
+    // The same row again, applied (--full: not skipped as unchanged), changes nothing.
+    w.drop_file(
+        UPLOAD,
         "shortname;fullname;category;topic2\nC1;Renamed;New/Place;Two\n",
-    )
-    .expect_code(0);
+    );
+    w.moosync(&["run", "--quiet", "--full"]).expect_code(0);
     assert!(w.report().contains("unchanged course C1"), "{}", w.report());
 }
 

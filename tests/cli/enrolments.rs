@@ -115,8 +115,12 @@ fn add_then_new_dates_then_shift_then_del() {
     enrols(&w, "rolename;cid;uid;cmd;enrol\n;C1;u1;del;manual\n").expect_code(0);
     assert!(enrolment(&w, "u1", "C1").is_empty());
     assert!(roles(&w, "u1", "C1").is_empty());
-    // del again: nothing to do, a skip.
-    enrols(&w, "rolename;cid;uid;cmd;enrol\n;C1;u1;del;manual\n").expect_code(0);
+    // del again, applied (--full: not skipped as unchanged): nothing to do, a skip.
+    w.drop_file(
+        "enrols.csv",
+        "rolename;cid;uid;cmd;enrol\n;C1;u1;del;manual\n",
+    );
+    w.moosync(&["run", "--quiet", "--full"]).expect_code(0);
     assert!(
         w.report()
             .contains("skipped: u1 in C1: not enrolled through manual"),

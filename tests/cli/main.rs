@@ -32,5 +32,6 @@ mod scenarios;
 mod scripts;
 mod smtp_sink;
 mod status_cmd;
+mod unchanged;
 mod users;
 mod webdriver;

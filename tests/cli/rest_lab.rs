@@ -105,11 +105,27 @@ fn a_users_file_creates_accounts_and_an_unchanged_rerun_only_reads() {
     for i in 0..10 {
         same.push_str(&format!("{p}{i};First{i};Last{i};{p}{i}@example.edu\n"));
     }
-    w.drop_file("userimport.csv", same);
+    w.drop_file("userimport.csv", &same);
     run(&w).expect_code(0);
     assert_eq!(writes(&proxy), Vec::<String>::new());
     assert!(w.report().contains("10 unchanged"), "{}", w.report());
     assert!(proxy.calls_to("core_user_get_users_by_field") <= 3 + 1);
+
+    // That file again: every row is skipped as unchanged before any lookup ([run]
+    // skip_unchanged); Moodle is only asked who the token is.
+    proxy.clear_calls();
+    w.drop_file("userimport.csv", &same);
+    run(&w).expect_code(0);
+    assert!(
+        w.report().contains("10 unchanged (skipped)"),
+        "{}",
+        w.report()
+    );
+    let asked: Vec<String> = proxy.calls().into_iter().map(|c| c.function).collect();
+    assert!(
+        asked.iter().all(|f| f == "core_webservice_get_site_info"),
+        "{asked:?}"
+    );
 }
 
 #[test]
@@ -634,7 +650,9 @@ fn with_the_plugin_accounts_are_read_through_its_lean_read_and_compare_the_same(
     run_as(&w).expect_code(0);
     proxy.clear_calls();
     w.drop_file("userimport.csv", &file);
-    run_as(&w).expect_code(0);
+    // Applied (--full), not skipped as unchanged: the rows are read and compared.
+    w.moosync_env(&["run", "--quiet", "--full"], &[(TOKEN_VAR, &token)])
+        .expect_code(0);
     // Nothing differs when read lean (suspension and the custom field included), and only
     // the plugin's read was used.
     assert!(w.report().contains("6 unchanged"), "{}", w.report());

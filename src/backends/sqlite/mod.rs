@@ -369,6 +369,20 @@ impl Target for SqliteTarget {
         format!("embedded store {}", self.path.display())
     }
 
+    fn identity(&self) -> Result<String, Failure> {
+        let site: String = self
+            .conn
+            .query_row(
+                "SELECT value FROM mdl_config WHERE name = 'siteidentifier'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| storage(&self.path, e))?;
+        // The store's own identifier, not its path: a data folder moved elsewhere is the
+        // same site, a store made again at the same path is another.
+        Ok(format!("embedded store {site}"))
+    }
+
     fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {
         self.dry_run = dry_run;
         self.cache.borrow_mut().clear();

@@ -93,7 +93,10 @@ impl Scenario {
     /// moosync.toml for `step`: the base settings, the step's over them, then `extra` (the
     /// backend's `[target]`).
     pub fn settings(&self, step: &Step, extra: &toml::Table) -> String {
-        let mut t = self.settings.clone();
+        // The corpus proves what the plan decides for every row, an unchanged re-run's too:
+        // rows are never skipped as unchanged here (tests/cli/unchanged.rs proves skipping).
+        let mut t: toml::Table = toml::from_str("[run]\nskip_unchanged = false\n").expect("TOML");
+        merge(&mut t, &self.settings);
         merge(&mut t, &step.settings);
         merge(&mut t, extra);
         toml::to_string(&t).expect("settings as TOML")
