@@ -160,18 +160,15 @@ macro_rules! select_cohort {
     };
 }
 
+/// The role assignments in a course's context: of one user, or of everyone. Two statements,
+/// not one with `?2 IS NULL OR ra.userid = ?2`, which SQLite cannot answer from the index on
+/// the user: each user's read would go through every assignment of the course.
 fn assignments(
     conn: &Connection,
     course: i64,
     user: Option<i64>,
 ) -> rusqlite::Result<Vec<(i64, RoleAssignment)>> {
-    conn.prepare_cached(
-        "SELECT ra.userid, ra.roleid, ra.component, ra.itemid FROM mdl_role_assignments ra
-         JOIN mdl_context x ON x.id = ra.contextid AND x.contextlevel = 50 AND x.instanceid = ?1
-         WHERE ra.roleid IN (SELECT id FROM mdl_role) AND (?2 IS NULL OR ra.userid = ?2)
-         ORDER BY ra.userid, ra.roleid, ra.id",
-    )?
-    .query_map(params![course, user], |r| {
+    let read = |r: &rusqlite::Row| {
         Ok((
             r.get(0)?,
             RoleAssignment {
@@ -180,8 +177,27 @@ fn assignments(
                 itemid: Some(r.get(3)?),
             },
         ))
-    })?
-    .collect()
+    };
+    match user {
+        Some(u) => conn
+            .prepare_cached(
+                "SELECT ra.userid, ra.roleid, ra.component, ra.itemid FROM mdl_role_assignments ra
+                 JOIN mdl_context x ON x.id = ra.contextid AND x.contextlevel = 50 AND x.instanceid = ?1
+                 WHERE ra.userid = ?2 AND ra.roleid IN (SELECT id FROM mdl_role)
+                 ORDER BY ra.roleid, ra.id",
+            )?
+            .query_map(params![course, u], read)?
+            .collect(),
+        None => conn
+            .prepare_cached(
+                "SELECT ra.userid, ra.roleid, ra.component, ra.itemid FROM mdl_role_assignments ra
+                 JOIN mdl_context x ON x.id = ra.contextid AND x.contextlevel = 50 AND x.instanceid = ?1
+                 WHERE ra.roleid IN (SELECT id FROM mdl_role)
+                 ORDER BY ra.userid, ra.roleid, ra.id",
+            )?
+            .query_map([course], read)?
+            .collect(),
+    }
 }
 
 impl SiteView for SqliteTarget {
