@@ -3,12 +3,13 @@
 
 use super::error::RowError;
 use super::{groups, pictures, users, SqliteTarget};
+use crate::codes::Failure;
 use crate::command::keys::{CohortIdentifier, CourseIdentifier, UserIdentifier};
 use crate::command::Section;
 use crate::plan::view::{
     CategoryRec, CohortHome, CohortRec, CourseRec, GroupKind, GroupRec, InstanceRec, MemberRec,
     PictureRec, Read, ReadError, RoleAssignment, RoleHolder, RoleRec, Setting, SiteView, UeRec,
-    UserRec,
+    UserRec, Wanted,
 };
 use crate::plan::Ref;
 use rusqlite::types::Value;
@@ -201,7 +202,18 @@ fn assignments(
 }
 
 impl SiteView for SqliteTarget {
+    /// Reads ahead the accounts the batch names and, for those found, their memberships,
+    /// enrolments and roles (`Ahead`): the per-row reads below answer from it.
+    fn prefetch(&mut self, wanted: &Wanted) -> Result<(), Failure> {
+        self.ahead.read(&self.conn, wanted).map_err(|e| match e {
+            RowError::Row(f) | RowError::Store(f) | RowError::Fatal(f) => f,
+        })
+    }
+
     fn users(&mut self, by: UserIdentifier, value: &str) -> Read<Vec<UserRec>> {
+        if let Some(found) = self.ahead.users(by, value) {
+            return Ok(found.clone());
+        }
         users::find(&self.conn, by, value).map_err(read_error)
     }
 
@@ -372,6 +384,9 @@ impl SiteView for SqliteTarget {
         let (Some(c), Some(u)) = (id(course), id(user)) else {
             return Ok(Some(Vec::new()));
         };
+        if let Some(found) = self.ahead.enrolments(c, u) {
+            return Ok(Some(found));
+        }
         self.conn
             .prepare_cached(
                 "SELECT ue.enrolid, ue.status, ue.timestart, ue.timeend FROM mdl_user_enrolments ue
@@ -403,6 +418,9 @@ impl SiteView for SqliteTarget {
         let (Some(c), Some(u)) = (id(course), id(user)) else {
             return Ok(Vec::new());
         };
+        if let Some(found) = self.ahead.course_roles(c, u) {
+            return Ok(found);
+        }
         assignments(&self.conn, c, Some(u))
             .map(|v| v.into_iter().map(|(_, a)| a).collect())
             .map_err(sql)
@@ -535,6 +553,9 @@ impl SiteView for SqliteTarget {
         let (Some(c), Some(u)) = (id(cohort), id(user)) else {
             return Ok(false);
         };
+        if let Some(member) = self.ahead.is_cohort_member(c, u) {
+            return Ok(member);
+        }
         self.conn
             .prepare_cached("SELECT 1 FROM mdl_cohort_members WHERE cohortid = ?1 AND userid = ?2")
             .and_then(|mut s| s.exists(params![c, u]))
