@@ -7,7 +7,7 @@ use super::view::{
     RoleAssignment, UeRec, UserRec,
 };
 use super::Ref;
-use crate::command::keys::UserIdentifier;
+use crate::command::keys::{CourseIdentifier, UserIdentifier};
 use std::collections::HashMap;
 use std::hash::Hash;
 
@@ -134,7 +134,35 @@ pub struct Overlay {
     pub pictures: Layer<Ref, PictureRec>,
     /// The accounts `users` ever held under each key a row can name one by (see `user_keys`),
     /// some perhaps no longer: the candidates of a lookup, checked against `users`.
-    user_keys: HashMap<(UserIdentifier, String), Vec<Ref>>,
+    user_keys: Filed<UserIdentifier>,
+    /// The same of `courses`, by shortname, idnumber and id.
+    course_keys: Filed<CourseIdentifier>,
+}
+
+/// The records a layer held under each (field, value), kept for lookups: a record once filed
+/// stays (a rewind or a rename does not unfile it), so a lookup checks its candidates.
+#[derive(Debug)]
+struct Filed<I>(HashMap<(I, String), Vec<Ref>>);
+
+impl<I> Default for Filed<I> {
+    fn default() -> Self {
+        Filed(HashMap::new())
+    }
+}
+
+impl<I: Eq + Hash> Filed<I> {
+    fn file(&mut self, id: Ref, keys: Vec<(I, String)>) {
+        for k in keys {
+            let held = self.0.entry(k).or_default();
+            if !held.contains(&id) {
+                held.push(id);
+            }
+        }
+    }
+
+    fn holding(&self, key: (I, String)) -> &[Ref] {
+        self.0.get(&key).map(Vec::as_slice).unwrap_or(&[])
+    }
 }
 
 macro_rules! setters {
@@ -182,21 +210,35 @@ impl Overlay {
 
     /// Records an account's state after an earlier row's operation.
     pub fn put_user(&mut self, rec: UserRec) {
-        for k in user_keys(&rec) {
-            let held = self.user_keys.entry(k).or_default();
-            if !held.contains(&rec.id) {
-                held.push(rec.id);
-            }
-        }
+        self.user_keys.file(rec.id, user_keys(&rec));
         self.set_user(rec.id, Some(rec));
     }
 
     /// The accounts of `users` that may hold `value` in `by` (the caller checks that they do).
     pub fn users_holding(&self, by: UserIdentifier, value: &str) -> &[Ref] {
-        self.user_keys
-            .get(&user_key(by, value))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.user_keys.holding(user_key(by, value))
+    }
+
+    /// Records a course's state after an earlier row's operation.
+    pub fn put_course(&mut self, rec: CourseRec) {
+        let mut keys = vec![
+            (CourseIdentifier::Shortname, rec.shortname.clone()),
+            (CourseIdentifier::Idnumber, rec.idnumber.clone()),
+        ];
+        if let Some(id) = rec.id.id() {
+            keys.push((CourseIdentifier::Id, id.to_string()));
+        }
+        self.course_keys.file(rec.id, keys);
+        self.set_course(rec.id, Some(rec));
+    }
+
+    /// The courses of `courses` that may hold `value` in `by` (the caller checks that they do).
+    pub fn courses_holding(&self, by: CourseIdentifier, value: &str) -> &[Ref] {
+        let v = match by {
+            CourseIdentifier::Id => value.trim(),
+            CourseIdentifier::Shortname | CourseIdentifier::Idnumber => value,
+        };
+        self.course_keys.holding((by, v.to_string()))
     }
 }
 
