@@ -11,7 +11,7 @@ use crate::plan::view::{RoleAssignment, UeRec, UserRec, Wanted};
 use crate::plan::Ref;
 use rusqlite::types::Value;
 use rusqlite::Connection;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Keys bound per statement: a list padded with NULLs (which match nothing) to this length,
 /// so each read is one cached statement whatever the batch's size.
@@ -40,8 +40,11 @@ pub(crate) fn chunked(
 
 #[derive(Default)]
 pub(crate) struct Ahead {
-    /// The accounts each looked-up value finds, as `users::find` would answer (none: `[]`).
+    /// The accounts each looked-up value finds, as `users::find` would answer (none: `[]`),
+    /// with the values of `profile_fields` only.
     users: HashMap<UserIdentifier, HashMap<String, Vec<UserRec>>>,
+    /// The custom profile fields the batch's rows set (every pass's).
+    profile_fields: BTreeSet<String>,
     /// By user, every cohort they belong to: a user here is a member of no other.
     cohorts_of: HashMap<i64, Vec<i64>>,
     /// By user, every enrolment they have, with its course, in Moodle's order.
@@ -83,6 +86,7 @@ impl Ahead {
 
     /// Reads what `w` names that is not read yet.
     pub fn read(&mut self, conn: &Connection, w: &Wanted) -> Result<(), RowError> {
+        self.profile_fields.extend(w.profile_fields.iter().cloned());
         let mut asked: BTreeMap<UserIdentifier, Vec<String>> = BTreeMap::new();
         for (by, v) in &w.users {
             if self.users(*by, v).is_none() {
@@ -91,7 +95,7 @@ impl Ahead {
         }
         let mut found: Vec<i64> = Vec::new();
         for (by, values) in asked {
-            let answers = users::find_many(conn, by, &values)?;
+            let answers = users::find_many(conn, by, &values, &self.profile_fields)?;
             let known = self.users.entry(by).or_default();
             for (v, recs) in values.into_iter().zip(answers) {
                 found.extend(recs.iter().filter_map(|r| r.id.id()));
@@ -274,6 +278,7 @@ mod tests {
         let mut w = Wanted::default();
         w.users
             .extend(KEYS.iter().map(|(by, v)| (*by, v.to_string())));
+        w.profile_fields.insert("year".into());
         w.cohorts.insert((Default::default(), "Y1".into()));
         w.course_parts.insert((Default::default(), "C1".into()));
         let mut before = Vec::new();
@@ -328,6 +333,21 @@ mod tests {
                 members[i]
             );
         }
+    }
+
+    #[test]
+    fn accounts_are_read_ahead_with_the_profile_fields_the_batch_sets_only() {
+        let mut t = store("fields");
+        let mut w = Wanted::default();
+        w.users.insert((By::Username, "ann".into()));
+        t.prefetch(&w).expect("read ahead");
+        let ann = t.users(By::Username, "ann").expect("a read");
+        assert!(ann[0].profile.is_empty(), "no row sets a profile field");
+        t.ahead.clear();
+        w.profile_fields.insert("year".into());
+        t.prefetch(&w).expect("read ahead");
+        let ann = t.users(By::Username, "ann").expect("a read");
+        assert_eq!(ann[0].profile.get("year").map(String::as_str), Some("2"));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::plan::view::UserRec;
 use crate::plan::Ref;
 use md5::{Digest, Md5};
 use rusqlite::{params, types::Value, Connection};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Moodle's `$CFG->mnet_localhost_id` on a fresh site.
 const LOCAL_HOST: i64 = 1;
@@ -94,11 +94,14 @@ pub(crate) fn find(
 }
 
 /// `find` for many values of one field at once (a batch read ahead): each value's accounts,
-/// in the order of `values`, as `find` answers it.
+/// in the order of `values`, as `find` answers them, but with the custom profile values of
+/// `fields` only, the ones the batch's rows set (`Wanted::profile_fields`): the plan compares
+/// no other, and a file that sets none reads none.
 pub(crate) fn find_many(
     conn: &Connection,
     by: UserIdentifier,
     values: &[String],
+    fields: &BTreeSet<String>,
 ) -> Result<Vec<Vec<UserRec>>, RowError> {
     // What a value finds and an account holds, compared as `find`'s statement compares them:
     // e-mail addresses by SQLite's lower(), which folds ASCII letters only; ids as numbers.
@@ -154,7 +157,7 @@ pub(crate) fn find_many(
         Ok(())
     })?;
     found.sort_by_key(|u| u.id);
-    add_profiles(conn, &mut found)?;
+    add_profiles(conn, &mut found, fields)?;
     let mut by_key: HashMap<String, Vec<UserRec>> = HashMap::new();
     for u in found {
         by_key.entry(held(&u)).or_default().push(u);
@@ -185,8 +188,16 @@ pub(crate) fn find_many(
     Ok(out)
 }
 
-/// Fills in the accounts' custom profile values, a chunk of accounts per statement.
-fn add_profiles(conn: &Connection, accounts: &mut [UserRec]) -> Result<(), RowError> {
+/// Fills in the accounts' values of the custom profile `fields`, a chunk of accounts per
+/// statement.
+fn add_profiles(
+    conn: &Connection,
+    accounts: &mut [UserRec],
+    fields: &BTreeSet<String>,
+) -> Result<(), RowError> {
+    if fields.is_empty() {
+        return Ok(());
+    }
     let at: HashMap<i64, usize> = accounts
         .iter()
         .enumerate()
@@ -202,9 +213,9 @@ fn add_profiles(conn: &Connection, accounts: &mut [UserRec]) -> Result<(), RowEr
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(part))?;
         while let Some(r) = rows.next()? {
-            let user: i64 = r.get(0)?;
-            if let Some(i) = at.get(&user) {
-                accounts[*i].profile.insert(r.get(1)?, r.get(2)?);
+            let (user, field): (i64, String) = (r.get(0)?, r.get(1)?);
+            if let Some(i) = at.get(&user).filter(|_| fields.contains(&field)) {
+                accounts[*i].profile.insert(field, r.get(2)?);
             }
         }
         Ok(())
