@@ -1,8 +1,8 @@
-//! A batch's per-row reads, read ahead: the accounts its rows name (with their profile
-//! values), and for the accounts found their cohort memberships, enrolments and course roles,
-//! each in one statement per few hundred keys rather than one or two per row. True while the
-//! batch is planned, which only reads: whatever writes (a batch's apply, a new file, a
-//! rollback) drops it, so a later read goes to the tables again.
+//! The per-row reads of a batch of enrolment or cohort rows, read ahead: the accounts its rows
+//! name (with their profile values), and for the accounts found their cohort memberships,
+//! enrolments and course roles, each in one statement per few hundred keys rather than one or
+//! two per row. True while the batch is planned, which only reads: whatever writes (a batch's
+//! apply, a new file, a rollback) drops it, so a later read goes to the tables again.
 
 use super::error::RowError;
 use super::users;
@@ -84,8 +84,18 @@ impl Ahead {
         })
     }
 
-    /// Reads what `w` names that is not read yet.
+    /// Reads what `w` names that is not read yet. Only for a batch whose rows read the
+    /// enrolments, roles or memberships of the accounts they name: a users file's rows read
+    /// their account one by one as fast (measured: an unchanged 10,000-account file took 6%
+    /// more CPU read ahead), the statement being no cheaper than the records it builds.
     pub fn read(&mut self, conn: &Connection, w: &Wanted) -> Result<(), RowError> {
+        // Cohort rows ask whether the user is a member, and enrol members through the cohort's
+        // sync instances; enrolment rows ask the user's enrolments and roles in the course.
+        let cohorts = !w.cohorts.is_empty();
+        let courses = !w.course_parts.is_empty();
+        if !cohorts && !courses {
+            return Ok(());
+        }
         self.profile_fields.extend(w.profile_fields.iter().cloned());
         let mut asked: BTreeMap<UserIdentifier, Vec<String>> = BTreeMap::new();
         for (by, v) in &w.users {
@@ -104,10 +114,6 @@ impl Ahead {
         }
         found.sort_unstable();
         found.dedup();
-        // Cohort rows ask whether the user is a member, and enrol members through the cohort's
-        // sync instances; enrolment rows ask the user's enrolments and roles in the course.
-        let cohorts = !w.cohorts.is_empty();
-        let courses = !w.course_parts.is_empty();
         if cohorts {
             let ids = uncovered(&found, &self.cohorts_of);
             self.read_cohorts(conn, &ids)?;
@@ -340,6 +346,7 @@ mod tests {
         let mut t = store("fields");
         let mut w = Wanted::default();
         w.users.insert((By::Username, "ann".into()));
+        w.course_parts.insert((Default::default(), "C1".into()));
         t.prefetch(&w).expect("read ahead");
         let ann = t.users(By::Username, "ann").expect("a read");
         assert!(ann[0].profile.is_empty(), "no row sets a profile field");
@@ -351,11 +358,23 @@ mod tests {
     }
 
     #[test]
+    fn a_users_file_reads_its_accounts_row_by_row() {
+        let mut t = store("users");
+        let mut w = Wanted::default();
+        w.users.insert((By::Username, "ann".into()));
+        t.prefetch(&w).expect("read ahead");
+        assert!(t.ahead.users(By::Username, "ann").is_none());
+        assert_eq!(t.users(By::Username, "ann").expect("a read").len(), 1);
+    }
+
+    #[test]
     fn an_apply_drops_what_was_read_ahead() {
         let mut t = store("apply");
         let mut w = Wanted::default();
         w.users.insert((By::Username, "eve".into()));
+        w.course_parts.insert((Default::default(), "C1".into()));
         t.prefetch(&w).expect("read ahead");
+        assert!(t.ahead.users(By::Username, "eve").is_some());
         assert!(t.users(By::Username, "eve").expect("a read").is_empty());
         let eve = NewUser {
             new: Ref::New(1),
