@@ -40,10 +40,13 @@ fn account(p: &mut Planner, view: &mut dyn SiteView, by: UserIdentifier, value: 
         ));
     }
     let seen = view.users(by, value)?;
-    let found = p
-        .overlay()
-        .users
-        .merge(seen, |u| u.id, |u| !u.deleted && holds(u, by, value));
+    let o = p.overlay();
+    let found = o.users.merge_among(
+        seen,
+        |u| u.id,
+        |u| !u.deleted && holds(u, by, value),
+        o.users_holding(by, value).iter(),
+    );
     match found.as_slice() {
         [u] => Ok(u.id),
         [] => {

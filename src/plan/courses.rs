@@ -127,10 +127,13 @@ fn find_all(
         ));
     }
     let seen = view.courses(by, value)?;
-    let mut found = p
-        .overlay()
-        .courses
-        .merge(seen, |c| c.id, |c| matches(c, by, value));
+    let o = p.overlay();
+    let mut found = o.courses.merge_among(
+        seen,
+        |c| c.id,
+        |c| matches(c, by, value),
+        o.courses_holding(by, value).iter(),
+    );
     found.sort_by_key(|c| c.id);
     Ok(found)
 }
@@ -567,7 +570,7 @@ fn create(
         site: false,
         copy_unfinished: false,
     };
-    p.overlay().set_course(new, Some(rec));
+    p.overlay().put_course(rec);
     // What create_course gives a course: manual enabled, guest and self as asked.
     let mut manual = None;
     for (method, enabled, role) in [
@@ -819,7 +822,7 @@ fn update(
         .with_fields(fields),
     );
     if changed || finishing {
-        p.overlay().set_course(e.id, Some(after));
+        p.overlay().put_course(after);
         draft.ops.push(Op::UpdateCourse(up));
     }
     draft.ops.extend(method_ops);

@@ -69,10 +69,13 @@ pub(super) fn course(
     value: &str,
 ) -> Read<CourseRec> {
     let seen = view.courses(by, value)?;
-    let mut found = p
-        .overlay()
-        .courses
-        .merge(seen, |c| c.id, |c| course_matches(c, by, value));
+    let o = p.overlay();
+    let mut found = o.courses.merge_among(
+        seen,
+        |c| c.id,
+        |c| course_matches(c, by, value),
+        o.courses_holding(by, value).iter(),
+    );
     found.sort_by_key(|c| c.id);
     let Some(c) = found.into_iter().next() else {
         return Err(row(

@@ -140,10 +140,13 @@ pub(super) fn find_all(
     value: &str,
 ) -> Read<Vec<UserRec>> {
     let seen = view.users(by, value)?;
-    let mut found = p
-        .overlay()
-        .users
-        .merge(seen, |r| r.id, |r| matches(r, by, value));
+    let o = p.overlay();
+    let mut found = o.users.merge_among(
+        seen,
+        |r| r.id,
+        |r| matches(r, by, value),
+        o.users_holding(by, value).iter(),
+    );
     found.sort_by_key(|r| r.id);
     Ok(found)
 }

@@ -1,5 +1,6 @@
 //! The embedded store: a SQLite file laid out like Moodle's tables, with Moodle's semantics.
 
+mod ahead;
 mod cache;
 mod categories;
 mod cohort_bindings;
@@ -47,6 +48,8 @@ pub struct SqliteTarget {
     /// Picture files written by the current batch, made durable before it commits.
     written: RefCell<Vec<PathBuf>>,
     cache: RefCell<Cache>,
+    /// What the batch being planned will read, read ahead; dropped before anything writes.
+    ahead: ahead::Ahead,
     dry_run: bool,
     /// Profile fields the settings ask for, created inside each file's transaction (so a dry
     /// run leaves none behind).
@@ -81,6 +84,7 @@ impl SqliteTarget {
                 .join(crate::filearea::FILEDIR),
             written: RefCell::new(Vec::new()),
             cache: RefCell::new(Cache::default()),
+            ahead: ahead::Ahead::default(),
             dry_run: false,
             wanted_fields: cfg.embedded.profile_fields.clone(),
             profile_fields: HashMap::new(),
@@ -386,6 +390,7 @@ impl Target for SqliteTarget {
     fn begin_file(&mut self, dry_run: bool) -> Result<(), Failure> {
         self.dry_run = dry_run;
         self.cache.borrow_mut().clear();
+        self.ahead.clear();
         self.exec("BEGIN IMMEDIATE")?;
         schema::ensure_profile_fields(&self.conn, &self.wanted_fields)
             .map_err(|e| storage(&self.path, e))?;
@@ -397,6 +402,8 @@ impl Target for SqliteTarget {
     /// Row by row, all or nothing per row: a row of several operations goes under one
     /// savepoint.
     fn apply_ops(&mut self, decisions: &[Decision]) -> Result<BatchApplied, Failure> {
+        // What was read ahead for the plan is not true once the batch writes.
+        self.ahead.clear();
         let now = chrono::Utc::now().timestamp();
         let hashes = hash_passwords(decisions);
         let ctx = Ctx {
@@ -451,6 +458,8 @@ impl Target for SqliteTarget {
     }
 
     fn end_batch(&mut self) -> Result<(), Failure> {
+        // Each batch reads ahead its own (a dry run applies nothing, so nothing else drops it).
+        self.ahead.clear();
         if !self.dry_run {
             pictures::sync_written(&self.written)?;
             // Batched transactions: one commit per batch, not per row.
@@ -462,12 +471,14 @@ impl Target for SqliteTarget {
 
     fn abort_file(&mut self) {
         self.cache.borrow_mut().clear();
+        self.ahead.clear();
         // Unreferenced once the batch rolls back: Moodle's own file clean-up would skip them too.
         self.written.borrow_mut().clear();
         let _ = self.exec("ROLLBACK");
     }
 
     fn finish_file(&mut self) -> Result<Vec<Change>, Failure> {
+        self.ahead.clear();
         // The file's end has looked at the groups its removals left empty.
         match groups::forget_emptied(&self.conn) {
             Ok(()) => {}

@@ -10,7 +10,7 @@ use crate::plan::view::UserRec;
 use crate::plan::Ref;
 use md5::{Digest, Md5};
 use rusqlite::{params, types::Value, Connection};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Moodle's `$CFG->mnet_localhost_id` on a fresh site.
 const LOCAL_HOST: i64 = 1;
@@ -91,6 +91,135 @@ pub(crate) fn find(
         }
     }
     Ok(found)
+}
+
+/// `find` for many values of one field at once (a batch read ahead): each value's accounts,
+/// in the order of `values`, as `find` answers them, but with the custom profile values of
+/// `fields` only, the ones the batch's rows set (`Wanted::profile_fields`): the plan compares
+/// no other, and a file that sets none reads none.
+pub(crate) fn find_many(
+    conn: &Connection,
+    by: UserIdentifier,
+    values: &[String],
+    fields: &BTreeSet<String>,
+) -> Result<Vec<Vec<UserRec>>, RowError> {
+    // What a value finds and an account holds, compared as `find`'s statement compares them:
+    // e-mail addresses by SQLite's lower(), which folds ASCII letters only; ids as numbers.
+    let key = |v: &str| -> Option<String> {
+        match by {
+            UserIdentifier::Idnumber | UserIdentifier::Email if v.is_empty() => None,
+            UserIdentifier::Username | UserIdentifier::Idnumber => Some(v.to_string()),
+            UserIdentifier::Email => Some(v.to_ascii_lowercase()),
+            UserIdentifier::Id => v.trim().parse::<i64>().ok().map(|id| id.to_string()),
+        }
+    };
+    let held = |u: &UserRec| -> String {
+        match by {
+            UserIdentifier::Username => u.username.clone(),
+            UserIdentifier::Idnumber => u.text[2].clone(),
+            UserIdentifier::Email => u.text[3].to_ascii_lowercase(),
+            UserIdentifier::Id => u.id.id().unwrap_or(0).to_string(),
+        }
+    };
+    let mut keys: Vec<String> = values.iter().filter_map(|v| key(v)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let bound: Vec<Value> = keys
+        .into_iter()
+        .map(|k| match by {
+            UserIdentifier::Id => Value::Integer(k.parse().unwrap_or(0)),
+            _ => Value::Text(k),
+        })
+        .collect();
+    let list = super::ahead::placeholders();
+    let sql = match by {
+        UserIdentifier::Username => format!(
+            "{} mnethostid = 1 AND username IN ({list}) AND +deleted = 0",
+            select_user!("")
+        ),
+        UserIdentifier::Idnumber => format!(
+            "{} idnumber IN ({list}) AND +deleted = 0 AND +mnethostid = 1",
+            select_user!("")
+        ),
+        UserIdentifier::Email => format!(
+            "{} lower(email) IN ({list}) AND +deleted = 0 AND +mnethostid = 1",
+            select_user!("")
+        ),
+        UserIdentifier::Id => format!("{} id IN ({list}) AND +mnethostid = 1", select_user!("")),
+    };
+    let mut found: Vec<UserRec> = Vec::new();
+    super::ahead::chunked(&bound, |part| {
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(part), read)?;
+        for r in rows {
+            found.push(r?);
+        }
+        Ok(())
+    })?;
+    found.sort_by_key(|u| u.id);
+    add_profiles(conn, &mut found, fields)?;
+    let mut by_key: HashMap<String, Vec<UserRec>> = HashMap::new();
+    for u in found {
+        by_key.entry(held(&u)).or_default().push(u);
+    }
+    // Each value's accounts, moved out at the last value that finds them (values that differ
+    // only in case or spaces find the same ones).
+    let keys: Vec<Option<String>> = values.iter().map(|v| key(v)).collect();
+    let mut left: HashMap<&str, usize> = HashMap::new();
+    for k in keys.iter().flatten() {
+        *left.entry(k).or_default() += 1;
+    }
+    let mut out = Vec::with_capacity(values.len());
+    for k in &keys {
+        let recs = match k {
+            None => Vec::new(),
+            Some(k) => {
+                let n = left.get_mut(k.as_str()).expect("counted above");
+                *n -= 1;
+                if *n == 0 {
+                    by_key.remove(k).unwrap_or_default()
+                } else {
+                    by_key.get(k).cloned().unwrap_or_default()
+                }
+            }
+        };
+        out.push(recs);
+    }
+    Ok(out)
+}
+
+/// Fills in the accounts' values of the custom profile `fields`, a chunk of accounts per
+/// statement.
+fn add_profiles(
+    conn: &Connection,
+    accounts: &mut [UserRec],
+    fields: &BTreeSet<String>,
+) -> Result<(), RowError> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let at: HashMap<i64, usize> = accounts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| u.id.id().map(|id| (id, i)))
+        .collect();
+    let ids: Vec<Value> = at.keys().map(|id| Value::Integer(*id)).collect();
+    let sql = format!(
+        "SELECT d.userid, f.shortname, d.data FROM mdl_user_info_data d
+         JOIN mdl_user_info_field f ON f.id = d.fieldid WHERE d.userid IN ({})",
+        super::ahead::placeholders()
+    );
+    super::ahead::chunked(&ids, |part| {
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(part))?;
+        while let Some(r) = rows.next()? {
+            let (user, field): (i64, String) = (r.get(0)?, r.get(1)?);
+            if let Some(i) = at.get(&user).filter(|_| fields.contains(&field)) {
+                accounts[*i].profile.insert(field, r.get(2)?);
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Whether `plain` is the account's password.

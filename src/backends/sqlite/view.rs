@@ -3,12 +3,13 @@
 
 use super::error::RowError;
 use super::{groups, pictures, users, SqliteTarget};
+use crate::codes::Failure;
 use crate::command::keys::{CohortIdentifier, CourseIdentifier, UserIdentifier};
 use crate::command::Section;
 use crate::plan::view::{
     CategoryRec, CohortHome, CohortRec, CourseRec, GroupKind, GroupRec, InstanceRec, MemberRec,
     PictureRec, Read, ReadError, RoleAssignment, RoleHolder, RoleRec, Setting, SiteView, UeRec,
-    UserRec,
+    UserRec, Wanted,
 };
 use crate::plan::Ref;
 use rusqlite::types::Value;
@@ -160,18 +161,15 @@ macro_rules! select_cohort {
     };
 }
 
+/// The role assignments in a course's context: of one user, or of everyone. Two statements,
+/// not one with `?2 IS NULL OR ra.userid = ?2`, which SQLite cannot answer from the index on
+/// the user: each user's read would go through every assignment of the course.
 fn assignments(
     conn: &Connection,
     course: i64,
     user: Option<i64>,
 ) -> rusqlite::Result<Vec<(i64, RoleAssignment)>> {
-    conn.prepare_cached(
-        "SELECT ra.userid, ra.roleid, ra.component, ra.itemid FROM mdl_role_assignments ra
-         JOIN mdl_context x ON x.id = ra.contextid AND x.contextlevel = 50 AND x.instanceid = ?1
-         WHERE ra.roleid IN (SELECT id FROM mdl_role) AND (?2 IS NULL OR ra.userid = ?2)
-         ORDER BY ra.userid, ra.roleid, ra.id",
-    )?
-    .query_map(params![course, user], |r| {
+    let read = |r: &rusqlite::Row| {
         Ok((
             r.get(0)?,
             RoleAssignment {
@@ -180,12 +178,42 @@ fn assignments(
                 itemid: Some(r.get(3)?),
             },
         ))
-    })?
-    .collect()
+    };
+    match user {
+        Some(u) => conn
+            .prepare_cached(
+                "SELECT ra.userid, ra.roleid, ra.component, ra.itemid FROM mdl_role_assignments ra
+                 JOIN mdl_context x ON x.id = ra.contextid AND x.contextlevel = 50 AND x.instanceid = ?1
+                 WHERE ra.userid = ?2 AND ra.roleid IN (SELECT id FROM mdl_role)
+                 ORDER BY ra.roleid, ra.id",
+            )?
+            .query_map(params![course, u], read)?
+            .collect(),
+        None => conn
+            .prepare_cached(
+                "SELECT ra.userid, ra.roleid, ra.component, ra.itemid FROM mdl_role_assignments ra
+                 JOIN mdl_context x ON x.id = ra.contextid AND x.contextlevel = 50 AND x.instanceid = ?1
+                 WHERE ra.roleid IN (SELECT id FROM mdl_role)
+                 ORDER BY ra.userid, ra.roleid, ra.id",
+            )?
+            .query_map([course], read)?
+            .collect(),
+    }
 }
 
 impl SiteView for SqliteTarget {
+    /// Reads ahead the accounts the batch names and, for those found, their memberships,
+    /// enrolments and roles (`Ahead`): the per-row reads below answer from it.
+    fn prefetch(&mut self, wanted: &Wanted) -> Result<(), Failure> {
+        self.ahead.read(&self.conn, wanted).map_err(|e| match e {
+            RowError::Row(f) | RowError::Store(f) | RowError::Fatal(f) => f,
+        })
+    }
+
     fn users(&mut self, by: UserIdentifier, value: &str) -> Read<Vec<UserRec>> {
+        if let Some(found) = self.ahead.users(by, value) {
+            return Ok(found.clone());
+        }
         users::find(&self.conn, by, value).map_err(read_error)
     }
 
@@ -356,6 +384,9 @@ impl SiteView for SqliteTarget {
         let (Some(c), Some(u)) = (id(course), id(user)) else {
             return Ok(Some(Vec::new()));
         };
+        if let Some(found) = self.ahead.enrolments(c, u) {
+            return Ok(Some(found));
+        }
         self.conn
             .prepare_cached(
                 "SELECT ue.enrolid, ue.status, ue.timestart, ue.timeend FROM mdl_user_enrolments ue
@@ -387,6 +418,9 @@ impl SiteView for SqliteTarget {
         let (Some(c), Some(u)) = (id(course), id(user)) else {
             return Ok(Vec::new());
         };
+        if let Some(found) = self.ahead.course_roles(c, u) {
+            return Ok(found);
+        }
         assignments(&self.conn, c, Some(u))
             .map(|v| v.into_iter().map(|(_, a)| a).collect())
             .map_err(sql)
@@ -519,6 +553,9 @@ impl SiteView for SqliteTarget {
         let (Some(c), Some(u)) = (id(cohort), id(user)) else {
             return Ok(false);
         };
+        if let Some(member) = self.ahead.is_cohort_member(c, u) {
+            return Ok(member);
+        }
         self.conn
             .prepare_cached("SELECT 1 FROM mdl_cohort_members WHERE cohortid = ?1 AND userid = ?2")
             .and_then(|mut s| s.exists(params![c, u]))
