@@ -118,6 +118,29 @@ pub struct BatchApplied {
     pub created: HashMap<u32, i64>,
 }
 
+impl BatchApplied {
+    /// The id of what `r` names: itself, or what an earlier operation of the batch created.
+    pub fn id(&self, r: Ref) -> Option<i64> {
+        match r {
+            Ref::Id(id) => Some(id),
+            Ref::New(n) => self.created.get(&n).copied(),
+        }
+    }
+
+    /// The id a sender puts in a call: 0 when the operation that was to create it failed
+    /// (the row already failed with it; the site refuses an item naming 0).
+    pub fn sent_id(&self, r: Ref) -> i64 {
+        self.id(r).unwrap_or(0)
+    }
+
+    /// Fails a row, unless it already failed: its first failure is the one reported.
+    pub fn fail(&mut self, row: usize, f: Failure) {
+        if self.rows[row] == Applied::Done {
+            self.rows[row] = Applied::Failed(f);
+        }
+    }
+}
+
 /// The plan of one file: the settings, what the backend can do, and what this file's rows
 /// have done so far that the view may not show yet.
 pub struct Planner<'a> {

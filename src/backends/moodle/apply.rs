@@ -251,11 +251,14 @@ pub fn apply(
             .into_iter()
             .filter(|i| {
                 let ok = needs(i.op).iter().all(|n| out.created.contains_key(n));
-                if !ok && out.rows[i.row] == Applied::Done {
-                    out.rows[i.row] = Applied::Failed(Failure::new(
-                        Code::NotFound,
-                        "it depends on something an earlier row of this file failed to create",
-                    ));
+                if !ok {
+                    out.fail(
+                        i.row,
+                        Failure::new(
+                            Code::NotFound,
+                            "it depends on something an earlier row of this file failed to create",
+                        ),
+                    );
                 }
                 ok && out.rows[i.row] == Applied::Done
             })

@@ -87,19 +87,6 @@ impl CallKind for Call {
     }
 }
 
-fn id_of(r: Ref, out: &BatchApplied) -> i64 {
-    match r {
-        Ref::Id(id) => id,
-        Ref::New(n) => out.created.get(&n).copied().unwrap_or(0),
-    }
-}
-
-fn fail(out: &mut BatchApplied, row: usize, f: Failure) {
-    if out.rows[row] == Applied::Done {
-        out.rows[row] = Applied::Failed(f);
-    }
-}
-
 fn refused(why: &str) -> Failure {
     Failure::new(
         Code::RemoteRejected,
@@ -114,7 +101,7 @@ fn category_type(p: &mut Params, home: CohortHome, out: &BatchApplied) {
             .push("categorytype[value]", ""),
         CohortHome::Category(c) => p
             .push("categorytype[type]", "id")
-            .push("categorytype[value]", id_of(c, out).to_string()),
+            .push("categorytype[value]", out.sent_id(c).to_string()),
     };
 }
 
@@ -142,7 +129,7 @@ pub fn send(
         }
         match item(book, i, out) {
             Ok(sends) => items.extend(sends),
-            Err(f) => fail(out, i.row, f),
+            Err(f) => out.fail(i.row, f),
         }
     }
     let (adds, rest): (Vec<Send>, Vec<Send>) =
@@ -150,7 +137,7 @@ pub fn send(
     let answers = calls::send_each(ctx, rest.iter().map(|s| (s.call, &s.fields)))?;
     for (s, answer) in rest.iter().zip(answers) {
         match answer {
-            Err(why) => fail(out, s.row, refused(&why)),
+            Err(why) => out.fail(s.row, refused(&why)),
             Ok(v) => {
                 if let (Some(n), Some(id)) = (
                     s.new,
@@ -199,7 +186,7 @@ fn create(
             if plugin {
                 let category = match c.home {
                     CohortHome::System => 0,
-                    CohortHome::Category(r) => id_of(r, out),
+                    CohortHome::Category(r) => out.sent_id(r),
                 };
                 p.push("categoryid", category.to_string())
                     .push("component", c.component.clone());
@@ -222,14 +209,13 @@ fn create(
     for ((row, c), answer) in news.iter().zip(answers) {
         let id = match answer {
             Err(why) => {
-                fail(out, *row, refused(&why));
+                out.fail(*row, refused(&why));
                 continue;
             }
             Ok(v) => v.as_ref().and_then(|v| v.get("id")).and_then(Value::as_i64),
         };
         let Some(id) = id else {
-            fail(
-                out,
+            out.fail(
                 *row,
                 Failure::new(
                     Code::RemoteRejected,
@@ -250,7 +236,7 @@ fn create(
             idnumber: c.idnumber.clone(),
             description: c.description.clone(),
             home: Some(match c.home {
-                CohortHome::Category(r) => CohortHome::Category(Ref::Id(id_of(r, out))),
+                CohortHome::Category(r) => CohortHome::Category(Ref::Id(out.sent_id(r))),
                 home => home,
             }),
             component: c.component.clone(),
@@ -268,7 +254,7 @@ fn create(
     )?;
     for ((row, _), answer) in components.iter().zip(answers) {
         if let Err(why) = answer {
-            fail(out, *row, refused(&why));
+            out.fail(*row, refused(&why));
         }
     }
     Ok(())
@@ -281,7 +267,7 @@ fn item(book: &Cohorts, i: &Item, out: &BatchApplied) -> Result<Vec<Send>, Failu
     let call = match i.op {
         Op::CreateCohort(_) => return Ok(Vec::new()),
         Op::UpdateCohort(u) => {
-            let id = id_of(u.cohort.expect("an update names its cohort"), out);
+            let id = out.sent_id(u.cohort.expect("an update names its cohort"));
             let mut sends = Vec::new();
             if let Some(component) = &u.component {
                 // core_cohort_update_cohorts takes none: the plugin sets it.
@@ -333,32 +319,32 @@ fn item(book: &Cohorts, i: &Item, out: &BatchApplied) -> Result<Vec<Send>, Failu
             return Ok(sends);
         }
         Op::DeleteCohort { cohort } => {
-            p.push("", id_of(*cohort, out).to_string());
+            p.push("", out.sent_id(*cohort).to_string());
             Call::Delete
         }
         Op::AddCohortMember { cohort, user } => {
             p.push("cohorttype[type]", "id")
-                .push("cohorttype[value]", id_of(*cohort, out).to_string())
+                .push("cohorttype[value]", out.sent_id(*cohort).to_string())
                 .push("usertype[type]", "id")
-                .push("usertype[value]", id_of(*user, out).to_string());
+                .push("usertype[value]", out.sent_id(*user).to_string());
             Call::AddMembers
         }
         Op::RemoveCohortMember { cohort, user } => {
-            p.push("cohortid", id_of(*cohort, out).to_string())
-                .push("userid", id_of(*user, out).to_string());
+            p.push("cohortid", out.sent_id(*cohort).to_string())
+                .push("userid", out.sent_id(*user).to_string());
             Call::DeleteMembers
         }
         Op::AddInstance(a) => {
-            p.push("courseid", id_of(a.course, out).to_string())
+            p.push("courseid", out.sent_id(a.course).to_string())
                 .push(
                     "cohortid",
-                    a.link.map(|l| id_of(l, out)).unwrap_or(0).to_string(),
+                    a.link.map(|l| out.sent_id(l)).unwrap_or(0).to_string(),
                 )
                 .push("roleid", a.role.unwrap_or(0).to_string())
                 .push("status", if a.enabled { "0" } else { "1" })
                 .push(
                     "groupid",
-                    a.group.map(|g| id_of(g, out)).unwrap_or(0).to_string(),
+                    a.group.map(|g| out.sent_id(g)).unwrap_or(0).to_string(),
                 )
                 .push("enrolstartdate", a.start.to_string())
                 .push("enrolenddate", a.end.to_string());
@@ -368,10 +354,7 @@ fn item(book: &Cohorts, i: &Item, out: &BatchApplied) -> Result<Vec<Send>, Failu
             Call::AddInstances
         }
         Op::UpdateInstance(u) => {
-            let id = id_of(
-                u.instance.expect("a binding's update names its instance"),
-                out,
-            );
+            let id = out.sent_id(u.instance.expect("a binding's update names its instance"));
             p.push("instanceid", id.to_string());
             if let Some(role) = u.role {
                 p.push("roleid", role.to_string());
@@ -380,7 +363,7 @@ fn item(book: &Cohorts, i: &Item, out: &BatchApplied) -> Result<Vec<Send>, Failu
                 p.push("status", if enabled { "0" } else { "1" });
             }
             if let Some(g) = u.group {
-                p.push("groupid", id_of(g, out).to_string());
+                p.push("groupid", out.sent_id(g).to_string());
             }
             if let Some(start) = u.start {
                 p.push("enrolstartdate", start.to_string());
@@ -391,7 +374,7 @@ fn item(book: &Cohorts, i: &Item, out: &BatchApplied) -> Result<Vec<Send>, Failu
             Call::UpdateInstances
         }
         Op::DeleteInstance { instance, .. } => {
-            p.push("", id_of(*instance, out).to_string());
+            p.push("", out.sent_id(*instance).to_string());
             Call::DeleteInstances
         }
         other => unreachable!("{other:?} is not a cohort operation"),
@@ -442,13 +425,12 @@ fn add_members(ctx: &Ctx, adds: &[Send], out: &mut BatchApplied) -> Result<(), F
             match &piece.answer {
                 Err(m) => {
                     for &n in items {
-                        fail(out, adds[n].row, refused(&m.describe()));
+                        out.fail(adds[n].row, refused(&m.describe()));
                     }
                 }
                 Ok(v) => match member_warnings(v) {
                     None => {}
-                    Some(why) if items.len() == 1 => fail(
-                        out,
+                    Some(why) if items.len() == 1 => out.fail(
                         adds[items[0]].row,
                         Failure::new(
                             Code::RemoteWarning,
@@ -470,14 +452,13 @@ fn add_members(ctx: &Ctx, adds: &[Send], out: &mut BatchApplied) -> Result<(), F
         {
             Ok(v) => v,
             Err(super::client::CallError::Moodle(m)) if m.stops_the_file().is_none() => {
-                fail(out, s.row, refused(&m.describe()));
+                out.fail(s.row, refused(&m.describe()));
                 continue;
             }
             Err(e) => return Err(calls::stop_or(e, "a cohort membership")),
         };
         if let Some(why) = member_warnings(&v) {
-            fail(
-                out,
+            out.fail(
                 s.row,
                 Failure::new(
                     Code::RemoteWarning,

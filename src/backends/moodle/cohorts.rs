@@ -352,10 +352,7 @@ impl Cohorts {
     /// The courses whose enrolments a batch's cohort operations changed (those of the
     /// bindings read here; without the plugin none are known).
     pub fn courses_touched(&self, decisions: &[Decision], out: &BatchApplied) -> BTreeSet<i64> {
-        let id = |r: Ref| match r {
-            Ref::Id(id) => Some(id),
-            Ref::New(n) => out.created.get(&n).copied(),
-        };
+        let id = |r: Ref| out.id(r);
         let mut courses = BTreeSet::new();
         for d in decisions {
             let Decision::Apply { ops, .. } = d else {
@@ -387,10 +384,7 @@ impl Cohorts {
     /// Writes what a batch applied into what was read; a cohort whose operation failed is
     /// read again when a later row names it.
     pub fn applied(&mut self, decisions: &[Decision], out: &BatchApplied) {
-        let id = |r: Ref| match r {
-            Ref::Id(id) => Some(id),
-            Ref::New(n) => out.created.get(&n).copied(),
-        };
+        let id = |r: Ref| out.id(r);
         for (d, result) in decisions.iter().zip(&out.rows) {
             let Decision::Apply { ops, .. } = d else {
                 continue;

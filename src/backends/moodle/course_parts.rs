@@ -502,10 +502,7 @@ impl CourseParts {
         decisions: &[Decision],
         out: &BatchApplied,
     ) {
-        let id = |r: Ref| match r {
-            Ref::Id(id) => Some(id),
-            Ref::New(n) => out.created.get(&n).copied(),
-        };
+        let id = |r: Ref| out.id(r);
         for (d, result) in decisions.iter().zip(&out.rows) {
             let Decision::Apply { ops, .. } = d else {
                 continue;

@@ -73,20 +73,6 @@ impl CallKind for Call {
     }
 }
 
-/// The id an operation acts on, created by an earlier one if need be.
-fn id_of(r: Ref, out: &BatchApplied) -> i64 {
-    match r {
-        Ref::Id(id) => id,
-        Ref::New(n) => out.created.get(&n).copied().unwrap_or(0),
-    }
-}
-
-fn fail(out: &mut BatchApplied, row: usize, f: Failure) {
-    if out.rows[row] == Applied::Done {
-        out.rows[row] = Applied::Failed(f);
-    }
-}
-
 fn rejected(m: &MoodleError) -> Failure {
     let hint = if m.errorcode == "invalidparameter" && m.debuginfo.is_none() {
         " (the site's debugging is off, so Moodle does not say why: a duplicate, or a value it refuses)"
@@ -189,7 +175,7 @@ pub fn send(
         .filter_map(|i| match i.op {
             Op::DeleteCourse { course } => {
                 let mut p = Params::new();
-                p.push("", id_of(*course, out).to_string());
+                p.push("", out.sent_id(*course).to_string());
                 Some((i.row, p))
             }
             _ => None,
@@ -203,10 +189,10 @@ pub fn send(
     send_kind(ctx, Call::DeleteCourses, deletes, |n, row, answer| {
         let id = ids[n];
         match answer {
-            Err(m) => fail(out, row, rejected(m)),
+            Err(m) => out.fail(row, rejected(m)),
             Ok((v, _)) => {
                 if let Some(w) = warning_for(v, None, Some(id)) {
-                    fail(out, row, warned(w));
+                    out.fail(row, warned(w));
                 }
             }
         }
@@ -232,7 +218,7 @@ pub fn send(
     let resets: Vec<(usize, i64, &Reset)> = wave
         .iter()
         .filter_map(|i| match i.op {
-            Op::ResetCourse { course, reset } => Some((i.row, id_of(*course, out), reset)),
+            Op::ResetCourse { course, reset } => Some((i.row, out.sent_id(*course), reset)),
             _ => None,
         })
         .collect();
@@ -267,7 +253,7 @@ fn categories(
         .map(|(i, _, parent, name, _)| {
             let mut p = Params::new();
             p.push("name", name.as_str())
-                .push("parent", id_of(*parent, out).to_string());
+                .push("parent", out.sent_id(*parent).to_string());
             (i.row, p)
         })
         .collect();
@@ -289,7 +275,7 @@ fn categories(
         }
     })?;
     for (row, f) in failures {
-        fail(out, row, f);
+        out.fail(row, f);
     }
     let mut hide = Vec::new();
     for ((item, n, parent, name, visible), id) in made.iter().zip(answers) {
@@ -299,7 +285,7 @@ fn categories(
             id: Ref::Id(id),
             name: (*name).clone(),
             idnumber: String::new(),
-            parent: Ref::Id(id_of(*parent, out)),
+            parent: Ref::Id(out.sent_id(*parent)),
             visible: *visible,
         });
         if !visible {
@@ -310,7 +296,7 @@ fn categories(
     }
     send_kind(ctx, Call::HideCategories, hide, |_, row, answer| {
         if let Err(m) = answer {
-            fail(out, row, rejected(m));
+            out.fail(row, rejected(m));
         }
     })
 }
@@ -346,7 +332,7 @@ fn create(
             let mut p = Params::new();
             p.push("fullname", text_of(&c.settings[0]))
                 .push("shortname", c.shortname.clone())
-                .push("categoryid", id_of(c.category, out).to_string());
+                .push("categoryid", out.sent_id(c.category).to_string());
             p.extend(&told(c, &["fullname"]));
             (i.row, p)
         })
@@ -374,7 +360,7 @@ fn create(
         },
     )?;
     for (row, f) in failures {
-        fail(out, row, f);
+        out.fail(row, f);
     }
     let mut after: Vec<(usize, i64, &NewCourse)> = Vec::new();
     for ((item, c), id) in plain.iter().zip(made) {
@@ -442,11 +428,12 @@ fn copy<'a>(
             let mut p = Params::new();
             p.push(
                 "courseid",
-                id_of(c.template.expect("a copy names its template"), out).to_string(),
+                out.sent_id(c.template.expect("a copy names its template"))
+                    .to_string(),
             )
             .push("fullname", text_of(&c.settings[0]))
             .push("shortname", c.shortname.clone())
-            .push("categoryid", id_of(c.category, out).to_string())
+            .push("categoryid", out.sent_id(c.category).to_string())
             .push("visible", text_of(&c.settings[visible]))
             // Said, as Moodle's code does not apply its documented default: a template's
             // participants never come along.
@@ -487,8 +474,7 @@ fn copy<'a>(
                 };
                 // Refused: no copy was made.
                 ctx.ledger.set_copy_pending(site, &c.shortname, false)?;
-                fail(
-                    out,
+                out.fail(
                     item.row,
                     Failure::new(
                         Code::RemoteRejected,
@@ -509,14 +495,11 @@ fn copy<'a>(
         };
         match refused {
             None => done.push(name.clone()),
-            Some(why) => fail(
-                out,
-                row,
+            Some(why) => out.fail(row,
                 Failure::new(
                     Code::RemoteRejected,
                     format!("course {name} (id {id}) was copied from its template, but Moodle refused the row's other fields: {why}; fix them and send the row again: the next run finishes the copy"),
-                ),
-            ),
+                ),),
         }
     })?;
     for name in done {
@@ -533,7 +516,7 @@ fn update(
     let mut items = Vec::new();
     let mut ids = Vec::new();
     for (i, u) in updates {
-        let id = id_of(u.course.expect("an update names its course"), out);
+        let id = out.sent_id(u.course.expect("an update names its course"));
         if u.set.is_empty() && u.category.is_none() {
             continue;
         }
@@ -543,7 +526,7 @@ fn update(
             setting(&mut p, name, v);
         }
         if let Some(c) = u.category {
-            p.push("categoryid", id_of(c, out).to_string());
+            p.push("categoryid", out.sent_id(c).to_string());
         }
         items.push((i.row, p));
         ids.push(id);
@@ -551,10 +534,10 @@ fn update(
     send_kind(ctx, Call::UpdateCourses, items, |n, row, answer| {
         let id = ids[n];
         match answer {
-            Err(m) => fail(out, row, rejected(m)),
+            Err(m) => out.fail(row, rejected(m)),
             Ok((v, _)) => {
                 if let Some(w) = warning_for(v, None, Some(id)) {
-                    fail(out, row, warned(w));
+                    out.fail(row, warned(w));
                 }
             }
         }
@@ -563,7 +546,7 @@ fn update(
         .iter()
         .filter(|(i, _)| out.rows[i.row] == Applied::Done)
         .flat_map(|(i, u)| {
-            let id = id_of(u.course.expect("an update names its course"), out);
+            let id = out.sent_id(u.course.expect("an update names its course"));
             u.sections.iter().map(move |s| (i.row, id, s))
         })
         .collect();
@@ -603,10 +586,10 @@ fn set_sections(
         Call::SetSections,
         items,
         |_, row, answer| match answer {
-            Err(m) => fail(out, row, rejected(m)),
+            Err(m) => out.fail(row, rejected(m)),
             Ok((v, at)) => {
                 if let Some(w) = warning_for(v, Some(at), None) {
-                    fail(out, row, warned(w));
+                    out.fail(row, warned(w));
                 }
             }
         },
@@ -636,9 +619,9 @@ pub fn set_methods(
         Call::SetMethods,
         items,
         |k, row, answer| match answer {
-            Err(m) => fail(out, row, rejected(m)),
+            Err(m) => out.fail(row, rejected(m)),
             Ok((v, at)) => match warning_for(v, Some(at), None) {
-                Some(w) => fail(out, row, warned(w)),
+                Some(w) => out.fail(row, warned(w)),
                 None => {
                     ids[k] = v
                         .get("methods")
@@ -700,10 +683,10 @@ fn reset(
         Call::ResetCourses,
         items,
         |_, row, answer| match answer {
-            Err(m) => fail(out, row, rejected(m)),
+            Err(m) => out.fail(row, rejected(m)),
             Ok((v, at)) => {
                 if let Some(w) = warning_for(v, Some(at), None) {
-                    fail(out, row, warned(w));
+                    out.fail(row, warned(w));
                 }
             }
         },

@@ -8,7 +8,7 @@
 use super::calls::{self, CallKind, Ctx, Item};
 use super::form::Params;
 use crate::codes::{Code, Failure};
-use crate::plan::{Applied, BatchApplied, Op, Ref};
+use crate::plan::{Applied, BatchApplied, Op};
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Call {
@@ -55,13 +55,6 @@ pub fn is_enrol_op(op: &Op) -> bool {
     )
 }
 
-fn id_of(r: Ref, out: &BatchApplied) -> i64 {
-    match r {
-        Ref::Id(id) => id,
-        Ref::New(n) => out.created.get(&n).copied().unwrap_or(0),
-    }
-}
-
 /// A role in a course's context, as core_role_assign_roles and _unassign_roles take it.
 fn assignment(role: i64, user: i64, course: i64) -> Params {
     let mut item = Params::new();
@@ -102,7 +95,7 @@ fn plugin_call(op: &Op, out: &BatchApplied) -> Option<(Call, Params)> {
             start,
             end,
         } if method != "manual" => {
-            let mut item = plugin_item(id_of(*course, out), method, id_of(*user, out));
+            let mut item = plugin_item(out.sent_id(*course), method, out.sent_id(*user));
             item.push("roleid", role.unwrap_or(0).to_string())
                 .push("timestart", start.to_string())
                 .push("timeend", end.to_string())
@@ -117,7 +110,7 @@ fn plugin_call(op: &Op, out: &BatchApplied) -> Option<(Call, Params)> {
             start,
             end,
         } => {
-            let mut item = plugin_item(id_of(*course, out), method, id_of(*user, out));
+            let mut item = plugin_item(out.sent_id(*course), method, out.sent_id(*user));
             // update_user_enrol keeps what it is not given: null there, the plan's None here.
             if let Some(s) = start {
                 item.push("timestart", s.to_string());
@@ -135,7 +128,7 @@ fn plugin_call(op: &Op, out: &BatchApplied) -> Option<(Call, Params)> {
             method,
             user,
         } if method != "manual" => {
-            let mut item = plugin_item(id_of(*course, out), method, id_of(*user, out));
+            let mut item = plugin_item(out.sent_id(*course), method, out.sent_id(*user));
             item.push("unenrol", "1");
             Some((Call::Plugin, item))
         }
@@ -177,8 +170,8 @@ fn item_of(op: &Op, out: &BatchApplied, plugin: bool) -> Result<(Call, Params), 
             let mut item = Params::new();
             // The whole state every time: what is left out Moodle sets to 0 (and active).
             item.push("roleid", role.to_string())
-                .push("userid", id_of(*user, out).to_string())
-                .push("courseid", id_of(*course, out).to_string())
+                .push("userid", out.sent_id(*user).to_string())
+                .push("courseid", out.sent_id(*course).to_string())
                 .push("timestart", start.to_string())
                 .push("timeend", end.to_string())
                 .push("suspend", if *suspended { "1" } else { "0" });
@@ -194,13 +187,13 @@ fn item_of(op: &Op, out: &BatchApplied, plugin: bool) -> Result<(Call, Params), 
         } => {
             manual_only(method)?;
             let mut item = Params::new();
-            item.push("userid", id_of(*user, out).to_string())
-                .push("courseid", id_of(*course, out).to_string());
+            item.push("userid", out.sent_id(*user).to_string())
+                .push("courseid", out.sent_id(*course).to_string());
             Ok((Call::Unenrol, item))
         }
         Op::AssignRole { role, course, user } => Ok((
             Call::Assign,
-            assignment(*role, id_of(*user, out), id_of(*course, out)),
+            assignment(*role, out.sent_id(*user), out.sent_id(*course)),
         )),
         Op::UnassignRole {
             role,
@@ -216,7 +209,7 @@ fn item_of(op: &Op, out: &BatchApplied, plugin: bool) -> Result<(Call, Params), 
             }
             Ok((
                 Call::Unassign,
-                assignment(*role, id_of(*user, out), id_of(*course, out)),
+                assignment(*role, out.sent_id(*user), out.sent_id(*course)),
             ))
         }
         _ => unreachable!("only enrolment operations come here"),
@@ -236,12 +229,10 @@ pub fn send(ctx: &Ctx, wave: &[&Item], out: &mut BatchApplied) -> Result<(), Fai
     let answers = calls::send_each(ctx, sending.iter().map(|(_, call, p)| (*call, p)))?;
     for ((row, _, _), answer) in sending.iter().zip(answers) {
         if let Err(m) = answer {
-            if out.rows[*row] == Applied::Done {
-                out.rows[*row] = Applied::Failed(Failure::new(
-                    Code::RemoteRejected,
-                    format!("Moodle refused the row: {m}"),
-                ));
-            }
+            out.fail(
+                *row,
+                Failure::new(Code::RemoteRejected, format!("Moodle refused the row: {m}")),
+            );
         }
     }
     Ok(())

@@ -15,7 +15,7 @@ use super::form::Params;
 use super::ledger::{Key, Link};
 use crate::codes::{Code, Failure};
 use crate::plan::view::GroupKind;
-use crate::plan::{Applied, BatchApplied, Op, Ref};
+use crate::plan::{BatchApplied, Op, Ref};
 use serde_json::Value;
 
 pub const PLUGIN_ADD: &str = "local_moosync_add_group_members";
@@ -83,13 +83,6 @@ pub fn is_group_op(op: &Op) -> bool {
     )
 }
 
-fn id_of(r: Ref, out: &BatchApplied) -> i64 {
-    match r {
-        Ref::Id(id) => id,
-        Ref::New(n) => out.created.get(&n).copied().unwrap_or(0),
-    }
-}
-
 fn membership(group: i64, user: i64) -> Params {
     let mut item = Params::new();
     item.push("groupid", group.to_string())
@@ -99,12 +92,6 @@ fn membership(group: i64, user: i64) -> Params {
 
 fn refused(m: &str) -> Failure {
     Failure::new(Code::RemoteRejected, format!("Moodle refused the row: {m}"))
-}
-
-fn fail(out: &mut BatchApplied, row: usize, f: Failure) {
-    if out.rows[row] == Applied::Done {
-        out.rows[row] = Applied::Failed(f);
-    }
 }
 
 /// Sends a wave's group operations: definitions first, then groupings, then memberships,
@@ -124,7 +111,7 @@ pub fn send(
         match item.op {
             Op::CreateGroup(g) => {
                 let mut p = Params::new();
-                p.push("courseid", id_of(g.course, out).to_string())
+                p.push("courseid", out.sent_id(g.course).to_string())
                     .push("name", g.name.as_str())
                     // Moodle requires the key, empty or not.
                     .push("description", g.description.as_str());
@@ -138,7 +125,7 @@ pub fn send(
                 sending.push((item, call, p));
             }
             Op::UpdateGroup(up) => {
-                let id = id_of(up.group, out);
+                let id = out.sent_id(up.group);
                 let now = parts.group(id);
                 let name = up
                     .name
@@ -165,12 +152,12 @@ pub fn send(
             }
             Op::AssignGrouping { grouping, group } => {
                 let mut p = Params::new();
-                p.push("groupingid", id_of(*grouping, out).to_string())
-                    .push("groupid", id_of(*group, out).to_string());
+                p.push("groupingid", out.sent_id(*grouping).to_string())
+                    .push("groupid", out.sent_id(*group).to_string());
                 sending.push((item, Call::AssignGrouping, p));
             }
             Op::AddGroupMember { group, user } => {
-                let (g, u) = (id_of(*group, out), id_of(*user, out));
+                let (g, u) = (out.sent_id(*group), out.sent_id(*user));
                 if plugin {
                     sending.push((item, Call::PluginAdd, membership(g, u)));
                 } else {
@@ -179,7 +166,7 @@ pub fn send(
                 }
             }
             Op::RemoveGroupMember { group, user, .. } => {
-                let (g, u) = (id_of(*group, out), id_of(*user, out));
+                let (g, u) = (out.sent_id(*group), out.sent_id(*user));
                 let call = if plugin {
                     Call::PluginRemove
                 } else {
@@ -187,7 +174,7 @@ pub fn send(
                 };
                 sending.push((item, call, membership(g, u)));
             }
-            Op::DeleteGroup { group, kind } => deletes.push((item, *kind, id_of(*group, out))),
+            Op::DeleteGroup { group, kind } => deletes.push((item, *kind, out.sent_id(*group))),
             _ => unreachable!("only group operations come here"),
         }
     }
@@ -209,7 +196,7 @@ pub fn send(
                     // A membership asked for and refused is not moosync's.
                     links.push((Link::GroupMember, (u, g, 0), false));
                 }
-                fail(out, item.row, refused(&m));
+                out.fail(item.row, refused(&m));
             }
             Ok(v) => match item.op {
                 Op::CreateGroup(new) => {
@@ -219,14 +206,11 @@ pub fn send(
                                 out.created.insert(n, id);
                             }
                         }
-                        None => fail(
-                            out,
-                            item.row,
+                        None => out.fail(item.row,
                             Failure::new(
                                 Code::RemoteBadAnswer,
                                 format!("Moodle's answer to creating {} '{}' has no id; check the course's groups in Moodle", new.kind.entity(), new.name),
-                            ),
-                        ),
+                            ),),
                     }
                 }
                 Op::RemoveGroupMember { emptied, .. } => {
@@ -273,7 +257,7 @@ fn send_deletes(
         for piece in super::split::send_split(these.len(), &send)? {
             if let Err(m) = piece.answer {
                 for (item, _, _) in &these[piece.items] {
-                    fail(out, item.row, refused(&m.describe()));
+                    out.fail(item.row, refused(&m.describe()));
                 }
             }
         }

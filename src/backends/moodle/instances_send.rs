@@ -8,7 +8,7 @@ use super::catalogue::Catalogue;
 use super::course_send::set_methods;
 use super::form::Params;
 use crate::codes::{Code, Failure};
-use crate::plan::{Applied, BatchApplied, Op, Ref};
+use crate::plan::{BatchApplied, Op, Ref};
 use serde_json::Value;
 
 /// The methods this sender takes.
@@ -26,13 +26,6 @@ impl CallKind for SetMetaLinks {
 
     fn list(self) -> &'static str {
         "links"
-    }
-}
-
-fn id_of(r: Ref, out: &BatchApplied) -> i64 {
-    match r {
-        Ref::Id(id) => id,
-        Ref::New(n) => out.created.get(&n).copied().unwrap_or(0),
     }
 }
 
@@ -58,9 +51,9 @@ pub fn send(
         let w = match i.op {
             Op::AddInstance(a) if takes(&a.method) => Want {
                 row: i.row,
-                course: id_of(a.course, out),
+                course: out.sent_id(a.course),
                 method: a.method.clone(),
-                link: a.link.map(|l| id_of(l, out)).unwrap_or(0),
+                link: a.link.map(|l| out.sent_id(l)).unwrap_or(0),
                 enabled: a.enabled,
                 new: match a.new {
                     Ref::New(n) => Some(n),
@@ -69,9 +62,9 @@ pub fn send(
             },
             Op::UpdateInstance(u) if takes(&u.method) => Want {
                 row: i.row,
-                course: id_of(u.course.expect("an instance update names its course"), out),
+                course: out.sent_id(u.course.expect("an instance update names its course")),
                 method: u.method.clone(),
-                link: u.link.map(|l| id_of(l, out)).unwrap_or(0),
+                link: u.link.map(|l| out.sent_id(l)).unwrap_or(0),
                 enabled: u.enabled.unwrap_or(true),
                 new: None,
             },
@@ -157,9 +150,7 @@ pub fn send(
                     }
                 };
                 if let Some(f) = failed {
-                    if out.rows[w.row] == Applied::Done {
-                        out.rows[w.row] = Applied::Failed(f);
-                    }
+                    out.fail(w.row, f);
                 }
             }
         }

@@ -129,14 +129,6 @@ fn update_item(id: i64, u: &UserUpdate) -> Params {
     item
 }
 
-/// The id an operation acts on, created by an earlier one if need be.
-fn id_of(r: Ref, out: &BatchApplied) -> i64 {
-    match r {
-        Ref::Id(id) => id,
-        Ref::New(n) => out.created.get(&n).copied().unwrap_or(0),
-    }
-}
-
 /// One item of a call: its operation's row, and the form it is sent as.
 struct Job<'a> {
     kind: Kind,
@@ -172,10 +164,10 @@ pub fn send(
         for item in mine {
             let p = match item.op {
                 Op::CreateUser(u) => create_item(u),
-                Op::UpdateUser(u) => update_item(id_of(u.user(), out), u),
+                Op::UpdateUser(u) => update_item(out.sent_id(u.user()), u),
                 Op::DeleteUser { user, .. } => {
                     let mut p = Params::new();
-                    p.push("id", id_of(*user, out).to_string());
+                    p.push("id", out.sent_id(*user).to_string());
                     p
                 }
                 _ => continue,
