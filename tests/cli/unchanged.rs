@@ -173,3 +173,23 @@ fn skipping_turned_off_applies_every_row_and_a_dry_run_counts_what_it_would_skip
     w.run().expect_code(0);
     assert!(summary(&w).contains("3 rows: 3 applied"), "{}", summary(&w));
 }
+
+#[test]
+fn a_data_folder_moved_elsewhere_still_skips_what_it_applied() {
+    let w = with_users();
+    let moved = Workdir::new();
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", w.root().display()))
+        .arg(moved.root())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    moved.drop_file("userimport.csv", USERS);
+    moved.run().expect_code(0);
+    assert!(
+        summary(&moved).contains("3 unchanged (skipped)"),
+        "{}",
+        summary(&moved)
+    );
+}
