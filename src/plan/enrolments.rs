@@ -157,7 +157,7 @@ pub(super) fn enrolment(
     let cfg = p.cfg().enrolments.clone();
     let uf = e.user_by.unwrap_or(cfg.user_identifier);
     let cf = e.course_by.unwrap_or(cfg.course_identifier);
-    let user = part::user(p, view, uf, &e.user)?.id;
+    let user = part::user(p, view, uf, &e.user)?;
     let course = part::course(p, view, cf, &e.course)?;
     let role = match e.role.as_deref().filter(|r| !r.is_empty()) {
         Some(r) => Some(part::course_role(view, r)?.id),
