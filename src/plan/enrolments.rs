@@ -368,7 +368,11 @@ fn enrol(
             fields
         }),
     );
-    // What later rows see.
+    // What later rows see: the site's state, unless the row changes it (an unchanged row
+    // leaves the view's answer, which costs nothing to keep).
+    if send.is_none() && held && removed.is_empty() {
+        return Ok(Verdict::Done);
+    }
     let mut list = enrolled.unwrap_or_else(|| existing.iter().cloned().collect());
     list.retain(|u| u.instance != inst.id);
     let known = existing.as_ref().is_none_or(|u| u.suspended.is_some());
@@ -532,6 +536,9 @@ fn role_only(
     draft
         .changes
         .push(PlannedChange::new(action, "role_assignment", user, label).with_fields(fields));
+    if made.is_none() && gone.is_empty() {
+        return Ok(Verdict::Done);
+    }
     let mut roles_after: Vec<RoleAssignment> = roles_now
         .into_iter()
         .filter(|a| !gone.contains(a))
