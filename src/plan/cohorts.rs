@@ -8,8 +8,7 @@
 use super::ops::{CohortUpdate, NewCohort, Op};
 use super::participants::{self, row};
 use super::view::{
-    needs_plugin, CohortHome, CohortRec, InstanceRec, Read, ReadError, SiteView, UeRec, UserRec,
-    Wanted,
+    needs_plugin, CohortHome, CohortRec, InstanceRec, Read, ReadError, SiteView, UeRec, Wanted,
 };
 use super::{PlannedChange, Planner, Ref, RowDraft, Verdict};
 use crate::codes::Code;
@@ -314,7 +313,7 @@ pub(super) fn upsert(
         None => create(p, view, draft, c, field, home)?,
     };
     if let Some((user, shown)) = member {
-        join(p, view, draft, &cohort, &user, shown)?;
+        join(p, view, draft, &cohort, user, shown)?;
     }
     if draft.changes.len() == before {
         draft.changes.push(PlannedChange::new(
@@ -481,14 +480,14 @@ fn join(
     view: &mut dyn SiteView,
     draft: &mut RowDraft,
     cohort: &CohortRec,
-    user: &UserRec,
+    user: Ref,
     shown: &str,
 ) -> Read<()> {
-    if is_member(p, view, cohort.id, user.id)? {
+    if is_member(p, view, cohort.id, user)? {
         return Ok(());
     }
     p.overlay()
-        .set_cohort_member((cohort.id, user.id), Some((cohort.id, user.id)));
+        .set_cohort_member((cohort.id, user), Some((cohort.id, user)));
     draft.changes.push(PlannedChange::new(
         Action::Created,
         "cohort_member",
@@ -497,13 +496,13 @@ fn join(
     ));
     draft.ops.push(Op::AddCohortMember {
         cohort: cohort.id,
-        user: user.id,
+        user,
     });
     for inst in instances(p, view, cohort.id)?.unwrap_or_default() {
         if !inst.enabled {
             continue;
         }
-        let Some(mut now) = enrolments(p, view, inst.course, user.id)? else {
+        let Some(mut now) = enrolments(p, view, inst.course, user)? else {
             continue;
         };
         if now.iter().any(|e| e.instance == inst.id) {
@@ -516,8 +515,7 @@ fn join(
             start: Some(0),
             end: Some(0),
         });
-        p.overlay()
-            .set_enrolments((inst.course, user.id), Some(now));
+        p.overlay().set_enrolments((inst.course, user), Some(now));
         draft
             .changes
             .push(enrolment_change(Action::Created, &inst, shown));
@@ -540,14 +538,14 @@ pub(super) fn leave(
         &l.member,
     )?;
     let cohort = require(p, view, l.cohort_by.unwrap_or(cfg.identifier), &l.cohort)?;
-    if !is_member(p, view, cohort.id, user.id)? {
+    if !is_member(p, view, cohort.id, user)? {
         return Ok(Verdict::Nothing(format!(
             "{} is not a member of {}",
             l.member,
             cohort.label()
         )));
     }
-    p.overlay().set_cohort_member((cohort.id, user.id), None);
+    p.overlay().set_cohort_member((cohort.id, user), None);
     draft.changes.push(PlannedChange::new(
         Action::Deleted,
         "cohort_member",
@@ -556,19 +554,18 @@ pub(super) fn leave(
     ));
     draft.ops.push(Op::RemoveCohortMember {
         cohort: cohort.id,
-        user: user.id,
+        user,
     });
     // Leaving unenrols from every instance bound to the cohort, enabled or not.
     for inst in instances(p, view, cohort.id)?.unwrap_or_default() {
-        let Some(now) = enrolments(p, view, inst.course, user.id)? else {
+        let Some(now) = enrolments(p, view, inst.course, user)? else {
             continue;
         };
         if !now.iter().any(|e| e.instance == inst.id) {
             continue;
         }
         let left: Vec<UeRec> = now.into_iter().filter(|e| e.instance != inst.id).collect();
-        p.overlay()
-            .set_enrolments((inst.course, user.id), Some(left));
+        p.overlay().set_enrolments((inst.course, user), Some(left));
         draft
             .changes
             .push(enrolment_change(Action::Deleted, &inst, &l.member));

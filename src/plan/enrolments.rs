@@ -157,7 +157,7 @@ pub(super) fn enrolment(
     let cfg = p.cfg().enrolments.clone();
     let uf = e.user_by.unwrap_or(cfg.user_identifier);
     let cf = e.course_by.unwrap_or(cfg.course_identifier);
-    let user = part::user(p, view, uf, &e.user)?.id;
+    let user = part::user(p, view, uf, &e.user)?;
     let course = part::course(p, view, cf, &e.course)?;
     let role = match e.role.as_deref().filter(|r| !r.is_empty()) {
         Some(r) => Some(part::course_role(view, r)?.id),
@@ -368,7 +368,11 @@ fn enrol(
             fields
         }),
     );
-    // What later rows see.
+    // What later rows see: the site's state, unless the row changes it (an unchanged row
+    // leaves the view's answer, which costs nothing to keep).
+    if send.is_none() && held && removed.is_empty() {
+        return Ok(Verdict::Done);
+    }
     let mut list = enrolled.unwrap_or_else(|| existing.iter().cloned().collect());
     list.retain(|u| u.instance != inst.id);
     let known = existing.as_ref().is_none_or(|u| u.suspended.is_some());
@@ -532,6 +536,9 @@ fn role_only(
     draft
         .changes
         .push(PlannedChange::new(action, "role_assignment", user, label).with_fields(fields));
+    if made.is_none() && gone.is_empty() {
+        return Ok(Verdict::Done);
+    }
     let mut roles_after: Vec<RoleAssignment> = roles_now
         .into_iter()
         .filter(|a| !gone.contains(a))

@@ -141,7 +141,7 @@ pub(super) fn member(
         cfg.group_identifier,
         &m.group,
     )?;
-    let user = part::user(p, view, cfg.user_identifier, &m.user)?.id;
+    let user = part::user(p, view, cfg.user_identifier, &m.user)?;
     let label = format!("{} in group {} of {}", m.user, m.group, course.shortname);
     let cmd = m.cmd.as_deref().unwrap_or("add");
     if cmd == "del" {
@@ -171,7 +171,7 @@ pub(super) fn user_groups(
     let cfg = p.cfg().enrolments.clone();
     let uf = g.user_by.unwrap_or(cfg.user_identifier);
     let cf = g.course_by.unwrap_or(cfg.course_identifier);
-    let user = part::user(p, view, uf, &g.user)?.id;
+    let user = part::user(p, view, uf, &g.user)?;
     let course = part::course(p, view, cf, &g.course)?;
     let mut named: Vec<(&String, Option<GroupRec>)> = Vec::with_capacity(g.groups.len());
     for name in &g.groups {

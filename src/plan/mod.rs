@@ -211,6 +211,9 @@ impl<'a> Planner<'a> {
             pictures::wanted(self.cfg, cmd, &mut wanted);
         }
         view.prefetch(&wanted)?;
+        if !view.reads_collisions_ahead() {
+            return Ok(());
+        }
         let mut next = view::Wanted::default();
         for cmd in rows.iter().flatten() {
             users::wanted_next(self.cfg, view, cmd, &mut next);

@@ -15,25 +15,46 @@ pub(super) fn row(code: Code, msg: String) -> ReadError {
     ReadError::Row(Failure::new(code, msg))
 }
 
-/// The live account a row names by `by`; none or several fail the row.
+/// The live account a row names by `by`; none or several fail the row. Only its id: the
+/// rows that name participants need no more, and reading whole accounts would cost each row
+/// far more than the lookup.
 pub(super) fn user(
     p: &mut Planner,
     view: &mut dyn SiteView,
     by: UserIdentifier,
     value: &str,
-) -> Read<UserRec> {
+) -> Read<Ref> {
     if by == UserIdentifier::Id && value.trim().parse::<i64>().is_err() {
         return Err(row(
             Code::InvalidValue,
             format!("user id '{value}' is not a number"),
         ));
     }
-    let found: Vec<UserRec> = super::users::find_all(p, view, by, value.trim())?
-        .into_iter()
-        .filter(|u| !u.deleted)
-        .collect();
+    let key = value.trim();
+    let seen = view.user_ids(by, key)?;
+    let o = p.overlay();
+    // As earlier rows leave them: the site's accounts unless a row changed or deleted them,
+    // then those rows' accounts that hold the key.
+    let live = |u: &UserRec| !u.deleted && super::users::matches(u, by, key);
+    let mut found: Vec<Ref> = Vec::new();
+    for id in &seen {
+        match o.users.get(id) {
+            Some(Some(u)) if !live(u) => {}
+            Some(None) => {}
+            _ => found.push(*id),
+        }
+    }
+    for id in o.users_holding(by, key) {
+        if !seen.contains(id) && !found.contains(id) {
+            if let Some(Some(u)) = o.users.get(id) {
+                if live(u) {
+                    found.push(*id);
+                }
+            }
+        }
+    }
     match found.len() {
-        1 => Ok(found.into_iter().next().expect("one account")),
+        1 => Ok(found[0]),
         0 => {
             // Moodle usernames are lower-case: say so when that is the likely mistake.
             let hint = if by == UserIdentifier::Username && value.chars().any(char::is_uppercase) {

@@ -45,9 +45,9 @@ pub(super) fn set(
         pic.user_by.unwrap_or(cfg.user_identifier),
         &pic.user,
     )?;
-    let now = match p.overlay().pictures.get(&user.id) {
+    let now = match p.overlay().pictures.get(&user) {
         Some(known) => known.clone().unwrap_or_default(),
-        None => view.picture(user.id)?,
+        None => view.picture(user)?,
     };
     if now.has && now.md5.as_deref() == Some(pic.attached.md5.as_str()) {
         return Ok(Verdict::Nothing(format!(
@@ -75,7 +75,7 @@ pub(super) fn set(
         Format::Png | Format::Gif => "png",
     };
     p.overlay().set_picture(
-        user.id,
+        user,
         Some(PictureRec {
             has: true,
             md5: Some(pic.attached.md5.clone()),
@@ -89,13 +89,13 @@ pub(super) fn set(
                 Action::Created
             },
             "picture",
-            user.id,
+            user,
             pic.user.clone(),
         )
         .with_fields(vec![format!("f1.{ext}, f2.{ext}, f3.{ext}")]),
     );
     draft.ops.push(Op::SetPicture {
-        user: user.id,
+        user,
         image: image.clone(),
         md5: pic.attached.md5.clone(),
     });

@@ -123,7 +123,7 @@ pub(super) fn wanted_next(cfg: &Config, view: &mut dyn SiteView, cmd: &Command, 
 }
 
 /// Whether the account holds `value` in `by`, as the view would find it.
-fn matches(rec: &UserRec, by: UserIdentifier, value: &str) -> bool {
+pub(super) fn matches(rec: &UserRec, by: UserIdentifier, value: &str) -> bool {
     match by {
         UserIdentifier::Username => !rec.deleted && rec.username == value,
         UserIdentifier::Idnumber => !rec.deleted && rec.text[2] == value,

@@ -394,9 +394,28 @@ pub trait SiteView {
         Ok(())
     }
 
+    /// Whether `prefetch` also wants what a batch's changes would collide with: a second pass
+    /// that first looks each row's account and course up. A backend whose lookups are cheap
+    /// one by one declines it, so a row's account is read once, not twice.
+    fn reads_collisions_ahead(&self) -> bool {
+        true
+    }
+
     /// The accounts whose `by` field is `value` (e-mail compared without case), deleted ones
     /// included when found by id or username.
     fn users(&mut self, by: UserIdentifier, value: &str) -> Read<Vec<UserRec>>;
+
+    /// The ids of the live accounts whose `by` field is `value`: all a row naming a
+    /// participant (an enrolment, a cohort member) needs, which a backend may read without
+    /// building whole accounts.
+    fn user_ids(&mut self, by: UserIdentifier, value: &str) -> Read<Vec<Ref>> {
+        Ok(self
+            .users(by, value)?
+            .into_iter()
+            .filter(|u| !u.deleted)
+            .map(|u| u.id)
+            .collect())
+    }
 
     /// Whether `plain` is the account's password; `None` when the backend cannot tell
     /// (Moodle never reveals a password).

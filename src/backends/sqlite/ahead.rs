@@ -1,5 +1,5 @@
-//! The per-row reads of a batch of enrolment or cohort rows, read ahead: the accounts its rows
-//! name (with their profile values), and for the accounts found their cohort memberships,
+//! The per-row reads of a batch of enrolment or cohort rows, read ahead: the ids of the
+//! accounts its rows name, and for the accounts found their cohort memberships,
 //! enrolments and course roles, each in one statement per few hundred keys rather than one or
 //! two per row. True while the batch is planned, which only reads: whatever writes (a batch's
 //! apply, a new file, a rollback) drops it, so a later read goes to the tables again.
@@ -7,11 +7,11 @@
 use super::error::RowError;
 use super::users;
 use crate::command::keys::UserIdentifier;
-use crate::plan::view::{RoleAssignment, UeRec, UserRec, Wanted};
+use crate::plan::view::{RoleAssignment, UeRec, Wanted};
 use crate::plan::Ref;
 use rusqlite::types::Value;
 use rusqlite::Connection;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 /// Keys bound per statement: a list padded with NULLs (which match nothing) to this length,
 /// so each read is one cached statement whatever the batch's size.
@@ -40,11 +40,9 @@ pub(crate) fn chunked(
 
 #[derive(Default)]
 pub(crate) struct Ahead {
-    /// The accounts each looked-up value finds, as `users::find` would answer (none: `[]`),
-    /// with the values of `profile_fields` only.
-    users: HashMap<UserIdentifier, HashMap<String, Vec<UserRec>>>,
-    /// The custom profile fields the batch's rows set (every pass's).
-    profile_fields: BTreeSet<String>,
+    /// The live accounts each looked-up value finds, as `users::find_ids` would answer
+    /// (none: `[]`).
+    user_ids: HashMap<UserIdentifier, HashMap<String, Vec<Ref>>>,
     /// By user, every cohort they belong to: a user here is a member of no other.
     cohorts_of: HashMap<i64, Vec<i64>>,
     /// By user, every enrolment they have, with its course, in Moodle's order.
@@ -58,8 +56,8 @@ impl Ahead {
         *self = Ahead::default();
     }
 
-    pub fn users(&self, by: UserIdentifier, value: &str) -> Option<&Vec<UserRec>> {
-        self.users.get(&by)?.get(value)
+    pub fn user_ids(&self, by: UserIdentifier, value: &str) -> Option<&Vec<Ref>> {
+        self.user_ids.get(&by)?.get(value)
     }
 
     pub fn is_cohort_member(&self, cohort: i64, user: i64) -> Option<bool> {
@@ -85,9 +83,10 @@ impl Ahead {
     }
 
     /// Reads what `w` names that is not read yet. Only for a batch whose rows read the
-    /// enrolments, roles or memberships of the accounts they name: a users file's rows read
-    /// their account one by one as fast (measured: an unchanged 10,000-account file took 6%
-    /// more CPU read ahead), the statement being no cheaper than the records it builds.
+    /// enrolments, roles or memberships of the accounts they name, which need only the
+    /// accounts' ids: a users file's rows read their whole account one by one as fast
+    /// (measured: an unchanged 10,000-account file took 6% more CPU read ahead), the
+    /// statement being no cheaper than the records it builds.
     pub fn read(&mut self, conn: &Connection, w: &Wanted) -> Result<(), RowError> {
         // Cohort rows ask whether the user is a member, and enrol members through the cohort's
         // sync instances; enrolment rows ask the user's enrolments and roles in the course.
@@ -96,20 +95,19 @@ impl Ahead {
         if !cohorts && !courses {
             return Ok(());
         }
-        self.profile_fields.extend(w.profile_fields.iter().cloned());
         let mut asked: BTreeMap<UserIdentifier, Vec<String>> = BTreeMap::new();
         for (by, v) in &w.users {
-            if self.users(*by, v).is_none() {
+            if self.user_ids(*by, v).is_none() {
                 asked.entry(*by).or_default().push(v.clone());
             }
         }
         let mut found: Vec<i64> = Vec::new();
         for (by, values) in asked {
-            let answers = users::find_many(conn, by, &values, &self.profile_fields)?;
-            let known = self.users.entry(by).or_default();
-            for (v, recs) in values.into_iter().zip(answers) {
-                found.extend(recs.iter().filter_map(|r| r.id.id()));
-                known.insert(v, recs);
+            let answers = users::find_ids_many(conn, by, &values)?;
+            let known = self.user_ids.entry(by).or_default();
+            for (v, ids) in values.into_iter().zip(answers) {
+                found.extend(ids.iter().filter_map(|r| r.id()));
+                known.insert(v, ids);
             }
         }
         found.sort_unstable();
@@ -284,12 +282,21 @@ mod tests {
         let mut w = Wanted::default();
         w.users
             .extend(KEYS.iter().map(|(by, v)| (*by, v.to_string())));
-        w.profile_fields.insert("year".into());
         w.cohorts.insert((Default::default(), "Y1".into()));
         w.course_parts.insert((Default::default(), "C1".into()));
         let mut before = Vec::new();
         for (by, v) in KEYS {
-            before.push(t.users(*by, v).expect("a read"));
+            let ids = t.user_ids(*by, v).expect("a read");
+            // The ids are those of the live accounts the whole lookup finds.
+            let live: Vec<Ref> = t
+                .users(*by, v)
+                .expect("a read")
+                .into_iter()
+                .filter(|u| !u.deleted)
+                .map(|u| u.id)
+                .collect();
+            assert_eq!(ids, live, "{by:?} '{v}'");
+            before.push(ids);
         }
         let pairs = [(20, 10), (21, 10), (20, 11)];
         let enrolments: Vec<_> = pairs
@@ -307,17 +314,16 @@ mod tests {
                     .expect("a read")
             })
             .collect();
-        assert_eq!(
-            before[0][0].profile.get("year").map(String::as_str),
-            Some("2")
-        );
+        assert_eq!(before[0], [Ref::Id(10)]);
+        assert_eq!(before[3], [Ref::Id(10)], "e-mail without case");
         assert_eq!(before[4].len(), 2, "bob@ and BOB@ both");
+        assert!(before[8].is_empty(), "a deleted account is no participant");
         assert!(members[0] && !members[1] && !members[2]);
 
         t.prefetch(&w).expect("read ahead");
         for ((by, v), want) in KEYS.iter().zip(&before) {
-            assert!(t.ahead.users(*by, v).is_some(), "{by:?} {v} read ahead");
-            assert_eq!(&t.users(*by, v).expect("a read"), want, "{by:?} '{v}'");
+            assert!(t.ahead.user_ids(*by, v).is_some(), "{by:?} {v} read ahead");
+            assert_eq!(&t.user_ids(*by, v).expect("a read"), want, "{by:?} '{v}'");
         }
         for (i, (c, u)) in pairs.iter().enumerate() {
             assert!(t.ahead.enrolments(*c, *u).is_some());
@@ -342,28 +348,12 @@ mod tests {
     }
 
     #[test]
-    fn accounts_are_read_ahead_with_the_profile_fields_the_batch_sets_only() {
-        let mut t = store("fields");
-        let mut w = Wanted::default();
-        w.users.insert((By::Username, "ann".into()));
-        w.course_parts.insert((Default::default(), "C1".into()));
-        t.prefetch(&w).expect("read ahead");
-        let ann = t.users(By::Username, "ann").expect("a read");
-        assert!(ann[0].profile.is_empty(), "no row sets a profile field");
-        t.ahead.clear();
-        w.profile_fields.insert("year".into());
-        t.prefetch(&w).expect("read ahead");
-        let ann = t.users(By::Username, "ann").expect("a read");
-        assert_eq!(ann[0].profile.get("year").map(String::as_str), Some("2"));
-    }
-
-    #[test]
     fn a_users_file_reads_its_accounts_row_by_row() {
         let mut t = store("users");
         let mut w = Wanted::default();
         w.users.insert((By::Username, "ann".into()));
         t.prefetch(&w).expect("read ahead");
-        assert!(t.ahead.users(By::Username, "ann").is_none());
+        assert!(t.ahead.user_ids(By::Username, "ann").is_none());
         assert_eq!(t.users(By::Username, "ann").expect("a read").len(), 1);
     }
 
@@ -374,8 +364,8 @@ mod tests {
         w.users.insert((By::Username, "eve".into()));
         w.course_parts.insert((Default::default(), "C1".into()));
         t.prefetch(&w).expect("read ahead");
-        assert!(t.ahead.users(By::Username, "eve").is_some());
-        assert!(t.users(By::Username, "eve").expect("a read").is_empty());
+        assert!(t.ahead.user_ids(By::Username, "eve").is_some());
+        assert!(t.user_ids(By::Username, "eve").expect("a read").is_empty());
         let eve = NewUser {
             new: Ref::New(1),
             username: "eve".into(),
@@ -393,7 +383,7 @@ mod tests {
             nothing: Vec::new(),
         };
         t.apply_ops(&[made]).expect("applied");
-        let found = t.users(By::Username, "eve").expect("a read");
+        let found = t.user_ids(By::Username, "eve").expect("a read");
         assert_eq!(found.len(), 1, "the account the batch made is found");
     }
 }

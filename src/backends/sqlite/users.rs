@@ -10,7 +10,7 @@ use crate::plan::view::UserRec;
 use crate::plan::Ref;
 use md5::{Digest, Md5};
 use rusqlite::{params, types::Value, Connection};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 /// Moodle's `$CFG->mnet_localhost_id` on a fresh site.
 const LOCAL_HOST: i64 = 1;
@@ -93,16 +93,46 @@ pub(crate) fn find(
     Ok(found)
 }
 
-/// `find` for many values of one field at once (a batch read ahead): each value's accounts,
-/// in the order of `values`, as `find` answers them, but with the custom profile values of
-/// `fields` only, the ones the batch's rows set (`Wanted::profile_fields`): the plan compares
-/// no other, and a file that sets none reads none.
-pub(crate) fn find_many(
+/// The ids of the live accounts whose `by` field is `value` (`SiteView::user_ids`): the
+/// lookup of `find` without building the accounts.
+pub(crate) fn find_ids(
+    conn: &Connection,
+    by: UserIdentifier,
+    value: &str,
+) -> Result<Vec<Ref>, RowError> {
+    let (sql, v) = match by {
+        UserIdentifier::Username => (IDS_BY_USERNAME, Value::Text(value.into())),
+        UserIdentifier::Idnumber if value.is_empty() => return Ok(Vec::new()),
+        UserIdentifier::Idnumber => (IDS_BY_IDNUMBER, Value::Text(value.into())),
+        UserIdentifier::Email if value.is_empty() => return Ok(Vec::new()),
+        UserIdentifier::Email => (IDS_BY_EMAIL, Value::Text(value.into())),
+        UserIdentifier::Id => match value.trim().parse::<i64>() {
+            Ok(id) => (IDS_BY_ID, Value::Integer(id)),
+            Err(_) => return Ok(Vec::new()),
+        },
+    };
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_map([v], |r| Ok(Ref::Id(r.get(0)?)))?
+        .collect::<Result<_, _>>()?)
+}
+
+const IDS_BY_USERNAME: &str =
+    "SELECT id FROM mdl_user WHERE mnethostid = 1 AND username = ?1 AND +deleted = 0 ORDER BY id";
+const IDS_BY_IDNUMBER: &str =
+    "SELECT id FROM mdl_user WHERE idnumber = ?1 AND +deleted = 0 AND +mnethostid = 1 ORDER BY id";
+const IDS_BY_EMAIL: &str =
+    "SELECT id FROM mdl_user WHERE lower(email) = lower(?1) AND +deleted = 0 AND +mnethostid = 1 ORDER BY id";
+const IDS_BY_ID: &str =
+    "SELECT id FROM mdl_user WHERE id = ?1 AND +mnethostid = 1 AND +deleted = 0";
+
+/// `find_ids` for many values of one field at once (a batch read ahead): each value's ids,
+/// in the order of `values`, compared as `find_ids`'s statements compare them.
+pub(crate) fn find_ids_many(
     conn: &Connection,
     by: UserIdentifier,
     values: &[String],
-    fields: &BTreeSet<String>,
-) -> Result<Vec<Vec<UserRec>>, RowError> {
+) -> Result<Vec<Vec<Ref>>, RowError> {
     // What a value finds and an account holds, compared as `find`'s statement compares them:
     // e-mail addresses by SQLite's lower(), which folds ASCII letters only; ids as numbers.
     let key = |v: &str| -> Option<String> {
@@ -111,14 +141,6 @@ pub(crate) fn find_many(
             UserIdentifier::Username | UserIdentifier::Idnumber => Some(v.to_string()),
             UserIdentifier::Email => Some(v.to_ascii_lowercase()),
             UserIdentifier::Id => v.trim().parse::<i64>().ok().map(|id| id.to_string()),
-        }
-    };
-    let held = |u: &UserRec| -> String {
-        match by {
-            UserIdentifier::Username => u.username.clone(),
-            UserIdentifier::Idnumber => u.text[2].clone(),
-            UserIdentifier::Email => u.text[3].to_ascii_lowercase(),
-            UserIdentifier::Id => u.id.id().unwrap_or(0).to_string(),
         }
     };
     let mut keys: Vec<String> = values.iter().filter_map(|v| key(v)).collect();
@@ -134,92 +156,43 @@ pub(crate) fn find_many(
     let list = super::ahead::placeholders();
     let sql = match by {
         UserIdentifier::Username => format!(
-            "{} mnethostid = 1 AND username IN ({list}) AND +deleted = 0",
-            select_user!("")
+            "SELECT id, username FROM mdl_user WHERE mnethostid = 1 AND username IN ({list}) AND +deleted = 0"
         ),
         UserIdentifier::Idnumber => format!(
-            "{} idnumber IN ({list}) AND +deleted = 0 AND +mnethostid = 1",
-            select_user!("")
+            "SELECT id, idnumber FROM mdl_user WHERE idnumber IN ({list}) AND +deleted = 0 AND +mnethostid = 1"
         ),
         UserIdentifier::Email => format!(
-            "{} lower(email) IN ({list}) AND +deleted = 0 AND +mnethostid = 1",
-            select_user!("")
+            "SELECT id, lower(email) FROM mdl_user WHERE lower(email) IN ({list}) AND +deleted = 0 AND +mnethostid = 1"
         ),
-        UserIdentifier::Id => format!("{} id IN ({list}) AND +mnethostid = 1", select_user!("")),
+        UserIdentifier::Id => format!(
+            "SELECT id, CAST(id AS TEXT) FROM mdl_user WHERE id IN ({list}) AND +mnethostid = 1 AND +deleted = 0"
+        ),
     };
-    let mut found: Vec<UserRec> = Vec::new();
+    let mut found: Vec<(i64, String)> = Vec::new();
     super::ahead::chunked(&bound, |part| {
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(part), read)?;
-        for r in rows {
-            found.push(r?);
-        }
-        Ok(())
-    })?;
-    found.sort_by_key(|u| u.id);
-    add_profiles(conn, &mut found, fields)?;
-    let mut by_key: HashMap<String, Vec<UserRec>> = HashMap::new();
-    for u in found {
-        by_key.entry(held(&u)).or_default().push(u);
-    }
-    // Each value's accounts, moved out at the last value that finds them (values that differ
-    // only in case or spaces find the same ones).
-    let keys: Vec<Option<String>> = values.iter().map(|v| key(v)).collect();
-    let mut left: HashMap<&str, usize> = HashMap::new();
-    for k in keys.iter().flatten() {
-        *left.entry(k).or_default() += 1;
-    }
-    let mut out = Vec::with_capacity(values.len());
-    for k in &keys {
-        let recs = match k {
-            None => Vec::new(),
-            Some(k) => {
-                let n = left.get_mut(k.as_str()).expect("counted above");
-                *n -= 1;
-                if *n == 0 {
-                    by_key.remove(k).unwrap_or_default()
-                } else {
-                    by_key.get(k).cloned().unwrap_or_default()
-                }
-            }
-        };
-        out.push(recs);
-    }
-    Ok(out)
-}
-
-/// Fills in the accounts' values of the custom profile `fields`, a chunk of accounts per
-/// statement.
-fn add_profiles(
-    conn: &Connection,
-    accounts: &mut [UserRec],
-    fields: &BTreeSet<String>,
-) -> Result<(), RowError> {
-    if fields.is_empty() {
-        return Ok(());
-    }
-    let at: HashMap<i64, usize> = accounts
-        .iter()
-        .enumerate()
-        .filter_map(|(i, u)| u.id.id().map(|id| (id, i)))
-        .collect();
-    let ids: Vec<Value> = at.keys().map(|id| Value::Integer(*id)).collect();
-    let sql = format!(
-        "SELECT d.userid, f.shortname, d.data FROM mdl_user_info_data d
-         JOIN mdl_user_info_field f ON f.id = d.fieldid WHERE d.userid IN ({})",
-        super::ahead::placeholders()
-    );
-    super::ahead::chunked(&ids, |part| {
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(part))?;
         while let Some(r) = rows.next()? {
-            let (user, field): (i64, String) = (r.get(0)?, r.get(1)?);
-            if let Some(i) = at.get(&user).filter(|_| fields.contains(&field)) {
-                accounts[*i].profile.insert(field, r.get(2)?);
-            }
+            found.push((
+                r.get(0)?,
+                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            ));
         }
         Ok(())
-    })
+    })?;
+    found.sort_unstable();
+    let mut by_key: HashMap<String, Vec<Ref>> = HashMap::new();
+    for (id, held) in found {
+        by_key.entry(held).or_default().push(Ref::Id(id));
+    }
+    Ok(values
+        .iter()
+        .map(|v| {
+            key(v)
+                .and_then(|k| by_key.get(&k).cloned())
+                .unwrap_or_default()
+        })
+        .collect())
 }
 
 /// Whether `plain` is the account's password.

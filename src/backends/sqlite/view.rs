@@ -202,7 +202,7 @@ fn assignments(
 }
 
 impl SiteView for SqliteTarget {
-    /// Reads ahead the accounts the batch names and, for those found, their memberships,
+    /// Reads ahead the ids of the accounts the batch names and, for those found, their memberships,
     /// enrolments and roles (`Ahead`): the per-row reads below answer from it.
     fn prefetch(&mut self, wanted: &Wanted) -> Result<(), Failure> {
         self.ahead.read(&self.conn, wanted).map_err(|e| match e {
@@ -210,11 +210,20 @@ impl SiteView for SqliteTarget {
         })
     }
 
+    /// A lookup on the index is as cheap as a read ahead would make it.
+    fn reads_collisions_ahead(&self) -> bool {
+        false
+    }
+
     fn users(&mut self, by: UserIdentifier, value: &str) -> Read<Vec<UserRec>> {
-        if let Some(found) = self.ahead.users(by, value) {
+        users::find(&self.conn, by, value).map_err(read_error)
+    }
+
+    fn user_ids(&mut self, by: UserIdentifier, value: &str) -> Read<Vec<Ref>> {
+        if let Some(found) = self.ahead.user_ids(by, value) {
             return Ok(found.clone());
         }
-        users::find(&self.conn, by, value).map_err(read_error)
+        users::find_ids(&self.conn, by, value).map_err(read_error)
     }
 
     fn password_matches(&mut self, user: i64, plain: &str) -> Read<Option<bool>> {
