@@ -52,14 +52,6 @@ pub(super) fn wanted(cfg: &Config, cmd: &Command, w: &mut Wanted) {
     }
 }
 
-fn matches(c: &CohortRec, by: CohortIdentifier, value: &str) -> bool {
-    match by {
-        CohortIdentifier::Idnumber => c.idnumber == value,
-        CohortIdentifier::Name => c.name == value,
-        CohortIdentifier::Id => c.id.id().is_some_and(|id| id.to_string() == value.trim()),
-    }
-}
-
 /// The cohort whose `by` field is `value`, as earlier rows leave it; several fail the row
 /// (names are not unique in Moodle).
 pub(super) fn find(
@@ -78,7 +70,7 @@ pub(super) fn find(
     let mut found = p
         .overlay()
         .cohorts
-        .merge(seen, |c| c.id, |c| matches(c, by, value));
+        .merge(seen, |c| c.id, |c| c.holds(by, value));
     if found.len() > 1 {
         return Err(row(
             Code::AmbiguousMatch,

@@ -3,10 +3,9 @@
 //! resolved before anything is planned, so an unknown account fails the row with nothing made.
 
 use super::ops::Op;
-use super::view::{Read, ReadError, RoleAssignment, RoleRec, SiteView, UeRec, UserRec};
+use super::view::{Read, ReadError, RoleAssignment, RoleRec, SiteView, UeRec};
 use super::{PlannedChange, Planner, Ref, RowDraft};
 use crate::codes::{Code, Failure};
-use crate::command::keys::UserIdentifier;
 use crate::command::CourseFields;
 use crate::outcome::Action;
 
@@ -19,53 +18,6 @@ pub(super) struct Teacher {
     user: Ref,
     role: i64,
     label: String,
-}
-
-/// Whether the account holds `value` in `by`, as the view would find it.
-fn holds(u: &UserRec, by: UserIdentifier, value: &str) -> bool {
-    match by {
-        UserIdentifier::Username => u.username == value,
-        UserIdentifier::Idnumber => !value.is_empty() && u.field("idnumber") == value,
-        UserIdentifier::Email => u.email().eq_ignore_ascii_case(value),
-        UserIdentifier::Id => u.id.id().map(|id| id.to_string()).as_deref() == Some(value.trim()),
-    }
-}
-
-/// The live account whose `by` is `value`; none, or several, fail the row.
-fn account(p: &mut Planner, view: &mut dyn SiteView, by: UserIdentifier, value: &str) -> Read<Ref> {
-    if by == UserIdentifier::Id && value.trim().parse::<i64>().is_err() {
-        return Err(row(
-            Code::InvalidValue,
-            format!("user id '{value}' is not a number"),
-        ));
-    }
-    let seen = view.users(by, value)?;
-    let o = p.overlay();
-    let found = o.users.merge_among(
-        seen,
-        |u| u.id,
-        |u| !u.deleted && holds(u, by, value),
-        o.users_holding(by, value).iter(),
-    );
-    match found.as_slice() {
-        [u] => Ok(u.id),
-        [] => {
-            // Moodle usernames are lower-case: say so when that is the likely mistake.
-            let hint = if by == UserIdentifier::Username && value.chars().any(char::is_uppercase) {
-                " (Moodle usernames are lower-case)"
-            } else {
-                ""
-            };
-            Err(row(
-                Code::NotFound,
-                format!("no account has {} '{value}'{hint}", by.column()),
-            ))
-        }
-        _ => Err(row(
-            Code::AmbiguousMatch,
-            format!("several accounts have {} '{value}'", by.column()),
-        )),
-    }
 }
 
 /// A role that can be given in a course, by shortname.
@@ -93,7 +45,7 @@ pub(super) fn resolve(
     let default_role = p.cfg().courses.teacher_role.clone();
     let mut out = Vec::with_capacity(c.teachers.len());
     for t in &c.teachers {
-        let user = account(p, view, by, &t.account)?;
+        let user = super::participants::user(p, view, by, &t.account)?;
         let name = t
             .role
             .as_deref()

@@ -275,6 +275,18 @@ impl CohortRec {
         }
     }
 
+    /// Whether the cohort's `by` field is exactly `value` (an id as written in a file).
+    pub fn holds(&self, by: CohortIdentifier, value: &str) -> bool {
+        match by {
+            CohortIdentifier::Idnumber => self.idnumber == value,
+            CohortIdentifier::Name => self.name == value,
+            CohortIdentifier::Id => self
+                .id
+                .id()
+                .is_some_and(|id| id.to_string() == value.trim()),
+        }
+    }
+
     /// "Year 1 (Y1)": how report lines name it after the entity word.
     pub fn shown(&self) -> String {
         if self.idnumber.is_empty() {

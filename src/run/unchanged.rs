@@ -38,7 +38,6 @@ pub fn rules_print(area: &FileArea, site: &str) -> Print {
     );
     for dir in ["scripts", "presets"] {
         let mut files: Vec<std::path::PathBuf> = walkdir::WalkDir::new(area.root().join(dir))
-            .sort_by_file_name()
             .into_iter()
             .filter_map(Result::ok)
             .filter(|e| e.file_type().is_file())

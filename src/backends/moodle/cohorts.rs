@@ -56,14 +56,6 @@ fn list<'v>(v: &'v Value, k: &str) -> impl Iterator<Item = &'v Value> {
     v.get(k).and_then(Value::as_array).into_iter().flatten()
 }
 
-fn matches(c: &CohortRec, by: CohortIdentifier, value: &str) -> bool {
-    match by {
-        CohortIdentifier::Idnumber => c.idnumber == value,
-        CohortIdentifier::Name => c.name == value,
-        CohortIdentifier::Id => c.id.id().is_some_and(|id| id.to_string() == value.trim()),
-    }
-}
-
 /// A cohort sync instance as local_moosync_get_cohorts answers it.
 fn bound_instance(v: &Value, cohort: i64) -> InstanceRec {
     let role = int(v, "roleid");
@@ -207,7 +199,7 @@ impl Cohorts {
                 .collect();
             Ok(list(&search(&query, "all")?, "cohorts")
                 .map(|c| rec(c, system.contains(&int(c, "id"))))
-                .filter(|c| matches(c, *by, value))
+                .filter(|c| c.holds(*by, value))
                 .collect::<Vec<_>>())
         });
         let mut seen: Found = Vec::new();
@@ -243,7 +235,7 @@ impl Cohorts {
         for (by, value) in keys {
             let ids = seen
                 .iter()
-                .filter(|(c, _, _)| matches(c, *by, value))
+                .filter(|(c, _, _)| c.holds(*by, value))
                 .filter_map(|(c, _, _)| c.id.id())
                 .collect::<BTreeSet<_>>();
             self.found

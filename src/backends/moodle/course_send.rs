@@ -160,6 +160,22 @@ fn send_kind(
     Ok(())
 }
 
+/// Settles each row of a call on courses, the `n`th naming course `ids[n]`: Moodle's
+/// refusal, or a warning it gives about that course, fails the row.
+fn by_course<'a>(
+    out: &'a mut BatchApplied,
+    ids: &'a [i64],
+) -> impl FnMut(usize, usize, Result<(&Value, usize), &MoodleError>) + 'a {
+    move |n, row, answer| match answer {
+        Err(m) => out.fail(row, rejected(m)),
+        Ok((v, _)) => {
+            if let Some(w) = warning_for(v, None, Some(ids[n])) {
+                out.fail(row, warned(w));
+            }
+        }
+    }
+}
+
 /// Sends a wave's course operations: categories, deletes, creates, updates, resets.
 pub fn send(
     ctx: &Ctx,
@@ -186,17 +202,7 @@ pub fn send(
         .iter()
         .map(|(_, p)| p.fields[0].1.parse().unwrap_or(0))
         .collect();
-    send_kind(ctx, Call::DeleteCourses, deletes, |n, row, answer| {
-        let id = ids[n];
-        match answer {
-            Err(m) => out.fail(row, rejected(m)),
-            Ok((v, _)) => {
-                if let Some(w) = warning_for(v, None, Some(id)) {
-                    out.fail(row, warned(w));
-                }
-            }
-        }
-    })?;
+    send_kind(ctx, Call::DeleteCourses, deletes, by_course(out, &ids))?;
     let creates: Vec<(&Item, &NewCourse)> = wave
         .iter()
         .filter_map(|i| match i.op {
@@ -531,17 +537,7 @@ fn update(
         items.push((i.row, p));
         ids.push(id);
     }
-    send_kind(ctx, Call::UpdateCourses, items, |n, row, answer| {
-        let id = ids[n];
-        match answer {
-            Err(m) => out.fail(row, rejected(m)),
-            Ok((v, _)) => {
-                if let Some(w) = warning_for(v, None, Some(id)) {
-                    out.fail(row, warned(w));
-                }
-            }
-        }
-    })?;
+    send_kind(ctx, Call::UpdateCourses, items, by_course(out, &ids))?;
     let sections: Vec<(usize, i64, &Section)> = updates
         .iter()
         .filter(|(i, _)| out.rows[i.row] == Applied::Done)
